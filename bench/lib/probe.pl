@@ -1,0 +1,182 @@
+#!/usr/bin/perl
+# bench/lib/probe.pl -- small network helpers for the benchmarks.
+#
+#   probe.pl port                      free 127.0.0.1 port p (p+1000, p+1001
+#                                      free as well)
+#   probe.pl wait PORT PATH MS         exit 0 once GET PATH answers 200
+#   probe.pl get PORT PATH             print status and body of GET PATH
+#   probe.pl startup N PORT PATH LOG CMD...
+#                                      N times: fork+exec CMD, time until
+#                                      GET PATH answers 200 (one attempt
+#                                      every 0.2 ms), TERM it, wait; print
+#                                      one "ms" figure a line
+#
+# Only 127.0.0.1 is ever used.
+
+use strict;
+use warnings;
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Socket qw(SOCK_STREAM);
+use Time::HiRes qw(clock_gettime CLOCK_MONOTONIC usleep);
+
+my $host = '127.0.0.1';
+my $child;                     # nacosd being timed, stopped if we are
+
+for my $sig (qw(INT TERM HUP)) {
+    $SIG{$sig} = sub {
+        if ($child) {
+            kill 'TERM', $child;
+            waitpid($child, 0);
+        }
+        exit 1;
+    };
+}
+
+
+sub now_ms { clock_gettime(CLOCK_MONOTONIC) * 1000 }
+
+
+sub port_free
+{
+    my ($port) = @_;
+    my $s = IO::Socket::INET->new(LocalAddr => $host, LocalPort => $port,
+                                  Proto => 'tcp', Type => SOCK_STREAM,
+                                  ReuseAddr => 1, Listen => 1);
+    return 0 unless $s;
+    close $s;
+    return 1;
+}
+
+
+# below the kernel's ephemeral range, so load generators do not take it
+sub free_port
+{
+    for (1 .. 500) {
+        my $p = 10000 + int(rand(20000));
+        return $p if port_free($p) && port_free($p + 1000)
+                     && port_free($p + 1001);
+    }
+    die "probe: no free port\n";
+}
+
+
+# one GET; returns (status, body) or () when no answer could be had
+sub get
+{
+    my ($port, $path, $timeout) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Proto => 'tcp', Timeout => $timeout)
+        or return;
+    $s->autoflush(1);
+    print $s "GET $path HTTP/1.1\r\nHost: $host:$port\r\n"
+           . "Connection: close\r\n\r\n" or return;
+
+    my ($buf, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    while (select(my $r = $rin, undef, undef, $timeout)) {
+        my $n = sysread($s, $buf, 65536, length $buf);
+        last unless $n;
+    }
+    close $s;
+    my ($st) = $buf =~ m{^HTTP/1\.[01] (\d{3})} or return;
+    my (undef, $body) = split /\r\n\r\n/, $buf, 2;
+    return ($st, $body // '');
+}
+
+
+# the first answer's status line, read with the connection kept open by
+# the server; the client closes first, so the server port never lingers
+# in TIME_WAIT between two starts
+sub first_status
+{
+    my ($port, $req) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Proto => 'tcp')
+        or return 0;
+    syswrite($s, $req) == length $req or return 0;
+
+    my ($buf, $rin) = ('', '');
+    vec($rin, fileno($s), 1) = 1;
+    while (index($buf, "\r\n") < 0) {
+        select(my $r = $rin, undef, undef, 2) or last;
+        sysread($s, $buf, 4096, length $buf) or last;
+    }
+    close $s;
+    return $buf =~ m{^HTTP/1\.[01] 200 } ? 1 : 0;
+}
+
+
+sub startup
+{
+    my ($n, $port, $path, $log, @cmd) = @_;
+    my $req = "GET $path HTTP/1.1\r\nHost: $host:$port\r\n\r\n";
+
+    for my $i (1 .. $n) {
+        my $t0 = now_ms();
+        my $pid = fork() // die "probe: fork: $!\n";
+        $child = $pid;
+        if ($pid == 0) {
+            open STDOUT, '>>', $log or POSIX::_exit(126);
+            open STDERR, '>&', \*STDOUT or POSIX::_exit(126);
+            exec { $cmd[0] } @cmd or POSIX::_exit(127);
+        }
+
+        my ($ok, $gone) = (0, 0);
+        while (now_ms() - $t0 < 5000) {
+            if (first_status($port, $req)) {
+                $ok = 1;
+                last;
+            }
+            if (waitpid($pid, WNOHANG) == $pid) {
+                $gone = 1;
+                last;
+            }
+            usleep(200);
+        }
+        my $ms = now_ms() - $t0;
+
+        kill 'TERM', $pid unless $gone;
+        my $t1 = now_ms();
+        while (!$gone && waitpid($pid, WNOHANG) != $pid) {
+            if (now_ms() - $t1 > 5000) {
+                kill 'KILL', $pid;
+                waitpid($pid, 0);
+                last;
+            }
+            usleep(1000);
+        }
+        $child = undef;
+        die "probe: start $i: no answer on $host:$port (see $log)\n"
+            unless $ok;
+        printf "%.2f\n", $ms;
+    }
+}
+
+
+my $cmd = shift // '';
+
+if ($cmd eq 'port') {
+    print free_port(), "\n";
+
+} elsif ($cmd eq 'wait') {
+    my ($port, $path, $ms) = @ARGV;
+    my $end = now_ms() + $ms;
+    while (now_ms() < $end) {
+        my ($st) = get($port, $path, 1);
+        exit 0 if defined $st && $st == 200;
+        usleep(10000);
+    }
+    exit 1;
+
+} elsif ($cmd eq 'get') {
+    my ($port, $path) = @ARGV;
+    my ($st, $body) = get($port, $path, 5) or exit 1;
+    print "$st\n$body";
+
+} elsif ($cmd eq 'startup') {
+    startup(@ARGV);
+
+} else {
+    die "usage: probe.pl port|wait|get|startup ...\n";
+}

@@ -1,0 +1,21 @@
+/*
+ * JSON glue on jansson: dump flags in one place, typed getters with
+ * defaults for parsing requests.
+ */
+#ifndef ND_JSON_H
+#define ND_JSON_H
+
+#include <nd_config.h>
+#include <jansson.h>
+
+#define ND_JSON_DUMP_FLAGS  (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* appends the compact serialization to b; ND_OK / ND_ERROR */
+int nd_json_dump_buf(json_t *json, nd_buf_t *b);
+
+const char *nd_json_get_str(json_t *obj, const char *key, const char *dflt);
+int64_t nd_json_get_int(json_t *obj, const char *key, int64_t dflt);
+int nd_json_get_bool(json_t *obj, const char *key, int dflt);
+double nd_json_get_real(json_t *obj, const char *key, double dflt);
+
+#endif /* ND_JSON_H */

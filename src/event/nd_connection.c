@@ -1,0 +1,259 @@
+/*
+ * Connections.
+ */
+#include <nd_core.h>
+
+#define ND_CONNECTION_OUT_MAX  (4 * 1024 * 1024)
+
+static void nd_connection_read_handler(struct ev_loop *loop, ev_io *w,
+    int revents);
+static void nd_connection_write_handler(struct ev_loop *loop, ev_io *w,
+    int revents);
+
+
+static size_t
+nd_connection_log_handler(nd_log_t *log, char *buf, size_t len)
+{
+    int               n;
+    nd_connection_t  *c;
+
+    c = log->data;
+    n = snprintf(buf, len, ", client: %s", c->addr.host);
+
+    return n < 0 ? 0 : ((size_t) n < len ? (size_t) n : len - 1);
+}
+
+
+nd_connection_t *
+nd_connection_create(nd_cycle_t *cycle, int fd, nd_listening_t *ls)
+{
+    nd_connection_t  *c;
+
+    c = nd_calloc(sizeof(nd_connection_t));
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->pool = nd_create_pool(1024, cycle->log);
+    if (c->pool == NULL) {
+        nd_free(c);
+        return NULL;
+    }
+
+    c->fd = fd;
+    c->listening = ls;
+    c->number = ++cycle->connection_seq;
+    c->out_max = ND_CONNECTION_OUT_MAX;
+
+    c->log = *cycle->log;
+    c->log.connection = c->number;
+    c->log.handler = nd_connection_log_handler;
+    c->log.data = c;
+    c->log.action = NULL;
+    c->pool->log = &c->log;
+
+    ev_io_init(&c->rev, nd_connection_read_handler, fd, EV_READ);
+    c->rev.data = c;
+    ev_io_init(&c->wev, nd_connection_write_handler, fd, EV_WRITE);
+    c->wev.data = c;
+
+    nd_queue_insert_tail(&cycle->connections, &c->queue);
+    cycle->connection_n++;
+
+    return c;
+}
+
+
+static void
+nd_connection_read_handler(struct ev_loop *loop, ev_io *w, int revents)
+{
+    nd_connection_t  *c;
+
+    c = w->data;
+
+    if (c->close) {
+        ev_io_stop(loop, w);
+        return;
+    }
+
+    c->read_handler(c);
+}
+
+
+static void
+nd_connection_write_handler(struct ev_loop *loop, ev_io *w, int revents)
+{
+    nd_connection_flush(w->data);
+}
+
+
+void
+nd_connection_read_start(nd_connection_t *c)
+{
+    if (!c->close) {
+        ev_io_start(nd_cycle->loop, &c->rev);
+    }
+}
+
+
+void
+nd_connection_read_stop(nd_connection_t *c)
+{
+    ev_io_stop(nd_cycle->loop, &c->rev);
+}
+
+
+int
+nd_connection_send(nd_connection_t *c, const void *data, size_t len)
+{
+    nd_event_conf_t  *ecf;
+
+    if (c->close || c->error) {
+        return ND_ERROR;
+    }
+
+    if (nd_buf_size(&c->out) + len > c->out_max) {
+        nd_log_error(ND_LOG_WARN, &c->log, 0,
+                     "output queue over %zu bytes, closing connection",
+                     c->out_max);
+        c->error = 1;
+        nd_connection_finalize(c, 0);
+        return ND_ERROR;
+    }
+
+    if (nd_buf_append(&c->out, data, len) != ND_OK) {
+        c->error = 1;
+        nd_connection_finalize(c, 0);
+        return ND_ERROR;
+    }
+
+    if (!ev_is_active(&c->wev) && !nd_queue_linked(&c->write_link)) {
+        ecf = nd_event_conf(nd_cycle);
+        nd_queue_insert_tail(&ecf->write_queue, &c->write_link);
+    }
+
+    return ND_OK;
+}
+
+
+int
+nd_connection_flush(nd_connection_t *c)
+{
+    ssize_t  n;
+    size_t   size;
+
+    while ((size = nd_buf_size(&c->out)) > 0) {
+        n = send(c->fd, nd_buf_start(&c->out), size, MSG_NOSIGNAL);
+
+        if (n > 0) {
+            nd_buf_consume(&c->out, (size_t) n);
+            continue;
+        }
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(nd_cycle->loop, &c->wev);
+            return ND_AGAIN;
+        }
+
+        nd_log_error(ND_LOG_INFO, &c->log, errno, "send() failed");
+        c->error = 1;
+        ev_io_stop(nd_cycle->loop, &c->wev);
+        nd_connection_finalize(c, 0);
+        return ND_ERROR;
+    }
+
+    ev_io_stop(nd_cycle->loop, &c->wev);
+
+    if (c->out.cap > 64 * 1024) {
+        nd_buf_free(&c->out);           /* do not keep a burst's buffer */
+    }
+
+    if (c->close_after_write) {
+        nd_connection_finalize(c, 0);
+        return ND_OK;
+    }
+
+    if (c->drained_handler && !c->close) {
+        c->drained_handler(c);
+    }
+
+    return ND_OK;
+}
+
+
+void
+nd_connection_finalize(nd_connection_t *c, int after_write)
+{
+    nd_event_conf_t  *ecf;
+
+    if (c->close) {
+        return;
+    }
+
+    if (after_write && nd_buf_size(&c->out) && !c->error) {
+        c->close_after_write = 1;
+        nd_connection_read_stop(c);
+        return;
+    }
+
+    c->close = 1;
+    ev_io_stop(nd_cycle->loop, &c->rev);
+    ev_io_stop(nd_cycle->loop, &c->wev);
+
+    ecf = nd_event_conf(nd_cycle);
+    nd_queue_insert_tail(&ecf->close_queue, &c->close_link);
+}
+
+
+void
+nd_connection_set_busy(nd_connection_t *c, int busy)
+{
+    if (busy && !c->busy) {
+        c->busy = 1;
+        nd_cycle->busy++;
+
+    } else if (!busy && c->busy) {
+        c->busy = 0;
+        nd_cycle->busy--;
+    }
+}
+
+
+void
+nd_connection_close(nd_connection_t *c)
+{
+    if (nd_queue_linked(&c->write_link)) {
+        nd_queue_remove(&c->write_link);
+    }
+    if (nd_queue_linked(&c->close_link)) {
+        nd_queue_remove(&c->close_link);
+    }
+
+    if (nd_cycle->loop) {
+        ev_io_stop(nd_cycle->loop, &c->rev);
+        ev_io_stop(nd_cycle->loop, &c->wev);
+    }
+
+    if (c->close_handler) {
+        c->close_handler(c);
+        c->close_handler = NULL;
+    }
+
+    nd_connection_set_busy(c, 0);
+
+    nd_queue_remove(&c->queue);
+    nd_cycle->connection_n--;
+
+    if (c->fd != -1) {
+        close(c->fd);
+        c->fd = -1;
+    }
+
+    nd_buf_free(&c->out);
+    nd_destroy_pool(c->pool);
+    nd_free(c);
+}

@@ -1,0 +1,56 @@
+/*
+ * Connections: non-blocking sockets with lazy writes.  Output is queued in
+ * a bounded buffer and flushed once per loop pass; closing is deferred to
+ * the same pass so no watcher ever runs on freed memory.
+ */
+#ifndef ND_CONNECTION_H
+#define ND_CONNECTION_H
+
+#include <nd_config.h>
+
+typedef void (*nd_connection_handler_pt)(nd_connection_t *c);
+
+struct nd_connection_s {
+    int                        fd;
+    ev_io                      rev;
+    ev_io                      wev;
+    void                      *data;        /* owner (protocol) state */
+    nd_pool_t                 *pool;
+    nd_log_t                   log;
+    nd_listening_t            *listening;
+    nd_addr_t                  addr;        /* peer */
+    nd_uint_t                  number;
+
+    nd_buf_t                   out;
+    size_t                     out_max;     /* queued bytes before error */
+
+    nd_queue_t                 queue;       /* cycle->connections */
+    nd_queue_t                 write_link;  /* event write_queue */
+    nd_queue_t                 close_link;  /* event close_queue */
+
+    nd_connection_handler_pt   read_handler;
+    nd_connection_handler_pt   drained_handler; /* all output written */
+    nd_connection_handler_pt   close_handler;   /* owner cleanup */
+
+    unsigned                   close:1;
+    unsigned                   close_after_write:1;
+    unsigned                   error:1;
+    unsigned                   busy:1;      /* counted in cycle->busy */
+};
+
+nd_connection_t *nd_connection_create(nd_cycle_t *cycle, int fd,
+    nd_listening_t *ls);
+/* queue output; ND_ERROR (and the connection is closed) when the queue
+ * would pass out_max */
+int nd_connection_send(nd_connection_t *c, const void *data, size_t len);
+/* flush now (normally done by the loop pass) */
+int nd_connection_flush(nd_connection_t *c);
+void nd_connection_read_start(nd_connection_t *c);
+void nd_connection_read_stop(nd_connection_t *c);
+/* close in the next loop pass; after_write: once queued output is sent */
+void nd_connection_finalize(nd_connection_t *c, int after_write);
+void nd_connection_set_busy(nd_connection_t *c, int busy);
+/* close now; never call from inside one of c's own watchers */
+void nd_connection_close(nd_connection_t *c);
+
+#endif /* ND_CONNECTION_H */

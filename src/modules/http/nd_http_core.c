@@ -1,0 +1,169 @@
+/*
+ * Core endpoints: health, the standalone cluster view, and (debug builds
+ * only) echo and sleep routes the tests use to drive the HTTP engine.
+ */
+#include <nd_http_internal.h>
+
+static nd_int_t nd_http_liveness(nd_http_request_t *r);
+static nd_int_t nd_http_readiness(nd_http_request_t *r);
+static nd_int_t nd_http_cluster_nodes(nd_http_request_t *r);
+#ifdef ND_DEBUG
+static nd_int_t nd_http_debug_echo(nd_http_request_t *r);
+static nd_int_t nd_http_debug_sleep(nd_http_request_t *r);
+#endif
+
+static const nd_http_route_t  nd_http_core_routes[] = {
+    { ND_HTTP_GET, nd_string("/v1/console/health/liveness"),
+      nd_http_liveness },
+    { ND_HTTP_GET, nd_string("/v1/console/health/readiness"),
+      nd_http_readiness },
+    { ND_HTTP_GET, nd_string("/v1/core/cluster/nodes"),
+      nd_http_cluster_nodes },
+#ifdef ND_DEBUG
+    { ND_HTTP_ANY, nd_string("/v1/core/debug/echo"), nd_http_debug_echo },
+    { ND_HTTP_GET, nd_string("/v1/core/debug/sleep"), nd_http_debug_sleep },
+#endif
+    nd_http_null_route
+};
+
+
+nd_int_t
+nd_http_core_init(nd_cycle_t *cycle)
+{
+    return nd_http_add_routes(cycle, nd_http_core_routes);
+}
+
+
+static nd_int_t
+nd_http_liveness(nd_http_request_t *r)
+{
+    return nd_http_send(r, 200, NULL, "OK", 2);
+}
+
+
+static nd_int_t
+nd_http_readiness(nd_http_request_t *r)
+{
+    if (!nd_modules_ready(nd_cycle) || nd_cycle->stopping) {
+        return nd_http_send(r, 503, NULL, "server is not ready",
+                            sizeof("server is not ready") - 1);
+    }
+
+    return nd_http_send(r, 200, NULL, "OK", 2);
+}
+
+
+/* this node as a Nacos Member: the cluster module, when built, answers
+ * for real members; a standalone node lists itself */
+static nd_int_t
+nd_http_cluster_nodes(nd_http_request_t *r)
+{
+    char                     address[ND_SOCKADDR_STRLEN];
+    json_t                  *data, *node, *res;
+    nd_int_t                 rc;
+    nd_str_t                 keyword;
+    nd_addr_t                local;
+    socklen_t                len;
+    struct sockaddr_storage  sa;
+
+    len = sizeof(sa);
+    if (getsockname(r->c->fd, (struct sockaddr *) &sa, &len) != 0) {
+        return ND_ERROR;
+    }
+    nd_addr_from_sockaddr(&local, (struct sockaddr *) &sa, len);
+    snprintf(address, sizeof(address), "%s:%u", local.host,
+             (unsigned) local.port);
+
+    data = json_array();
+
+    if (nd_http_arg(r, "keyword", &keyword) != ND_OK || keyword.len == 0
+        || memmem(address, strlen(address), keyword.data, keyword.len))
+    {
+        node = json_pack(
+            "{s:s, s:i, s:s, s:{s:I, s:s, s:s, s:b}, s:s, s:i, s:b,"
+            " s:{s:{s:b, s:b}, s:{s:b}, s:{s:b}}}",
+            "ip", local.host, "port", (int) local.port, "state", "UP",
+            "extendInfo",
+                "lastRefreshTime", (json_int_t) nd_current_msec,
+                "raftPort", "7848", "version", ND_NACOS_VERSION,
+                "readyToUpgrade", 1,
+            "address", address, "failAccessCnt", 0,
+            "grpcReportEnabled", 1,
+            "abilities",
+                "remoteAbility", "supportRemoteConnection", 1,
+                                 "grpcReportEnabled", 1,
+                "configAbility", "supportRemoteMetrics", 0,
+                "namingAbility", "supportJraft", 0);
+        json_array_append_new(data, node);
+    }
+
+    res = json_pack("{s:i, s:n, s:o}", "code", 200, "message", "data", data);
+    rc = nd_http_send_json(r, 200, res);
+    json_decref(res);
+
+    return rc;
+}
+
+
+#ifdef ND_DEBUG
+
+static nd_int_t
+nd_http_debug_echo(nd_http_request_t *r)
+{
+    json_t       *res, *args;
+    nd_int_t      rc;
+    nd_uint_t     i;
+    nd_keyval_t  *kv;
+
+    args = json_object();
+    kv = r->args.elts;
+
+    for (i = 0; i < r->args.nelts; i++) {
+        char  *k = nd_pstrdupz(r->pool, &kv[i].key);
+
+        if (k && json_object_get(args, k) == NULL) {
+            json_object_set_new(args, k, json_stringn((char *) kv[i].value.data,
+                                                      kv[i].value.len));
+        }
+    }
+
+    res = json_pack("{s:s%, s:s%, s:o, s:I}",
+                    "method", (char *) r->method_name.data,
+                    r->method_name.len,
+                    "path", (char *) r->path.data, r->path.len,
+                    "args", args, "body_length", (json_int_t) r->body.len);
+    rc = nd_http_send_json(r, 200, res);
+    json_decref(res);
+
+    return rc;
+}
+
+
+static void
+nd_http_debug_sleep_done(nd_http_request_t *r)
+{
+    nd_http_send(r, 200, NULL, "slept", 5);
+}
+
+
+static nd_int_t
+nd_http_debug_sleep(nd_http_request_t *r)
+{
+    nd_str_t  v;
+    nd_int_t  ms;
+
+    ms = 0;
+    if (nd_http_arg(r, "ms", &v) == ND_OK) {
+        ms = nd_atoi(v.data, v.len);
+    }
+
+    if (ms < 0 || ms > 600000) {
+        return nd_http_error(r, 400, 400, "invalid ms");
+    }
+
+    nd_http_hold(r, (nd_msec_t) ms, nd_http_debug_sleep_done);
+
+    return ND_DONE;
+}
+
+#endif
