@@ -68,6 +68,7 @@ struct nd_http_request_s {
     unsigned             done:1;
     unsigned             async:1;
     unsigned             header_only:1;
+    unsigned             in_handler:1;
 };
 
 int nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
@@ -79,7 +80,8 @@ nd_str_t *nd_http_header_in(nd_http_request_t *r, const char *name);
 int nd_http_add_header(nd_http_request_t *r, const char *name,
     const char *value, size_t len);
 
-/* queue the whole response; the request is finished afterwards */
+/* queue the whole response; r must not be used afterwards (outside of
+ * the handler call that answers synchronously, it is freed at once) */
 nd_int_t nd_http_send(nd_http_request_t *r, nd_uint_t status,
     const char *content_type, const void *body, size_t len);
 nd_int_t nd_http_send_json(nd_http_request_t *r, nd_uint_t status,

@@ -340,6 +340,7 @@ nd_http_on_headers_complete(llhttp_t *p)
     }
     dlen = nd_unescape(r->path.data, r->uri.data, r->path.len, 0);
     if (dlen < 0 || memchr(r->path.data, '\0', (size_t) dlen)) {
+        r->path.data = r->uri.data;     /* report the raw path */
         hc->error = 400;
         return -1;
     }
@@ -836,7 +837,16 @@ nd_http_dispatch(nd_http_conn_t *hc)
         }
     }
 
+    /* while the handler runs, a response only marks r done: r is freed
+     * here, once nothing up the stack holds it */
+    r->in_handler = 1;
     rc = handler(r);
+    r->in_handler = 0;
+
+    if (r->done) {
+        nd_http_request_done(r);
+        return;
+    }
 
     if (rc == ND_DONE) {
         r->async = 1;
@@ -855,13 +865,11 @@ nd_http_finalize(nd_http_request_t *r, nd_int_t rc)
     }
 
     if (rc == ND_OK || rc == ND_DONE) {
-        if (!r->done) {
-            /* a handler that returned OK must have answered */
-            nd_log_error(ND_LOG_ALERT, &r->c->log, 0,
-                         "handler for \"%.*s\" finished without a response",
-                         ND_STR_ARG(r->path));
-            nd_http_send_spring_error(r, 500);
-        }
+        /* a handler that returned OK must have answered */
+        nd_log_error(ND_LOG_ALERT, &r->c->log, 0,
+                     "handler for \"%.*s\" finished without a response",
+                     ND_STR_ARG(r->path));
+        nd_http_send_spring_error(r, 500);
         return;
     }
 
@@ -1023,7 +1031,9 @@ nd_http_send(nd_http_request_t *r, nd_uint_t status, const char *content_type,
 
 done:
 
-    nd_http_request_done(r);
+    if (!r->in_handler) {
+        nd_http_request_done(r);        /* r is gone from here on */
+    }
 
     return ND_OK;
 }
@@ -1089,13 +1099,17 @@ nd_http_send_spring_error(nd_http_request_t *r, nd_uint_t status)
                            sizeof("GET, HEAD, POST, PUT, DELETE") - 1);
     }
 
-    j = json_pack("{s:s, s:I, s:s, s:s, s:s%}", "timestamp", ts,
+    j = json_pack("{s:s, s:I, s:s, s:s}", "timestamp", ts,
                   "status", (json_int_t) status,
                   "error", nd_http_status_text(status),
                   "message", status == 404 ? "No message available"
-                                           : nd_http_status_text(status),
-                  "path", r->path.data ? (char *) r->path.data : "",
-                  r->path.len);
+                                           : nd_http_status_text(status));
+    /* the path is the client's: jansson refuses invalid UTF-8, then the
+     * body goes without it */
+    if (j && r->path.len) {
+        json_object_set_new(j, "path", json_stringn((char *) r->path.data,
+                                                    r->path.len));
+    }
     nd_http_send_json(r, status, j);
     json_decref(j);
 }
@@ -1104,6 +1118,7 @@ nd_http_send_spring_error(nd_http_request_t *r, nd_uint_t status)
 static void
 nd_http_request_done(nd_http_request_t *r)
 {
+    unsigned          keepalive;
     nd_http_conn_t   *hc;
     nd_connection_t  *c;
 
@@ -1114,8 +1129,10 @@ nd_http_request_done(nd_http_request_t *r)
 
     nd_timer_stop(&r->hold_timer);
 
+    keepalive = r->keepalive;          /* r lives in its pool */
     hc->r = NULL;
     nd_destroy_pool(r->pool);
+    r = NULL;
 
     if (c->close) {
         return;
@@ -1130,7 +1147,7 @@ nd_http_request_done(nd_http_request_t *r)
         return;
     }
 
-    if (!r->keepalive || nd_cycle->stopping) {
+    if (!keepalive || nd_cycle->stopping) {
         nd_connection_finalize(c, 1);
         return;
     }
