@@ -173,7 +173,9 @@ nd_cycle_create(const char *prefix, const char *conf_file,
     nd_queue_init(&cycle->connections);
 
     if (nd_array_init(&cycle->listening, pool, 4, sizeof(nd_listening_t *))
-        != ND_OK)
+        != ND_OK
+        || nd_array_init(&cycle->log_files, pool, 4, sizeof(nd_log_file_t *))
+           != ND_OK)
     {
         nd_destroy_pool(pool);
         return NULL;
@@ -415,10 +417,36 @@ nd_cycle_reload(nd_cycle_t *cycle)
 void
 nd_cycle_reopen_logs(nd_cycle_t *cycle)
 {
+    nd_uint_t        i;
+    nd_log_file_t  **files;
+
     if (nd_log_file_reopen(&cycle->error_file) != ND_OK) {
-        nd_log_error(ND_LOG_ALERT, cycle->log, errno,
+        nd_log_error(ND_LOG_CRIT, cycle->log, errno,
                      "reopen of \"%s\" failed", cycle->error_file.path);
     }
+
+    files = cycle->log_files.elts;
+    for (i = 0; i < cycle->log_files.nelts; i++) {
+        if (nd_log_file_reopen(files[i]) != ND_OK) {
+            nd_log_error(ND_LOG_CRIT, cycle->log, errno,
+                         "reopen of \"%s\" failed", files[i]->path);
+        }
+    }
+}
+
+
+int
+nd_cycle_add_log_file(nd_cycle_t *cycle, nd_log_file_t *file)
+{
+    nd_log_file_t  **f;
+
+    f = nd_array_push(&cycle->log_files);
+    if (f == NULL) {
+        return ND_ERROR;
+    }
+
+    *f = file;
+    return ND_OK;
 }
 
 

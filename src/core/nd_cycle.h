@@ -15,6 +15,7 @@ struct nd_cycle_s {
     struct ev_loop     *loop;
 
     nd_array_t          listening;      /* nd_listening_t * */
+    nd_array_t          log_files;      /* nd_log_file_t *, reopened */
     nd_queue_t          connections;    /* every open nd_connection_t */
     nd_uint_t           connection_n;   /* open connections */
     nd_uint_t           connection_seq; /* numbering for logs */
@@ -55,6 +56,8 @@ int nd_cycle_run(nd_cycle_t *cycle);
 void nd_cycle_stop(nd_cycle_t *cycle);
 void nd_cycle_reload(nd_cycle_t *cycle);
 void nd_cycle_reopen_logs(nd_cycle_t *cycle);
+/* files reopened by SIGUSR1 and SIGHUP besides the error log */
+int nd_cycle_add_log_file(nd_cycle_t *cycle, nd_log_file_t *file);
 void nd_cycle_destroy(nd_cycle_t *cycle);
 /* pid in the pid file, or -1 */
 pid_t nd_cycle_read_pid(nd_cycle_t *cycle);

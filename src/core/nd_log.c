@@ -7,7 +7,7 @@ static const char  *nd_log_levels[] = {
     "", "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"
 };
 
-static nd_log_file_t  nd_stderr_file = { STDERR_FILENO, NULL };
+static nd_log_file_t  nd_stderr_file = { STDERR_FILENO, NULL, NULL, NULL };
 static nd_log_t       nd_stderr_log = { ND_LOG_NOTICE, &nd_stderr_file, 0,
                                         NULL, NULL, NULL };
 
@@ -174,6 +174,10 @@ nd_log_file_reopen(nd_log_file_t *file)
 
     if (file->path == NULL) {
         return ND_OK;
+    }
+
+    if (file->flush) {
+        file->flush(file);
     }
 
     fd = open(file->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -16,15 +16,19 @@
 #define ND_LOG_INFO     7
 #define ND_LOG_DEBUG    8
 
-typedef struct nd_log_s       nd_log_t;
 typedef struct nd_log_file_s  nd_log_file_t;
+
+typedef struct nd_log_s       nd_log_t;
 
 /* appends ", client: 1.2.3.4" style context; returns bytes written */
 typedef size_t (*nd_log_handler_pt)(nd_log_t *log, char *buf, size_t len);
 
 struct nd_log_file_s {
     int              fd;
-    char            *path;          /* heap, NULL for stderr */
+    char            *path;          /* NULL for stderr */
+    /* writes what is buffered for this file; run before a reopen */
+    void           (*flush)(nd_log_file_t *file);
+    void            *data;
 };
 
 struct nd_log_s {

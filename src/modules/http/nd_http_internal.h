@@ -32,7 +32,7 @@ typedef struct {
     nd_hash_t            routes;             /* path -> route entry */
     llhttp_settings_t    settings;
     char                *access_log_path;
-    int                  access_fd;
+    nd_log_file_t        access_file;        /* fd -1: off */
     nd_buf_t             access_buf;
     nd_timer_t           access_timer;
     nd_queue_t           conns;              /* nd_http_conn_t */

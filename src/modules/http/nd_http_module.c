@@ -94,7 +94,7 @@ nd_http_create_conf(nd_cycle_t *cycle)
     hcf->client_max_body_size = ND_CONF_UNSET_SIZE;
     hcf->client_header_max_size = ND_CONF_UNSET_SIZE;
     hcf->send_queue_max = ND_CONF_UNSET_SIZE;
-    hcf->access_fd = -1;
+    hcf->access_file.fd = -1;
 
     return hcf;
 }
@@ -246,27 +246,35 @@ nd_http_access_timer(nd_timer_t *t)
 }
 
 
+static void
+nd_http_access_file_flush(nd_log_file_t *file)
+{
+    nd_http_access_flush(file->data);
+}
+
+
 static int
 nd_http_open_access_log(nd_http_conf_t *hcf, nd_log_t *log)
 {
-    int  fd;
+    nd_log_file_t  f;
 
     if (hcf->access_log_path == NULL) {
         return ND_OK;
     }
 
-    fd = open(hcf->access_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-              0644);
-    if (fd < 0) {
+    if (nd_log_file_open(&f, hcf->access_log_path) != ND_OK) {
         nd_log_error(ND_LOG_EMERG, log, errno, "open() \"%s\" failed",
                      hcf->access_log_path);
         return ND_ERROR;
     }
 
-    if (hcf->access_fd != -1) {
-        close(hcf->access_fd);
+    if (hcf->access_file.fd != -1) {
+        close(hcf->access_file.fd);
     }
-    hcf->access_fd = fd;
+    hcf->access_file.fd = f.fd;
+    hcf->access_file.path = hcf->access_log_path;
+    hcf->access_file.flush = nd_http_access_file_flush;
+    hcf->access_file.data = hcf;
 
     return ND_OK;
 }
@@ -288,7 +296,9 @@ nd_http_init_module(nd_cycle_t *cycle)
     nd_timer_init(&hcf->access_timer, "access log", nd_http_access_timer,
                   hcf);
 
-    if (nd_http_open_access_log(hcf, cycle->log) != ND_OK) {
+    if (nd_http_open_access_log(hcf, cycle->log) != ND_OK
+        || nd_cycle_add_log_file(cycle, &hcf->access_file) != ND_OK)
+    {
         return ND_ERROR;
     }
 
@@ -303,7 +313,7 @@ nd_http_start(nd_cycle_t *cycle)
 
     hcf = nd_http_conf(cycle);
 
-    if (hcf->access_fd != -1) {
+    if (hcf->access_file.fd != -1) {
         nd_timer_start(&hcf->access_timer, 1000, ND_TIMER_REPEAT);
     }
 
@@ -336,9 +346,9 @@ nd_http_exit(nd_cycle_t *cycle)
     if (cycle->loop) {
         nd_timer_stop(&hcf->access_timer);
     }
-    if (hcf->access_fd != -1) {
-        close(hcf->access_fd);
-        hcf->access_fd = -1;
+    if (hcf->access_file.fd != -1) {
+        close(hcf->access_file.fd);
+        hcf->access_file.fd = -1;
     }
 
     for (e = nd_hash_first(&hcf->routes, &i); e;
@@ -366,12 +376,13 @@ nd_http_reload(nd_cycle_t *cycle, void *conf)
     nd_http_access_flush(hcf);
 
     if (ncf->access_log_path == NULL) {
-        if (hcf->access_fd != -1) {
-            close(hcf->access_fd);
-            hcf->access_fd = -1;
+        if (hcf->access_file.fd != -1) {
+            close(hcf->access_file.fd);
+            hcf->access_file.fd = -1;
             nd_timer_stop(&hcf->access_timer);
         }
         hcf->access_log_path = NULL;
+        hcf->access_file.path = NULL;
         return;
     }
 
@@ -466,7 +477,7 @@ nd_http_access_log(nd_http_request_t *r)
 
     hcf = nd_http_conf(nd_cycle);
 
-    if (hcf->access_fd == -1) {
+    if (hcf->access_file.fd == -1) {
         return;
     }
 
@@ -492,11 +503,11 @@ nd_http_access_flush(nd_http_conf_t *hcf)
 {
     ssize_t  n;
 
-    if (hcf->access_fd == -1 || nd_buf_size(&hcf->access_buf) == 0) {
+    if (hcf->access_file.fd == -1 || nd_buf_size(&hcf->access_buf) == 0) {
         return;
     }
 
-    n = write(hcf->access_fd, nd_buf_start(&hcf->access_buf),
+    n = write(hcf->access_file.fd, nd_buf_start(&hcf->access_buf),
               nd_buf_size(&hcf->access_buf));
     (void) n;                   /* a lost access log line is not fatal */
     nd_buf_reset(&hcf->access_buf);

@@ -34,6 +34,7 @@ struct nd_http_conn_s {
     nd_uint_t            error;       /* status to answer a bad request */
     nd_uint_t            requests;
     unsigned             last_was_value:1;
+    unsigned             handling:1;  /* a handler has the request */
     unsigned             paused:1;    /* a message is complete */
     unsigned             parsing:1;
 };
@@ -570,7 +571,7 @@ nd_http_read(nd_connection_t *c)
     for ( ;; ) {
         /* while a request is being handled, buffer only a bounded amount
          * of pipelined input */
-        if (hc->r && nd_buf_size(&hc->in)
+        if (hc->handling && nd_buf_size(&hc->in)
                      >= hc->hcf->client_header_max_size + ND_HTTP_READ_CHUNK)
         {
             nd_connection_read_stop(c);
@@ -644,7 +645,7 @@ nd_http_process(nd_http_conn_t *hc)
 
     hc->parsing = 1;
 
-    while (hc->r == NULL || hc->r->done) {
+    while (!hc->handling) {
 
         if (hc->c->close || hc->c->close_after_write
             || hc->phase == nd_http_lingering_e)
@@ -757,6 +758,7 @@ nd_http_dispatch(nd_http_conn_t *hc)
 
     nd_http_set_deadline(hc, nd_http_handler_e, 0);
     nd_connection_set_busy(hc->c, 1);
+    hc->handling = 1;
 
     if (nd_buf_size(&hc->body)) {
         r->body.len = nd_buf_size(&hc->body);
@@ -1131,6 +1133,7 @@ nd_http_request_done(nd_http_request_t *r)
 
     keepalive = r->keepalive;          /* r lives in its pool */
     hc->r = NULL;
+    hc->handling = 0;
     nd_destroy_pool(r->pool);
     r = NULL;
 
