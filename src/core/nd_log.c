@@ -62,50 +62,68 @@ nd_log_write(int fd, const char *buf, size_t len)
 }
 
 
+/* bounded append: the line is cut, never overflowed */
+static void __attribute__((format(printf, 4, 0)))
+nd_log_vappend(char *buf, size_t *len, size_t max, const char *fmt,
+    va_list args)
+{
+    int  n;
+
+    if (*len >= max) {
+        return;
+    }
+
+    n = vsnprintf(buf + *len, max - *len, fmt, args);
+    if (n > 0) {
+        *len += (size_t) n < max - *len ? (size_t) n : max - *len - 1;
+    }
+}
+
+
+static void __attribute__((format(printf, 4, 5)))
+nd_log_append(char *buf, size_t *len, size_t max, const char *fmt, ...)
+{
+    va_list  args;
+
+    va_start(args, fmt);
+    nd_log_vappend(buf, len, max, fmt, args);
+    va_end(args);
+}
+
+
 void
 nd_log_error_core(nd_uint_t level, nd_log_t *log, nd_err_t err,
     const char *fmt, ...)
 {
-    int      n;
     char     buf[4096];
     size_t   len, max;
     va_list  args;
 
     max = sizeof(buf) - 1;                       /* room for '\n' */
+    len = 0;
 
     if (nd_cached_log_time[0] == '\0') {
         nd_time_update();
     }
 
-    n = snprintf(buf, max, "%s [%s] %d#0: ", nd_cached_log_time,
-                 nd_log_level_name(level), (int) getpid());
-    len = (size_t) n;
+    nd_log_append(buf, &len, max, "%s [%s] %d#0: ", nd_cached_log_time,
+                  nd_log_level_name(level), (int) getpid());
 
     if (log->connection) {
-        n = snprintf(buf + len, max - len, "*%lu ",
-                     (unsigned long) log->connection);
-        len += (size_t) n < max - len ? (size_t) n : max - len;
+        nd_log_append(buf, &len, max, "*%lu ",
+                      (unsigned long) log->connection);
     }
 
     va_start(args, fmt);
-    n = vsnprintf(buf + len, max - len, fmt, args);
+    nd_log_vappend(buf, &len, max, fmt, args);
     va_end(args);
-    if (n > 0) {
-        len += (size_t) n < max - len ? (size_t) n : max - len - 1;
+
+    if (err) {
+        nd_log_append(buf, &len, max, " (%d: %s)", err, strerror(err));
     }
 
-    if (err && len < max) {
-        n = snprintf(buf + len, max - len, " (%d: %s)", err, strerror(err));
-        if (n > 0) {
-            len += (size_t) n < max - len ? (size_t) n : max - len - 1;
-        }
-    }
-
-    if (log->action && len < max) {
-        n = snprintf(buf + len, max - len, " %s", log->action);
-        if (n > 0) {
-            len += (size_t) n < max - len ? (size_t) n : max - len - 1;
-        }
+    if (log->action) {
+        nd_log_append(buf, &len, max, " %s", log->action);
     }
 
     if (log->handler && len < max) {
@@ -125,26 +143,21 @@ nd_log_error_core(nd_uint_t level, nd_log_t *log, nd_err_t err,
 void
 nd_log_stderr(nd_err_t err, const char *fmt, ...)
 {
-    int      n;
     char     buf[4096];
     size_t   len, max;
     va_list  args;
 
     max = sizeof(buf) - 1;
-    len = (size_t) snprintf(buf, max, "nacosd: [emerg] ");
+    len = 0;
+
+    nd_log_append(buf, &len, max, "nacosd: [emerg] ");
 
     va_start(args, fmt);
-    n = vsnprintf(buf + len, max - len, fmt, args);
+    nd_log_vappend(buf, &len, max, fmt, args);
     va_end(args);
-    if (n > 0) {
-        len += (size_t) n < max - len ? (size_t) n : max - len - 1;
-    }
 
-    if (err && len < max) {
-        n = snprintf(buf + len, max - len, " (%d: %s)", err, strerror(err));
-        if (n > 0) {
-            len += (size_t) n < max - len ? (size_t) n : max - len - 1;
-        }
+    if (err) {
+        nd_log_append(buf, &len, max, " (%d: %s)", err, strerror(err));
     }
 
     buf[len++] = '\n';
