@@ -72,9 +72,11 @@ for my $bin (@bins) {
             if ($line =~ /^1\.\.(\d+)(?:\s*#\s*(?i:skip)\S*\s*(.*))?/) {
                 ($plan, $skip) = ($1, $2);
             } elsif ($line =~ /^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?([^#]*)(#.*)?$/) {
-                my ($not, $desc, $dir) = ($1, $3, $4 // '');
+                my ($not, $num, $desc, $dir) =
+                    ($1, $2 // $count + 1, $3, $4 // '');
                 $count++;
                 $desc =~ s/\s+$//;
+                $desc = "test $num: $desc" if $desc =~ /^[\d\s]*$/;
                 if ($dir =~ /^#\s*(todo|skip)\b/i) {
                     (my $why = $dir) =~ s/^#\s*//;
                     ok(1, "$desc ($why)");

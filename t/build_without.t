@@ -78,8 +78,13 @@ my ($drop) = reverse grep { !$required{$_} } @optional;
 SKIP: {
     skip 'no optional module in this tree yet (only http, mandatory)', 7
         unless $drop;
+    # the same compiler options as the main build (CI: debug + asan)
+    my $args = $t->version_info->{configure} // '';
+    my (undef, $words) = $t->run_cmd(
+        [ 'sh', '-c', "set -- $args; for a; do printf '%s\\n' \"\$a\"; done" ]);
+    my @keep = grep { /^--with-/ } split /\n/, $words;
     my $bdir = "$tmp/objs";
-    ($rc, $out) = configure("--builddir=$bdir", "--without-$drop");
+    ($rc, $out) = configure("--builddir=$bdir", @keep, "--without-$drop");
     is($rc, 0, "configure --without-$drop") or diag($out);
     ($rc, $out) = $t->run_cmd([ 'make', '-j2', '-f', "$bdir/Makefile", 'build' ],
                               cwd => $root, timeout => 900);

@@ -39,6 +39,28 @@ my @r = $t->http_keepalive([
 is_deeply([ map { $_->{status} } @r ], [ 404, 404, 200 ],
           'Content-Length and chunked bodies are consumed; next request served');
 
+# bodies that arrive in later reads than the headers
+for my $case (
+    ['Content-Length body after the headers',
+     "POST /nacos/nope HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n",
+     'x=1', '&y=2'],
+    ['chunked body in pieces',
+     "POST /nacos/nope HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+     "3\r\nx=1\r\n", "4\r\n&y=2\r\n", "0\r\n\r\n"],
+) {
+    my ($desc, @pieces) = @$case;
+    $c = $t->connect;
+    for my $p (@pieces) {
+        $c->send($p);
+        sleep 0.1;
+    }
+    my $r = $c->read_response(timeout => 3);
+    is($r && $r->{status}, 404, "$desc: answered");
+    $c->send(req('GET', $live));
+    $r = $c->read_response(timeout => 3);
+    is($r && $r->{status}, 200, "$desc: next request served");
+}
+
 # --- echo: methods, query + form body ----------------------------------------
 subtest 'form bodies and query strings (debug echo)' => sub {
     plan skip_all => 'needs a --with-debug build' unless $debug;

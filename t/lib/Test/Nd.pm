@@ -7,7 +7,6 @@ package Test::Nd;
 use v5.36;
 
 use Cwd ();
-use Errno ();
 use File::Basename ();
 use File::Spec;
 use File::Temp ();
@@ -113,7 +112,7 @@ sub has ($self, @modules) {
 
 
 sub is_debug ($self) {
-    return ($self->version_info->{configure} // '') =~ /(?:^|\s)--with-debug\b/
+    return ($self->version_info->{configure} // '') =~ /(?:^|\s)'?--with-debug\b/
         ? 1 : 0;
 }
 
@@ -285,18 +284,19 @@ sub run ($self, @args) {
     $self->{pid} = $pid;
     $self->{status} = undef;
     $self->{checked} = 0;
+    $self->{start_failed} = 0;
 
     my $path = $self->context_path . '/v1/console/health/liveness';
     my $deadline = Time::HiRes::time() + 10;
     while (Time::HiRes::time() < $deadline) {
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            my $code = _exit_code($?);
-            $self->{pid} = undef;
-            die "nacosd exited with status $code before serving\n"
+        if (!$self->running) {
+            $self->{start_failed} = 1;     # reported by the die itself
+            die "nacosd exited with status $self->{status} before serving\n"
                 . $self->_tails;
         }
         my $r = $self->http_get($path, timeout => 1);
-        return $self if $r->{status} == 200;
+        # the answer must come from our process, not a stranger on the port
+        return $self if $r->{status} == 200 && $self->running;
         Time::HiRes::sleep(0.05);
     }
     kill 'KILL', $pid;
@@ -362,7 +362,7 @@ sub _terminate ($self) {
     push @problems, "nacosd did not exit within 15s of TERM (killed)"
         if $killed;
     push @problems, "nacosd exit status $self->{status}"
-        if !$killed && ($self->{status} // 0) != 0;
+        if !$killed && !$self->{start_failed} && ($self->{status} // 0) != 0;
     push @problems, $self->log_problems;
     return @problems;
 }
@@ -492,13 +492,16 @@ sub http ($self, $raw, %opt) {
 
 sub request_text ($self, $method, $path, %opt) {
     my %h = %{ $opt{headers} // {} };
-    my $hdr = "Host: 127.0.0.1:" . $self->port . "\r\n";
-    $hdr .= "Connection: close\r\n" unless $opt{keepalive};
+    my %has = map { lc $_ => 1 } keys %h;
+    my $hdr = '';
+    $hdr .= "Host: 127.0.0.1:" . $self->port . "\r\n" unless $has{host};
+    $hdr .= "Connection: close\r\n"
+        unless $opt{keepalive} || $has{connection};
     for my $k (sort keys %h) {
         $hdr .= "$k: $_\r\n" for ref $h{$k} ? @{ $h{$k} } : ($h{$k});
     }
-    if (defined $opt{body} && !grep { lc eq 'content-length'
-                                      || lc eq 'transfer-encoding' } keys %h) {
+    if (defined $opt{body}
+        && !$has{'content-length'} && !$has{'transfer-encoding'}) {
         $hdr .= "Content-Length: " . length($opt{body}) . "\r\n";
     }
     return "$method $path HTTP/1.1\r\n$hdr\r\n" . ($opt{body} // '');
@@ -785,6 +788,11 @@ C<access_log> (logs/access.log, undef to omit), and text added to the main
 level (C<main>), C<events { }> (C<events>), C<http { }> (C<http>), after
 everything (C<extra>).
 
+=item conf_path, context_path
+
+The absolute path of the conf C<run> uses; the C<context_path> it sets
+(default F</nacos>).
+
 =item write_conf($name, $template), expand($text), write_file($name, $text)
 
 Expand C<%%TESTDIR%%>, C<%%PREFIX%%> (dir with a trailing slash) and
@@ -862,10 +870,11 @@ decoded body (and the response in list context).
 The raw request text C<http_req> would send; C<keepalive =E<gt> 1> omits
 C<Connection: close>.
 
-=item http_keepalive(\@raw_requests, pipeline => 1)
+=item http_keepalive(\@raw_requests, pipeline => 1, conn => $c)
 
-Sends the requests on one connection, one after the other, or all in one
-write with C<pipeline>; returns the parsed responses.
+Sends the requests on one connection (a new one, or C<conn>), each after the
+previous response, or all in one write with C<pipeline>; returns the parsed
+final responses in order, stopping at the first one missing.
 
 =item connect(%opt)
 
