@@ -72,6 +72,9 @@ struct nd_http_request_s {
 };
 
 int nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
+/* the first HTTP listen address (127.0.0.1:8848 by default); other ports
+ * follow the Nacos convention of offsets from it */
+void nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr);
 
 /* parameters: first occurrence; ND_OK, or ND_DECLINED when absent */
 int nd_http_arg(nd_http_request_t *r, const char *name, nd_str_t *value);

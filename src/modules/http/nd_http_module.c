@@ -213,9 +213,7 @@ nd_http_init_conf(nd_cycle_t *cycle, void *conf)
     }
 
     if (hcf->listens == NULL) {
-        nd_str_t  def = nd_string("127.0.0.1:8848");
-
-        nd_parse_addr(&def, &dflt.addr);
+        nd_http_default_addr(cycle, &dflt.addr);
         dflt.backlog = 511;
         ls = &dflt;
         if (nd_listening_add(cycle, &ls->addr, ls->backlog,
@@ -395,6 +393,25 @@ nd_http_reload(nd_cycle_t *cycle, void *conf)
     {
         nd_timer_start(&hcf->access_timer, 1000, ND_TIMER_REPEAT);
     }
+}
+
+
+void
+nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
+{
+    nd_str_t           def = nd_string("127.0.0.1:8848");
+    nd_http_conf_t    *hcf;
+    nd_http_listen_t  *ls;
+
+    hcf = nd_http_conf(cycle);
+
+    if (hcf->listens && hcf->listens->nelts) {
+        ls = hcf->listens->elts;
+        *addr = ls[0].addr;
+        return;
+    }
+
+    nd_parse_addr(&def, addr);
 }
 
 

@@ -1,0 +1,70 @@
+/*
+ * gRPC API for modules: request handlers keyed by the Nacos type name,
+ * replies, and server pushes over a connection's bi-stream.
+ */
+#ifndef ND_GRPC_H
+#define ND_GRPC_H
+
+#include <nd_core.h>
+
+typedef struct nd_grpc_conn_s  nd_grpc_conn_t;
+typedef struct nd_grpc_call_s  nd_grpc_call_t;
+
+/*
+ * A handler returns ND_OK (replied), ND_DONE (replies later with
+ * nd_grpc_reply), ND_ERROR (ErrorResponse 500) or a Nacos error code
+ * >= 300 (ErrorResponse with that code).  body is borrowed.
+ */
+typedef nd_int_t (*nd_grpc_handler_pt)(nd_grpc_call_t *call, json_t *body);
+/* the connection went away while the call was pending */
+typedef void (*nd_grpc_abort_pt)(nd_grpc_call_t *call);
+/* a push's answer: response NULL on timeout, error or disconnect */
+typedef void (*nd_grpc_push_pt)(nd_grpc_conn_t *conn, json_t *response,
+    void *data);
+
+typedef struct {
+    nd_str_t             type;        /* "InstanceRequest" */
+    nd_grpc_handler_pt   handler;
+} nd_grpc_handler_t;
+
+#define nd_grpc_null_handler  { nd_null_string, NULL }
+
+struct nd_grpc_call_s {
+    nd_grpc_conn_t      *conn;        /* NULL once the connection closed */
+    void                *stream;
+    nd_pool_t           *pool;
+    char                *type;        /* request type */
+    json_t              *headers;     /* metadata.headers (object) */
+    char                *client_ip;   /* metadata.clientIp */
+    void                *ctx;
+    nd_grpc_abort_pt     abort_handler;
+    unsigned             done:1;
+    unsigned             async:1;
+    unsigned             in_handler:1;
+};
+
+int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
+
+/* answer with a response type; fills resultCode 200, errorCode 0 and
+ * success true where body lacks them; takes the body reference */
+nd_int_t nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body);
+/* answer with ErrorResponse {resultCode 500, errorCode, message} */
+nd_int_t nd_grpc_reply_error(nd_grpc_call_t *call, nd_int_t code,
+    const char *msg);
+
+/* connections */
+const char *nd_grpc_conn_id(nd_grpc_conn_t *conn);
+const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
+/* labels from ConnectionSetupRequest (borrowed, may be NULL) */
+json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
+nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
+/* server request on the bi-stream; requestId is assigned here; takes the
+ * body reference; cb may be NULL */
+int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+    nd_msec_t timeout, nd_grpc_push_pt cb, void *data);
+/* ask the client to reconnect (to ip:port when given) */
+int nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
+    nd_uint_t server_port);
+void nd_grpc_conn_close(nd_grpc_conn_t *conn, const char *reason);
+
+#endif /* ND_GRPC_H */

@@ -1,0 +1,1074 @@
+/*
+ * gRPC connections: streams, message framing, the Payload envelope,
+ * dispatch by metadata.type, replies, server pushes and registration.
+ *
+ * A connection's id is "<millis>_<ip>_<port>" of its TCP connection; every
+ * stream on it belongs to that id.  ServerCheckRequest is answered at any
+ * time; every other unary request needs the bi-stream's
+ * ConnectionSetupRequest first (else ErrorResponse 301).
+ */
+#include <nd_grpc_internal.h>
+
+#define ND_GRPC_READ_CHUNK  16384
+
+static void nd_grpc_read(nd_connection_t *c);
+static void nd_grpc_close_handler(nd_connection_t *c);
+static void nd_grpc_drained(nd_connection_t *c);
+static void nd_grpc_flush_handler(nd_posted_t *p);
+static void nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg,
+    size_t len);
+static void nd_grpc_call_free(nd_grpc_call_t *call);
+
+
+static void
+nd_grpc_flush_later(nd_grpc_conn_t *conn)
+{
+    nd_post(&conn->flush);
+}
+
+
+void
+nd_grpc_conn_touch(nd_grpc_conn_t *conn)
+{
+    conn->last_active = nd_time_monotonic_msec();
+}
+
+
+void
+nd_grpc_init_connection(nd_connection_t *c)
+{
+    nd_grpc_conn_t  *conn;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(nd_cycle);
+
+    conn = nd_pcalloc(c->pool, sizeof(nd_grpc_conn_t));
+    if (conn == NULL) {
+        nd_connection_close(c);
+        return;
+    }
+
+    conn->c = c;
+    conn->gcf = gcf;
+    c->data = conn;
+    c->read_handler = nd_grpc_read;
+    c->drained_handler = nd_grpc_drained;
+    c->close_handler = nd_grpc_close_handler;
+    c->out_max = gcf->push_queue_max + 1024 * 1024;
+
+    snprintf(conn->id, sizeof(conn->id), "%llu_%s_%u",
+             (unsigned long long) nd_time_now_msec(), c->addr.host,
+             (unsigned) c->addr.port);
+    snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", c->addr.host);
+
+    nd_queue_init(&conn->streams);
+    nd_queue_init(&conn->pushes);
+    nd_queue_insert_tail(&gcf->all, &conn->link);
+    conn->flush.handler = nd_grpc_flush_handler;
+    conn->flush.data = conn;
+    nd_grpc_conn_touch(conn);
+
+    if (nd_grpc_h2_session(conn) != ND_OK) {
+        nd_connection_finalize(c, 0);
+        return;
+    }
+
+    if (nd_cycle->stopping) {
+        nd_grpc_conn_close(conn, "server is stopping");
+        return;
+    }
+
+    nd_connection_read_start(c);
+    nd_grpc_flush_later(conn);            /* our SETTINGS */
+}
+
+
+static void
+nd_grpc_read(nd_connection_t *c)
+{
+    u_char           buf[ND_GRPC_READ_CHUNK];
+    ssize_t          n;
+    nd_grpc_conn_t  *conn;
+
+    conn = c->data;
+
+    for ( ;; ) {
+        n = recv(c->fd, buf, sizeof(buf), 0);
+
+        if (n > 0) {
+            if (nd_grpc_h2_recv(conn, buf, (size_t) n) != ND_OK) {
+                /* a protocol error: GOAWAY is queued by nghttp2 */
+                nd_grpc_h2_send(conn);
+                nd_connection_finalize(c, 1);
+                return;
+            }
+            if (c->close || (size_t) n < sizeof(buf)) {
+                break;
+            }
+            continue;
+        }
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        }
+
+        if (n < 0) {
+            nd_log_error(ND_LOG_INFO, &c->log, errno, "recv() failed");
+        }
+        nd_connection_finalize(c, 0);
+        return;
+    }
+
+    nd_grpc_flush_later(conn);
+}
+
+
+static void
+nd_grpc_flush_handler(nd_posted_t *p)
+{
+    nd_grpc_conn_t  *conn;
+
+    conn = p->data;
+
+    if (conn->c->close) {
+        return;
+    }
+
+    if (nd_grpc_h2_send(conn) != ND_OK) {
+        nd_connection_finalize(conn->c, 0);
+        return;
+    }
+
+    if (!nd_grpc_h2_want_io(conn)) {
+        nd_connection_finalize(conn->c, 1);
+    }
+}
+
+
+static void
+nd_grpc_drained(nd_connection_t *c)
+{
+    nd_grpc_conn_t  *conn;
+
+    conn = c->data;
+    nd_grpc_flush_later(conn);        /* more frames may wait in nghttp2 */
+}
+
+
+static void
+nd_grpc_push_free(nd_grpc_push_t *push)
+{
+    nd_timer_stop(&push->timer);
+    nd_queue_remove(&push->link);
+    push->conn->npushes--;
+    nd_free(push);
+}
+
+
+static void
+nd_grpc_close_handler(nd_connection_t *c)
+{
+    nd_str_t          key;
+    nd_queue_t       *q;
+    nd_grpc_conn_t   *conn;
+    nd_grpc_push_t   *push;
+    nd_grpc_conf_t   *gcf;
+    nd_grpc_stream_t *st;
+    nd_grpc_push_pt   cb;
+    void             *data;
+
+    conn = c->data;
+    gcf = conn->gcf;
+    conn->closing = 1;
+
+    nd_post_cancel(&conn->flush);
+
+    while (!nd_queue_empty(&conn->pushes)) {
+        q = nd_queue_head(&conn->pushes);
+        push = nd_queue_data(q, nd_grpc_push_t, link);
+        cb = push->cb;
+        data = push->data;
+        nd_grpc_push_free(push);
+        if (cb) {
+            cb(conn, NULL, data);
+        }
+    }
+
+    while (!nd_queue_empty(&conn->streams)) {
+        q = nd_queue_head(&conn->streams);
+        st = nd_queue_data(q, nd_grpc_stream_t, link);
+        nd_grpc_stream_closed(st);
+    }
+
+    if (conn->registered) {
+        conn->registered = 0;
+        gcf->registered--;
+        nd_hash_del(&gcf->conns, (u_char *) conn->id, strlen(conn->id));
+        nd_log_error(ND_LOG_INFO, &c->log, 0,
+                     "grpc connection %s unregistered", conn->id);
+
+        key.data = (u_char *) conn->id;
+        key.len = strlen(conn->id);
+        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key,
+                         strdup(conn->id), free);
+    }
+
+    nd_queue_remove(&conn->link);
+    nd_grpc_h2_free(conn);
+
+    json_decref(conn->labels);
+    nd_free(conn->client_version);
+    nd_free(conn->tenant);
+}
+
+
+void
+nd_grpc_conn_close(nd_grpc_conn_t *conn, const char *reason)
+{
+    if (conn->c->close || conn->closing) {
+        return;
+    }
+
+    nd_log_error(ND_LOG_INFO, &conn->c->log, 0, "closing grpc connection %s: %s",
+                 conn->id, reason);
+
+    conn->closing = 1;
+    nd_grpc_h2_goaway(conn);
+    nd_grpc_h2_send(conn);
+    nd_connection_finalize(conn->c, 1);
+}
+
+
+/* streams */
+
+nd_grpc_stream_t *
+nd_grpc_stream_open(nd_grpc_conn_t *conn, int32_t id)
+{
+    nd_grpc_stream_t  *st;
+
+    st = nd_calloc(sizeof(nd_grpc_stream_t));
+    if (st == NULL) {
+        return NULL;
+    }
+
+    st->id = id;
+    st->conn = conn;
+    nd_queue_insert_tail(&conn->streams, &st->link);
+
+    return st;
+}
+
+
+int
+nd_grpc_stream_header(nd_grpc_stream_t *st, const u_char *name, size_t nlen,
+    const u_char *value, size_t vlen)
+{
+    if (nlen == 5 && memcmp(name, ":path", 5) == 0) {
+        if (vlen == sizeof(ND_GRPC_PATH_UNARY) - 1
+            && memcmp(value, ND_GRPC_PATH_UNARY, vlen) == 0)
+        {
+            st->unary = 1;
+
+        } else if (vlen == sizeof(ND_GRPC_PATH_BIDI) - 1
+                   && memcmp(value, ND_GRPC_PATH_BIDI, vlen) == 0)
+        {
+            st->bidi = 1;
+        }
+        return ND_OK;
+    }
+
+    if (nlen == 13 && memcmp(name, "grpc-encoding", 13) == 0
+        && !(vlen == 8 && memcmp(value, "identity", 8) == 0))
+    {
+        st->status = ND_GRPC_UNIMPLEMENTED;
+        st->message = "compression is not supported";
+    }
+
+    return ND_OK;
+}
+
+
+static void
+nd_grpc_stream_fail(nd_grpc_stream_t *st, uint32_t status, const char *msg)
+{
+    nd_log_error(ND_LOG_INFO, &st->conn->c->log, 0,
+                 "grpc stream %d failed: %s", (int) st->id, msg);
+
+    nd_buf_free(&st->in);
+    st->status = status;
+    st->message = msg;
+    st->ended = 1;                     /* ignore what else arrives */
+
+    if (nd_grpc_h2_trailers_only(st, status, msg) != ND_OK) {
+        nd_grpc_h2_reset(st);
+    }
+
+    nd_grpc_flush_later(st->conn);
+}
+
+
+/* pull complete gRPC messages out of st->in */
+static void
+nd_grpc_stream_parse(nd_grpc_stream_t *st, int all)
+{
+    u_char   *p;
+    size_t    size, len;
+
+    for ( ;; ) {
+        size = nd_buf_size(&st->in);
+        if (size < 5) {
+            break;
+        }
+
+        p = nd_buf_start(&st->in);
+        len = (size_t) p[1] << 24 | (size_t) p[2] << 16 | (size_t) p[3] << 8
+              | (size_t) p[4];
+
+        if (len > st->conn->gcf->max_message_size) {
+            nd_grpc_stream_fail(st, ND_GRPC_RESOURCE_EXHAUSTED,
+                                "message larger than max");
+            return;
+        }
+
+        if (p[0] != 0) {
+            nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED,
+                                "compression is not supported");
+            return;
+        }
+
+        if (size < 5 + len) {
+            break;
+        }
+
+        if (!all) {
+            return;                    /* unary: wait for END_STREAM */
+        }
+
+        nd_grpc_stream_message(st, p + 5, len);
+        nd_buf_consume(&st->in, 5 + len);
+
+        if (st->ended && !st->bidi) {
+            return;
+        }
+    }
+}
+
+
+int
+nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data, size_t len)
+{
+    if (st->ended) {
+        return ND_OK;
+    }
+
+    if (nd_buf_append(&st->in, data, len) != ND_OK) {
+        nd_grpc_stream_fail(st, ND_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return ND_ERROR;
+    }
+
+    nd_grpc_stream_parse(st, st->bidi);
+
+    return ND_OK;
+}
+
+
+void
+nd_grpc_stream_end(nd_grpc_stream_t *st)
+{
+    if (st->ended) {
+        return;
+    }
+
+    if (st->bidi) {
+        /* the client closed its side: close ours */
+        st->ended = 1;
+        nd_grpc_h2_trailers_only(st, ND_GRPC_OK, NULL);
+        nd_grpc_flush_later(st->conn);
+        return;
+    }
+
+    if (!st->unary) {
+        nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED, "unknown method");
+        return;
+    }
+
+    if (st->status) {
+        nd_grpc_stream_fail(st, st->status, st->message);
+        return;
+    }
+
+    if (nd_buf_size(&st->in) < 5) {
+        nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "incomplete message");
+        return;
+    }
+
+    nd_grpc_stream_parse(st, 1);
+
+    if (!st->ended && nd_buf_size(&st->in)) {
+        nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "truncated message");
+    }
+}
+
+
+void
+nd_grpc_stream_closed(nd_grpc_stream_t *st)
+{
+    nd_grpc_call_t  *call;
+    nd_grpc_conn_t  *conn;
+
+    conn = st->conn;
+
+    call = st->call;
+    if (call) {
+        st->call = NULL;
+        call->stream = NULL;
+        call->conn = NULL;
+        if (call->async && !call->done && call->abort_handler) {
+            call->abort_handler(call);
+        }
+        if (!call->in_handler) {
+            nd_grpc_call_free(call);
+        }
+    }
+
+    if (conn->bidi == st) {
+        conn->bidi = NULL;
+    }
+
+    conn->queued -= nd_min(conn->queued, nd_buf_size(&st->out));
+
+    nd_queue_remove(&st->link);
+    nd_buf_free(&st->in);
+    nd_buf_free(&st->out);
+    nd_free(st);
+}
+
+
+ssize_t
+nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
+{
+    size_t  n;
+
+    n = nd_min(len, nd_buf_size(&st->out));
+    if (n) {
+        memcpy(buf, nd_buf_start(&st->out), n);
+        nd_buf_consume(&st->out, n);
+        st->conn->queued -= nd_min(st->conn->queued, n);
+    }
+
+    *eof = st->finish && nd_buf_size(&st->out) == 0;
+
+    return (ssize_t) n;
+}
+
+
+/* the envelope */
+
+static int
+nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
+{
+    u_char                 *p;
+    size_t                  size;
+    Payload                 payload = PAYLOAD__INIT;
+    Metadata                meta = METADATA__INIT;
+    Google__Protobuf__Any   any = GOOGLE__PROTOBUF__ANY__INIT;
+
+    meta.type = (char *) type;
+    any.type_url = (char *) "";
+    any.value.data = json->data + json->pos;
+    any.value.len = nd_buf_size(json);
+    payload.metadata = &meta;
+    payload.body = &any;
+
+    size = payload__get_packed_size(&payload);
+    if (size > UINT32_MAX || nd_buf_reserve(out, 5 + size) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    p = out->data + out->len;
+    p[0] = 0;
+    p[1] = (u_char) (size >> 24);
+    p[2] = (u_char) (size >> 16);
+    p[3] = (u_char) (size >> 8);
+    p[4] = (u_char) size;
+    payload__pack(&payload, p + 5);
+    out->len += 5 + size;
+
+    return ND_OK;
+}
+
+
+/* serialize body and queue it framed on st; takes the body reference */
+static int
+nd_grpc_queue(nd_grpc_stream_t *st, const char *type, json_t *body)
+{
+    int        rc;
+    size_t     before;
+    nd_buf_t   json;
+
+    nd_buf_init(&json);
+    before = nd_buf_size(&st->out);
+
+    rc = nd_json_dump_buf(body, &json);
+    json_decref(body);
+
+    if (rc == ND_OK) {
+        rc = nd_grpc_frame(&st->out, type, &json);
+    }
+
+    nd_buf_free(&json);
+
+    if (rc != ND_OK) {
+        return ND_ERROR;
+    }
+
+    st->conn->queued += nd_buf_size(&st->out) - before;
+
+    return ND_OK;
+}
+
+
+static void
+nd_grpc_response_defaults(json_t *body)
+{
+    json_int_t  code;
+
+    if (json_object_get(body, "resultCode") == NULL) {
+        json_object_set_new(body, "resultCode", json_integer(200));
+    }
+    if (json_object_get(body, "errorCode") == NULL) {
+        json_object_set_new(body, "errorCode", json_integer(0));
+    }
+    if (json_object_get(body, "success") == NULL) {
+        code = json_integer_value(json_object_get(body, "resultCode"));
+        json_object_set_new(body, "success", json_boolean(code == 200));
+    }
+}
+
+
+static void
+nd_grpc_call_free(nd_grpc_call_t *call)
+{
+    json_decref(call->headers);
+    nd_destroy_pool(call->pool);
+}
+
+
+nd_int_t
+nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body)
+{
+    nd_grpc_stream_t  *st;
+
+    if (call->done) {
+        json_decref(body);
+        return ND_ERROR;
+    }
+
+    call->done = 1;
+    st = call->stream;
+
+    if (body == NULL) {
+        body = json_object();
+    }
+
+    if (st == NULL || call->conn == NULL) {
+        json_decref(body);              /* the client is gone */
+        goto done;
+    }
+
+    nd_grpc_response_defaults(body);
+
+    if (nd_grpc_queue(st, type, body) != ND_OK) {
+        nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "cannot encode response");
+        goto done;
+    }
+
+    st->finish = 1;
+    st->status = ND_GRPC_OK;
+    st->call = NULL;
+
+    if (nd_grpc_h2_respond(st) != ND_OK) {
+        nd_grpc_h2_reset(st);
+    }
+    nd_grpc_flush_later(st->conn);
+
+done:
+
+    if (st) {
+        st->call = NULL;
+    }
+
+    if (!call->in_handler) {
+        nd_grpc_call_free(call);        /* call is gone from here on */
+    }
+
+    return ND_OK;
+}
+
+
+nd_int_t
+nd_grpc_reply_error(nd_grpc_call_t *call, nd_int_t code, const char *msg)
+{
+    json_t  *body;
+
+    body = json_pack("{s:i, s:I, s:s, s:b}", "resultCode", 500,
+                     "errorCode", (json_int_t) code, "message", msg,
+                     "success", 0);
+
+    return nd_grpc_reply(call, "ErrorResponse", body);
+}
+
+
+static json_t *
+nd_grpc_headers_json(Metadata *meta)
+{
+    size_t   i;
+    json_t  *h, *v;
+
+    h = json_object();
+    if (meta == NULL || h == NULL) {
+        return h;
+    }
+
+    for (i = 0; i < meta->n_headers; i++) {
+        if (meta->headers[i]->key == NULL || meta->headers[i]->value == NULL) {
+            continue;
+        }
+        v = json_string(meta->headers[i]->value);
+        if (v) {
+            json_object_set_new(h, meta->headers[i]->key, v);
+        }
+    }
+
+    return h;
+}
+
+
+static void
+nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
+{
+    char                *type;
+    nd_int_t             rc;
+    nd_pool_t           *pool;
+    nd_grpc_conn_t      *conn;
+    nd_grpc_call_t      *call;
+    nd_grpc_handler_pt   handler;
+
+    conn = st->conn;
+    type = payload->metadata ? payload->metadata->type : "";
+    nd_grpc_conn_touch(conn);
+
+    pool = nd_create_pool(1024, &conn->c->log);
+    call = pool ? nd_pcalloc(pool, sizeof(nd_grpc_call_t)) : NULL;
+    if (call == NULL) {
+        nd_destroy_pool(pool);
+        nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "out of memory");
+        return;
+    }
+
+    call->pool = pool;
+    call->conn = conn;
+    call->stream = st;
+    call->type = nd_pstrdupz(pool, &(nd_str_t) { strlen(type),
+                                                 (u_char *) type });
+    call->client_ip = nd_pstrdupz(pool, &(nd_str_t) {
+        payload->metadata ? strlen(payload->metadata->clientip) : 0,
+        (u_char *) (payload->metadata ? payload->metadata->clientip : "") });
+    call->headers = nd_grpc_headers_json(payload->metadata);
+    st->call = call;
+
+    handler = nd_hash_find(&conn->gcf->handlers, (u_char *) type,
+                           strlen(type));
+
+    if (body == NULL) {
+        nd_grpc_reply_error(call, 502, "Invalid request payload");
+        return;
+    }
+
+    if (!conn->registered && strcmp(type, "ServerCheckRequest") != 0) {
+        nd_grpc_reply_error(call, 301, "Connection is unregistered.");
+        return;
+    }
+
+    if (handler == NULL) {
+        nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                     "no grpc handler for \"%s\"", type);
+        nd_grpc_reply_error(call, 302, "RequestHandler Not Found");
+        return;
+    }
+
+    call->in_handler = 1;
+    rc = handler(call, body);
+    call->in_handler = 0;
+
+    if (call->done) {
+        nd_grpc_call_free(call);
+        return;
+    }
+
+    if (rc == ND_DONE) {
+        call->async = 1;
+        if (call->conn == NULL) {       /* aborted inside the handler */
+            nd_grpc_call_free(call);
+        }
+        return;
+    }
+
+    nd_grpc_reply_error(call, rc >= 300 ? rc : 500,
+                        rc >= 300 ? "request failed" : "server error");
+}
+
+
+static void
+nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+{
+    nd_str_t         key;
+    const char      *s;
+    nd_grpc_conf_t  *gcf;
+
+    if (conn->registered) {
+        return;
+    }
+
+    gcf = conn->gcf;
+
+    s = payload->metadata ? payload->metadata->clientip : NULL;
+    if (s && s[0]) {
+        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
+    }
+
+    conn->labels = json_incref(json_object_get(body, "labels"));
+    s = nd_json_get_str(body, "clientVersion", "");
+    conn->client_version = strdup(s);
+    s = nd_json_get_str(body, "tenant", "");
+    conn->tenant = strdup(s);
+
+    if (nd_hash_add(&gcf->conns, (u_char *) conn->id, strlen(conn->id), conn)
+        != ND_OK)
+    {
+        nd_grpc_conn_close(conn, "cannot register");
+        return;
+    }
+
+    conn->registered = 1;
+    gcf->registered++;
+
+    nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                 "grpc connection %s registered, version \"%s\"", conn->id,
+                 conn->client_version ? conn->client_version : "");
+
+    key.data = (u_char *) conn->id;
+    key.len = strlen(conn->id);
+    nd_event_publish(nd_cycle, ND_EV_CONNECTION_OPENED, &key,
+                     strdup(conn->id), free);
+}
+
+
+static void
+nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
+{
+    uint64_t          id;
+    nd_queue_t       *q;
+    const char       *rid;
+    nd_grpc_push_t   *push;
+    nd_grpc_push_pt   cb;
+    void             *data;
+
+    rid = nd_json_get_str(body, "requestId", NULL);
+    if (rid == NULL) {
+        return;
+    }
+
+    id = strtoull(rid, NULL, 10);
+
+    for (q = nd_queue_head(&conn->pushes);
+         q != nd_queue_sentinel(&conn->pushes);
+         q = nd_queue_next(q))
+    {
+        push = nd_queue_data(q, nd_grpc_push_t, link);
+        if (push->request_id == id) {
+            cb = push->cb;
+            data = push->data;
+            nd_grpc_push_free(push);
+            if (cb) {
+                cb(conn, body, data);
+            }
+            return;
+        }
+    }
+}
+
+
+static void
+nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
+{
+    size_t           len;
+    const char      *type;
+    nd_grpc_conn_t  *conn;
+
+    conn = st->conn;
+    type = payload->metadata ? payload->metadata->type : "";
+
+    if (body == NULL) {
+        nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                     "invalid json in a \"%s\" stream message", type);
+        return;
+    }
+
+    if (strcmp(type, "ConnectionSetupRequest") == 0) {
+        if (conn->bidi == NULL) {
+            conn->bidi = st;
+        }
+        nd_grpc_setup(conn, payload, body);
+        return;
+    }
+
+    len = strlen(type);
+    if (len > 8 && strcmp(type + len - 8, "Response") == 0) {
+        nd_grpc_conn_touch(conn);
+        nd_grpc_push_answer(conn, body);
+        return;
+    }
+
+    nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                 "unexpected \"%s\" on the bi-stream", type);
+}
+
+
+static void
+nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
+{
+    json_t        *body;
+    Payload       *payload;
+    json_error_t   err;
+
+    payload = payload__unpack(NULL, len, msg);
+    if (payload == NULL) {
+        nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "invalid protobuf payload");
+        return;
+    }
+
+    body = NULL;
+    if (payload->body && payload->body->value.len) {
+        body = json_loadb((const char *) payload->body->value.data,
+                          payload->body->value.len, JSON_REJECT_DUPLICATES,
+                          &err);
+        if (body && !json_is_object(body)) {
+            json_decref(body);
+            body = NULL;
+        }
+    } else {
+        body = json_object();
+    }
+
+    if (st->bidi) {
+        nd_grpc_bidi(st, payload, body);
+    } else {
+        st->ended = 1;
+        nd_grpc_unary(st, payload, body);
+    }
+
+    json_decref(body);
+    payload__free_unpacked(payload, NULL);
+}
+
+
+/* pushes */
+
+static void
+nd_grpc_push_timeout(nd_timer_t *t)
+{
+    nd_grpc_push_t   *push;
+    nd_grpc_conn_t   *conn;
+    nd_grpc_push_pt   cb;
+    void             *data;
+
+    push = t->data;
+    conn = push->conn;
+    cb = push->cb;
+    data = push->data;
+
+    nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                 "push %llu to %s timed out",
+                 (unsigned long long) push->request_id, conn->id);
+
+    nd_grpc_push_free(push);
+
+    if (cb) {
+        cb(conn, NULL, data);
+    }
+}
+
+
+int
+nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+{
+    char             rid[32];
+    uint64_t         id;
+    nd_grpc_push_t  *push;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+
+    if (conn->bidi == NULL || conn->closing || conn->c->close) {
+        json_decref(body);
+        return ND_ERROR;
+    }
+
+    if (conn->queued > gcf->push_queue_max) {
+        json_decref(body);
+        nd_grpc_conn_close(conn, "push queue over push_queue_max");
+        return ND_ERROR;
+    }
+
+    id = ++gcf->push_seq;
+    snprintf(rid, sizeof(rid), "%llu", (unsigned long long) id);
+
+    if (body == NULL) {
+        body = json_object();
+    }
+    json_object_set_new(body, "requestId", json_string(rid));
+    if (json_object_get(body, "headers") == NULL) {
+        json_object_set_new(body, "headers", json_object());
+    }
+
+    if (nd_grpc_queue(conn->bidi, type, body) != ND_OK
+        || nd_grpc_h2_respond(conn->bidi) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    nd_grpc_flush_later(conn);
+
+    if (cb == NULL) {
+        return ND_OK;
+    }
+
+    push = nd_calloc(sizeof(nd_grpc_push_t));
+    if (push == NULL) {
+        return ND_ERROR;
+    }
+
+    push->request_id = id;
+    push->cb = cb;
+    push->data = data;
+    push->conn = conn;
+    nd_queue_insert_tail(&conn->pushes, &push->link);
+    conn->npushes++;
+
+    nd_timer_init(&push->timer, "grpc push", nd_grpc_push_timeout, push);
+    nd_timer_start(&push->timer, timeout ? timeout : gcf->push_timeout,
+                   ND_TIMER_ONCE);
+
+    return ND_OK;
+}
+
+
+int
+nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
+    nd_uint_t server_port)
+{
+    char     port[16];
+    json_t  *body;
+
+    body = json_pack("{s:s, s:s}", "module", "internal",
+                     "connectionId", conn->id);
+    if (body && server_ip && server_ip[0]) {
+        snprintf(port, sizeof(port), "%u", (unsigned) server_port);
+        json_object_set_new(body, "serverIp", json_string(server_ip));
+        json_object_set_new(body, "serverPort", json_string(port));
+    }
+
+    return nd_grpc_push(conn, "ConnectResetRequest", body, 0, NULL, NULL);
+}
+
+
+const char *
+nd_grpc_conn_id(nd_grpc_conn_t *conn)
+{
+    return conn->id;
+}
+
+
+const char *
+nd_grpc_conn_client_ip(nd_grpc_conn_t *conn)
+{
+    return conn->client_ip;
+}
+
+
+json_t *
+nd_grpc_conn_labels(nd_grpc_conn_t *conn)
+{
+    return conn->labels;
+}
+
+
+nd_grpc_conn_t *
+nd_grpc_conn_find(nd_cycle_t *cycle, const char *id)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+    return nd_hash_find(&gcf->conns, (u_char *) id, strlen(id));
+}
+
+
+/* liveness: probe connections idle for idle_probe */
+
+static void
+nd_grpc_probe_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+{
+    conn->probing = 0;
+
+    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
+        nd_grpc_conn_touch(conn);
+        return;
+    }
+
+    if (!conn->closing) {
+        nd_grpc_conn_close(conn, "no answer to ClientDetectionRequest");
+    }
+}
+
+
+void
+nd_grpc_probe_handler(nd_timer_t *t)
+{
+    nd_msec_t        now;
+    nd_queue_t      *q, *next;
+    nd_grpc_conn_t  *conn;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = t->data;
+    now = nd_time_monotonic_msec();
+
+    for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        conn = nd_queue_data(q, nd_grpc_conn_t, link);
+
+        if (!conn->registered || conn->probing || conn->closing
+            || now - conn->last_active < gcf->idle_probe)
+        {
+            continue;
+        }
+
+        conn->probing = 1;
+
+        if (nd_grpc_push(conn, "ClientDetectionRequest",
+                         json_pack("{s:s}", "module", "internal"),
+                         gcf->probe_timeout, nd_grpc_probe_answer, NULL)
+            != ND_OK)
+        {
+            conn->probing = 0;
+            nd_grpc_conn_close(conn, "cannot probe");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+/*
+ * gRPC module internals.
+ */
+#ifndef ND_GRPC_INTERNAL_H
+#define ND_GRPC_INTERNAL_H
+
+#include <nd_grpc.h>
+#include <nghttp2/nghttp2.h>
+#include "nacos_grpc.pb-c.h"
+
+#define ND_GRPC_PATH_UNARY  "/Request/request"
+#define ND_GRPC_PATH_BIDI   "/BiRequestStream/requestBiStream"
+
+/* gRPC status codes we use */
+#define ND_GRPC_OK                  0
+#define ND_GRPC_RESOURCE_EXHAUSTED  8
+#define ND_GRPC_UNIMPLEMENTED       12
+#define ND_GRPC_INTERNAL            13
+
+typedef struct nd_grpc_stream_s  nd_grpc_stream_t;
+typedef struct nd_grpc_push_s    nd_grpc_push_t;
+
+typedef struct {
+    nd_addr_t           *listen;
+    nd_int_t             max_concurrent_streams;
+    size_t               max_message_size;
+    size_t               push_queue_max;
+    nd_msec_t            idle_probe;        /* idle time before a probe */
+    nd_msec_t            probe_interval;    /* how often to look */
+    nd_msec_t            probe_timeout;     /* ClientDetection answer */
+    nd_msec_t            push_timeout;
+
+    /* runtime */
+    nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            conns;             /* id -> conn (registered) */
+    nd_queue_t           all;               /* every conn */
+    nd_timer_t           probe;
+    uint64_t             push_seq;
+    nghttp2_session_callbacks  *callbacks;
+    nd_uint_t            registered;
+} nd_grpc_conf_t;
+
+struct nd_grpc_stream_s {
+    int32_t              id;
+    nd_grpc_conn_t      *conn;
+    nd_buf_t             in;            /* received gRPC frames */
+    nd_buf_t             out;           /* framed messages to send */
+    nd_grpc_call_t      *call;          /* unary call in flight */
+    nd_queue_t           link;
+    uint32_t             status;        /* grpc-status of the trailers */
+    const char          *message;       /* grpc-message */
+    unsigned             bidi:1;
+    unsigned             unary:1;
+    unsigned             responded:1;   /* response headers submitted */
+    unsigned             finish:1;      /* trailers once out is drained */
+    unsigned             deferred:1;    /* data provider waits for out */
+    unsigned             ended:1;       /* client sent END_STREAM */
+};
+
+struct nd_grpc_push_s {
+    nd_queue_t           link;
+    uint64_t             request_id;
+    nd_grpc_push_pt      cb;
+    void                *data;
+    nd_timer_t           timer;
+    nd_grpc_conn_t      *conn;
+};
+
+struct nd_grpc_conn_s {
+    nd_connection_t     *c;
+    nd_grpc_conf_t      *gcf;
+    nghttp2_session     *session;
+    char                 id[96];
+    char                 client_ip[INET6_ADDRSTRLEN];
+    nd_grpc_stream_t    *bidi;
+    nd_queue_t           streams;
+    nd_queue_t           pushes;        /* nd_grpc_push_t awaiting answers */
+    nd_uint_t            npushes;
+    nd_queue_t           link;          /* gcf->all */
+    nd_posted_t          flush;
+    nd_msec_t            last_active;   /* monotonic */
+    json_t              *labels;
+    char                *client_version;
+    char                *tenant;
+    size_t               queued;        /* bytes in streams' out buffers */
+    unsigned             registered:1;
+    unsigned             probing:1;
+    unsigned             closing:1;
+};
+
+extern nd_module_t  nd_grpc_module;
+
+#define nd_grpc_conf(cycle)                                                   \
+    ((nd_grpc_conf_t *) nd_get_conf(cycle, nd_grpc_module))
+
+/* nd_grpc_h2.c: the only file that calls nghttp2 */
+nghttp2_session_callbacks *nd_grpc_h2_callbacks(void);
+int nd_grpc_h2_session(nd_grpc_conn_t *conn);
+int nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len);
+int nd_grpc_h2_send(nd_grpc_conn_t *conn);
+int nd_grpc_h2_respond(nd_grpc_stream_t *st);
+int nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
+    const char *message);
+void nd_grpc_h2_resume(nd_grpc_stream_t *st);
+void nd_grpc_h2_reset(nd_grpc_stream_t *st);
+void nd_grpc_h2_goaway(nd_grpc_conn_t *conn);
+void nd_grpc_h2_free(nd_grpc_conn_t *conn);
+int nd_grpc_h2_want_io(nd_grpc_conn_t *conn);
+
+/* nd_grpc_conn.c: called back from nd_grpc_h2.c */
+nd_grpc_stream_t *nd_grpc_stream_open(nd_grpc_conn_t *conn, int32_t id);
+int nd_grpc_stream_header(nd_grpc_stream_t *st, const u_char *name,
+    size_t nlen, const u_char *value, size_t vlen);
+int nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
+    size_t len);
+void nd_grpc_stream_end(nd_grpc_stream_t *st);
+void nd_grpc_stream_closed(nd_grpc_stream_t *st);
+ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
+    int *eof);
+
+void nd_grpc_init_connection(nd_connection_t *c);
+void nd_grpc_conn_touch(nd_grpc_conn_t *conn);
+void nd_grpc_probe_handler(nd_timer_t *t);
+nd_int_t nd_grpc_internal_init(nd_cycle_t *cycle);
+
+#endif /* ND_GRPC_INTERNAL_H */

@@ -1,0 +1,327 @@
+/*
+ * The grpc module: directives, the handler and connection registries, the
+ * liveness probe, the internal requests (ServerCheck, HealthCheck) and the
+ * connection listing for operators.
+ */
+#include <nd_grpc_internal.h>
+#include <nd_http.h>
+
+static void *nd_grpc_create_conf(nd_cycle_t *cycle);
+static char *nd_grpc_init_conf(nd_cycle_t *cycle, void *conf);
+static nd_int_t nd_grpc_init_module(nd_cycle_t *cycle);
+static nd_int_t nd_grpc_start(nd_cycle_t *cycle);
+static void nd_grpc_stop(nd_cycle_t *cycle);
+static void nd_grpc_exit(nd_cycle_t *cycle);
+static nd_int_t nd_grpc_server_check(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_grpc_health_check(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_grpc_loader_current(nd_http_request_t *r);
+
+static nd_conf_bounds_t  nd_grpc_streams_bounds = { 1, 65536 };
+
+static nd_command_t  nd_grpc_commands[] = {
+
+    { nd_string("grpc"),
+      ND_MAIN_CONF | ND_CONF_BLOCK | ND_CONF_NOARGS,
+      nd_conf_module_block, 0, NULL },
+
+    { nd_string("listen"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_addr_slot, offsetof(nd_grpc_conf_t, listen), NULL },
+
+    { nd_string("max_concurrent_streams"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, max_concurrent_streams),
+      &nd_grpc_streams_bounds },
+
+    { nd_string("max_message_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, max_message_size),
+      NULL },
+
+    { nd_string("push_queue_max"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, push_queue_max),
+      NULL },
+
+    { nd_string("idle_probe"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, idle_probe), NULL },
+
+    { nd_string("probe_interval"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, probe_interval),
+      NULL },
+
+    { nd_string("probe_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, probe_timeout), NULL },
+
+    { nd_string("push_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_timeout), NULL },
+
+    nd_null_command
+};
+
+nd_module_t  nd_grpc_module = {
+    .name = "grpc",
+    .commands = nd_grpc_commands,
+    .create_conf = nd_grpc_create_conf,
+    .init_conf = nd_grpc_init_conf,
+    .init_module = nd_grpc_init_module,
+    .start = nd_grpc_start,
+    .stop = nd_grpc_stop,
+    .exit = nd_grpc_exit,
+};
+
+static const nd_grpc_handler_t  nd_grpc_internal_handlers[] = {
+    { nd_string("ServerCheckRequest"), nd_grpc_server_check },
+    { nd_string("HealthCheckRequest"), nd_grpc_health_check },
+    nd_grpc_null_handler
+};
+
+static const nd_http_route_t  nd_grpc_routes[] = {
+    { ND_HTTP_GET, nd_string("/v1/core/loader/current"),
+      nd_grpc_loader_current },
+    { ND_HTTP_GET, nd_string("/v2/core/loader/current"),
+      nd_grpc_loader_current },
+    nd_http_null_route
+};
+
+
+static void *
+nd_grpc_create_conf(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_pcalloc(cycle->pool, sizeof(nd_grpc_conf_t));
+    if (gcf == NULL) {
+        return NULL;
+    }
+
+    gcf->listen = ND_CONF_UNSET_PTR;
+    gcf->max_concurrent_streams = ND_CONF_UNSET;
+    gcf->max_message_size = ND_CONF_UNSET_SIZE;
+    gcf->push_queue_max = ND_CONF_UNSET_SIZE;
+    gcf->idle_probe = ND_CONF_UNSET_MSEC;
+    gcf->probe_interval = ND_CONF_UNSET_MSEC;
+    gcf->probe_timeout = ND_CONF_UNSET_MSEC;
+    gcf->push_timeout = ND_CONF_UNSET_MSEC;
+
+    return gcf;
+}
+
+
+static char *
+nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
+{
+    nd_grpc_conf_t  *gcf = conf;
+    nd_addr_t        http;
+
+    nd_conf_init_value(gcf->max_concurrent_streams, 256);
+    nd_conf_init_size_value(gcf->max_message_size, 10 * 1024 * 1024);
+    nd_conf_init_size_value(gcf->push_queue_max, 4 * 1024 * 1024);
+    nd_conf_init_msec_value(gcf->idle_probe, 20000);
+    nd_conf_init_msec_value(gcf->probe_interval, 3000);
+    nd_conf_init_msec_value(gcf->probe_timeout, 5000);
+    nd_conf_init_msec_value(gcf->push_timeout, 5000);
+
+    if (gcf->listen == ND_CONF_UNSET_PTR) {
+        /* Nacos convention: the HTTP port + 1000 on the same address */
+        gcf->listen = nd_pcalloc(cycle->pool, sizeof(nd_addr_t));
+        if (gcf->listen == NULL) {
+            return ND_CONF_ERROR;
+        }
+        nd_http_default_addr(cycle, &http);
+        if (http.port + 1000 > 65535) {
+            return "the gRPC port (HTTP port + 1000) is over 65535: "
+                   "set \"listen\" in \"grpc\"";
+        }
+        ((struct sockaddr_in *) &http.sa)->sin_port =
+            htons((in_port_t) (http.port + 1000));
+        nd_addr_from_sockaddr(gcf->listen, (struct sockaddr *) &http.sa,
+                              http.socklen);
+    }
+
+    if (cycle->reloading) {
+        return ND_CONF_OK;
+    }
+
+    if (nd_listening_add(cycle, gcf->listen, 511, nd_grpc_init_connection,
+                         gcf, "grpc") == NULL)
+    {
+        return ND_CONF_ERROR;
+    }
+
+    return ND_CONF_OK;
+}
+
+
+int
+nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    for ( /* void */ ; h->type.len; h++) {
+        if (nd_hash_add(&gcf->handlers, h->type.data, h->type.len,
+                        (void *) h->handler) != ND_OK)
+        {
+            nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                         "duplicate grpc handler \"%.*s\"",
+                         ND_STR_ARG(h->type));
+            return ND_ERROR;
+        }
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_grpc_init_module(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    if (nd_hash_init(&gcf->handlers, 64) != ND_OK
+        || nd_hash_init(&gcf->conns, 1024) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    nd_queue_init(&gcf->all);
+
+    gcf->callbacks = nd_grpc_h2_callbacks();
+    if (gcf->callbacks == NULL) {
+        return ND_ERROR;
+    }
+
+    nd_timer_init(&gcf->probe, "grpc probe", nd_grpc_probe_handler, gcf);
+
+    if (nd_grpc_add_handlers(cycle, nd_grpc_internal_handlers) != ND_OK
+        || nd_http_add_routes(cycle, nd_grpc_routes) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_grpc_start(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+    nd_timer_start(&gcf->probe, gcf->probe_interval, ND_TIMER_REPEAT);
+
+    return ND_OK;
+}
+
+
+static void
+nd_grpc_stop(nd_cycle_t *cycle)
+{
+    nd_queue_t      *q, *next;
+    nd_grpc_conn_t  *conn;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+    nd_timer_stop(&gcf->probe);
+
+    /* long connections never drain by themselves: tell clients to go */
+    for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        conn = nd_queue_data(q, nd_grpc_conn_t, link);
+        nd_grpc_conn_close(conn, "server is stopping");
+    }
+}
+
+
+static void
+nd_grpc_exit(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    if (gcf->callbacks) {
+        nghttp2_session_callbacks_del(gcf->callbacks);
+        gcf->callbacks = NULL;
+    }
+
+    nd_hash_free(&gcf->handlers);
+    nd_hash_free(&gcf->conns);
+}
+
+
+static nd_int_t
+nd_grpc_server_check(nd_grpc_call_t *call, json_t *body)
+{
+    return nd_grpc_reply(call, "ServerCheckResponse",
+                         json_pack("{s:s, s:b}",
+                                   "connectionId", call->conn->id,
+                                   "supportAbilityNegotiation", 0));
+}
+
+
+static nd_int_t
+nd_grpc_health_check(nd_grpc_call_t *call, json_t *body)
+{
+    return nd_grpc_reply(call, "HealthCheckResponse", json_object());
+}
+
+
+/* GET /v1/core/loader/current: this node's long connections */
+static nd_int_t
+nd_grpc_loader_current(nd_http_request_t *r)
+{
+    json_t          *res, *meta;
+    nd_int_t         rc;
+    nd_msec_t        now;
+    nd_queue_t      *q;
+    nd_grpc_conn_t  *conn;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(nd_cycle);
+    now = nd_time_monotonic_msec();
+    res = json_object();
+
+    for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
+         q = nd_queue_next(q))
+    {
+        conn = nd_queue_data(q, nd_grpc_conn_t, link);
+        if (!conn->registered) {
+            continue;
+        }
+
+        meta = json_pack("{s:s, s:s, s:i, s:s, s:s, s:I}",
+                         "connectionId", conn->id,
+                         "clientIp", conn->client_ip,
+                         "remotePort", (int) conn->c->addr.port,
+                         "version", conn->client_version
+                                    ? conn->client_version : "",
+                         "tenant", conn->tenant ? conn->tenant : "",
+                         "lastActiveTime",
+                         (json_int_t) (nd_current_msec
+                                       - (now - conn->last_active)));
+        if (meta) {
+            json_object_set_new(meta, "labels",
+                                conn->labels ? json_incref(conn->labels)
+                                             : json_object());
+            json_object_set_new(res, conn->id,
+                                json_pack("{s:o}", "metaInfo", meta));
+        }
+    }
+
+    rc = nd_http_send_json(r, 200, res);
+    json_decref(res);
+
+    return rc;
+}

@@ -1,0 +1,153 @@
+// A Nacos gRPC test client on a real gRPC stack (@grpc/grpc-js).
+//
+//   node client.js <port> <steps.json>
+//
+// Runs the steps in order over ONE channel (unary calls and the bi-stream
+// share the HTTP/2 connection, as the SDKs do) and prints one JSON line per
+// result.  Server pushes on the bi-stream are answered the way the Java SDK
+// answers them (XRequest -> XResponse echoing requestId) unless "silent".
+'use strict';
+
+const path = require('path');
+const fs = require('fs');
+const grpc = require('@grpc/grpc-js');
+const loader = require('@grpc/proto-loader');
+
+const port = process.argv[2];
+const steps = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+const proto = path.join(__dirname, '..', '..', 'src', 'modules', 'grpc',
+                        'nacos_grpc.proto');
+const def = loader.loadSync(proto, { keepCase: true, defaults: true });
+const codec = def.Request.request;   // Payload <-> Buffer
+
+const client = new grpc.Client('127.0.0.1:' + port,
+                               grpc.credentials.createInsecure(),
+                               { 'grpc.max_receive_message_length': 64 << 20,
+                                 'grpc.max_send_message_length': 64 << 20 });
+
+let stream = null;
+let silent = false;
+const pushes = [];
+let waiter = null;
+
+function out(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
+
+function payload(type, body, headers, clientIp) {
+  return codec.requestSerialize({
+    metadata: { type: type, clientIp: clientIp || '', headers: headers || {} },
+    body: { type_url: '', value: Buffer.from(JSON.stringify(body || {})) },
+  });
+}
+
+function decode(buf) {
+  const p = codec.responseDeserialize(buf);
+  let body = null;
+  try { body = JSON.parse(p.body ? p.body.value.toString('utf8') : '{}'); }
+  catch (e) { body = { unparsable: true }; }
+  return { type: p.metadata ? p.metadata.type : '', body: body };
+}
+
+function unary(buf) {
+  return new Promise((resolve) => {
+    client.makeUnaryRequest('/Request/request', (x) => x, (x) => x, buf,
+      new grpc.Metadata(), { deadline: Date.now() + 10000 },
+      (err, res) => {
+        if (err) {
+          resolve({ grpc_error: { code: err.code, details: err.details } });
+        } else {
+          try { resolve(decode(res)); }
+          catch (e) { resolve({ decode_error: String(e) }); }
+        }
+      });
+  });
+}
+
+function onPush(msg) {
+  pushes.push(msg);
+  out({ event: 'push', type: msg.type, body: msg.body });
+  if (!silent && /Request$/.test(msg.type)) {
+    stream.write(payload(msg.type.replace(/Request$/, 'Response'),
+      { resultCode: 200, errorCode: 0, success: true,
+        requestId: msg.body.requestId }));
+  }
+  if (waiter && waiter.type === msg.type) {
+    const w = waiter; waiter = null; w.resolve(msg);
+  }
+}
+
+function waitPush(type, ms) {
+  const i = pushes.findIndex((m) => m.type === type);
+  if (i >= 0) { return Promise.resolve(pushes.splice(i, 1)[0]); }
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { waiter = null; resolve(null); }, ms);
+    waiter = { type: type, resolve: (m) => {
+      clearTimeout(t); pushes.splice(pushes.indexOf(m), 1); resolve(m); } };
+  });
+}
+
+async function run() {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i];
+    switch (s.op) {
+      case 'unary': {
+        const r = await unary(payload(s.type, s.body, s.headers, s.clientIp));
+        out(Object.assign({ step: i, op: 'unary' }, r));
+        break;
+      }
+      case 'raw_unary': {
+        const buf = s.hex !== undefined ? Buffer.from(s.hex, 'hex')
+          : s.json !== undefined ? payloadRaw(s.type, s.json)
+          : Buffer.alloc(s.size, 0x41);
+        const r = await unary(buf);
+        out(Object.assign({ step: i, op: 'raw_unary' }, r));
+        break;
+      }
+      case 'bidi_open':
+        stream = client.makeBidiStreamRequest('/BiRequestStream/requestBiStream',
+          (x) => x, (x) => x, new grpc.Metadata());
+        stream.on('data', (buf) => onPush(decode(buf)));
+        stream.on('error', (e) => out({ event: 'stream_error', code: e.code }));
+        stream.on('end', () => out({ event: 'stream_end' }));
+        out({ step: i, op: 'bidi_open' });
+        break;
+      case 'bidi_send':
+        stream.write(payload(s.type, s.body, s.headers, s.clientIp));
+        out({ step: i, op: 'bidi_send' });
+        break;
+      case 'wait': {
+        const m = await waitPush(s.type, s.timeout || 5000);
+        out(Object.assign({ step: i, op: 'wait', want: s.type },
+                          m ? { type: m.type, body: m.body } : { timeout: true }));
+        break;
+      }
+      case 'silent':
+        silent = !!s.value;
+        out({ step: i, op: 'silent' });
+        break;
+      case 'sleep':
+        await new Promise((r) => setTimeout(r, s.ms));
+        out({ step: i, op: 'sleep' });
+        break;
+      case 'hold':
+        // stay connected until the test kills us
+        out({ step: i, op: 'hold' });
+        await new Promise(() => {});
+        break;
+      default:
+        out({ step: i, error: 'unknown op ' + s.op });
+    }
+  }
+  if (stream) { stream.end(); }
+  client.close();
+  out({ event: 'done' });
+  process.exit(0);
+}
+
+function payloadRaw(type, json) {
+  return codec.requestSerialize({
+    metadata: { type: type, clientIp: '', headers: {} },
+    body: { type_url: '', value: Buffer.from(json, 'utf8') },
+  });
+}
+
+run().catch((e) => { out({ event: 'fatal', error: String(e) }); process.exit(2); });
