@@ -307,14 +307,21 @@ nd_bench_wrk()
     secs=$(nd_bench_secs "$BENCH_DURATION") || exit 1
     if [ "$BENCH_WARMUP" != 0 ]; then
         timeout -k 5 60 $(nd_bench_cpu 1) \
-            wrk -t1 -c"$BENCH_CONNS" -d"$BENCH_WARMUP" "$url" >/dev/null 2>&1
+            wrk -t1 -c"$BENCH_CONNS" -d"$BENCH_WARMUP" "$url" \
+            >/dev/null 2>&1 &
+        nd_bench_pids+=($!)
+        wait $!
     fi
 
     out=$nd_bench_tmp/wrk-$label.txt
     nd_bench_log "  wrk -t1 -c$BENCH_CONNS -d$BENCH_DURATION --latency $url ($label)"
+    # in the background, so that a signal to this script is acted on at
+    # once and nd_bench_cleanup stops wrk too
     timeout -k 5 $((secs + 60)) $(nd_bench_cpu 1) \
         wrk -t1 -c"$BENCH_CONNS" -d"$BENCH_DURATION" --latency "$url" \
-        >"$out" 2>&1
+        >"$out" 2>&1 &
+    nd_bench_pids+=($!)
+    wait $!
     sed 's/^/    /' "$out"
 
     wrk_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")

@@ -10,6 +10,8 @@
 #                                      GET PATH answers 200 (one attempt
 #                                      every 0.2 ms), TERM it, wait; print
 #                                      one "ms" figure a line
+#   probe.pl baseline N CMD...         N times: fork+exec CMD, wait for its
+#                                      exit; one "ms" figure a line
 #
 # Only 127.0.0.1 is ever used.
 
@@ -154,6 +156,23 @@ sub startup
 }
 
 
+# fork+exec+exit of a trivial program: what any start costs on this host
+sub baseline
+{
+    my ($n, @cmd) = @_;
+
+    for (1 .. $n) {
+        my $t0 = now_ms();
+        my $pid = fork() // die "probe: fork: $!\n";
+        if ($pid == 0) {
+            exec { $cmd[0] } @cmd or POSIX::_exit(127);
+        }
+        waitpid($pid, 0);
+        printf "%.2f\n", now_ms() - $t0;
+    }
+}
+
+
 my $cmd = shift // '';
 
 if ($cmd eq 'port') {
@@ -176,6 +195,9 @@ if ($cmd eq 'port') {
 
 } elsif ($cmd eq 'startup') {
     startup(@ARGV);
+
+} elsif ($cmd eq 'baseline') {
+    baseline(@ARGV);
 
 } else {
     die "usage: probe.pl port|wait|get|startup ...\n";

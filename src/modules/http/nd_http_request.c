@@ -284,7 +284,8 @@ nd_http_on_headers_complete(llhttp_t *p)
     r->start_msec = nd_current_msec;
     r->http_minor = p->http_minor;
     r->method = nd_http_method_bit(p->method, &r->method_name);
-    r->keepalive = llhttp_should_keep_alive(p) ? 1 : 0;
+    r->keepalive = llhttp_should_keep_alive(p)
+                   && hc->hcf->keepalive_timeout != 0;
     hc->r = r;
 
     /* one copy of url + headers into the request pool */
