@@ -30,7 +30,7 @@ static int  tap_n, tap_failed;
         }                                                                     \
     } while (0)
 
-static int __attribute__((format(printf, 4, 5)))
+static inline int __attribute__((format(printf, 4, 5)))
 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
     va_list  ap;
@@ -50,7 +50,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
     return pass;
 }
 
-static int
+static inline int
 done_testing(void)
 {
     printf("1..%d\n", tap_n);

@@ -90,7 +90,8 @@ nd_int_t nd_http_send(nd_http_request_t *r, nd_uint_t status,
 nd_int_t nd_http_send_json(nd_http_request_t *r, nd_uint_t status,
     json_t *json);
 /* Nacos error: a text body for v1 paths, the {code,message,data}
- * envelope for v2 paths */
+ * envelope for v2 paths (message from the Nacos ErrorCode table, data
+ * the detail) */
 nd_int_t nd_http_error(nd_http_request_t *r, nd_uint_t status,
     nd_int_t code, const char *msg);
 /* finish an async request with a handler return code */

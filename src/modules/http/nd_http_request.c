@@ -1063,6 +1063,58 @@ nd_http_send_json(nd_http_request_t *r, nd_uint_t status, json_t *json)
 }
 
 
+/* the v2 envelope's message for a Nacos ErrorCode (api/model/v2) */
+static const char *
+nd_http_v2_message(nd_int_t code, nd_uint_t status)
+{
+    static const struct {
+        nd_int_t     code;
+        const char  *msg;
+    } codes[] = {
+        { 10000, "parameter missing" },
+        { 10001, "access denied" },
+        { 10002, "data access error" },
+        { 20001, "'tenant' parameter error" },
+        { 20002, "parameter validate error" },
+        { 20003, "MediaType Error" },
+        { 20004, "resource not found" },
+        { 20005, "resource conflict" },
+        { 20006, "config listener is null" },
+        { 20007, "config listener error" },
+        { 20008, "invalid dataId" },
+        { 20009, "parameter mismatch" },
+        { 21000, "service name error" },
+        { 21001, "weight error" },
+        { 21002, "instance metadata error" },
+        { 21003, "instance not found" },
+        { 21004, "instance error" },
+        { 21005, "service metadata error" },
+        { 21006, "selector error" },
+        { 21007, "service already exist" },
+        { 21008, "service not exist" },
+        { 21009, "service delete failure" },
+        { 21010, "healthy param miss" },
+        { 21011, "health check still running" },
+        { 22000, "illegal namespace" },
+        { 22001, "namespace not exist" },
+        { 22002, "namespace already exist" },
+        { 23000, "illegal state" },
+        { 23001, "node info error" },
+        { 23002, "node down failure" },
+        { 30000, "server error" },
+    };
+    nd_uint_t  i;
+
+    for (i = 0; i < nd_nelts(codes); i++) {
+        if (codes[i].code == code) {
+            return codes[i].msg;
+        }
+    }
+
+    return nd_http_status_text(status);
+}
+
+
 nd_int_t
 nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
     const char *msg)
@@ -1072,7 +1124,8 @@ nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
 
     if (r->route.len >= 4 && memcmp(r->route.data, "/v2/", 4) == 0) {
         j = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) code,
-                      "message", nd_http_status_text(status), "data", msg);
+                      "message", nd_http_v2_message(code, status),
+                      "data", msg);
         rc = nd_http_send_json(r, status, j);
         json_decref(j);
         return rc;
