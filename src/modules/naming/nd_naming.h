@@ -1,0 +1,374 @@
+/*
+ * Naming: namespace -> group@@service -> cluster -> instance, owned by
+ * clients (1.x ip:port clients now, gRPC connection clients next).
+ *
+ * Ownership: every object below is heap memory owned by the naming module
+ * (nd_naming_conf_t).  Other modules borrow pointers only inside one
+ * callback; across callbacks they keep a service key or a client id and
+ * look it up again (nd_naming_service_find, nd_naming_client_find).
+ *
+ * Events published on the bus (payload nd_naming_event_t, borrowed):
+ *   ND_EV_SERVICE_CHANGED      key "namespace##group@@service"
+ *   ND_EV_CLIENT_CHANGED       key client id
+ *   ND_EV_CLIENT_DISCONNECTED  key client id (the client is gone)
+ *   ND_EV_SUBSCRIBER_ADDED     key "namespace##group@@service"
+ */
+#ifndef ND_NAMING_H
+#define ND_NAMING_H
+
+#include <nd_core.h>
+#include <nd_http.h>
+#include <inttypes.h>
+
+#define ND_NAMING_DEFAULT_NS        "public"
+#define ND_NAMING_DEFAULT_GROUP     "DEFAULT_GROUP"
+#define ND_NAMING_DEFAULT_CLUSTER   "DEFAULT"
+#define ND_NAMING_SPLITTER          "@@"
+
+/* Instance defaults from the Java Instance getters (not server switches) */
+#define ND_NAMING_BEAT_INTERVAL     5000
+#define ND_NAMING_BEAT_TIMEOUT      15000
+#define ND_NAMING_DELETE_TIMEOUT    30000
+#define ND_NAMING_MAX_WEIGHT        10000.0
+
+typedef struct nd_naming_ns_s        nd_naming_ns_t;
+typedef struct nd_naming_service_s   nd_naming_service_t;
+typedef struct nd_naming_cluster_s   nd_naming_cluster_t;
+typedef struct nd_naming_instance_s  nd_naming_instance_t;
+typedef struct nd_naming_client_s    nd_naming_client_t;
+typedef struct nd_naming_sub_s       nd_naming_sub_t;
+typedef struct nd_naming_cache_s     nd_naming_cache_t;
+typedef struct nd_naming_conf_s      nd_naming_conf_t;
+typedef struct nd_naming_push_s      nd_naming_push_t;
+
+typedef enum {
+    ND_NAMING_CLIENT_IPPORT = 0,    /* 1.x HTTP: "ip:port#true|false" */
+    ND_NAMING_CLIENT_CONNECTION     /* gRPC: the connection id */
+} nd_naming_client_type_e;
+
+/* a client: the unit that owns instances (one per service) and
+ * subscriptions; the unit Distro replicates */
+struct nd_naming_client_s {
+    nd_queue_t              instances;      /* nd_naming_instance_t */
+    nd_queue_t              subs;           /* nd_naming_sub_t.client_link */
+    uint64_t                revision;
+    nd_msec_t               last_updated;
+    void                   *data;           /* the owner's (connection) */
+    uint32_t                ninstances;
+    uint32_t                nsubs;
+    uint8_t                 type;           /* nd_naming_client_type_e */
+    unsigned                ephemeral:1;
+    unsigned                native:1;       /* ours, not synced by Distro */
+    uint16_t                id_len;
+    char                    id[];           /* NUL-terminated */
+};
+
+/* one published instance; compact: see docs/naming.md for the budget */
+struct nd_naming_instance_s {
+    nd_rbtree_node_t        expire;         /* beat expiry, ephemeral 1.x */
+    nd_queue_t              cluster_link;
+    nd_queue_t              client_link;
+    nd_naming_cluster_t    *cluster;
+    nd_naming_client_t     *client;
+    char                   *metadata;       /* compact JSON object or NULL */
+    char                   *instance_id;    /* client-supplied or NULL */
+    double                  weight;
+    nd_msec_t               last_beat;
+    uint32_t                beat_interval;  /* preserved.* or defaults */
+    uint32_t                beat_timeout;
+    uint32_t                delete_timeout;
+    uint16_t                port;
+    uint8_t                 ip_len;
+    unsigned                healthy:1;
+    unsigned                enabled:1;
+    unsigned                ephemeral:1;
+    unsigned                in_expire:1;    /* linked in the expiry tree */
+    unsigned                beat_timeout_set:1;
+    unsigned                delete_timeout_set:1;
+    unsigned                interval_set:1;
+    char                    ip[];
+};
+
+struct nd_naming_cluster_s {
+    nd_queue_t              link;           /* service->clusters */
+    nd_queue_t              instances;
+    nd_naming_service_t    *service;
+    char                   *metadata;       /* JSON object or NULL */
+    char                   *health_checker; /* JSON object or NULL (TCP) */
+    uint32_t                ninstances;
+    uint16_t                name_len;
+    char                    name[];
+};
+
+/* a cached serialized ServiceInfo for one (clusters, healthyOnly) */
+struct nd_naming_cache_s {
+    nd_naming_cache_t      *next;
+    nd_shared_t            *body;           /* JSON text */
+    size_t                  ref_time_pos;   /* 13 digits of lastRefTime */
+    uint64_t                revision;
+    unsigned                healthy_only:1;
+    unsigned                grouped_name:1; /* name is group@@name */
+    uint16_t                clusters_len;
+    char                    clusters[];
+};
+
+struct nd_naming_service_s {
+    nd_queue_t              clusters;       /* nd_naming_cluster_t */
+    nd_queue_t              subs;           /* nd_naming_sub_t.service_link */
+    nd_queue_t              clean_link;     /* conf->empty (no instance) */
+    nd_queue_t              push_link;      /* conf->push_pending */
+    nd_naming_ns_t         *ns;
+    nd_naming_cache_t      *caches;
+    uint64_t                revision;
+    nd_msec_t               last_updated;
+    nd_msec_t               push_due;
+    char                   *metadata;       /* JSON object or NULL */
+    char                   *selector;       /* JSON object or NULL (none) */
+    float                   protect_threshold;
+    uint32_t                ninstances;
+    uint32_t                nsubs;
+    unsigned                ephemeral:1;
+    unsigned                has_metadata:1; /* ServiceMetadata exists */
+    unsigned                push_all:1;
+    uint16_t                group_len;      /* grouped = group@@name */
+    uint16_t                grouped_len;
+    char                    grouped[];
+};
+
+#define nd_naming_service_name(s)                                           \
+    ((s)->grouped + (s)->group_len + 2)
+#define nd_naming_service_name_len(s)                                       \
+    ((s)->grouped_len - (s)->group_len - 2)
+
+struct nd_naming_ns_s {
+    nd_hash_t               services;       /* grouped name -> service */
+    nd_uint_t               nservices;
+    uint16_t                id_len;
+    char                    id[];
+};
+
+/* a subscription of a client to a service */
+struct nd_naming_sub_s {
+    nd_queue_t              service_link;
+    nd_queue_t              client_link;
+    nd_queue_t              expire_link;    /* 1.x subs: conf->sub_expire */
+    nd_naming_service_t    *service;
+    nd_naming_client_t     *client;
+    nd_msec_t               last_seen;
+    char                   *clusters;       /* "" = all */
+    char                   *agent;
+    char                   *app;
+    struct sockaddr_in      addr;           /* 1.x UDP target */
+    void                   *udp_ack;        /* push waiting for its ack */
+};
+
+/* payload of the naming events (one allocation; strings inline) */
+typedef struct {
+    nd_str_t                ns;             /* service events */
+    nd_str_t                group;
+    nd_str_t                name;
+    nd_str_t                client_id;      /* client events, subscriber */
+    uint64_t                revision;
+    unsigned                ephemeral:1;
+} nd_naming_event_t;
+
+/* what a register call carries; views, copied by the model */
+typedef struct {
+    nd_str_t                ip;
+    nd_uint_t               port;
+    nd_str_t                cluster;
+    nd_str_t                instance_id;    /* empty: generated */
+    double                  weight;
+    json_t                 *metadata;       /* object of strings or NULL */
+    unsigned                healthy:1;
+    unsigned                enabled:1;
+    unsigned                ephemeral:1;
+} nd_naming_spec_t;
+
+/* persistent-instance storage: the store module plugs in here later;
+ * the default keeps them in memory only */
+typedef struct {
+    void                  (*save)(nd_naming_conf_t *nf,
+                                  nd_naming_instance_t *inst);
+    void                  (*remove)(nd_naming_conf_t *nf,
+                                    nd_naming_instance_t *inst);
+    void                   *data;
+} nd_naming_persist_t;
+
+/* push to a subscriber of a client type (UDP for ip:port, gRPC later) */
+typedef void (*nd_naming_push_pt)(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
+    nd_shared_t *body, size_t ref_time_pos);
+
+struct nd_naming_conf_s {
+    /* directives */
+    nd_msec_t               heartbeat_timeout;
+    nd_msec_t               ip_delete_timeout;
+    nd_msec_t               client_beat_interval;
+    nd_msec_t               cache_millis;
+    nd_msec_t               push_delay;
+    nd_msec_t               push_ack_timeout;
+    nd_flag_t               push_udp;
+    nd_msec_t               empty_service_clean_interval;
+    nd_msec_t               empty_service_expire;
+    nd_uint_t               max_caches;
+
+    /* runtime */
+    nd_cycle_t             *cycle;
+    nd_hash_t               namespaces;     /* id -> nd_naming_ns_t */
+    nd_hash_t               clients;        /* id -> nd_naming_client_t */
+    nd_rbtree_t             expire;         /* beat deadlines */
+    nd_rbtree_node_t        expire_sentinel;
+    nd_timer_t              expire_timer;
+    nd_msec_t               expire_at;      /* when expire_timer fires */
+    nd_queue_t              empty;          /* services without instance */
+    nd_timer_t              clean_timer;
+    nd_queue_t              sub_expire;     /* 1.x subs by last_seen */
+    nd_timer_t              sub_timer;
+    nd_queue_t              push_pending;   /* services by push_due */
+    nd_timer_t              push_timer;
+    nd_naming_push_pt       push[2];        /* by client type */
+    nd_naming_persist_t     persist;
+    nd_naming_push_t       *udp;
+    nd_uint_t               nservices;
+    nd_uint_t               ninstances;
+    nd_uint_t               nsubs;
+    nd_uint_t               nclients_ipport[2];  /* persistent, ephemeral */
+    nd_uint_t               nclients_conn;
+    uint64_t                push_total;
+    uint64_t                push_failed;
+    unsigned                started:1;
+};
+
+extern nd_module_t  nd_naming_module;
+
+#define nd_naming_conf(cycle)                                               \
+    ((nd_naming_conf_t *) nd_get_conf(cycle, nd_naming_module))
+
+/* model (nd_naming_model.c) */
+int nd_naming_model_init(nd_naming_conf_t *nf);
+void nd_naming_model_free(nd_naming_conf_t *nf);
+
+nd_naming_ns_t *nd_naming_ns_find(nd_naming_conf_t *nf, const nd_str_t *id);
+nd_naming_service_t *nd_naming_service_find(nd_naming_conf_t *nf,
+    const nd_str_t *ns, const nd_str_t *grouped);
+/* creates when absent; *created set when made now */
+nd_naming_service_t *nd_naming_service_get(nd_naming_conf_t *nf,
+    const nd_str_t *ns, const nd_str_t *grouped, int ephemeral,
+    int *created);
+/* removes a service that has no instance (subscribers are dropped) */
+void nd_naming_service_remove(nd_naming_conf_t *nf, nd_naming_service_t *s);
+nd_naming_cluster_t *nd_naming_cluster_find(nd_naming_service_t *s,
+    const nd_str_t *name);
+nd_naming_cluster_t *nd_naming_cluster_get(nd_naming_conf_t *nf,
+    nd_naming_service_t *s, const nd_str_t *name);
+/* the service changed: revision++, caches dropped, event, push */
+void nd_naming_service_changed(nd_naming_conf_t *nf, nd_naming_service_t *s);
+
+nd_naming_client_t *nd_naming_client_find(nd_naming_conf_t *nf,
+    const nd_str_t *id);
+nd_naming_client_t *nd_naming_client_get(nd_naming_conf_t *nf,
+    nd_naming_client_type_e type, const nd_str_t *id, int ephemeral);
+/* removes everything the client owns, publishes CLIENT_DISCONNECTED */
+void nd_naming_client_release(nd_naming_conf_t *nf, nd_naming_client_t *c);
+/* frees a 1.x client that owns nothing any more */
+void nd_naming_client_gc(nd_naming_conf_t *nf, nd_naming_client_t *c);
+void nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c);
+
+nd_naming_instance_t *nd_naming_client_instance(nd_naming_client_t *c,
+    nd_naming_service_t *s);
+/* ND_OK, or ND_DECLINED with *err set to a static message (400) */
+int nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *spec,
+    nd_naming_instance_t **out);
+void nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst);
+/* find by ip, port and cluster name (NULL cluster: any) */
+nd_naming_instance_t *nd_naming_instance_find(nd_naming_service_t *s,
+    const nd_str_t *ip, nd_uint_t port, const nd_str_t *cluster);
+/* replace metadata (takes ownership of text, may be NULL) and refresh
+ * the preserved.* overrides */
+void nd_naming_instance_set_metadata(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst, char *text, json_t *meta);
+void nd_naming_instance_beat(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst);
+void nd_naming_instance_set_healthy(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst, int healthy);
+/* re-arm the expiry of an ephemeral 1.x instance after its timeouts
+ * changed */
+void nd_naming_instance_rearm(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst);
+/* "ip#port#cluster#group@@svc" into a pool, or the stored id */
+nd_str_t nd_naming_instance_id(nd_pool_t *pool, nd_naming_instance_t *inst);
+
+void nd_naming_expire_handler(nd_timer_t *t);
+void nd_naming_clean_handler(nd_timer_t *t);
+
+/* subscribers */
+nd_naming_sub_t *nd_naming_subscribe(nd_naming_conf_t *nf,
+    nd_naming_client_t *c, nd_naming_service_t *s, const nd_str_t *clusters);
+void nd_naming_unsubscribe(nd_naming_conf_t *nf, nd_naming_sub_t *sub);
+void nd_naming_sub_expire_handler(nd_timer_t *t);
+void nd_naming_push_timer_handler(nd_timer_t *t);
+
+/* metadata: JSON object or k=v,k=v; NULL result on a bad format.
+ * Empty input gives an empty object. */
+json_t *nd_naming_parse_metadata(const nd_str_t *text);
+char *nd_naming_dump_metadata(json_t *meta);    /* NULL when empty */
+
+void nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,
+    nd_naming_service_t *s, nd_naming_client_t *c);
+
+/* ServiceInfo (nd_naming_info.c) */
+/* cached ServiceInfo; returns a new reference (release it) */
+nd_naming_cache_t *nd_naming_info_get(nd_naming_conf_t *nf,
+    nd_naming_service_t *s, const nd_str_t *clusters, int healthy_only,
+    int grouped_name);
+/* the empty ServiceInfo of a service that does not exist */
+nd_shared_t *nd_naming_info_empty(const nd_str_t *grouped,
+    const nd_str_t *clusters, nd_msec_t cache_millis, size_t *ref_time_pos);
+void nd_naming_info_drop(nd_naming_service_t *s);
+/* JSON of one instance as Java's Instance, appended to b */
+int nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
+    int force_healthy);
+int nd_naming_json_str(nd_buf_t *b, const char *s, size_t len);
+int nd_naming_json_double(nd_buf_t *b, double d);
+/* copy of body with lastRefTime set to now, in pool */
+u_char *nd_naming_info_stamp(nd_pool_t *pool, nd_shared_t *body,
+    size_t ref_time_pos, nd_msec_t now);
+
+/* HTTP (nd_naming_http.c, nd_naming_http_v2.c) */
+/* a service named by a request: views into the request pool */
+typedef struct {
+    nd_str_t                ns;
+    nd_str_t                group;
+    nd_str_t                name;
+    nd_str_t                grouped;
+} nd_naming_ref_t;
+
+int nd_naming_http_init(nd_cycle_t *cycle);
+int nd_naming_http_v2_init(nd_cycle_t *cycle);
+/* v1: text body; v2: {code, message, data} with the Nacos ErrorCode */
+nd_int_t nd_naming_fail(nd_http_request_t *r, nd_uint_t status,
+    nd_int_t code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+nd_int_t nd_naming_ok(nd_http_request_t *r);
+/* v1: the JSON as is; v2: wrapped in the envelope (takes the ref) */
+nd_int_t nd_naming_send_json(nd_http_request_t *r, json_t *data);
+int nd_naming_is_v2(nd_http_request_t *r);
+/* trimmed parameter; ND_DECLINED when absent or empty */
+int nd_naming_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
+/* ND_OK or an answered error (the handler's return code in *rc) */
+int nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref,
+    nd_int_t *rc);
+int nd_naming_bool(const nd_str_t *v);
+int nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt);
+json_t *nd_naming_meta_json(const char *text);
+json_t *nd_naming_client_json(nd_naming_client_t *c);
+json_t *nd_naming_sub_json(nd_naming_sub_t *sub);
+
+/* UDP push (nd_naming_push.c) */
+int nd_naming_udp_init(nd_naming_conf_t *nf);
+void nd_naming_udp_stop(nd_naming_conf_t *nf);
+void nd_naming_udp_free(nd_naming_conf_t *nf);
+void nd_naming_udp_forget(nd_naming_sub_t *sub);
+
+#endif /* ND_NAMING_H */

@@ -1,0 +1,1223 @@
+/*
+ * The naming model: namespaces, services, clusters, instances, clients,
+ * subscribers; beat expiry (one rbtree ordered by deadline + one timer),
+ * the empty-service cleaner and the events they publish.
+ */
+#include <nd_naming.h>
+
+
+static void nd_naming_expire_arm(nd_naming_conf_t *nf);
+static void nd_naming_cluster_free(nd_naming_cluster_t *cl);
+
+
+int
+nd_naming_model_init(nd_naming_conf_t *nf)
+{
+    if (nd_hash_init(&nf->namespaces, 8) != ND_OK
+        || nd_hash_init(&nf->clients, 1024) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    nd_rbtree_init(&nf->expire, &nf->expire_sentinel);
+    nd_queue_init(&nf->empty);
+    nd_queue_init(&nf->sub_expire);
+    nd_queue_init(&nf->push_pending);
+
+    return ND_OK;
+}
+
+
+static void
+nd_naming_instance_free(nd_naming_instance_t *inst)
+{
+    nd_free(inst->metadata);
+    nd_free(inst->instance_id);
+    nd_free(inst);
+}
+
+
+static void
+nd_naming_sub_free(nd_naming_sub_t *sub)
+{
+    nd_free(sub->clusters);
+    nd_free(sub->agent);
+    nd_free(sub->app);
+    nd_free(sub);
+}
+
+
+static void
+nd_naming_service_free(nd_naming_service_t *s)
+{
+    nd_queue_t           *q;
+    nd_naming_cluster_t  *cl;
+
+    while (!nd_queue_empty(&s->clusters)) {
+        q = nd_queue_head(&s->clusters);
+        nd_queue_remove(q);
+        cl = nd_queue_data(q, nd_naming_cluster_t, link);
+        nd_naming_cluster_free(cl);
+    }
+
+    nd_naming_info_drop(s);
+    nd_free(s->metadata);
+    nd_free(s->selector);
+    nd_free(s);
+}
+
+
+void
+nd_naming_model_free(nd_naming_conf_t *nf)
+{
+    nd_uint_t                i, j;
+    nd_queue_t              *q;
+    nd_hash_elt_t           *e, *se;
+    nd_naming_ns_t          *ns;
+    nd_naming_client_t      *c;
+    nd_naming_service_t     *s;
+    nd_naming_cluster_t     *cl;
+    nd_naming_instance_t    *inst;
+
+    if (nf->clients.buckets) {
+        for (e = nd_hash_first(&nf->clients, &i); e;
+             e = nd_hash_next(&nf->clients, e, &i))
+        {
+            c = e->value;
+            while (!nd_queue_empty(&c->subs)) {
+                q = nd_queue_head(&c->subs);
+                nd_queue_remove(q);
+                nd_naming_sub_free(nd_queue_data(q, nd_naming_sub_t,
+                                                 client_link));
+            }
+            nd_free(c);
+        }
+        nd_hash_free(&nf->clients);
+    }
+
+    if (nf->namespaces.buckets == NULL) {
+        return;
+    }
+
+    for (e = nd_hash_first(&nf->namespaces, &i); e;
+         e = nd_hash_next(&nf->namespaces, e, &i))
+    {
+        ns = e->value;
+        for (se = nd_hash_first(&ns->services, &j); se;
+             se = nd_hash_next(&ns->services, se, &j))
+        {
+            s = se->value;
+            for (q = nd_queue_head(&s->clusters);
+                 q != nd_queue_sentinel(&s->clusters);
+                 q = nd_queue_next(q))
+            {
+                cl = nd_queue_data(q, nd_naming_cluster_t, link);
+                while (!nd_queue_empty(&cl->instances)) {
+                    inst = nd_queue_data(nd_queue_head(&cl->instances),
+                                         nd_naming_instance_t, cluster_link);
+                    nd_queue_remove(&inst->cluster_link);
+                    nd_naming_instance_free(inst);
+                }
+            }
+            nd_naming_service_free(s);
+        }
+        nd_hash_free(&ns->services);
+        nd_free(ns);
+    }
+
+    nd_hash_free(&nf->namespaces);
+}
+
+
+/* ---- events ------------------------------------------------------------ */
+
+static void
+nd_naming_event_dispose(void *p)
+{
+    nd_free(p);
+}
+
+
+void
+nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,
+    nd_naming_service_t *s, nd_naming_client_t *c)
+{
+    u_char             *p;
+    size_t              size, klen;
+    nd_str_t            key;
+    nd_naming_event_t  *ev;
+
+    if (nf->cycle == NULL || nf->cycle->loop == NULL) {
+        return;
+    }
+
+    size = sizeof(nd_naming_event_t);
+    if (s) {
+        size += s->ns->id_len + 2 + s->grouped_len + 1;
+    }
+    if (c) {
+        size += c->id_len + 1;
+    }
+
+    ev = nd_calloc(size);
+    if (ev == NULL) {
+        return;
+    }
+
+    p = (u_char *) (ev + 1);
+
+    if (s) {
+        /* the key "ns##group@@name" doubles as the strings' storage */
+        key.data = p;
+        p = (u_char *) memcpy(p, s->ns->id, s->ns->id_len) + s->ns->id_len;
+        *p++ = '#';
+        *p++ = '#';
+        memcpy(p, s->grouped, s->grouped_len);
+        klen = s->ns->id_len + 2 + s->grouped_len;
+        key.len = klen;
+
+        ev->ns.data = key.data;
+        ev->ns.len = s->ns->id_len;
+        ev->group.data = p;
+        ev->group.len = s->group_len;
+        ev->name.data = p + s->group_len + 2;
+        ev->name.len = nd_naming_service_name_len(s);
+        p += s->grouped_len;
+        *p++ = '\0';
+        ev->revision = s->revision;
+        ev->ephemeral = s->ephemeral;
+    }
+
+    if (c) {
+        ev->client_id.data = p;
+        ev->client_id.len = c->id_len;
+        memcpy(p, c->id, c->id_len + 1);
+        if (s == NULL) {
+            key = ev->client_id;
+            ev->revision = c->revision;
+            ev->ephemeral = c->ephemeral;
+        }
+    }
+
+    nd_event_publish(nf->cycle, id, &key, ev, nd_naming_event_dispose);
+}
+
+
+/* ---- namespaces and services --------------------------------------------- */
+
+nd_naming_ns_t *
+nd_naming_ns_find(nd_naming_conf_t *nf, const nd_str_t *id)
+{
+    return nd_hash_find(&nf->namespaces, id->data, id->len);
+}
+
+
+static nd_naming_ns_t *
+nd_naming_ns_get(nd_naming_conf_t *nf, const nd_str_t *id)
+{
+    nd_naming_ns_t  *ns;
+
+    ns = nd_naming_ns_find(nf, id);
+    if (ns) {
+        return ns;
+    }
+
+    if (id->len > 0xffff) {
+        return NULL;
+    }
+
+    ns = nd_calloc(sizeof(nd_naming_ns_t) + id->len + 1);
+    if (ns == NULL) {
+        return NULL;
+    }
+
+    if (nd_hash_init(&ns->services, 64) != ND_OK) {
+        nd_free(ns);
+        return NULL;
+    }
+
+    ns->id_len = (uint16_t) id->len;
+    memcpy(ns->id, id->data, id->len);
+
+    if (nd_hash_add(&nf->namespaces, id->data, id->len, ns) != ND_OK) {
+        nd_hash_free(&ns->services);
+        nd_free(ns);
+        return NULL;
+    }
+
+    return ns;
+}
+
+
+nd_naming_service_t *
+nd_naming_service_find(nd_naming_conf_t *nf, const nd_str_t *ns_id,
+    const nd_str_t *grouped)
+{
+    nd_naming_ns_t  *ns;
+
+    ns = nd_naming_ns_find(nf, ns_id);
+    if (ns == NULL) {
+        return NULL;
+    }
+
+    return nd_hash_find(&ns->services, grouped->data, grouped->len);
+}
+
+
+nd_naming_service_t *
+nd_naming_service_get(nd_naming_conf_t *nf, const nd_str_t *ns_id,
+    const nd_str_t *grouped, int ephemeral, int *created)
+{
+    u_char               *sep;
+    nd_naming_ns_t       *ns;
+    nd_naming_service_t  *s;
+
+    if (created) {
+        *created = 0;
+    }
+
+    ns = nd_naming_ns_get(nf, ns_id);
+    if (ns == NULL) {
+        return NULL;
+    }
+
+    s = nd_hash_find(&ns->services, grouped->data, grouped->len);
+    if (s) {
+        return s;
+    }
+
+    sep = memmem(grouped->data, grouped->len, ND_NAMING_SPLITTER, 2);
+    if (sep == NULL || grouped->len > 0xffff) {
+        return NULL;
+    }
+
+    s = nd_calloc(sizeof(nd_naming_service_t) + grouped->len + 1);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    nd_queue_init(&s->clusters);
+    nd_queue_init(&s->subs);
+    s->ns = ns;
+    s->ephemeral = ephemeral ? 1 : 0;
+    s->group_len = (uint16_t) (sep - grouped->data);
+    s->grouped_len = (uint16_t) grouped->len;
+    memcpy(s->grouped, grouped->data, grouped->len);
+    s->last_updated = nd_current_msec;
+    s->revision = 1;
+
+    if (nd_hash_add(&ns->services, grouped->data, grouped->len, s)
+        != ND_OK)
+    {
+        nd_free(s);
+        return NULL;
+    }
+
+    ns->nservices++;
+    nf->nservices++;
+
+    /* no instance yet: a candidate for the empty-service cleaner */
+    nd_queue_insert_tail(&nf->empty, &s->clean_link);
+
+    if (created) {
+        *created = 1;
+    }
+
+    return s;
+}
+
+
+void
+nd_naming_service_remove(nd_naming_conf_t *nf, nd_naming_service_t *s)
+{
+    nd_queue_t       *q;
+    nd_naming_sub_t  *sub;
+
+    while (!nd_queue_empty(&s->subs)) {
+        q = nd_queue_head(&s->subs);
+        sub = nd_queue_data(q, nd_naming_sub_t, service_link);
+        nd_naming_unsubscribe(nf, sub);
+    }
+
+    if (nd_queue_linked(&s->clean_link)) {
+        nd_queue_remove(&s->clean_link);
+    }
+    if (nd_queue_linked(&s->push_link)) {
+        nd_queue_remove(&s->push_link);
+    }
+
+    nd_hash_del(&s->ns->services, (u_char *) s->grouped, s->grouped_len);
+    s->ns->nservices--;
+    nf->nservices--;
+
+    nd_naming_service_free(s);
+}
+
+
+nd_naming_cluster_t *
+nd_naming_cluster_find(nd_naming_service_t *s, const nd_str_t *name)
+{
+    nd_queue_t           *q;
+    nd_naming_cluster_t  *cl;
+
+    for (q = nd_queue_head(&s->clusters); q != nd_queue_sentinel(&s->clusters);
+         q = nd_queue_next(q))
+    {
+        cl = nd_queue_data(q, nd_naming_cluster_t, link);
+        if (cl->name_len == name->len
+            && memcmp(cl->name, name->data, name->len) == 0)
+        {
+            return cl;
+        }
+    }
+
+    return NULL;
+}
+
+
+nd_naming_cluster_t *
+nd_naming_cluster_get(nd_naming_conf_t *nf, nd_naming_service_t *s,
+    const nd_str_t *name)
+{
+    nd_naming_cluster_t  *cl;
+
+    cl = nd_naming_cluster_find(s, name);
+    if (cl) {
+        return cl;
+    }
+
+    if (name->len > 0xffff) {
+        return NULL;
+    }
+
+    cl = nd_calloc(sizeof(nd_naming_cluster_t) + name->len + 1);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    nd_queue_init(&cl->instances);
+    cl->service = s;
+    cl->name_len = (uint16_t) name->len;
+    memcpy(cl->name, name->data, name->len);
+    nd_queue_insert_tail(&s->clusters, &cl->link);
+
+    return cl;
+}
+
+
+static void
+nd_naming_cluster_free(nd_naming_cluster_t *cl)
+{
+    nd_free(cl->metadata);
+    nd_free(cl->health_checker);
+    nd_free(cl);
+}
+
+
+void
+nd_naming_service_changed(nd_naming_conf_t *nf, nd_naming_service_t *s)
+{
+    s->revision++;
+    s->last_updated = nd_current_msec;
+    nd_naming_info_drop(s);
+    nd_naming_publish(nf, ND_EV_SERVICE_CHANGED, s, NULL);
+}
+
+
+/* ---- clients ------------------------------------------------------------- */
+
+nd_naming_client_t *
+nd_naming_client_find(nd_naming_conf_t *nf, const nd_str_t *id)
+{
+    return nd_hash_find(&nf->clients, id->data, id->len);
+}
+
+
+nd_naming_client_t *
+nd_naming_client_get(nd_naming_conf_t *nf, nd_naming_client_type_e type,
+    const nd_str_t *id, int ephemeral)
+{
+    nd_naming_client_t  *c;
+
+    c = nd_naming_client_find(nf, id);
+    if (c) {
+        return c;
+    }
+
+    if (id->len > 0xffff) {
+        return NULL;
+    }
+
+    c = nd_alloc(sizeof(nd_naming_client_t) + id->len + 1);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    nd_queue_init(&c->instances);
+    nd_queue_init(&c->subs);
+    c->revision = 0;
+    c->last_updated = nd_current_msec;
+    c->data = NULL;
+    c->ninstances = 0;
+    c->nsubs = 0;
+    c->type = (uint8_t) type;
+    c->ephemeral = ephemeral ? 1 : 0;
+    c->native = 1;
+    c->id_len = (uint16_t) id->len;
+    memcpy(c->id, id->data, id->len);
+    c->id[id->len] = '\0';
+
+    if (nd_hash_add(&nf->clients, id->data, id->len, c) != ND_OK) {
+        nd_free(c);
+        return NULL;
+    }
+
+    if (type == ND_NAMING_CLIENT_IPPORT) {
+        nf->nclients_ipport[c->ephemeral]++;
+    } else {
+        nf->nclients_conn++;
+    }
+
+    return c;
+}
+
+
+static void
+nd_naming_client_free(nd_naming_conf_t *nf, nd_naming_client_t *c)
+{
+    nd_hash_del(&nf->clients, (u_char *) c->id, c->id_len);
+
+    if (c->type == ND_NAMING_CLIENT_IPPORT) {
+        nf->nclients_ipport[c->ephemeral]--;
+    } else {
+        nf->nclients_conn--;
+    }
+
+    nd_naming_publish(nf, ND_EV_CLIENT_DISCONNECTED, NULL, c);
+    nd_free(c);
+}
+
+
+void
+nd_naming_client_release(nd_naming_conf_t *nf, nd_naming_client_t *c)
+{
+    nd_queue_t            *q;
+    nd_naming_instance_t  *inst;
+
+    while (!nd_queue_empty(&c->subs)) {
+        q = nd_queue_head(&c->subs);
+        nd_naming_unsubscribe(nf, nd_queue_data(q, nd_naming_sub_t,
+                                                client_link));
+    }
+
+    while (!nd_queue_empty(&c->instances)) {
+        q = nd_queue_head(&c->instances);
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        nd_naming_deregister(nf, inst);
+    }
+
+    nd_naming_client_free(nf, c);
+}
+
+
+void
+nd_naming_client_gc(nd_naming_conf_t *nf, nd_naming_client_t *c)
+{
+    if (c->type == ND_NAMING_CLIENT_IPPORT && c->ninstances == 0
+        && c->nsubs == 0)
+    {
+        nd_naming_client_free(nf, c);
+    }
+}
+
+
+void
+nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c)
+{
+    c->revision++;
+    c->last_updated = nd_current_msec;
+    nd_naming_publish(nf, ND_EV_CLIENT_CHANGED, NULL, c);
+}
+
+
+/* ---- metadata ------------------------------------------------------------ */
+
+static json_t *
+nd_naming_parse_kv(const nd_str_t *text)
+{
+    char     *k;
+    u_char   *p, *end, *comma, *pend, *eq;
+    json_t   *meta;
+
+    meta = json_object();
+    if (meta == NULL) {
+        return NULL;
+    }
+
+    /* Java: split(",") then split("=") must give exactly two parts;
+     * String.split drops trailing empty pieces */
+    end = text->data + text->len;
+    while (end > text->data && end[-1] == ',') {
+        end--;
+    }
+
+    for (p = text->data; p < end; p = comma + 1) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        if (comma == NULL) {
+            comma = end;
+        }
+
+        pend = comma;
+        while (pend > p && pend[-1] == '=') {
+            pend--;
+        }
+
+        eq = memchr(p, '=', (size_t) (pend - p));
+        if (eq == NULL || memchr(eq + 1, '=', (size_t) (pend - eq - 1))) {
+            json_decref(meta);
+            return NULL;
+        }
+
+        k = strndup((char *) p, (size_t) (eq - p));
+        if (k == NULL) {
+            json_decref(meta);
+            return NULL;
+        }
+        json_object_set_new(meta, k, json_stringn((char *) eq + 1,
+                                                  (size_t) (pend - eq - 1)));
+        free(k);
+    }
+
+    return meta;
+}
+
+
+json_t *
+nd_naming_parse_metadata(const nd_str_t *text)
+{
+    char        buf[64];
+    size_t      i;
+    json_t     *j, *meta, *v;
+    const char *k;
+
+    for (i = 0; i < text->len; i++) {
+        if (!isspace(text->data[i])) {
+            break;
+        }
+    }
+
+    if (i == text->len) {
+        return json_object();
+    }
+
+    j = json_loadb((char *) text->data, text->len, JSON_DECODE_ANY, NULL);
+
+    if (j && json_is_object(j)) {
+        /* Map<String, String>: scalars become their text */
+        meta = json_object();
+        json_object_foreach(j, k, v) {
+            switch (json_typeof(v)) {
+            case JSON_STRING:
+                json_object_set(meta, k, v);
+                break;
+            case JSON_INTEGER:
+                snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                         json_integer_value(v));
+                json_object_set_new(meta, k, json_string(buf));
+                break;
+            case JSON_REAL:
+                snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+                json_object_set_new(meta, k, json_string(buf));
+                break;
+            case JSON_TRUE:
+            case JSON_FALSE:
+                json_object_set_new(meta, k, json_string(
+                                    json_is_true(v) ? "true" : "false"));
+                break;
+            case JSON_NULL:
+                break;
+            default:
+                json_decref(meta);
+                json_decref(j);
+                return nd_naming_parse_kv(text);
+            }
+        }
+        json_decref(j);
+        return meta;
+    }
+
+    if (j) {
+        json_decref(j);
+    }
+
+    return nd_naming_parse_kv(text);
+}
+
+
+char *
+nd_naming_dump_metadata(json_t *meta)
+{
+    if (meta == NULL || json_object_size(meta) == 0) {
+        return NULL;
+    }
+
+    return json_dumps(meta, JSON_COMPACT);
+}
+
+
+static int
+nd_naming_meta_msec(json_t *meta, const char *key, uint32_t *out)
+{
+    const char  *v;
+    int64_t      n;
+
+    v = nd_json_get_str(meta, key, NULL);
+    if (v == NULL) {
+        return 0;
+    }
+
+    if (nd_atoi64((u_char *) v, strlen(v), &n) != ND_OK || n < 0
+        || n > UINT32_MAX)
+    {
+        return 0;                   /* ConvertUtils.toLong: default */
+    }
+
+    *out = (uint32_t) n;
+    return 1;
+}
+
+
+static void
+nd_naming_instance_preserved(nd_naming_instance_t *inst, json_t *meta)
+{
+    inst->beat_interval = ND_NAMING_BEAT_INTERVAL;
+    inst->beat_timeout = ND_NAMING_BEAT_TIMEOUT;
+    inst->delete_timeout = ND_NAMING_DELETE_TIMEOUT;
+
+    inst->interval_set = nd_naming_meta_msec(meta,
+        "preserved.heart.beat.interval", &inst->beat_interval);
+    inst->beat_timeout_set = nd_naming_meta_msec(meta,
+        "preserved.heart.beat.timeout", &inst->beat_timeout);
+    inst->delete_timeout_set = nd_naming_meta_msec(meta,
+        "preserved.ip.delete.timeout", &inst->delete_timeout);
+}
+
+
+void
+nd_naming_instance_set_metadata(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst, char *text, json_t *meta)
+{
+    nd_free(inst->metadata);
+    inst->metadata = text;
+    nd_naming_instance_preserved(inst, meta);
+    nd_naming_instance_rearm(nf, inst);
+}
+
+
+/* ---- instances ------------------------------------------------------------ */
+
+nd_naming_instance_t *
+nd_naming_client_instance(nd_naming_client_t *c, nd_naming_service_t *s)
+{
+    nd_queue_t            *q;
+    nd_naming_instance_t  *inst;
+
+    for (q = nd_queue_head(&c->instances); q != nd_queue_sentinel(&c->instances);
+         q = nd_queue_next(q))
+    {
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        if (inst->cluster->service == s) {
+            return inst;
+        }
+    }
+
+    return NULL;
+}
+
+
+nd_naming_instance_t *
+nd_naming_instance_find(nd_naming_service_t *s, const nd_str_t *ip,
+    nd_uint_t port, const nd_str_t *cluster)
+{
+    nd_queue_t            *q, *iq;
+    nd_naming_cluster_t   *cl;
+    nd_naming_instance_t  *inst;
+
+    for (q = nd_queue_head(&s->clusters); q != nd_queue_sentinel(&s->clusters);
+         q = nd_queue_next(q))
+    {
+        cl = nd_queue_data(q, nd_naming_cluster_t, link);
+
+        if (cluster && (cl->name_len != cluster->len
+                        || memcmp(cl->name, cluster->data, cluster->len)))
+        {
+            continue;
+        }
+
+        for (iq = nd_queue_head(&cl->instances);
+             iq != nd_queue_sentinel(&cl->instances);
+             iq = nd_queue_next(iq))
+        {
+            inst = nd_queue_data(iq, nd_naming_instance_t, cluster_link);
+            if (inst->port == port && inst->ip_len == ip->len
+                && memcmp(inst->ip, ip->data, ip->len) == 0)
+            {
+                return inst;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+nd_str_t
+nd_naming_instance_id(nd_pool_t *pool, nd_naming_instance_t *inst)
+{
+    nd_str_t              id;
+    nd_naming_service_t  *s;
+
+    if (inst->instance_id) {
+        id.data = (u_char *) inst->instance_id;
+        id.len = strlen(inst->instance_id);
+        return id;
+    }
+
+    s = inst->cluster->service;
+    id.len = inst->ip_len + 1 + 5 + 1 + inst->cluster->name_len + 1
+             + s->grouped_len;
+    id.data = nd_pnalloc(pool, id.len + 1);
+    if (id.data == NULL) {
+        id.len = 0;
+        return id;
+    }
+
+    id.len = (size_t) snprintf((char *) id.data, id.len + 1, "%s#%u#%s#%.*s",
+                               inst->ip, (unsigned) inst->port,
+                               inst->cluster->name, (int) s->grouped_len,
+                               s->grouped);
+    return id;
+}
+
+
+/* the expiry tree is keyed by a time that is never later than the next
+ * thing to do for the instance; a beat only moves deadlines later, so it
+ * just stores last_beat and the timer re-keys lazily */
+static nd_msec_t
+nd_naming_instance_deadline(nd_naming_instance_t *inst)
+{
+    if (inst->healthy && inst->beat_timeout < inst->delete_timeout) {
+        return inst->last_beat + inst->beat_timeout;
+    }
+
+    return inst->last_beat + inst->delete_timeout;
+}
+
+
+static int
+nd_naming_instance_beats(nd_naming_instance_t *inst)
+{
+    return inst->ephemeral && inst->client->type == ND_NAMING_CLIENT_IPPORT;
+}
+
+
+void
+nd_naming_instance_rearm(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
+{
+    if (!nd_naming_instance_beats(inst)) {
+        return;
+    }
+
+    if (inst->in_expire) {
+        nd_rbtree_delete(&nf->expire, &inst->expire);
+    }
+
+    inst->expire.key = nd_naming_instance_deadline(inst);
+    nd_rbtree_insert(&nf->expire, &inst->expire);
+    inst->in_expire = 1;
+
+    nd_naming_expire_arm(nf);
+}
+
+
+static void
+nd_naming_expire_arm(nd_naming_conf_t *nf)
+{
+    nd_msec_t          at, now;
+    nd_rbtree_node_t  *n;
+
+    if (!nf->started || nd_rbtree_empty(&nf->expire)) {
+        return;
+    }
+
+    n = nd_rbtree_min(&nf->expire);
+    at = n->key;
+
+    if (nd_timer_active(&nf->expire_timer) && nf->expire_at <= at) {
+        return;
+    }
+
+    now = nd_current_msec;
+    /* batch: never more often than every 100 ms */
+    nf->expire_at = nd_max(at, now + 100);
+    nd_timer_stop(&nf->expire_timer);
+    nd_timer_start(&nf->expire_timer, nf->expire_at - now, ND_TIMER_ONCE);
+}
+
+
+void
+nd_naming_expire_handler(nd_timer_t *t)
+{
+    nd_msec_t              now, deadline;
+    nd_rbtree_node_t      *n;
+    nd_naming_conf_t      *nf;
+    nd_naming_instance_t  *inst;
+    nd_naming_client_t    *c;
+
+    nf = t->data;
+    now = nd_current_msec;
+
+    while (!nd_rbtree_empty(&nf->expire)) {
+        n = nd_rbtree_min(&nf->expire);
+        if (n->key > now) {
+            break;
+        }
+
+        inst = (nd_naming_instance_t *) n;
+        nd_rbtree_delete(&nf->expire, n);
+        inst->in_expire = 0;
+
+        deadline = nd_naming_instance_deadline(inst);
+
+        if (deadline > now) {
+            inst->expire.key = deadline;        /* beaten meanwhile */
+            nd_rbtree_insert(&nf->expire, n);
+            inst->in_expire = 1;
+            continue;
+        }
+
+        if (now - inst->last_beat > inst->delete_timeout) {
+            nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                         "naming: instance %s:%u of %.*s removed, no beat "
+                         "for %" PRIu64 " ms", inst->ip, (unsigned) inst->port,
+                         (int) inst->cluster->service->grouped_len,
+                         inst->cluster->service->grouped,
+                         (uint64_t) (now - inst->last_beat));
+            c = inst->client;
+            nd_naming_deregister(nf, inst);
+            nd_naming_client_gc(nf, c);
+            continue;
+        }
+
+        if (inst->healthy) {
+            nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                         "naming: instance %s:%u of %.*s unhealthy, no beat "
+                         "for %" PRIu64 " ms", inst->ip, (unsigned) inst->port,
+                         (int) inst->cluster->service->grouped_len,
+                         inst->cluster->service->grouped,
+                         (uint64_t) (now - inst->last_beat));
+            inst->healthy = 0;
+            nd_naming_service_changed(nf, inst->cluster->service);
+            nd_naming_client_changed(nf, inst->client);
+        }
+
+        inst->expire.key = nd_naming_instance_deadline(inst);
+        nd_rbtree_insert(&nf->expire, n);
+        inst->in_expire = 1;
+    }
+
+    nd_naming_expire_arm(nf);
+}
+
+
+void
+nd_naming_instance_beat(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
+{
+    inst->last_beat = nd_current_msec;
+    inst->client->last_updated = nd_current_msec;
+
+    if (!inst->healthy) {
+        inst->healthy = 1;
+        nd_naming_instance_rearm(nf, inst);
+        nd_naming_service_changed(nf, inst->cluster->service);
+        nd_naming_client_changed(nf, inst->client);
+    }
+}
+
+
+void
+nd_naming_instance_set_healthy(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst, int healthy)
+{
+    if (inst->healthy == (healthy ? 1 : 0)) {
+        return;
+    }
+
+    inst->healthy = healthy ? 1 : 0;
+    nd_naming_instance_rearm(nf, inst);
+    nd_naming_service_changed(nf, inst->cluster->service);
+    nd_naming_client_changed(nf, inst->client);
+}
+
+
+int
+nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *spec,
+    nd_naming_instance_t **out)
+{
+    char                  *meta_text, *iid;
+    nd_str_t               cname;
+    nd_naming_cluster_t   *cl;
+    nd_naming_instance_t  *inst, *old;
+
+    if (spec->ip.len > 255) {
+        return ND_ERROR;
+    }
+
+    cname = spec->cluster;
+    if (cname.len == 0) {
+        nd_str_set(&cname, ND_NAMING_DEFAULT_CLUSTER);
+    }
+
+    cl = nd_naming_cluster_get(nf, s, &cname);
+    if (cl == NULL) {
+        return ND_ERROR;
+    }
+
+    meta_text = nd_naming_dump_metadata(spec->metadata);
+    iid = NULL;
+    if (spec->instance_id.len) {
+        iid = strndup((char *) spec->instance_id.data, spec->instance_id.len);
+    }
+
+    inst = nd_calloc(sizeof(nd_naming_instance_t) + spec->ip.len + 1);
+    if (inst == NULL) {
+        nd_free(meta_text);
+        nd_free(iid);
+        return ND_ERROR;
+    }
+
+    inst->cluster = cl;
+    inst->client = c;
+    inst->metadata = meta_text;
+    inst->instance_id = iid;
+    inst->weight = spec->weight;
+    inst->last_beat = nd_current_msec;
+    inst->port = (uint16_t) spec->port;
+    inst->ip_len = (uint8_t) spec->ip.len;
+    inst->healthy = spec->healthy;
+    inst->enabled = spec->enabled;
+    inst->ephemeral = spec->ephemeral;
+    memcpy(inst->ip, spec->ip.data, spec->ip.len);
+    nd_naming_instance_preserved(inst, spec->metadata);
+
+    /* one instance per service per client: a new one replaces the old */
+    old = nd_naming_client_instance(c, s);
+    if (old) {
+        if (old->in_expire) {
+            nd_rbtree_delete(&nf->expire, &old->expire);
+        }
+        nd_queue_remove(&old->cluster_link);
+        nd_queue_remove(&old->client_link);
+        old->cluster->ninstances--;
+        if (nf->persist.remove && !old->ephemeral) {
+            nf->persist.remove(nf, old);
+        }
+        nd_naming_instance_free(old);
+        s->ninstances--;
+        c->ninstances--;
+        nf->ninstances--;
+    }
+
+    nd_queue_insert_tail(&cl->instances, &inst->cluster_link);
+    nd_queue_insert_tail(&c->instances, &inst->client_link);
+    cl->ninstances++;
+    c->ninstances++;
+    nf->ninstances++;
+
+    if (s->ninstances++ == 0 && nd_queue_linked(&s->clean_link)) {
+        nd_queue_remove(&s->clean_link);
+    }
+
+    nd_naming_instance_rearm(nf, inst);
+
+    if (nf->persist.save && !inst->ephemeral) {
+        nf->persist.save(nf, inst);
+    }
+
+    nd_naming_service_changed(nf, s);
+    nd_naming_client_changed(nf, c);
+
+    if (out) {
+        *out = inst;
+    }
+
+    return ND_OK;
+}
+
+
+void
+nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
+{
+    nd_naming_client_t   *c;
+    nd_naming_service_t  *s;
+
+    c = inst->client;
+    s = inst->cluster->service;
+
+    if (inst->in_expire) {
+        nd_rbtree_delete(&nf->expire, &inst->expire);
+    }
+
+    nd_queue_remove(&inst->cluster_link);
+    nd_queue_remove(&inst->client_link);
+    inst->cluster->ninstances--;
+    c->ninstances--;
+    nf->ninstances--;
+
+    if (--s->ninstances == 0) {
+        nd_queue_insert_tail(&nf->empty, &s->clean_link);
+    }
+
+    if (nf->persist.remove && !inst->ephemeral) {
+        nf->persist.remove(nf, inst);
+    }
+
+    nd_naming_instance_free(inst);
+
+    nd_naming_service_changed(nf, s);
+    nd_naming_client_changed(nf, c);
+}
+
+
+/* ---- empty services --------------------------------------------------------- */
+
+void
+nd_naming_clean_handler(nd_timer_t *t)
+{
+    nd_queue_t           *q, *next;
+    nd_naming_conf_t     *nf;
+    nd_naming_service_t  *s;
+
+    nf = t->data;
+
+    for (q = nd_queue_head(&nf->empty); q != nd_queue_sentinel(&nf->empty);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        s = nd_queue_data(q, nd_naming_service_t, clean_link);
+
+        if (s->ninstances || s->nsubs
+            || nd_current_msec - s->last_updated < nf->empty_service_expire)
+        {
+            continue;
+        }
+
+        nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                     "naming: empty service %s##%.*s removed", s->ns->id,
+                     (int) s->grouped_len, s->grouped);
+        nd_naming_service_remove(nf, s);
+    }
+}
+
+
+/* ---- subscribers -------------------------------------------------------------- */
+
+nd_naming_sub_t *
+nd_naming_subscribe(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_str_t *clusters)
+{
+    nd_queue_t       *q;
+    nd_naming_sub_t  *sub;
+
+    for (q = nd_queue_head(&c->subs); q != nd_queue_sentinel(&c->subs);
+         q = nd_queue_next(q))
+    {
+        sub = nd_queue_data(q, nd_naming_sub_t, client_link);
+        if (sub->service == s) {
+            if (strlen(sub->clusters) != clusters->len
+                || memcmp(sub->clusters, clusters->data, clusters->len))
+            {
+                char  *cl = strndup((char *) clusters->data, clusters->len);
+
+                if (cl) {
+                    nd_free(sub->clusters);
+                    sub->clusters = cl;
+                }
+            }
+            sub->last_seen = nd_current_msec;
+            return sub;
+        }
+    }
+
+    sub = nd_calloc(sizeof(nd_naming_sub_t));
+    if (sub == NULL) {
+        return NULL;
+    }
+
+    sub->clusters = strndup((char *) clusters->data, clusters->len);
+    if (sub->clusters == NULL) {
+        nd_free(sub);
+        return NULL;
+    }
+
+    sub->service = s;
+    sub->client = c;
+    sub->last_seen = nd_current_msec;
+    nd_queue_insert_tail(&s->subs, &sub->service_link);
+    nd_queue_insert_tail(&c->subs, &sub->client_link);
+    s->nsubs++;
+    c->nsubs++;
+    nf->nsubs++;
+
+    nd_naming_publish(nf, ND_EV_SUBSCRIBER_ADDED, s, c);
+
+    return sub;
+}
+
+
+void
+nd_naming_unsubscribe(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
+{
+    nd_naming_udp_forget(sub);
+    nd_queue_remove(&sub->service_link);
+    nd_queue_remove(&sub->client_link);
+    if (nd_queue_linked(&sub->expire_link)) {
+        nd_queue_remove(&sub->expire_link);
+    }
+
+    sub->service->nsubs--;
+    sub->client->nsubs--;
+    nf->nsubs--;
+
+    if (sub->service->nsubs == 0 && sub->service->ninstances == 0) {
+        sub->service->last_updated = nd_current_msec;
+    }
+
+    nd_naming_sub_free(sub);
+}
+
+
+void
+nd_naming_sub_expire_handler(nd_timer_t *t)
+{
+    nd_queue_t          *q;
+    nd_naming_sub_t     *sub;
+    nd_naming_conf_t    *nf;
+    nd_naming_client_t  *c;
+
+    nf = t->data;
+
+    while (!nd_queue_empty(&nf->sub_expire)) {
+        q = nd_queue_head(&nf->sub_expire);
+        sub = nd_queue_data(q, nd_naming_sub_t, expire_link);
+
+        if (nd_current_msec - sub->last_seen < nf->cache_millis) {
+            break;
+        }
+
+        c = sub->client;
+        nd_naming_unsubscribe(nf, sub);
+        nd_naming_client_gc(nf, c);
+    }
+}

@@ -1,0 +1,307 @@
+/*
+ * The naming module: directives, start/stop, timers, the push scheduler
+ * fed by SERVICE_CHANGED.
+ */
+#include <nd_naming.h>
+
+static void *nd_naming_create_conf(nd_cycle_t *cycle);
+static char *nd_naming_init_conf(nd_cycle_t *cycle, void *conf);
+static nd_int_t nd_naming_init_module(nd_cycle_t *cycle);
+static nd_int_t nd_naming_start(nd_cycle_t *cycle);
+static void nd_naming_stop(nd_cycle_t *cycle);
+static void nd_naming_exit(nd_cycle_t *cycle);
+
+static nd_command_t  nd_naming_commands[] = {
+
+    { nd_string("naming"),
+      ND_MAIN_CONF | ND_CONF_BLOCK | ND_CONF_NOARGS,
+      nd_conf_module_block, 0, NULL },
+
+    { nd_string("heartbeat_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, heartbeat_timeout),
+      NULL },
+
+    { nd_string("ip_delete_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, ip_delete_timeout),
+      NULL },
+
+    { nd_string("client_beat_interval"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot,
+      offsetof(nd_naming_conf_t, client_beat_interval), NULL },
+
+    { nd_string("cache_millis"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, cache_millis),
+      NULL },
+
+    { nd_string("push_delay"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_delay), NULL },
+
+    { nd_string("push_ack_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_ack_timeout),
+      NULL },
+
+    { nd_string("push_udp"),
+      ND_BLOCK_CONF | ND_CONF_FLAG,
+      nd_conf_set_flag_slot, offsetof(nd_naming_conf_t, push_udp), NULL },
+
+    { nd_string("empty_service_clean_interval"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot,
+      offsetof(nd_naming_conf_t, empty_service_clean_interval), NULL },
+
+    { nd_string("empty_service_expire"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot,
+      offsetof(nd_naming_conf_t, empty_service_expire), NULL },
+
+    nd_null_command
+};
+
+nd_module_t  nd_naming_module = {
+    .name = "naming",
+    .commands = nd_naming_commands,
+    .create_conf = nd_naming_create_conf,
+    .init_conf = nd_naming_init_conf,
+    .init_module = nd_naming_init_module,
+    .start = nd_naming_start,
+    .stop = nd_naming_stop,
+    .exit = nd_naming_exit,
+};
+
+
+static void *
+nd_naming_create_conf(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+
+    nf = nd_pcalloc(cycle->pool, sizeof(nd_naming_conf_t));
+    if (nf == NULL) {
+        return NULL;
+    }
+
+    nf->heartbeat_timeout = ND_CONF_UNSET_MSEC;
+    nf->ip_delete_timeout = ND_CONF_UNSET_MSEC;
+    nf->client_beat_interval = ND_CONF_UNSET_MSEC;
+    nf->cache_millis = ND_CONF_UNSET_MSEC;
+    nf->push_delay = ND_CONF_UNSET_MSEC;
+    nf->push_ack_timeout = ND_CONF_UNSET_MSEC;
+    nf->push_udp = ND_CONF_UNSET;
+    nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
+    nf->empty_service_expire = ND_CONF_UNSET_MSEC;
+    nf->max_caches = ND_CONF_UNSET_UINT;
+
+    return nf;
+}
+
+
+static char *
+nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
+{
+    nd_naming_conf_t  *nf = conf;
+
+    nd_conf_init_msec_value(nf->heartbeat_timeout, ND_NAMING_BEAT_TIMEOUT);
+    nd_conf_init_msec_value(nf->ip_delete_timeout, ND_NAMING_DELETE_TIMEOUT);
+    nd_conf_init_msec_value(nf->client_beat_interval,
+                            ND_NAMING_BEAT_INTERVAL);
+    nd_conf_init_msec_value(nf->cache_millis, 10000);
+    nd_conf_init_msec_value(nf->push_delay, 500);
+    nd_conf_init_msec_value(nf->push_ack_timeout, 10000);
+    nd_conf_init_value(nf->push_udp, 1);
+    nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
+    nd_conf_init_msec_value(nf->empty_service_expire, 60000);
+    nd_conf_init_uint_value(nf->max_caches, 8);
+
+    if (nf->heartbeat_timeout > UINT32_MAX
+        || nf->ip_delete_timeout > UINT32_MAX)
+    {
+        return "\"heartbeat_timeout\" and \"ip_delete_timeout\" must be "
+               "below 49 days";
+    }
+
+    if (nf->client_beat_interval == 0 || nf->cache_millis == 0
+        || nf->empty_service_clean_interval == 0
+        || nf->push_ack_timeout == 0)
+    {
+        return "naming intervals must not be 0";
+    }
+
+    return ND_CONF_OK;
+}
+
+
+static void
+nd_naming_service_changed_handler(nd_event_id_e id, const nd_str_t *key,
+    void *payload, void *data)
+{
+    nd_naming_conf_t     *nf = data;
+    nd_naming_event_t    *ev = payload;
+    nd_naming_service_t  *s;
+    nd_str_t              grouped;
+
+    if (ev == NULL) {
+        return;
+    }
+
+    grouped.data = ev->group.data;
+    grouped.len = ev->group.len + 2 + ev->name.len;
+
+    s = nd_naming_service_find(nf, &ev->ns, &grouped);
+    if (s == NULL || s->nsubs == 0 || nd_queue_linked(&s->push_link)) {
+        return;                 /* gone, nobody listens, or already due */
+    }
+
+    /* merge window: one push per subscriber per burst of changes */
+    s->push_due = nd_current_msec + nf->push_delay;
+    nd_queue_insert_tail(&nf->push_pending, &s->push_link);
+
+    if (!nd_timer_active(&nf->push_timer)) {
+        nd_timer_start(&nf->push_timer, nf->push_delay, ND_TIMER_ONCE);
+    }
+}
+
+
+void
+nd_naming_push_timer_handler(nd_timer_t *t)
+{
+    nd_queue_t           *q, *sq;
+    nd_naming_sub_t      *sub;
+    nd_naming_conf_t     *nf;
+    nd_naming_cache_t    *ca;
+    nd_naming_service_t  *s;
+    nd_str_t              clusters;
+
+    nf = t->data;
+
+    while (!nd_queue_empty(&nf->push_pending)) {
+        q = nd_queue_head(&nf->push_pending);
+        s = nd_queue_data(q, nd_naming_service_t, push_link);
+
+        if (s->push_due > nd_current_msec) {
+            nd_timer_start(&nf->push_timer, s->push_due - nd_current_msec,
+                           ND_TIMER_ONCE);
+            return;
+        }
+
+        nd_queue_remove(q);
+
+        for (sq = nd_queue_head(&s->subs); sq != nd_queue_sentinel(&s->subs);
+             sq = nd_queue_next(sq))
+        {
+            sub = nd_queue_data(sq, nd_naming_sub_t, service_link);
+
+            if (nf->push[sub->client->type] == NULL) {
+                continue;
+            }
+
+            clusters.data = (u_char *) sub->clusters;
+            clusters.len = strlen(sub->clusters);
+
+            /* 1.x clients read the grouped name, gRPC ones the bare one */
+            ca = nd_naming_info_get(nf, s, &clusters, 0,
+                           sub->client->type == ND_NAMING_CLIENT_IPPORT);
+            if (ca == NULL) {
+                continue;
+            }
+
+            nf->push[sub->client->type](nf, sub, ca->body, ca->ref_time_pos);
+        }
+    }
+}
+
+
+static nd_int_t
+nd_naming_init_module(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+
+    nf = nd_naming_conf(cycle);
+    nf->cycle = cycle;
+
+    if (nd_naming_model_init(nf) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    nd_timer_init(&nf->expire_timer, "naming beat expiry",
+                  nd_naming_expire_handler, nf);
+    nd_timer_init(&nf->clean_timer, "naming empty services",
+                  nd_naming_clean_handler, nf);
+    nd_timer_init(&nf->sub_timer, "naming 1.x subscribers",
+                  nd_naming_sub_expire_handler, nf);
+    nd_timer_init(&nf->push_timer, "naming push",
+                  nd_naming_push_timer_handler, nf);
+
+    if (nd_event_subscribe(cycle, ND_EV_SERVICE_CHANGED,
+                           nd_naming_service_changed_handler, nf) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    if (nd_naming_http_init(cycle) != ND_OK
+        || nd_naming_http_v2_init(cycle) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_naming_start(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+
+    nf = nd_naming_conf(cycle);
+    nf->started = 1;
+
+    if (nf->push_udp && nd_naming_udp_init(nf) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    nd_timer_start(&nf->clean_timer, nf->empty_service_clean_interval,
+                   ND_TIMER_REPEAT);
+    nd_timer_start(&nf->sub_timer, 1000, ND_TIMER_REPEAT);
+
+    return ND_OK;
+}
+
+
+static void
+nd_naming_stop(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+
+    nf = nd_naming_conf(cycle);
+    nf->started = 0;
+
+    nd_timer_stop(&nf->expire_timer);
+    nd_timer_stop(&nf->clean_timer);
+    nd_timer_stop(&nf->sub_timer);
+    nd_timer_stop(&nf->push_timer);
+    nd_naming_udp_stop(nf);
+}
+
+
+static void
+nd_naming_exit(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+
+    nf = nd_naming_conf(cycle);
+
+    if (cycle->loop) {
+        nd_timer_stop(&nf->expire_timer);
+        nd_timer_stop(&nf->clean_timer);
+        nd_timer_stop(&nf->sub_timer);
+        nd_timer_stop(&nf->push_timer);
+    }
+
+    nd_naming_udp_free(nf);
+    nd_naming_model_free(nf);
+}
