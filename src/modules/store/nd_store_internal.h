@@ -1,0 +1,172 @@
+/*
+ * Store internals shared by the module and its backends.
+ */
+#ifndef ND_STORE_INTERNAL_H
+#define ND_STORE_INTERNAL_H
+
+#include <nd_store.h>
+
+#define ND_STORE_SQLITE  0
+#define ND_STORE_PG      1
+
+#define ND_STORE_MAX_PARAMS  20
+
+/* statements, the same ids for both backends */
+typedef enum {
+    ND_STORE_SQL_CONFIG_ALL = 0,
+    ND_STORE_SQL_CONFIG_SEARCH,
+    ND_STORE_SQL_CONFIG_COUNT,
+    ND_STORE_SQL_HISTORY_LIST,
+    ND_STORE_SQL_HISTORY_COUNT,
+    ND_STORE_SQL_HISTORY_GET,
+    ND_STORE_SQL_HISTORY_PREVIOUS,
+    ND_STORE_SQL_CHANGES_CONFIG,
+    ND_STORE_SQL_CHANGES_DELETED,
+    ND_STORE_SQL_NS_LIST,
+    ND_STORE_SQL_NS_GET,
+    ND_STORE_SQL_NS_CREATE,
+    ND_STORE_SQL_NS_UPDATE,
+    ND_STORE_SQL_NS_DELETE,
+    ND_STORE_SQL_INSTANCE_UPSERT,
+    ND_STORE_SQL_INSTANCE_DELETE,
+    ND_STORE_SQL_INSTANCE_LIST,
+    ND_STORE_SQL_CONFIG_PUBLISH,     /* pg: one function call */
+    ND_STORE_SQL_CONFIG_DELETE,      /* pg: one function call */
+    ND_STORE_SQL_N
+} nd_store_sql_e;
+
+/* what a statement's result rows become */
+typedef enum {
+    ND_STORE_ROWS_CONFIG = 0,        /* op->rows: config columns */
+    ND_STORE_ROWS_HISTORY,           /* op->rows: history columns */
+    ND_STORE_ROWS_DELETED,           /* op->rows: seq, key; deleted = 1 */
+    ND_STORE_ROWS_NS,
+    ND_STORE_ROWS_INSTANCE,
+    ND_STORE_ROWS_COUNT,             /* first column -> op->total */
+    ND_STORE_ROWS_AFFECTED,          /* number of rows -> op->affected */
+    ND_STORE_ROWS_WRITE              /* status, seq, id, gmt_create */
+} nd_store_rows_e;
+
+typedef enum {
+    ND_STORE_P_TEXT = 0,
+    ND_STORE_P_INT,
+    ND_STORE_P_REAL,
+    ND_STORE_P_BOOL
+} nd_store_ptype_e;
+
+typedef struct {
+    nd_store_ptype_e     type;
+    nd_str_t             text;         /* TEXT (never NULL data: '' ) */
+    int64_t              i;            /* INT, BOOL */
+    double               d;            /* REAL */
+    char                 buf[32];      /* INT/REAL as text, for pg */
+} nd_store_param_t;
+
+/* one statement of an operation's plan */
+typedef struct {
+    nd_store_sql_e       sql;
+    nd_store_rows_e      rows;
+    nd_uint_t            nparams;
+    nd_store_param_t     params[ND_STORE_MAX_PARAMS];
+} nd_store_stmt_t;
+
+#define ND_STORE_PLAN_MAX  2
+
+/* a result row as the backends see it: column i as text (NULL data for
+ * SQL NULL) */
+typedef struct {
+    void                *ctx;
+    void               (*get)(void *ctx, int col, nd_str_t *out);
+} nd_store_row_t;
+
+typedef struct nd_store_backend_s  nd_store_backend_t;
+
+struct nd_store_backend_s {
+    const char          *name;
+    /* before ev_run: open, schema, load; ND_OK or ND_ERROR (emerg) */
+    nd_int_t           (*start)(nd_cycle_t *cycle);
+    /* queue an op (validated, copied) */
+    void               (*submit)(nd_cycle_t *cycle, nd_store_op_t *op);
+    nd_int_t           (*available)(nd_cycle_t *cycle);
+    void               (*stop)(nd_cycle_t *cycle);
+    void               (*exit)(nd_cycle_t *cycle);
+};
+
+typedef struct nd_store_sqlite_s  nd_store_sqlite_t;
+typedef struct nd_store_pg_s      nd_store_pg_t;
+
+typedef struct {
+    nd_uint_t            backend;
+    nd_str_t             sqlite_path;
+    nd_str_t             pg_conninfo;
+    nd_int_t             pg_pool;
+    nd_msec_t            query_timeout;
+    nd_msec_t            pg_reconnect_max;
+    nd_msec_t            cache_refresh;
+    nd_int_t             commit_batch;
+    size_t               max_content_size;
+    nd_str_t             schema_dir;
+
+    /* runtime */
+    char                *sqlite_path_z;     /* resolved */
+    char                *schema_dir_z;      /* resolved */
+    nd_cycle_t          *cycle;
+    nd_store_backend_t  *be;
+    nd_store_sqlite_t   *sqlite;
+    nd_store_pg_t       *pg;
+    nd_hash_t            cache;             /* group key -> config */
+    int64_t              last_seq;          /* highest seen */
+    int64_t              sync_seq;          /* every change up to it is
+                                               in the cache (refresh) */
+    nd_queue_t           done;              /* completed ops to deliver */
+    nd_posted_t          deliver;
+    nd_timer_t           refresh;
+    nd_uint_t            inflight;
+    unsigned             schema_explicit:1;
+    unsigned             loading:1;         /* no events while loading */
+    unsigned             refreshing:1;
+    unsigned             started:1;
+} nd_store_conf_t;
+
+#define nd_store_conf(cycle)                                                  \
+    ((nd_store_conf_t *) nd_get_conf(cycle, nd_store_module))
+
+extern nd_store_backend_t  nd_store_sqlite_backend;
+extern nd_store_backend_t  nd_store_pg_backend;
+
+/* module side, for the backends */
+void nd_store_complete(nd_store_op_t *op);   /* any thread: loop only */
+nd_uint_t nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan);
+int nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
+    nd_store_row_t *row);
+void nd_store_fail(nd_store_op_t *op, nd_uint_t status, const char *msg);
+void nd_store_cache_load(nd_store_conf_t *scf, nd_store_op_t *op);
+
+/* nd_store_util.c: pure helpers (unit tested) */
+int nd_store_valid_name(const nd_str_t *s, size_t max);
+int nd_store_valid_tenant(const nd_str_t *s);
+int nd_store_valid_text(const nd_str_t *s, size_t max);
+/* '*' wildcards -> LIKE pattern with '\' escapes; exact when !blur */
+size_t nd_store_like_pattern(u_char *dst, const nd_str_t *src, int blur);
+/* a schema file: "-- version N" sections; calls cb for each section
+ * with version > from, in order; returns the highest version or -1 on a
+ * malformed file */
+typedef int (*nd_store_schema_pt)(void *data, int64_t version,
+    const char *sql, size_t len);
+int64_t nd_store_schema_walk(const char *text, size_t len, int64_t from,
+    nd_store_schema_pt cb, void *data);
+char *nd_store_read_file(const char *path, size_t *len);
+/* the schema text of a backend ("sqlite.sql", "pg.sql"): from schema_dir,
+ * or the built-in copy when schema_dir is not set and the conf dir has
+ * none; heap, nd_free() it; NULL (logged) on error */
+char *nd_store_schema_text(nd_store_conf_t *scf, const char *name,
+    size_t *len, nd_log_t *log);
+extern const char  nd_store_schema_sqlite[];
+extern const char  nd_store_schema_pg[];
+/* dataId + '+' + group [+ '+' + tenant], '+' and '%' escaped */
+size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant);
+#define nd_store_group_key_len(d, g, t)                                       \
+    (3 * ((d)->len + (g)->len + (t)->len) + 2)
+
+#endif /* ND_STORE_INTERNAL_H */

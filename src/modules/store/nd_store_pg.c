@@ -1,0 +1,1477 @@
+/*
+ * The pg backend: libpq in non-blocking pipeline mode, driven by the loop.
+ *
+ * A small pool of connections.  The first ready connection is the writer:
+ * queued writes go to it in batches, each batch one pipeline segment (one
+ * implicit transaction up to its Sync: group commit), at most two batches
+ * in flight.  Writes take the global change sequence row lock inside the
+ * server functions (conf/schema/pg.sql), so sequence order is commit
+ * order.  Reads go, one per segment, to the least busy connection.
+ *
+ * A connection that fails, or whose oldest segment passes query_timeout,
+ * is dropped: its operations fail (503), and it reconnects with backoff.
+ * While no connection is ready, operations fail at once with 503.
+ */
+#include <nd_store_internal.h>
+#include <libpq-fe.h>
+
+#define ND_PG_DOWN        0
+#define ND_PG_CONNECTING  1
+#define ND_PG_SCHEMA      2
+#define ND_PG_PREPARING   3
+#define ND_PG_READY       4
+
+#define ND_PG_SCHEMA_LOCK  "4711470"
+
+#define ND_PG_WRITE_UNITS  2
+#define ND_PG_READ_UNITS   16
+
+typedef struct nd_store_pg_conn_s  nd_store_pg_conn_t;
+
+typedef struct {
+    nd_queue_t           link;          /* conn->units */
+    nd_queue_t           ops;
+    nd_uint_t            nops;
+    unsigned             write:1;
+    unsigned             failed:1;
+    const char          *error;
+} nd_store_pg_unit_t;
+
+struct nd_store_pg_conn_s {
+    nd_store_pg_t       *pg;
+    PGconn              *conn;
+    ev_io                io;
+    int                  fd;
+    int                  events;
+    int                  state;
+    nd_uint_t            index;
+    nd_timer_t           retry;
+    nd_timer_t           timeout;
+    nd_msec_t            backoff;
+
+    nd_queue_t           units;         /* sent, awaiting their Sync */
+    nd_uint_t            nunits;
+    nd_uint_t            nwrites;
+
+    /* result cursor in the head unit */
+    nd_queue_t          *cur;           /* op link, or the sentinel */
+    nd_uint_t            stmt;
+    unsigned             expect_null:1;
+
+    /* schema / prepare steps */
+    int                  step;
+    int64_t              version;
+    nd_uint_t            pending;
+    const char          *step_error;
+};
+
+struct nd_store_pg_s {
+    nd_store_conf_t     *scf;
+    nd_cycle_t          *cycle;
+    nd_store_pg_conn_t  *conns;
+    nd_uint_t            nconns;
+    nd_queue_t           writes;
+    nd_queue_t           reads;
+    char                *schema;        /* pg.sql */
+    size_t               schema_len;
+    nd_uint_t            ready;         /* connections ready */
+    unsigned             schema_done:1;
+    unsigned             loaded:1;
+    unsigned             loading:1;
+    unsigned             stopping:1;
+};
+
+
+#define ND_PG_CFG_COLS                                                        \
+    "c.id, c.data_id, c.group_id, c.tenant_id, c.content, c.md5, "           \
+    "c.gmt_create, c.gmt_modified, c.src_user, c.src_ip, c.app_name, "       \
+    "c.c_desc, c.c_use, c.effect, c.type, c.c_schema, "                      \
+    "c.encrypted_data_key, c.change_seq, "                                    \
+    "(SELECT string_agg(t.tag_name, ',' ORDER BY t.nid) "                    \
+    "FROM config_tags_relation t WHERE t.id = c.id) "
+
+#define ND_PG_HIS_COLS                                                        \
+    "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
+    "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
+    "h.op_type, h.encrypted_data_key, h.change_seq "
+
+#define ND_PG_SEARCH_WHERE                                                    \
+    "WHERE c.tenant_id = $1::text "                                           \
+    "AND ($2::text = '' OR c.data_id LIKE $2::text ESCAPE '\\') "             \
+    "AND ($3::text = '' OR c.group_id LIKE $3::text ESCAPE '\\') "            \
+    "AND ($4::text = '' OR c.app_name LIKE $4::text ESCAPE '\\') "
+
+#define ND_PG_INSTANCE_COLS                                                   \
+    "namespace_id, group_name, service_name, cluster_name, ip, port, "       \
+    "weight, healthy, enabled, metadata, gmt_modified "
+
+static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
+
+    [ND_STORE_SQL_CONFIG_ALL] =
+        "SELECT " ND_PG_CFG_COLS "FROM config_info c ORDER BY c.id",
+
+    [ND_STORE_SQL_CONFIG_SEARCH] =
+        "SELECT " ND_PG_CFG_COLS "FROM config_info c "
+        ND_PG_SEARCH_WHERE
+        "ORDER BY c.id LIMIT $5::bigint OFFSET $6::bigint",
+
+    [ND_STORE_SQL_CONFIG_COUNT] =
+        "SELECT count(*) FROM config_info c " ND_PG_SEARCH_WHERE,
+
+    [ND_STORE_SQL_HISTORY_LIST] =
+        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "WHERE h.data_id = $1::text AND h.group_id = $2::text "
+        "AND h.tenant_id = $3::text "
+        "ORDER BY h.nid DESC LIMIT $4::bigint OFFSET $5::bigint",
+
+    [ND_STORE_SQL_HISTORY_COUNT] =
+        "SELECT count(*) FROM his_config_info h "
+        "WHERE h.data_id = $1::text AND h.group_id = $2::text "
+        "AND h.tenant_id = $3::text",
+
+    [ND_STORE_SQL_HISTORY_GET] =
+        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "WHERE h.nid = $1::bigint",
+
+    [ND_STORE_SQL_HISTORY_PREVIOUS] =
+        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "WHERE (h.data_id, h.group_id, h.tenant_id) = "
+        "(SELECT data_id, group_id, tenant_id FROM his_config_info "
+        "WHERE nid = $1::bigint) AND h.nid < $1::bigint "
+        "ORDER BY h.nid DESC LIMIT 1",
+
+    [ND_STORE_SQL_CHANGES_CONFIG] =
+        "SELECT " ND_PG_CFG_COLS "FROM config_info c "
+        "WHERE c.change_seq > $1::bigint ORDER BY c.change_seq "
+        "LIMIT $2::bigint",
+
+    [ND_STORE_SQL_CHANGES_DELETED] =
+        "SELECT change_seq, data_id, group_id, tenant_id "
+        "FROM his_config_info WHERE op_type = 'D' "
+        "AND change_seq > $1::bigint ORDER BY change_seq LIMIT $2::bigint",
+
+    [ND_STORE_SQL_NS_LIST] =
+        "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
+        "gmt_create, gmt_modified FROM tenant_info WHERE kp = '1' "
+        "ORDER BY id",
+
+    [ND_STORE_SQL_NS_GET] =
+        "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
+        "gmt_create, gmt_modified FROM tenant_info "
+        "WHERE kp = '1' AND tenant_id = $1::text",
+
+    [ND_STORE_SQL_NS_CREATE] =
+        "INSERT INTO tenant_info (kp, tenant_id, tenant_name, tenant_desc, "
+        "create_source, gmt_create, gmt_modified) "
+        "VALUES ('1', $1::text, $2::text, $3::text, $4::text, $5::bigint, "
+        "$5::bigint) ON CONFLICT (kp, tenant_id) DO NOTHING RETURNING id",
+
+    [ND_STORE_SQL_NS_UPDATE] =
+        "UPDATE tenant_info SET tenant_name = $2::text, "
+        "tenant_desc = $3::text, gmt_modified = $4::bigint "
+        "WHERE kp = '1' AND tenant_id = $1::text RETURNING id",
+
+    [ND_STORE_SQL_NS_DELETE] =
+        "DELETE FROM tenant_info WHERE kp = '1' AND tenant_id = $1::text "
+        "RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_UPSERT] =
+        "INSERT INTO naming_instance (" ND_PG_INSTANCE_COLS
+        ", gmt_create) VALUES ($1::text, $2::text, $3::text, $4::text, "
+        "$5::text, $6::int, $7::float8, $8::boolean, $9::boolean, $10::text, "
+        "$11::bigint, $11::bigint) ON CONFLICT (namespace_id, group_name, "
+        "service_name, cluster_name, ip, port) DO UPDATE SET "
+        "weight = excluded.weight, healthy = excluded.healthy, "
+        "enabled = excluded.enabled, metadata = excluded.metadata, "
+        "gmt_modified = excluded.gmt_modified RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_DELETE] =
+        "DELETE FROM naming_instance WHERE namespace_id = $1::text "
+        "AND group_name = $2::text AND service_name = $3::text "
+        "AND cluster_name = $4::text AND ip = $5::text AND port = $6::int "
+        "RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_LIST] =
+        "SELECT " ND_PG_INSTANCE_COLS "FROM naming_instance "
+        "WHERE namespace_id = $1::text "
+        "AND ($2::text = '' OR group_name = $2::text) "
+        "AND ($3::text = '' OR service_name = $3::text) "
+        "ORDER BY group_name, service_name, cluster_name, ip, port",
+
+    [ND_STORE_SQL_CONFIG_PUBLISH] =
+        "SELECT * FROM nd_config_publish($1::text, $2::text, $3::text, "
+        "$4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text, "
+        "$10::text, $11::text, $12::text, $13::text, $14::text, $15::text, "
+        "$16::boolean, $17::text, $18::text)",
+
+    [ND_STORE_SQL_CONFIG_DELETE] =
+        "SELECT * FROM nd_config_delete($1::text, $2::text, $3::text, "
+        "$4::bigint, $5::text, $6::text)",
+};
+
+
+static nd_int_t nd_store_pg_start(nd_cycle_t *cycle);
+static void nd_store_pg_submit(nd_cycle_t *cycle, nd_store_op_t *op);
+static nd_int_t nd_store_pg_available(nd_cycle_t *cycle);
+static void nd_store_pg_stop(nd_cycle_t *cycle);
+static void nd_store_pg_exit(nd_cycle_t *cycle);
+static void nd_store_pg_connect(nd_store_pg_conn_t *pc);
+static void nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why);
+static void nd_store_pg_dispatch(nd_store_pg_t *pg);
+static void nd_store_pg_io_handler(struct ev_loop *loop, ev_io *w,
+    int revents);
+
+nd_store_backend_t  nd_store_pg_backend = {
+    .name = "pg",
+    .start = nd_store_pg_start,
+    .submit = nd_store_pg_submit,
+    .available = nd_store_pg_available,
+    .stop = nd_store_pg_stop,
+    .exit = nd_store_pg_exit,
+};
+
+
+/* pg_conninfo is checked at start-up: no password, no name lookups */
+char *
+nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo)
+{
+    char               *z, *err, *msg;
+    int                 host, hostaddr, password;
+    PQconninfoOption   *opts, *o;
+
+    z = nd_pstrdupz(pool, conninfo);
+    if (z == NULL) {
+        return ND_CONF_ERROR;
+    }
+
+    err = NULL;
+    opts = PQconninfoParse(z, &err);
+    if (opts == NULL) {
+        msg = "\"pg_conninfo\" is not a valid libpq connection string";
+        if (err) {
+            PQfreemem(err);
+        }
+        return msg;
+    }
+
+    host = 0;
+    hostaddr = 0;
+    password = 0;
+
+    for (o = opts; o->keyword; o++) {
+        if (o->val == NULL || o->val[0] == '\0') {
+            continue;
+        }
+        if (strcmp(o->keyword, "password") == 0) {
+            password = 1;
+        } else if (strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = 1;
+        } else if (strcmp(o->keyword, "host") == 0 && o->val[0] != '/') {
+            host = 1;
+        }
+    }
+
+    PQconninfoFree(opts);
+
+    if (password) {
+        return "\"pg_conninfo\" must not hold a password: use libpq's "
+               "passfile (PGPASSFILE or passfile=)";
+    }
+
+    if (host && !hostaddr) {
+        return "\"pg_conninfo\" needs hostaddr= (a host= name lookup "
+               "would block the event loop)";
+    }
+
+    return ND_CONF_OK;
+}
+
+
+static void
+nd_store_pg_notice(void *arg, const char *message)
+{
+    /* NOTICEs ("relation already exists, skipping") are not for us */
+}
+
+
+static void
+nd_store_pg_io_set(nd_store_pg_conn_t *pc, int events)
+{
+    int              fd;
+    struct ev_loop  *loop;
+
+    loop = pc->pg->cycle->loop;
+    fd = pc->conn ? PQsocket(pc->conn) : -1;
+
+    if (fd == pc->fd && events == pc->events) {
+        return;
+    }
+
+    if (pc->fd != -1) {
+        ev_io_stop(loop, &pc->io);
+    }
+
+    pc->fd = fd;
+    pc->events = events;
+
+    if (fd != -1 && events) {
+        ev_io_set(&pc->io, fd, events);
+        ev_io_start(loop, &pc->io);
+    }
+}
+
+
+static nd_uint_t
+nd_store_pg_is_write(nd_store_op_t *op)
+{
+    switch (op->type) {
+    case ND_STORE_CONFIG_PUBLISH:
+    case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_NS_CREATE:
+    case ND_STORE_NS_UPDATE:
+    case ND_STORE_NS_DELETE:
+    case ND_STORE_INSTANCE_UPSERT:
+    case ND_STORE_INSTANCE_DELETE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+static char *
+nd_store_pg_msg(nd_store_op_t *op, const char *prefix, const char *err)
+{
+    char    *m;
+    size_t   n;
+
+    n = strlen(prefix) + strlen(err) + 1;
+    m = nd_pnalloc(op->pool, n);
+    if (m == NULL) {
+        return (char *) prefix;
+    }
+    snprintf(m, n, "%s%s", prefix, err);
+    /* libpq messages end with a newline */
+    while (n > 1 && (m[n - 2] == '\n' || m[n - 2] == ' ')) {
+        m[n - 2] = '\0';
+        n--;
+    }
+
+    return m;
+}
+
+
+static void
+nd_store_pg_reset_op(nd_store_op_t *op)
+{
+    op->rc = ND_OK;
+    op->status = 200;
+    op->error = NULL;
+    op->rows.nelts = 0;
+    op->affected = 0;
+    op->write_status = 0;
+    op->seq = 0;
+    op->total = 0;
+}
+
+
+/* fail every op still queued (nothing is ready to run it) */
+static void
+nd_store_pg_fail_queued(nd_store_pg_t *pg, const char *why)
+{
+    nd_queue_t     *q, *queues[2];
+    nd_uint_t       i;
+    nd_store_op_t  *op;
+
+    queues[0] = &pg->writes;
+    queues[1] = &pg->reads;
+
+    for (i = 0; i < 2; i++) {
+        while (!nd_queue_empty(queues[i])) {
+            q = nd_queue_head(queues[i]);
+            nd_queue_remove(q);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            nd_store_fail(op, 503, why);
+            nd_store_complete(op);
+        }
+    }
+}
+
+
+/* sending */
+
+static int
+nd_store_pg_send_op(nd_store_pg_conn_t *pc, nd_store_op_t *op)
+{
+    int               i, j;
+    char              name[16];
+    nd_uint_t         n;
+    const char       *values[ND_STORE_MAX_PARAMS];
+    nd_store_stmt_t   plan[ND_STORE_PLAN_MAX];
+
+    n = nd_store_plan(op, plan);
+    op->plan_n = (unsigned char) n;
+
+    for (i = 0; i < (int) n; i++) {
+        op->plan_rows[i] = (unsigned char) plan[i].rows;
+
+        for (j = 0; j < (int) plan[i].nparams; j++) {
+            values[j] = (const char *) plan[i].params[j].text.data;
+        }
+
+        snprintf(name, sizeof(name), "nd%d", (int) plan[i].sql);
+
+        if (!PQsendQueryPrepared(pc->conn, name, (int) plan[i].nparams,
+                                 values, NULL, NULL, 0))
+        {
+            return ND_ERROR;
+        }
+    }
+
+    return ND_OK;
+}
+
+
+static nd_store_pg_unit_t *
+nd_store_pg_unit(nd_store_pg_conn_t *pc, int write)
+{
+    nd_store_pg_unit_t  *u;
+
+    u = nd_calloc(sizeof(nd_store_pg_unit_t));
+    if (u == NULL) {
+        return NULL;
+    }
+
+    nd_queue_init(&u->ops);
+    u->write = write;
+
+    return u;
+}
+
+
+static void
+nd_store_pg_flush(nd_store_pg_conn_t *pc)
+{
+    int  rc;
+
+    rc = PQflush(pc->conn);
+
+    if (rc == -1) {
+        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    nd_store_pg_io_set(pc, rc == 1 ? EV_READ | EV_WRITE : EV_READ);
+}
+
+
+static int
+nd_store_pg_send_unit(nd_store_pg_conn_t *pc, nd_store_pg_unit_t *u)
+{
+    nd_queue_t     *q;
+    nd_store_op_t  *op;
+
+    for (q = nd_queue_head(&u->ops); q != nd_queue_sentinel(&u->ops);
+         q = nd_queue_next(q))
+    {
+        op = nd_queue_data(q, nd_store_op_t, queue);
+        if (nd_store_pg_send_op(pc, op) != ND_OK) {
+            return ND_ERROR;
+        }
+    }
+
+    if (!PQpipelineSync(pc->conn)) {
+        return ND_ERROR;
+    }
+
+    if (nd_queue_empty(&pc->units)) {
+        pc->cur = nd_queue_head(&u->ops);
+        pc->stmt = 0;
+        pc->expect_null = 0;
+    }
+
+    nd_queue_insert_tail(&pc->units, &u->link);
+    pc->nunits++;
+    if (u->write) {
+        pc->nwrites++;
+    }
+
+    if (!nd_timer_active(&pc->timeout)) {
+        nd_timer_start(&pc->timeout, pc->pg->scf->query_timeout,
+                       ND_TIMER_ONCE);
+    }
+
+    return ND_OK;
+}
+
+
+static nd_store_pg_conn_t *
+nd_store_pg_writer(nd_store_pg_t *pg)
+{
+    nd_uint_t  i;
+
+    for (i = 0; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ND_PG_READY) {
+            return &pg->conns[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+nd_store_pg_dispatch(nd_store_pg_t *pg)
+{
+    nd_uint_t            i, n, max;
+    nd_queue_t          *q;
+    nd_store_op_t       *op;
+    nd_store_pg_unit_t  *u;
+    nd_store_pg_conn_t  *w, *pc, *best, *sent[64];
+    nd_uint_t            nsent;
+
+    nsent = 0;
+    w = nd_store_pg_writer(pg);
+
+    if (w == NULL) {
+        if (!nd_queue_empty(&pg->writes) || !nd_queue_empty(&pg->reads)) {
+            nd_store_pg_fail_queued(pg, "database unavailable");
+        }
+        return;
+    }
+
+    max = (nd_uint_t) pg->scf->commit_batch;
+
+    while (!nd_queue_empty(&pg->writes) && w->nwrites < ND_PG_WRITE_UNITS) {
+        u = nd_store_pg_unit(w, 1);
+        if (u == NULL) {
+            break;
+        }
+
+        for (n = 0; n < max && !nd_queue_empty(&pg->writes); n++) {
+            q = nd_queue_head(&pg->writes);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            if (op->solo && n > 0) {
+                break;
+            }
+            nd_queue_remove(q);
+            nd_queue_insert_tail(&u->ops, q);
+            u->nops++;
+            if (op->solo) {
+                n++;
+                break;
+            }
+        }
+
+        if (nd_store_pg_send_unit(w, u) != ND_OK) {
+            /* the unit's ops go back; the drop fails them */
+            nd_queue_insert_tail(&w->units, &u->link);
+            w->nunits++;
+            nd_store_pg_drop(w, PQerrorMessage(w->conn));
+            nd_store_pg_dispatch(pg);
+            return;
+        }
+
+        sent[nsent++] = w;
+    }
+
+    while (!nd_queue_empty(&pg->reads)) {
+        best = NULL;
+        for (i = 0; i < pg->nconns; i++) {
+            pc = &pg->conns[i];
+            if (pc->state != ND_PG_READY || pc->nunits >= ND_PG_READ_UNITS) {
+                continue;
+            }
+            /* the writer last */
+            if (best == NULL
+                || (best == w && pc != w)
+                || (pc != w && pc->nunits < best->nunits))
+            {
+                best = pc;
+            }
+        }
+
+        if (best == NULL) {
+            break;                      /* all busy: wait */
+        }
+
+        u = nd_store_pg_unit(best, 0);
+        if (u == NULL) {
+            break;
+        }
+
+        q = nd_queue_head(&pg->reads);
+        nd_queue_remove(q);
+        nd_queue_insert_tail(&u->ops, q);
+        u->nops = 1;
+
+        if (nd_store_pg_send_unit(best, u) != ND_OK) {
+            nd_queue_insert_tail(&best->units, &u->link);
+            best->nunits++;
+            nd_store_pg_drop(best, PQerrorMessage(best->conn));
+            nd_store_pg_dispatch(pg);
+            return;
+        }
+
+        if (nsent < nd_nelts(sent)) {
+            sent[nsent++] = best;
+        }
+    }
+
+    for (i = 0; i < pg->nconns; i++) {
+        pc = &pg->conns[i];
+        for (n = 0; n < nsent; n++) {
+            if (sent[n] == pc) {
+                nd_store_pg_flush(pc);
+                break;
+            }
+        }
+    }
+}
+
+
+static void
+nd_store_pg_submit(nd_cycle_t *cycle, nd_store_op_t *op)
+{
+    nd_store_pg_t  *pg;
+
+    pg = nd_store_conf(cycle)->pg;
+
+    if (pg->ready == 0 || pg->stopping) {
+        nd_store_fail(op, 503, "database unavailable");
+        nd_store_complete(op);
+        return;
+    }
+
+    nd_queue_insert_tail(nd_store_pg_is_write(op) ? &pg->writes : &pg->reads,
+                         &op->queue);
+
+    nd_store_pg_dispatch(pg);
+}
+
+
+static nd_int_t
+nd_store_pg_available(nd_cycle_t *cycle)
+{
+    nd_store_pg_t  *pg;
+
+    pg = nd_store_conf(cycle)->pg;
+
+    return pg && pg->ready && pg->loaded ? ND_OK : ND_DECLINED;
+}
+
+
+/* results */
+
+static void
+nd_store_pg_get(void *ctx, int col, nd_str_t *out)
+{
+    PGresult  **res = ctx;
+    int         row;
+
+    row = (int) (intptr_t) res[1];
+
+    if (PQgetisnull(res[0], row, col)) {
+        out->data = NULL;
+        out->len = 0;
+        return;
+    }
+
+    out->data = (u_char *) PQgetvalue(res[0], row, col);
+    out->len = (size_t) PQgetlength(res[0], row, col);
+}
+
+
+static void
+nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
+{
+    int                  i, n;
+    void                *ctx[2];
+    nd_store_op_t       *op;
+    nd_store_row_t       row;
+    nd_store_pg_unit_t  *u;
+    ExecStatusType       st;
+
+    u = nd_queue_data(nd_queue_head(&pc->units), nd_store_pg_unit_t, link);
+
+    if (pc->cur == nd_queue_sentinel(&u->ops)) {
+        return;                         /* more results than statements */
+    }
+
+    op = nd_queue_data(pc->cur, nd_store_op_t, queue);
+    st = PQresultStatus(res);
+
+    if (st == PGRES_PIPELINE_ABORTED) {
+        u->failed = 1;
+        return;
+    }
+
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        u->failed = 1;
+        if (op->rc == ND_OK) {
+            nd_store_fail(op, 500,
+                          nd_store_pg_msg(op, "database error: ",
+                                          PQresultErrorMessage(res)));
+        }
+        return;
+    }
+
+    if (op->rc != ND_OK || pc->stmt >= op->plan_n) {
+        return;
+    }
+
+    n = PQntuples(res);
+    ctx[0] = res;
+    row.ctx = ctx;
+    row.get = nd_store_pg_get;
+
+    for (i = 0; i < n; i++) {
+        ctx[1] = (void *) (intptr_t) i;
+        if (nd_store_decode_row(op, op->plan_rows[pc->stmt], &row) != ND_OK) {
+            nd_store_fail(op, 500, "out of memory");
+            return;
+        }
+    }
+}
+
+
+static void
+nd_store_pg_advance(nd_store_pg_conn_t *pc)
+{
+    nd_store_op_t       *op;
+    nd_store_pg_unit_t  *u;
+
+    u = nd_queue_data(nd_queue_head(&pc->units), nd_store_pg_unit_t, link);
+
+    if (pc->cur == nd_queue_sentinel(&u->ops)) {
+        return;
+    }
+
+    op = nd_queue_data(pc->cur, nd_store_op_t, queue);
+
+    if (++pc->stmt >= op->plan_n) {
+        pc->cur = nd_queue_next(pc->cur);
+        pc->stmt = 0;
+    }
+}
+
+
+/* the head unit's Sync arrived */
+static void
+nd_store_pg_unit_done(nd_store_pg_conn_t *pc)
+{
+    nd_queue_t          *q;
+    nd_store_op_t       *op;
+    nd_store_pg_t       *pg;
+    nd_store_pg_unit_t  *u, *next;
+
+    pg = pc->pg;
+    q = nd_queue_head(&pc->units);
+    u = nd_queue_data(q, nd_store_pg_unit_t, link);
+    nd_queue_remove(q);
+    pc->nunits--;
+    if (u->write) {
+        pc->nwrites--;
+    }
+
+    if (!nd_queue_empty(&pc->units)) {
+        next = nd_queue_data(nd_queue_head(&pc->units), nd_store_pg_unit_t,
+                             link);
+        pc->cur = nd_queue_head(&next->ops);
+        nd_timer_start(&pc->timeout, pg->scf->query_timeout, ND_TIMER_ONCE);
+    } else {
+        nd_timer_stop(&pc->timeout);
+    }
+
+    pc->stmt = 0;
+    pc->expect_null = 0;
+
+    if (u->failed && u->write && u->nops > 1) {
+        /* the whole segment rolled back: each op runs again alone, so
+         * one bad write does not change the others' outcome */
+        while (!nd_queue_empty(&u->ops)) {
+            q = nd_queue_last(&u->ops);
+            nd_queue_remove(q);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            nd_store_pg_reset_op(op);
+            op->solo = 1;
+            nd_queue_insert_head(&pg->writes, q);
+        }
+        nd_free(u);
+        return;
+    }
+
+    while (!nd_queue_empty(&u->ops)) {
+        q = nd_queue_head(&u->ops);
+        nd_queue_remove(q);
+        op = nd_queue_data(q, nd_store_op_t, queue);
+
+        if (u->failed && op->rc == ND_OK) {
+            /* rolled back with the segment */
+            nd_store_fail(op, 500, "database error: transaction aborted");
+        }
+
+        nd_store_complete(op);
+    }
+
+    nd_free(u);
+}
+
+
+static void
+nd_store_pg_read_results(nd_store_pg_conn_t *pc)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+
+    while (pc->state == ND_PG_READY && !nd_queue_empty(&pc->units)) {
+
+        if (PQisBusy(pc->conn)) {
+            return;
+        }
+
+        res = PQgetResult(pc->conn);
+
+        if (res == NULL) {
+            if (!pc->expect_null) {
+                return;
+            }
+            pc->expect_null = 0;
+            nd_store_pg_advance(pc);
+            continue;
+        }
+
+        st = PQresultStatus(res);
+
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            nd_store_pg_unit_done(pc);
+            continue;
+        }
+
+        if (pc->expect_null) {
+            nd_store_pg_advance(pc);
+        }
+
+        nd_store_pg_result(pc, res);
+        PQclear(res);
+        pc->expect_null = 1;
+    }
+}
+
+
+/* connection set-up: schema (first connection), prepare, then load */
+
+static void
+nd_store_pg_loaded(nd_store_op_t *op)
+{
+    nd_uint_t       i;
+    nd_store_pg_t  *pg;
+
+    pg = op->data;
+    pg->loading = 0;
+
+    if (op->rc != ND_OK) {
+        return;                         /* again when a connection is up */
+    }
+
+    pg->loaded = 1;
+    nd_log_error(ND_LOG_INFO, pg->cycle->log, 0,
+                 "pg: %lu configs loaded, change sequence %lld",
+                 (unsigned long) op->rows.nelts,
+                 (long long) pg->scf->last_seq);
+    nd_module_ready(pg->cycle, &nd_store_module);
+
+    for (i = 1; i < pg->nconns; i++) {
+        if (pg->conns[i].state == ND_PG_DOWN
+            && !nd_timer_active(&pg->conns[i].retry))
+        {
+            nd_store_pg_connect(&pg->conns[i]);
+        }
+    }
+}
+
+
+static void
+nd_store_pg_ready(nd_store_pg_conn_t *pc)
+{
+    nd_store_op_t  *op;
+    nd_store_pg_t  *pg;
+
+    pg = pc->pg;
+    pc->state = ND_PG_READY;
+    pc->backoff = 0;
+    pg->ready++;
+
+    nd_log_error(ND_LOG_INFO, pg->cycle->log, 0,
+                 "pg: connection %lu ready", (unsigned long) pc->index);
+
+    if (!pg->loaded && !pg->loading && !pg->stopping) {
+        op = nd_store_op_create(pg->cycle, ND_STORE_CONFIG_LOAD,
+                                nd_store_pg_loaded, pg);
+        if (op) {
+            pg->loading = 1;
+            pg->scf->inflight++;
+            pg->cycle->busy++;
+            nd_queue_insert_tail(&pg->reads, &op->queue);
+        }
+    }
+
+    nd_store_pg_dispatch(pg);
+}
+
+
+static int
+nd_store_pg_prepare(nd_store_pg_conn_t *pc)
+{
+    int   i;
+    char  name[16];
+
+    if (!PQenterPipelineMode(pc->conn)) {
+        return ND_ERROR;
+    }
+
+    pc->pending = 0;
+
+    for (i = 0; i < ND_STORE_SQL_N; i++) {
+        snprintf(name, sizeof(name), "nd%d", i);
+        if (!PQsendPrepare(pc->conn, name, nd_store_pg_sql[i], 0, NULL)) {
+            return ND_ERROR;
+        }
+        pc->pending++;
+    }
+
+    if (!PQpipelineSync(pc->conn)) {
+        return ND_ERROR;
+    }
+
+    pc->state = ND_PG_PREPARING;
+    pc->step_error = NULL;
+    pc->expect_null = 0;
+    nd_timer_start(&pc->timeout, pc->pg->scf->query_timeout, ND_TIMER_ONCE);
+    nd_store_pg_flush(pc);
+
+    return ND_OK;
+}
+
+
+static void
+nd_store_pg_prepare_results(nd_store_pg_conn_t *pc)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+
+    while (pc->state == ND_PG_PREPARING && !PQisBusy(pc->conn)) {
+        res = PQgetResult(pc->conn);
+        if (res == NULL) {
+            if (!pc->expect_null) {
+                return;
+            }
+            pc->expect_null = 0;
+            continue;
+        }
+
+        st = PQresultStatus(res);
+
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            nd_timer_stop(&pc->timeout);
+            pc->expect_null = 0;
+            if (pc->step_error) {
+                nd_store_pg_drop(pc, NULL);
+                return;
+            }
+            nd_store_pg_ready(pc);
+            return;
+        }
+
+        if (st != PGRES_COMMAND_OK && pc->step_error == NULL) {
+            pc->step_error = "error";
+            nd_log_error(ND_LOG_ERR, pc->pg->cycle->log, 0,
+                         "pg: preparing statements failed: %s",
+                         PQresultErrorMessage(res));
+        }
+
+        pc->expect_null = 1;
+        PQclear(res);
+    }
+}
+
+
+static int
+nd_store_pg_section(void *data, int64_t version, const char *sql, size_t len)
+{
+    nd_buf_t  *b = data;
+
+    if (nd_buf_append(b, sql, len) != ND_OK
+        || nd_buf_appendf(b, ";\nINSERT INTO nd_schema_version "
+                          "(version, applied) VALUES (%lld, %llu);\n",
+                          (long long) version,
+                          (unsigned long long) nd_current_msec) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static int
+nd_store_pg_schema_send(nd_store_pg_conn_t *pc)
+{
+    int             ok;
+    int64_t         top;
+    nd_buf_t        b;
+    nd_store_pg_t  *pg;
+
+    pg = pc->pg;
+
+    if (pc->step == 0) {
+        ok = PQsendQuery(pc->conn,
+                 "SELECT pg_advisory_lock(" ND_PG_SCHEMA_LOCK ");"
+                 "CREATE TABLE IF NOT EXISTS nd_schema_version ("
+                 " version bigint PRIMARY KEY, applied bigint NOT NULL);"
+                 "SELECT coalesce(max(version), 0) FROM nd_schema_version");
+        pc->version = -1;
+
+    } else {
+        nd_buf_init(&b);
+        nd_buf_appendf(&b, "BEGIN;\n");
+
+        top = nd_store_schema_walk(pg->schema, pg->schema_len, pc->version,
+                                   nd_store_pg_section, &b);
+        if (top < 0 || top < pc->version) {
+            nd_log_error(ND_LOG_ERR, pg->cycle->log, 0,
+                         top < 0 ? "pg: the schema file is malformed"
+                                 : "pg: the database schema (%lld) is newer "
+                                   "than the schema file",
+                         (long long) pc->version);
+            nd_buf_free(&b);
+            return ND_ERROR;
+        }
+
+        if (top > pc->version) {
+            nd_log_error(ND_LOG_NOTICE, pg->cycle->log, 0,
+                         "pg: applying schema version %lld -> %lld",
+                         (long long) pc->version, (long long) top);
+        }
+
+        nd_buf_appendf(&b, "COMMIT;\nSELECT pg_advisory_unlock("
+                       ND_PG_SCHEMA_LOCK ")");
+        nd_buf_append(&b, "", 1);
+        ok = PQsendQuery(pc->conn, (char *) nd_buf_start(&b));
+        nd_buf_free(&b);
+    }
+
+    if (!ok) {
+        return ND_ERROR;
+    }
+
+    pc->state = ND_PG_SCHEMA;
+    pc->step_error = NULL;
+    nd_timer_start(&pc->timeout, 30000, ND_TIMER_ONCE);
+    nd_store_pg_flush(pc);
+
+    return ND_OK;
+}
+
+
+static void
+nd_store_pg_schema_results(nd_store_pg_conn_t *pc)
+{
+    PGresult        *res;
+    ExecStatusType   st;
+    int64_t          v;
+
+    while (pc->state == ND_PG_SCHEMA && !PQisBusy(pc->conn)) {
+        res = PQgetResult(pc->conn);
+
+        if (res != NULL) {
+            st = PQresultStatus(res);
+            if (st == PGRES_TUPLES_OK && pc->step == 0
+                && PQntuples(res) == 1 && PQnfields(res) == 1
+                && nd_atoi64((u_char *) PQgetvalue(res, 0, 0),
+                             PQgetlength(res, 0, 0), &v) == ND_OK)
+            {
+                pc->version = v;
+            } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK
+                       && pc->step_error == NULL)
+            {
+                nd_log_error(ND_LOG_ERR, pc->pg->cycle->log, 0,
+                             "pg: schema: %s", PQresultErrorMessage(res));
+                pc->step_error = "schema";
+            }
+            PQclear(res);
+            continue;
+        }
+
+        /* the step's results are complete */
+        nd_timer_stop(&pc->timeout);
+
+        if (pc->step_error || (pc->step == 0 && pc->version < 0)) {
+            nd_store_pg_drop(pc, NULL);
+            return;
+        }
+
+        if (pc->step == 0) {
+            pc->step = 1;
+            if (nd_store_pg_schema_send(pc) != ND_OK) {
+                nd_store_pg_drop(pc, NULL);
+            }
+            return;
+        }
+
+        pc->pg->schema_done = 1;
+
+        if (nd_store_pg_prepare(pc) != ND_OK) {
+            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        }
+        return;
+    }
+}
+
+
+static void
+nd_store_pg_connected(nd_store_pg_conn_t *pc)
+{
+    if (PQsetnonblocking(pc->conn, 1) != 0) {
+        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+
+    PQsetNoticeProcessor(pc->conn, nd_store_pg_notice, NULL);
+
+    if (!pc->pg->schema_done) {
+        pc->step = 0;
+        if (nd_store_pg_schema_send(pc) != ND_OK) {
+            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        }
+        return;
+    }
+
+    if (nd_store_pg_prepare(pc) != ND_OK) {
+        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+    }
+}
+
+
+static void
+nd_store_pg_poll(nd_store_pg_conn_t *pc)
+{
+    switch (PQconnectPoll(pc->conn)) {
+
+    case PGRES_POLLING_READING:
+        nd_store_pg_io_set(pc, EV_READ);
+        return;
+
+    case PGRES_POLLING_WRITING:
+        nd_store_pg_io_set(pc, EV_WRITE);
+        return;
+
+    case PGRES_POLLING_OK:
+        nd_timer_stop(&pc->timeout);
+        nd_store_pg_io_set(pc, EV_READ);
+        nd_store_pg_connected(pc);
+        return;
+
+    default:
+        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        return;
+    }
+}
+
+
+static void
+nd_store_pg_io_handler(struct ev_loop *loop, ev_io *w, int revents)
+{
+    nd_store_pg_conn_t  *pc = w->data;
+
+    if (pc->state == ND_PG_CONNECTING) {
+        nd_store_pg_poll(pc);
+        return;
+    }
+
+    if (pc->state == ND_PG_DOWN) {
+        return;
+    }
+
+    if (revents & EV_WRITE) {
+        nd_store_pg_flush(pc);
+        if (pc->state == ND_PG_DOWN) {
+            return;
+        }
+    }
+
+    if (revents & EV_READ) {
+        if (!PQconsumeInput(pc->conn)) {
+            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+            nd_store_pg_dispatch(pc->pg);
+            return;
+        }
+    }
+
+    switch (pc->state) {
+    case ND_PG_SCHEMA:
+        nd_store_pg_schema_results(pc);
+        break;
+    case ND_PG_PREPARING:
+        nd_store_pg_prepare_results(pc);
+        break;
+    case ND_PG_READY:
+        nd_store_pg_read_results(pc);
+        if (pc->state == ND_PG_READY && PQstatus(pc->conn) == CONNECTION_BAD)
+        {
+            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        }
+        nd_store_pg_dispatch(pc->pg);
+        break;
+    }
+}
+
+
+static void
+nd_store_pg_connect(nd_store_pg_conn_t *pc)
+{
+    nd_store_pg_t       *pg;
+    const char          *keys[] = { "dbname", "application_name",
+                                    "fallback_application_name", NULL };
+    const char          *vals[] = { NULL, "nacosd", "nacosd", NULL };
+
+    pg = pc->pg;
+
+    if (pg->stopping) {
+        return;
+    }
+
+    vals[0] = (const char *) pg->scf->pg_conninfo.data;
+
+    pc->conn = PQconnectStartParams(keys, vals, 1);
+    if (pc->conn == NULL || PQstatus(pc->conn) == CONNECTION_BAD) {
+        nd_store_pg_drop(pc, pc->conn ? PQerrorMessage(pc->conn)
+                                      : "out of memory");
+        return;
+    }
+
+    pc->state = ND_PG_CONNECTING;
+    pc->fd = -1;
+    pc->events = 0;
+    nd_timer_start(&pc->timeout, pg->scf->query_timeout, ND_TIMER_ONCE);
+    nd_store_pg_io_set(pc, EV_WRITE);
+}
+
+
+static void
+nd_store_pg_retry(nd_timer_t *t)
+{
+    nd_store_pg_connect(t->data);
+}
+
+
+static void
+nd_store_pg_timeout(nd_timer_t *t)
+{
+    nd_store_pg_conn_t  *pc = t->data;
+
+    nd_store_pg_drop(pc, pc->state == ND_PG_CONNECTING
+                         ? "connect timed out" : "query timed out");
+    nd_store_pg_dispatch(pc->pg);
+}
+
+
+/* the connection is gone: fail what it carried, reconnect later */
+static void
+nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why)
+{
+    nd_queue_t          *q;
+    nd_store_op_t       *op;
+    nd_store_pg_t       *pg;
+    nd_store_pg_unit_t  *u;
+    char                 msg[256];
+    size_t               n;
+
+    pg = pc->pg;
+
+    if (pc->state == ND_PG_DOWN && pc->conn == NULL) {
+        return;
+    }
+
+    msg[0] = '\0';
+    if (why) {
+        n = nd_min(strlen(why), sizeof(msg) - 1);
+        memcpy(msg, why, n);
+        msg[n] = '\0';
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' ')) {
+            msg[--n] = '\0';
+        }
+        for (char *p = msg; *p; p++) {
+            if (*p == '\n') {
+                *p = ' ';
+            }
+        }
+    }
+
+    if (pc->state == ND_PG_READY) {
+        pg->ready--;
+    }
+
+    if (pc->state == ND_PG_READY && !pg->stopping) {
+        nd_log_error(ND_LOG_WARN, pg->cycle->log, 0,
+                     "pg: connection %lu lost: %s", (unsigned long) pc->index,
+                     msg[0] ? msg : "error");
+    } else if (!pg->stopping) {
+        nd_log_error(pc->backoff ? ND_LOG_INFO : ND_LOG_WARN,
+                     pg->cycle->log, 0, "pg: connection %lu failed: %s",
+                     (unsigned long) pc->index, msg[0] ? msg : "error");
+    }
+
+    nd_store_pg_io_set(pc, 0);
+    if (pc->fd != -1) {
+        ev_io_stop(pg->cycle->loop, &pc->io);
+    }
+    pc->fd = -1;
+    pc->events = 0;
+    nd_timer_stop(&pc->timeout);
+
+    if (pc->conn) {
+        PQfinish(pc->conn);
+        pc->conn = NULL;
+    }
+
+    pc->state = ND_PG_DOWN;
+
+    while (!nd_queue_empty(&pc->units)) {
+        q = nd_queue_head(&pc->units);
+        nd_queue_remove(q);
+        u = nd_queue_data(q, nd_store_pg_unit_t, link);
+
+        while (!nd_queue_empty(&u->ops)) {
+            q = nd_queue_head(&u->ops);
+            nd_queue_remove(q);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            nd_store_pg_reset_op(op);
+            if (u->write) {
+                op->unknown = 1;
+                nd_store_fail(op, 503, "database connection lost; the "
+                              "outcome of this write is unknown");
+            } else {
+                nd_store_fail(op, 503, "database connection lost");
+            }
+            nd_store_complete(op);
+        }
+
+        nd_free(u);
+    }
+
+    pc->nunits = 0;
+    pc->nwrites = 0;
+
+    if (pg->ready == 0) {
+        nd_store_pg_fail_queued(pg, "database unavailable");
+    }
+
+    if (pg->stopping) {
+        return;
+    }
+
+    pc->backoff = pc->backoff ? nd_min(pc->backoff * 2,
+                                       pg->scf->pg_reconnect_max)
+                              : 100;
+    nd_timer_start(&pc->retry, pc->backoff, ND_TIMER_ONCE);
+}
+
+
+static nd_int_t
+nd_store_pg_start(nd_cycle_t *cycle)
+{
+    char              path[PATH_MAX];
+    nd_uint_t         i;
+    nd_store_pg_t    *pg;
+    nd_store_conf_t  *scf;
+    nd_store_pg_conn_t  *pc;
+
+    scf = nd_store_conf(cycle);
+
+    pg = nd_pcalloc(cycle->pool, sizeof(nd_store_pg_t));
+    if (pg == NULL) {
+        return ND_ERROR;
+    }
+
+    scf->pg = pg;
+    pg->scf = scf;
+    pg->cycle = cycle;
+    nd_queue_init(&pg->writes);
+    nd_queue_init(&pg->reads);
+
+    snprintf(path, sizeof(path), "%s/pg.sql", scf->schema_dir_z);
+    pg->schema = nd_store_schema_text(scf, "pg.sql", &pg->schema_len,
+                                      cycle->log);
+    if (pg->schema == NULL) {
+        return ND_ERROR;
+    }
+
+    if (nd_store_schema_walk(pg->schema, pg->schema_len, 0, NULL, NULL) < 1)
+    {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "pg: the schema \"%s\" is malformed", path);
+        return ND_ERROR;
+    }
+
+    pg->nconns = (nd_uint_t) scf->pg_pool;
+    pg->conns = nd_pcalloc(cycle->pool,
+                           pg->nconns * sizeof(nd_store_pg_conn_t));
+    if (pg->conns == NULL) {
+        return ND_ERROR;
+    }
+
+    for (i = 0; i < pg->nconns; i++) {
+        pc = &pg->conns[i];
+        pc->pg = pg;
+        pc->index = i;
+        pc->fd = -1;
+        pc->state = ND_PG_DOWN;
+        nd_queue_init(&pc->units);
+        ev_init(&pc->io, nd_store_pg_io_handler);
+        pc->io.data = pc;
+        nd_timer_init(&pc->retry, "pg reconnect", nd_store_pg_retry, pc);
+        nd_timer_init(&pc->timeout, "pg query timeout", nd_store_pg_timeout,
+                      pc);
+    }
+
+    /* the first connection applies the schema and loads the cache; the
+     * others follow once it did */
+    nd_store_pg_connect(&pg->conns[0]);
+
+    return ND_OK;
+}
+
+
+static void
+nd_store_pg_stop(nd_cycle_t *cycle)
+{
+    /* in-flight operations finish (each holds cycle->busy) */
+}
+
+
+static void
+nd_store_pg_exit(nd_cycle_t *cycle)
+{
+    nd_uint_t        i;
+    nd_store_pg_t   *pg;
+
+    pg = nd_store_conf(cycle)->pg;
+    if (pg == NULL) {
+        return;
+    }
+
+    pg->stopping = 1;
+
+    for (i = 0; i < pg->nconns; i++) {
+        nd_timer_stop(&pg->conns[i].retry);
+        nd_store_pg_drop(&pg->conns[i], NULL);
+    }
+
+    nd_store_pg_fail_queued(pg, "server stopping");
+
+    nd_free(pg->schema);
+    pg->schema = NULL;
+}

@@ -1,0 +1,1221 @@
+/*
+ * The sqlite backend: one database file (WAL, synchronous=FULL) owned by
+ * one writer thread.  The loop queues operations under a mutex; the thread
+ * takes everything queued, runs consecutive writes in one transaction
+ * (each in its own savepoint, so one failing write does not change the
+ * others' outcome: group commit), and hands the finished operations back
+ * with ev_async.  Only the thread touches the database once the loop runs;
+ * it never logs and never touches the loop.
+ */
+#include <nd_store_internal.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+typedef enum {
+    ND_SQLITE_SEQ_NEXT = 0,
+    ND_SQLITE_CFG_FIND,
+    ND_SQLITE_CFG_INSERT,
+    ND_SQLITE_CFG_UPDATE,
+    ND_SQLITE_CFG_DELETE,
+    ND_SQLITE_HIS_FROM_ROW,
+    ND_SQLITE_TAGS_DELETE,
+    ND_SQLITE_TAG_INSERT,
+    ND_SQLITE_BEGIN,
+    ND_SQLITE_COMMIT,
+    ND_SQLITE_ROLLBACK,
+    ND_SQLITE_SAVEPOINT,
+    ND_SQLITE_RELEASE,
+    ND_SQLITE_ROLLBACK_TO,
+    ND_SQLITE_X_N
+} nd_sqlite_x_e;
+
+struct nd_store_sqlite_s {
+    sqlite3             *db;
+    sqlite3_stmt        *stmts[ND_STORE_SQL_N];
+    sqlite3_stmt        *x[ND_SQLITE_X_N];
+
+    pthread_t            thread;
+    pthread_mutex_t      mutex;
+    pthread_cond_t       cond;
+    nd_queue_t           jobs;          /* loop -> thread */
+    nd_queue_t           results;       /* thread -> loop */
+    ev_async             async;
+    struct ev_loop      *loop;
+    nd_uint_t            batch_max;
+    nd_store_conf_t     *scf;
+    int                  quit;
+    unsigned             running:1;
+};
+
+
+#define ND_SQLITE_CFG_COLS                                                    \
+    "c.id, c.data_id, c.group_id, c.tenant_id, c.content, c.md5, "           \
+    "c.gmt_create, c.gmt_modified, c.src_user, c.src_ip, c.app_name, "       \
+    "c.c_desc, c.c_use, c.effect, c.type, c.c_schema, "                      \
+    "c.encrypted_data_key, c.change_seq, "                                    \
+    "(SELECT group_concat(t.tag_name, ',') FROM config_tags_relation t "     \
+    "WHERE t.id = c.id) "
+
+#define ND_SQLITE_HIS_COLS                                                    \
+    "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
+    "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
+    "h.op_type, h.encrypted_data_key, h.change_seq "
+
+#define ND_SQLITE_SEARCH_WHERE                                                \
+    "WHERE c.tenant_id = ?1 "                                                 \
+    "AND (?2 = '' OR c.data_id LIKE ?2 ESCAPE '\\') "                         \
+    "AND (?3 = '' OR c.group_id LIKE ?3 ESCAPE '\\') "                        \
+    "AND (?4 = '' OR c.app_name LIKE ?4 ESCAPE '\\') "
+
+#define ND_SQLITE_INSTANCE_COLS                                               \
+    "namespace_id, group_name, service_name, cluster_name, ip, port, "       \
+    "weight, healthy, enabled, metadata, gmt_modified "
+
+static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
+
+    [ND_STORE_SQL_CONFIG_ALL] =
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c ORDER BY c.id",
+
+    [ND_STORE_SQL_CONFIG_SEARCH] =
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
+        ND_SQLITE_SEARCH_WHERE "ORDER BY c.id LIMIT ?5 OFFSET ?6",
+
+    [ND_STORE_SQL_CONFIG_COUNT] =
+        "SELECT count(*) FROM config_info c " ND_SQLITE_SEARCH_WHERE,
+
+    [ND_STORE_SQL_HISTORY_LIST] =
+        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "WHERE h.data_id = ?1 AND h.group_id = ?2 AND h.tenant_id = ?3 "
+        "ORDER BY h.nid DESC LIMIT ?4 OFFSET ?5",
+
+    [ND_STORE_SQL_HISTORY_COUNT] =
+        "SELECT count(*) FROM his_config_info h "
+        "WHERE h.data_id = ?1 AND h.group_id = ?2 AND h.tenant_id = ?3",
+
+    [ND_STORE_SQL_HISTORY_GET] =
+        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "WHERE h.nid = ?1",
+
+    [ND_STORE_SQL_HISTORY_PREVIOUS] =
+        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "WHERE (h.data_id, h.group_id, h.tenant_id) = "
+        "(SELECT data_id, group_id, tenant_id FROM his_config_info "
+        "WHERE nid = ?1) AND h.nid < ?1 ORDER BY h.nid DESC LIMIT 1",
+
+    [ND_STORE_SQL_CHANGES_CONFIG] =
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
+        "WHERE c.change_seq > ?1 ORDER BY c.change_seq LIMIT ?2",
+
+    [ND_STORE_SQL_CHANGES_DELETED] =
+        "SELECT change_seq, data_id, group_id, tenant_id "
+        "FROM his_config_info WHERE op_type = 'D' AND change_seq > ?1 "
+        "ORDER BY change_seq LIMIT ?2",
+
+    [ND_STORE_SQL_NS_LIST] =
+        "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
+        "gmt_create, gmt_modified FROM tenant_info WHERE kp = '1' "
+        "ORDER BY id",
+
+    [ND_STORE_SQL_NS_GET] =
+        "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
+        "gmt_create, gmt_modified FROM tenant_info "
+        "WHERE kp = '1' AND tenant_id = ?1",
+
+    [ND_STORE_SQL_NS_CREATE] =
+        "INSERT INTO tenant_info (kp, tenant_id, tenant_name, tenant_desc, "
+        "create_source, gmt_create, gmt_modified) "
+        "VALUES ('1', ?1, ?2, ?3, ?4, ?5, ?5) "
+        "ON CONFLICT (kp, tenant_id) DO NOTHING RETURNING id",
+
+    [ND_STORE_SQL_NS_UPDATE] =
+        "UPDATE tenant_info SET tenant_name = ?2, tenant_desc = ?3, "
+        "gmt_modified = ?4 WHERE kp = '1' AND tenant_id = ?1 RETURNING id",
+
+    [ND_STORE_SQL_NS_DELETE] =
+        "DELETE FROM tenant_info WHERE kp = '1' AND tenant_id = ?1 "
+        "RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_UPSERT] =
+        "INSERT INTO naming_instance (" ND_SQLITE_INSTANCE_COLS
+        ", gmt_create) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?11) ON CONFLICT (namespace_id, group_name, service_name, "
+        "cluster_name, ip, port) DO UPDATE SET weight = excluded.weight, "
+        "healthy = excluded.healthy, enabled = excluded.enabled, "
+        "metadata = excluded.metadata, gmt_modified = excluded.gmt_modified "
+        "RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_DELETE] =
+        "DELETE FROM naming_instance WHERE namespace_id = ?1 "
+        "AND group_name = ?2 AND service_name = ?3 AND cluster_name = ?4 "
+        "AND ip = ?5 AND port = ?6 RETURNING id",
+
+    [ND_STORE_SQL_INSTANCE_LIST] =
+        "SELECT " ND_SQLITE_INSTANCE_COLS "FROM naming_instance "
+        "WHERE namespace_id = ?1 AND (?2 = '' OR group_name = ?2) "
+        "AND (?3 = '' OR service_name = ?3) "
+        "ORDER BY group_name, service_name, cluster_name, ip, port",
+};
+
+
+static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
+
+    [ND_SQLITE_SEQ_NEXT] =
+        "UPDATE nd_change_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+
+    [ND_SQLITE_CFG_FIND] =
+        "SELECT id, md5, gmt_create FROM config_info "
+        "WHERE data_id = ?1 AND group_id = ?2 AND tenant_id = ?3",
+
+    [ND_SQLITE_CFG_INSERT] =
+        "INSERT INTO config_info (data_id, group_id, tenant_id, content, "
+        "md5, gmt_create, gmt_modified, src_user, src_ip, app_name, c_desc, "
+        "c_use, effect, type, c_schema, encrypted_data_key, change_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16) RETURNING id",
+
+    [ND_SQLITE_CFG_UPDATE] =
+        "UPDATE config_info SET content = ?2, md5 = ?3, gmt_modified = ?4, "
+        "src_user = ?5, src_ip = ?6, app_name = ?7, c_desc = ?8, c_use = ?9, "
+        "effect = ?10, type = ?11, c_schema = ?12, encrypted_data_key = ?13, "
+        "change_seq = ?14 WHERE id = ?1",
+
+    [ND_SQLITE_CFG_DELETE] =
+        "DELETE FROM config_info WHERE id = ?1",
+
+    [ND_SQLITE_HIS_FROM_ROW] =
+        "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "
+        "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "
+        "op_type, encrypted_data_key, change_seq) "
+        "SELECT id, data_id, group_id, tenant_id, app_name, content, md5, "
+        "gmt_create, ?2, ?3, ?4, ?5, encrypted_data_key, ?6 "
+        "FROM config_info WHERE id = ?1",
+
+    [ND_SQLITE_TAGS_DELETE] =
+        "DELETE FROM config_tags_relation WHERE id = ?1",
+
+    [ND_SQLITE_TAG_INSERT] =
+        "INSERT OR IGNORE INTO config_tags_relation (id, tag_name, tag_type, "
+        "data_id, group_id, tenant_id) VALUES (?1, ?2, '', ?3, ?4, ?5)",
+
+    [ND_SQLITE_BEGIN] = "BEGIN IMMEDIATE",
+    [ND_SQLITE_COMMIT] = "COMMIT",
+    [ND_SQLITE_ROLLBACK] = "ROLLBACK",
+    [ND_SQLITE_SAVEPOINT] = "SAVEPOINT nd_op",
+    [ND_SQLITE_RELEASE] = "RELEASE nd_op",
+    [ND_SQLITE_ROLLBACK_TO] = "ROLLBACK TO nd_op",
+};
+
+
+static nd_int_t nd_store_sqlite_start(nd_cycle_t *cycle);
+static void nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op);
+static nd_int_t nd_store_sqlite_available(nd_cycle_t *cycle);
+static void nd_store_sqlite_stop(nd_cycle_t *cycle);
+static void nd_store_sqlite_exit(nd_cycle_t *cycle);
+
+nd_store_backend_t  nd_store_sqlite_backend = {
+    .name = "sqlite",
+    .start = nd_store_sqlite_start,
+    .submit = nd_store_sqlite_submit,
+    .available = nd_store_sqlite_available,
+    .stop = nd_store_sqlite_stop,
+    .exit = nd_store_sqlite_exit,
+};
+
+
+/* thread side: no logging, no loop; errors go into the op */
+
+static void
+nd_store_sqlite_error(nd_store_sqlite_t *sq, nd_store_op_t *op, int rc)
+{
+    char        *msg;
+    const char  *e;
+    size_t       n;
+
+    e = sqlite3_errmsg(sq->db);
+    n = strlen(e) + sizeof("database error: ");
+    msg = nd_pnalloc(op->pool, n);
+    if (msg) {
+        snprintf(msg, n, "database error: %s", e);
+    }
+
+    nd_store_fail(op, (rc & 0xff) == SQLITE_BUSY ? 503 : 500,
+                  msg ? msg : "database error");
+}
+
+
+static void
+nd_store_sqlite_get(void *ctx, int col, nd_str_t *out)
+{
+    sqlite3_stmt  *st = ctx;
+
+    out->data = (u_char *) sqlite3_column_text(st, col);
+    out->len = out->data ? (size_t) sqlite3_column_bytes(st, col) : 0;
+}
+
+
+static int
+nd_store_sqlite_bind(sqlite3_stmt *st, nd_store_stmt_t *s)
+{
+    int                rc;
+    nd_uint_t          i;
+    nd_store_param_t  *p;
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+
+    for (i = 0; i < s->nparams; i++) {
+        p = &s->params[i];
+
+        switch (p->type) {
+        case ND_STORE_P_INT:
+        case ND_STORE_P_BOOL:
+            rc = sqlite3_bind_int64(st, i + 1, p->i);
+            break;
+        case ND_STORE_P_REAL:
+            rc = sqlite3_bind_double(st, i + 1, p->d);
+            break;
+        default:
+            rc = sqlite3_bind_text(st, i + 1, (char *) p->text.data,
+                                   (int) p->text.len, SQLITE_STATIC);
+        }
+
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+    }
+
+    return SQLITE_OK;
+}
+
+
+/* runs a planned statement, decoding its rows into op */
+static int
+nd_store_sqlite_exec(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    nd_store_stmt_t *s)
+{
+    int              rc;
+    sqlite3_stmt    *st;
+    nd_store_row_t   row;
+
+    st = sq->stmts[s->sql];
+
+    rc = nd_store_sqlite_bind(st, s);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    row.ctx = st;
+    row.get = nd_store_sqlite_get;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (nd_store_decode_row(op, s->rows, &row) != ND_OK) {
+            sqlite3_reset(st);
+            return SQLITE_NOMEM;
+        }
+    }
+
+    sqlite3_reset(st);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+static int
+nd_store_sqlite_x(nd_store_sqlite_t *sq, nd_sqlite_x_e x)
+{
+    int  rc;
+
+    sqlite3_reset(sq->x[x]);
+    rc = sqlite3_step(sq->x[x]);
+    sqlite3_reset(sq->x[x]);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+/* bind texts and ints by position from a small list */
+static void
+nd_store_sqlite_bt(sqlite3_stmt *st, int i, const nd_str_t *s)
+{
+    sqlite3_bind_text(st, i, s->data ? (char *) s->data : "", (int) s->len,
+                      SQLITE_STATIC);
+}
+
+
+static int
+nd_store_sqlite_step_int(sqlite3_stmt *st, int64_t *out)
+{
+    int  rc;
+
+    rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        if (out) {
+            *out = sqlite3_column_int64(st, 0);
+        }
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) { /* void */ }
+    }
+
+    sqlite3_reset(st);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+static int
+nd_store_sqlite_next_seq(nd_store_sqlite_t *sq, int64_t *seq)
+{
+    sqlite3_stmt  *st;
+
+    st = sq->x[ND_SQLITE_SEQ_NEXT];
+    sqlite3_reset(st);
+    *seq = 0;
+
+    return nd_store_sqlite_step_int(st, seq);
+}
+
+
+static int
+nd_store_sqlite_history(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    int64_t id, const char *op_type)
+{
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+    st = sq->x[ND_SQLITE_HIS_FROM_ROW];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, c->gmt_modified);
+    nd_store_sqlite_bt(st, 3, &c->src_user);
+    nd_store_sqlite_bt(st, 4, &c->src_ip);
+    sqlite3_bind_text(st, 5, op_type, 1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, op->seq);
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
+static int
+nd_store_sqlite_tags(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t id,
+    int insert)
+{
+    int                 rc;
+    u_char             *p, *end, *comma;
+    nd_str_t            tag;
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+
+    st = sq->x[ND_SQLITE_TAGS_DELETE];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    rc = nd_store_sqlite_step_int(st, NULL);
+    if (rc != SQLITE_OK || !insert) {
+        return rc;
+    }
+
+    p = c->tags.data;
+    end = p + c->tags.len;
+    st = sq->x[ND_SQLITE_TAG_INSERT];
+
+    while (p < end) {
+        comma = memchr(p, ',', end - p);
+        if (comma == NULL) {
+            comma = end;
+        }
+        tag.data = p;
+        tag.len = comma - p;
+        p = comma + 1;
+
+        if (tag.len == 0) {
+            continue;
+        }
+
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        nd_store_sqlite_bt(st, 2, &tag);
+        nd_store_sqlite_bt(st, 3, &c->data_id);
+        nd_store_sqlite_bt(st, 4, &c->group);
+        nd_store_sqlite_bt(st, 5, &c->tenant);
+        rc = nd_store_sqlite_step_int(st, NULL);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+    }
+
+    return SQLITE_OK;
+}
+
+
+/* SELECT the row; returns SQLITE_OK with *id 0 when absent */
+static int
+nd_store_sqlite_find(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t *id,
+    int *md5_ok, int64_t *created)
+{
+    int                  rc;
+    size_t               n;
+    const u_char        *md5;
+    sqlite3_stmt        *st;
+    nd_store_config_t   *c;
+
+    c = &op->config;
+    st = sq->x[ND_SQLITE_CFG_FIND];
+    sqlite3_reset(st);
+    nd_store_sqlite_bt(st, 1, &c->data_id);
+    nd_store_sqlite_bt(st, 2, &c->group);
+    nd_store_sqlite_bt(st, 3, &c->tenant);
+
+    *id = 0;
+    rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        md5 = sqlite3_column_text(st, 1);
+        n = md5 ? (size_t) sqlite3_column_bytes(st, 1) : 0;
+        *md5_ok = n == 0 || (n == op->cas_md5.len
+                             && memcmp(md5, op->cas_md5.data, n) == 0);
+        *created = sqlite3_column_int64(st, 2);
+        rc = SQLITE_DONE;
+    }
+
+    sqlite3_reset(st);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+static int
+nd_store_sqlite_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
+{
+    int                 rc, md5_ok;
+    int64_t             id, created;
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+    md5_ok = 1;
+
+    rc = nd_store_sqlite_find(sq, op, &id, &md5_ok, &created);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id && op->cas && !md5_ok) {
+        op->write_status = 1;
+        return SQLITE_OK;
+    }
+
+    rc = nd_store_sqlite_next_seq(sq, &op->seq);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id) {
+        /* history keeps the row as it was (Nacos: op U, old content) */
+        rc = nd_store_sqlite_history(sq, op, id, "U");
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        st = sq->x[ND_SQLITE_CFG_UPDATE];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        nd_store_sqlite_bt(st, 2, &c->content);
+        nd_store_sqlite_bt(st, 3, &c->md5);
+        sqlite3_bind_int64(st, 4, c->gmt_modified);
+        nd_store_sqlite_bt(st, 5, &c->src_user);
+        nd_store_sqlite_bt(st, 6, &c->src_ip);
+        nd_store_sqlite_bt(st, 7, &c->app_name);
+        nd_store_sqlite_bt(st, 8, &c->desc);
+        nd_store_sqlite_bt(st, 9, &c->use);
+        nd_store_sqlite_bt(st, 10, &c->effect);
+        nd_store_sqlite_bt(st, 11, &c->type);
+        nd_store_sqlite_bt(st, 12, &c->schema);
+        nd_store_sqlite_bt(st, 13, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 14, op->seq);
+        rc = nd_store_sqlite_step_int(st, NULL);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        c->gmt_create = created;
+
+    } else {
+        st = sq->x[ND_SQLITE_CFG_INSERT];
+        sqlite3_reset(st);
+        nd_store_sqlite_bt(st, 1, &c->data_id);
+        nd_store_sqlite_bt(st, 2, &c->group);
+        nd_store_sqlite_bt(st, 3, &c->tenant);
+        nd_store_sqlite_bt(st, 4, &c->content);
+        nd_store_sqlite_bt(st, 5, &c->md5);
+        sqlite3_bind_int64(st, 6, c->gmt_modified);
+        nd_store_sqlite_bt(st, 7, &c->src_user);
+        nd_store_sqlite_bt(st, 8, &c->src_ip);
+        nd_store_sqlite_bt(st, 9, &c->app_name);
+        nd_store_sqlite_bt(st, 10, &c->desc);
+        nd_store_sqlite_bt(st, 11, &c->use);
+        nd_store_sqlite_bt(st, 12, &c->effect);
+        nd_store_sqlite_bt(st, 13, &c->type);
+        nd_store_sqlite_bt(st, 14, &c->schema);
+        nd_store_sqlite_bt(st, 15, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 16, op->seq);
+        rc = nd_store_sqlite_step_int(st, &id);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        /* history of an insert: the new row (Nacos: op I) */
+        rc = nd_store_sqlite_history(sq, op, id, "I");
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        c->gmt_create = c->gmt_modified;
+    }
+
+    c->id = id;
+
+    return nd_store_sqlite_tags(sq, op, id, 1);
+}
+
+
+static int
+nd_store_sqlite_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
+{
+    int            rc, md5_ok;
+    int64_t        id, created;
+    sqlite3_stmt  *st;
+
+    rc = nd_store_sqlite_find(sq, op, &id, &md5_ok, &created);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id == 0) {
+        op->write_status = 1;
+        return SQLITE_OK;
+    }
+
+    rc = nd_store_sqlite_next_seq(sq, &op->seq);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    rc = nd_store_sqlite_history(sq, op, id, "D");
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    rc = nd_store_sqlite_tags(sq, op, id, 0);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    st = sq->x[ND_SQLITE_CFG_DELETE];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    op->config.id = id;
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
+static int
+nd_store_sqlite_is_write(nd_store_op_t *op)
+{
+    switch (op->type) {
+    case ND_STORE_CONFIG_PUBLISH:
+    case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_NS_CREATE:
+    case ND_STORE_NS_UPDATE:
+    case ND_STORE_NS_DELETE:
+    case ND_STORE_INSTANCE_UPSERT:
+    case ND_STORE_INSTANCE_DELETE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+/* one op, inside the caller's transaction for writes */
+static int
+nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
+{
+    int              rc;
+    nd_uint_t        i, n;
+    nd_store_stmt_t  plan[ND_STORE_PLAN_MAX];
+
+    op->rows.nelts = 0;
+    op->affected = 0;
+    op->write_status = 0;
+    op->seq = 0;
+
+    if (op->type == ND_STORE_CONFIG_PUBLISH) {
+        return nd_store_sqlite_publish(sq, op);
+    }
+
+    if (op->type == ND_STORE_CONFIG_DELETE) {
+        return nd_store_sqlite_delete(sq, op);
+    }
+
+    n = nd_store_plan(op, plan);
+
+    for (i = 0; i < n; i++) {
+        rc = nd_store_sqlite_exec(sq, op, &plan[i]);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+    }
+
+    return SQLITE_OK;
+}
+
+
+/* consecutive writes: one transaction, one savepoint each */
+static void
+nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
+    nd_uint_t n)
+{
+    int        rc;
+    nd_uint_t  i;
+
+    rc = nd_store_sqlite_x(sq, ND_SQLITE_BEGIN);
+    if (rc != SQLITE_OK) {
+        for (i = 0; i < n; i++) {
+            nd_store_sqlite_error(sq, ops[i], rc);
+        }
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (nd_store_sqlite_x(sq, ND_SQLITE_SAVEPOINT) != SQLITE_OK) {
+            nd_store_sqlite_error(sq, ops[i], SQLITE_ERROR);
+            continue;
+        }
+
+        rc = nd_store_sqlite_run(sq, ops[i]);
+
+        if (rc != SQLITE_OK) {
+            nd_store_sqlite_error(sq, ops[i], rc);
+            ops[i]->seq = 0;
+            nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK_TO);
+        }
+
+        nd_store_sqlite_x(sq, ND_SQLITE_RELEASE);
+    }
+
+    rc = nd_store_sqlite_x(sq, ND_SQLITE_COMMIT);
+    if (rc == SQLITE_OK) {
+        return;
+    }
+
+    /* nothing of the group is committed: every op failed */
+    for (i = 0; i < n; i++) {
+        if (ops[i]->rc == ND_OK) {
+            nd_store_sqlite_error(sq, ops[i], rc);
+            ops[i]->seq = 0;
+        }
+    }
+
+    if (!sqlite3_get_autocommit(sq->db)) {
+        nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
+    }
+}
+
+
+static void
+nd_store_sqlite_batch(nd_store_sqlite_t *sq, nd_store_op_t **ops,
+    nd_uint_t n)
+{
+    int        rc;
+    nd_uint_t  i, j;
+
+    for (i = 0; i < n; /* void */ ) {
+
+        if (!nd_store_sqlite_is_write(ops[i])) {
+            rc = nd_store_sqlite_run(sq, ops[i]);
+            if (rc != SQLITE_OK) {
+                nd_store_sqlite_error(sq, ops[i], rc);
+            }
+            i++;
+            continue;
+        }
+
+        for (j = i; j < n && nd_store_sqlite_is_write(ops[j]); j++) {
+            /* void */
+        }
+
+        nd_store_sqlite_write_group(sq, ops + i, j - i);
+        i = j;
+    }
+}
+
+
+static void *
+nd_store_sqlite_thread(void *arg)
+{
+    nd_uint_t           n;
+    nd_queue_t          taken, *q;
+    nd_store_op_t     **ops;
+    nd_store_sqlite_t  *sq = arg;
+
+    ops = nd_alloc(sq->batch_max * sizeof(nd_store_op_t *));
+
+    for ( ;; ) {
+        pthread_mutex_lock(&sq->mutex);
+
+        while (nd_queue_empty(&sq->jobs) && !sq->quit) {
+            pthread_cond_wait(&sq->cond, &sq->mutex);
+        }
+
+        if (nd_queue_empty(&sq->jobs) && sq->quit) {
+            pthread_mutex_unlock(&sq->mutex);
+            break;
+        }
+
+        nd_queue_init(&taken);
+        n = 0;
+        while (!nd_queue_empty(&sq->jobs) && n < sq->batch_max && ops) {
+            q = nd_queue_head(&sq->jobs);
+            nd_queue_remove(q);
+            ops[n++] = nd_queue_data(q, nd_store_op_t, queue);
+        }
+
+        pthread_mutex_unlock(&sq->mutex);
+
+        if (ops == NULL) {
+            /* no memory for the batch array: nothing can run */
+            pthread_mutex_lock(&sq->mutex);
+            while (!nd_queue_empty(&sq->jobs)) {
+                q = nd_queue_head(&sq->jobs);
+                nd_queue_remove(q);
+                nd_store_fail(nd_queue_data(q, nd_store_op_t, queue), 500,
+                              "out of memory");
+                nd_queue_insert_tail(&sq->results, q);
+            }
+            pthread_mutex_unlock(&sq->mutex);
+            ev_async_send(sq->loop, &sq->async);
+            continue;
+        }
+
+        nd_store_sqlite_batch(sq, ops, n);
+
+        pthread_mutex_lock(&sq->mutex);
+        for (nd_uint_t i = 0; i < n; i++) {
+            nd_queue_insert_tail(&sq->results, &ops[i]->queue);
+        }
+        pthread_mutex_unlock(&sq->mutex);
+
+        ev_async_send(sq->loop, &sq->async);
+    }
+
+    nd_free(ops);
+
+    return NULL;
+}
+
+
+/* loop side */
+
+static void
+nd_store_sqlite_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+    nd_queue_t          done, *q;
+    nd_store_op_t      *op;
+    nd_store_sqlite_t  *sq = w->data;
+
+    nd_queue_init(&done);
+
+    pthread_mutex_lock(&sq->mutex);
+    if (!nd_queue_empty(&sq->results)) {
+        /* move the whole list */
+        done.next = sq->results.next;
+        done.prev = sq->results.prev;
+        done.next->prev = &done;
+        done.prev->next = &done;
+        nd_queue_init(&sq->results);
+    }
+    pthread_mutex_unlock(&sq->mutex);
+
+    while (!nd_queue_empty(&done)) {
+        q = nd_queue_head(&done);
+        nd_queue_remove(q);
+        op = nd_queue_data(q, nd_store_op_t, queue);
+        nd_store_complete(op);
+    }
+}
+
+
+static void
+nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op)
+{
+    nd_store_sqlite_t  *sq;
+
+    sq = nd_store_conf(cycle)->sqlite;
+
+    pthread_mutex_lock(&sq->mutex);
+    nd_queue_insert_tail(&sq->jobs, &op->queue);
+    pthread_cond_signal(&sq->cond);
+    pthread_mutex_unlock(&sq->mutex);
+}
+
+
+static nd_int_t
+nd_store_sqlite_available(nd_cycle_t *cycle)
+{
+    nd_store_sqlite_t  *sq;
+
+    sq = nd_store_conf(cycle)->sqlite;
+
+    return sq && sq->running ? ND_OK : ND_DECLINED;
+}
+
+
+/* start-up, before the loop runs: open, schema, statements, cache */
+
+static int
+nd_store_sqlite_exec_sql(nd_store_sqlite_t *sq, nd_log_t *log,
+    const char *sql, const char *what)
+{
+    char  *err;
+
+    err = NULL;
+
+    if (sqlite3_exec(sq->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, log, 0, "sqlite: %s failed: %s", what,
+                     err ? err : sqlite3_errmsg(sq->db));
+        sqlite3_free(err);
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+typedef struct {
+    nd_store_sqlite_t  *sq;
+    nd_log_t           *log;
+    const char         *path;
+} nd_store_sqlite_schema_t;
+
+
+static int
+nd_store_sqlite_section(void *data, int64_t version, const char *sql,
+    size_t len)
+{
+    int                        rc;
+    char                      *err, *text;
+    sqlite3_stmt              *st;
+    nd_store_sqlite_schema_t  *s = data;
+
+    text = nd_alloc(len + 1);
+    if (text == NULL) {
+        return ND_ERROR;
+    }
+    memcpy(text, sql, len);
+    text[len] = '\0';
+
+    err = NULL;
+    rc = sqlite3_exec(s->sq->db, text, NULL, NULL, &err);
+    nd_free(text);
+
+    if (rc != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, s->log, 0,
+                     "sqlite: schema \"%s\" version %lld failed: %s",
+                     s->path, (long long) version,
+                     err ? err : sqlite3_errmsg(s->sq->db));
+        sqlite3_free(err);
+        return ND_ERROR;
+    }
+
+    if (sqlite3_prepare_v2(s->sq->db,
+                           "INSERT INTO nd_schema_version (version, applied)"
+                           " VALUES (?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+    {
+        return ND_ERROR;
+    }
+    sqlite3_bind_int64(st, 1, version);
+    sqlite3_bind_int64(st, 2, (int64_t) nd_time_now_msec());
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+
+    return rc == SQLITE_DONE ? ND_OK : ND_ERROR;
+}
+
+
+static nd_int_t
+nd_store_sqlite_schema(nd_store_sqlite_t *sq, nd_store_conf_t *scf,
+    nd_log_t *log)
+{
+    int                        rc;
+    char                      *text, path[PATH_MAX];
+    size_t                     len;
+    int64_t                    current, top;
+    sqlite3_stmt              *st;
+    nd_store_sqlite_schema_t   s;
+
+    snprintf(path, sizeof(path), "%s/sqlite.sql", scf->schema_dir_z);
+
+    text = nd_store_schema_text(scf, "sqlite.sql", &len, log);
+    if (text == NULL) {
+        return ND_ERROR;
+    }
+
+    if (nd_store_sqlite_exec_sql(sq, log,
+            "BEGIN IMMEDIATE;"
+            "CREATE TABLE IF NOT EXISTS nd_schema_version ("
+            " version INTEGER NOT NULL PRIMARY KEY,"
+            " applied INTEGER NOT NULL)", "schema lock") != ND_OK)
+    {
+        nd_free(text);
+        return ND_ERROR;
+    }
+
+    current = 0;
+    if (sqlite3_prepare_v2(sq->db, "SELECT coalesce(max(version), 0) "
+                           "FROM nd_schema_version", -1, &st, NULL)
+        == SQLITE_OK)
+    {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            current = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+    }
+
+    s.sq = sq;
+    s.log = log;
+    s.path = path;
+
+    top = nd_store_schema_walk(text, len, current, nd_store_sqlite_section,
+                               &s);
+    nd_free(text);
+
+    if (top < 0 || top < current) {
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+        if (top >= 0) {
+            nd_log_error(ND_LOG_EMERG, log, 0,
+                         "sqlite: the database has schema version %lld, "
+                         "newer than \"%s\" (%lld)", (long long) current,
+                         path, (long long) top);
+        } else {
+            nd_log_error(ND_LOG_EMERG, log, 0,
+                         "sqlite: schema \"%s\" not applied", path);
+        }
+        return ND_ERROR;
+    }
+
+    rc = nd_store_sqlite_exec_sql(sq, log, "COMMIT", "schema commit");
+    if (rc != ND_OK) {
+        sqlite3_exec(sq->db, "ROLLBACK", NULL, NULL, NULL);
+        return ND_ERROR;
+    }
+
+    if (top > current) {
+        nd_log_error(ND_LOG_NOTICE, log, 0,
+                     "sqlite: schema version %lld -> %lld applied",
+                     (long long) current, (long long) top);
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_store_sqlite_start(nd_cycle_t *cycle)
+{
+    int                 rc, i;
+    char               *dir, *slash;
+    sigset_t            all, old;
+    nd_store_op_t      *op;
+    nd_store_conf_t    *scf;
+    nd_store_sqlite_t  *sq;
+
+    scf = nd_store_conf(cycle);
+
+    sq = nd_pcalloc(cycle->pool, sizeof(nd_store_sqlite_t));
+    if (sq == NULL) {
+        return ND_ERROR;
+    }
+    scf->sqlite = sq;
+    sq->scf = scf;
+    sq->batch_max = (nd_uint_t) scf->commit_batch;
+    nd_queue_init(&sq->jobs);
+    nd_queue_init(&sq->results);
+
+    /* the directory of the file: data/ under the prefix */
+    dir = nd_alloc(strlen(scf->sqlite_path_z) + 1);
+    if (dir) {
+        strcpy(dir, scf->sqlite_path_z);
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+                nd_log_error(ND_LOG_EMERG, cycle->log, errno,
+                             "sqlite: mkdir(\"%s\") failed", dir);
+                nd_free(dir);
+                return ND_ERROR;
+            }
+        }
+        nd_free(dir);
+    }
+
+    rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                         | SQLITE_OPEN_FULLMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: cannot open \"%s\": %s", scf->sqlite_path_z,
+                     sq->db ? sqlite3_errmsg(sq->db) : sqlite3_errstr(rc));
+        return ND_ERROR;
+    }
+
+    sqlite3_busy_timeout(sq->db, 5000);
+
+    if (nd_store_sqlite_exec_sql(sq, cycle->log,
+            "PRAGMA journal_mode = WAL;"
+            "PRAGMA synchronous = FULL;"
+            "PRAGMA case_sensitive_like = ON;"
+            "PRAGMA foreign_keys = OFF", "PRAGMA") != ND_OK
+        || nd_store_sqlite_schema(sq, scf, cycle->log) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    for (i = 0; i < ND_STORE_SQL_N; i++) {
+        if (nd_store_sqlite_sql[i] == NULL) {
+            continue;
+        }
+        if (sqlite3_prepare_v3(sq->db, nd_store_sqlite_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &sq->stmts[i],
+                               NULL) != SQLITE_OK)
+        {
+            nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                         "sqlite: statement %d: %s", i,
+                         sqlite3_errmsg(sq->db));
+            return ND_ERROR;
+        }
+    }
+
+    for (i = 0; i < ND_SQLITE_X_N; i++) {
+        if (sqlite3_prepare_v3(sq->db, nd_store_sqlite_x_sql[i], -1,
+                               SQLITE_PREPARE_PERSISTENT, &sq->x[i], NULL)
+            != SQLITE_OK)
+        {
+            nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                         "sqlite: statement x%d: %s", i,
+                         sqlite3_errmsg(sq->db));
+            return ND_ERROR;
+        }
+    }
+
+    /* the cache, synchronously: nothing is served yet */
+    op = nd_store_op_create(cycle, ND_STORE_CONFIG_LOAD, NULL, NULL);
+    if (op == NULL) {
+        return ND_ERROR;
+    }
+
+    rc = nd_store_sqlite_run(sq, op);
+    if (rc != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: loading configs failed: %s",
+                     sqlite3_errmsg(sq->db));
+        nd_store_op_free(op);
+        return ND_ERROR;
+    }
+
+    scf->loading = 1;
+    nd_store_cache_load(scf, op);
+    scf->loading = 0;
+    nd_log_error(ND_LOG_INFO, cycle->log, 0,
+                 "sqlite: \"%s\" open, %lu configs, change sequence %lld",
+                 scf->sqlite_path_z, (unsigned long) op->rows.nelts,
+                 (long long) scf->last_seq);
+    nd_store_op_free(op);
+
+    if (pthread_mutex_init(&sq->mutex, NULL) != 0
+        || pthread_cond_init(&sq->cond, NULL) != 0)
+    {
+        return ND_ERROR;
+    }
+
+    ev_async_init(&sq->async, nd_store_sqlite_async);
+    sq->async.data = sq;
+    sq->loop = cycle->loop;
+    ev_async_start(cycle->loop, &sq->async);
+
+    /* signals stay with the loop thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&sq->thread, NULL, nd_store_sqlite_thread, sq);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != 0) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, rc,
+                     "sqlite: pthread_create() failed");
+        return ND_ERROR;
+    }
+
+    sq->running = 1;
+    nd_module_ready(cycle, &nd_store_module);
+
+    return ND_OK;
+}
+
+
+static void
+nd_store_sqlite_stop(nd_cycle_t *cycle)
+{
+    /* queued operations drain: each one holds cycle->busy */
+}
+
+
+static void
+nd_store_sqlite_exit(nd_cycle_t *cycle)
+{
+    int                 i;
+    nd_queue_t         *q;
+    nd_store_op_t      *op;
+    nd_store_sqlite_t  *sq;
+
+    sq = nd_store_conf(cycle)->sqlite;
+    if (sq == NULL) {
+        return;
+    }
+
+    if (sq->running) {
+        pthread_mutex_lock(&sq->mutex);
+        sq->quit = 1;
+        pthread_cond_signal(&sq->cond);
+        pthread_mutex_unlock(&sq->mutex);
+        pthread_join(sq->thread, NULL);
+        sq->running = 0;
+
+        ev_async_stop(cycle->loop, &sq->async);
+
+        /* finished but never delivered */
+        while (!nd_queue_empty(&sq->results)) {
+            q = nd_queue_head(&sq->results);
+            nd_queue_remove(q);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            nd_destroy_pool(op->pool);
+        }
+
+        pthread_mutex_destroy(&sq->mutex);
+        pthread_cond_destroy(&sq->cond);
+    }
+
+    for (i = 0; i < ND_STORE_SQL_N; i++) {
+        sqlite3_finalize(sq->stmts[i]);
+    }
+    for (i = 0; i < ND_SQLITE_X_N; i++) {
+        sqlite3_finalize(sq->x[i]);
+    }
+
+    if (sq->db) {
+        sqlite3_close(sq->db);
+        sq->db = NULL;
+    }
+}

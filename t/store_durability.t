@@ -1,0 +1,179 @@
+# Nothing acknowledged is lost, on both backends: publish, get the answer,
+# kill -9, restart, read (config and history are there).  Then 1,000
+# concurrent publishes (valid ones, invalid names, stale CAS updates),
+# kill -9, restart: every acknowledged one is present, none that was
+# refused is.
+
+use v5.36;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes ();
+use Test::More;
+use Test::Nd;
+use Test::Nd::Pg;
+use Test::Nd::StoreSuite qw(store_server store_conf form publish get_config
+                            search history);
+
+my $BASE = '/nacos/v1/core/debug/store';
+
+
+sub kill9_restart ($t, $label) {
+    kill 'KILL', $t->pid;
+    waitpid($t->pid, 0);
+    $t->{pid} = undef;
+    # a kill -9 leaves nothing to check but the logs so far
+    my @bad = $t->log_problems;
+    ok(!@bad, "$label: no [alert] before the kill") or diag("@bad");
+    $t->run;
+    ok($t->wait_ready(20), "$label: ready after kill -9 and restart");
+}
+
+
+# sends every request at once on its own connection; returns the answers
+# (status, body) in request order
+sub concurrent ($t, @bodies) {
+    my (@socks, @resp);
+    for my $i (0 .. $#bodies) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $t->port, Proto => 'tcp')
+            or die "connect: $!";
+        my $req = $t->request_text('POST', "$BASE/config",
+            body => $bodies[$i],
+            headers => { 'Content-Type'
+                         => 'application/x-www-form-urlencoded' });
+        syswrite($s, $req) == length $req or die "write: $!";
+        push @socks, $s;
+        $resp[$i] = '';
+    }
+    my %idx = map { ("$socks[$_]" => $_) } 0 .. $#socks;
+    my $sel = IO::Select->new(@socks);
+    my $deadline = Time::HiRes::time() + 120;
+    while ($sel->count && Time::HiRes::time() < $deadline) {
+        for my $s ($sel->can_read(1)) {
+            my $n = sysread($s, my $buf, 65536);
+            if ($n) {
+                $resp[$idx{"$s"}] .= $buf;
+                next;
+            }
+            $sel->remove($s);
+            close $s;
+        }
+    }
+    return map {
+        my ($r) = Test::Nd::parse_responses($_);
+        [ $r ? $r->{status} : 0, $r ? $r->{body} : '' ]
+    } @resp;
+}
+
+
+for my $backend (qw(sqlite pg)) {
+    my ($t, $pg) = store_server($backend);
+    my $L = "$backend:";
+
+    # 1. acknowledged, then kill -9
+    my %acked;
+    for my $i (1 .. 20) {
+        my ($st, $j) = publish($t, dataId => "dur-$i", group => 'DUR',
+                               content => "durable $i");
+        $acked{"dur-$i"} = $j->{seq} if $st == 200;
+    }
+    my ($st, $j) = publish($t, dataId => 'dur-1', group => 'DUR',
+                           content => 'durable 1 v2');
+    is($st, 200, "$L update acknowledged");
+    is(scalar keys %acked, 20, "$L 20 publishes acknowledged");
+    kill9_restart($t, $L);
+
+    my $ok = 0;
+    for my $k (sort keys %acked) {
+        my $c = get_config($t, dataId => $k, group => 'DUR');
+        $ok++ if ($c->{content} // '') eq ($k eq 'dur-1' ? 'durable 1 v2'
+                                                          : "durable " . substr($k, 4));
+    }
+    is($ok, 20, "$L every acknowledged config is there after kill -9");
+    $j = history($t, dataId => 'dur-1', group => 'DUR');
+    is($j->{totalCount}, 2, "$L and its history (insert + update)");
+    is($j->{pageItems}[1]{content}, 'durable 1', "$L history content");
+
+    # 2. 1,000 concurrent publishes
+    publish($t, dataId => 'cas-target', group => 'DUR', content => 'original');
+    my $target = get_config($t, dataId => 'cas-target', group => 'DUR');
+    my (@bodies, @kind);
+    for my $i (1 .. 1000) {
+        if ($i % 20 == 0) {
+            push @bodies, form(dataId => "bad name $i", group => 'CONC',
+                               content => "bad $i");
+            push @kind, 'invalid';
+        } elsif ($i % 20 == 1) {
+            push @bodies, form(dataId => 'cas-target', group => 'DUR',
+                               content => "stale $i", casMd5 => 'f' x 32);
+            push @kind, 'stale';
+        } else {
+            push @bodies, form(dataId => "conc-$i", group => 'CONC',
+                               content => "concurrent $i");
+            push @kind, 'valid';
+        }
+    }
+    my $t0 = Time::HiRes::time();
+    my @resp = concurrent($t, @bodies);
+    my $dt = Time::HiRes::time() - $t0;
+    note(sprintf "%s 1000 concurrent publishes answered in %.2fs", $L, $dt);
+
+    my (%ack, %refused, $other);
+    for my $i (0 .. $#resp) {
+        my $name = $kind[$i] eq 'valid' ? 'conc-' . ($i + 1) : $i + 1;
+        if ($resp[$i][0] == 200) {
+            $ack{$name} = 1;
+        } elsif ($resp[$i][0] >= 400 && $resp[$i][0] < 500) {
+            $refused{$name} = $kind[$i];
+        } else {
+            $other++;
+        }
+    }
+    my @valid_ack = grep { /^conc-/ } keys %ack;
+    is(scalar @valid_ack, 900, "$L all 900 valid publishes acknowledged");
+    is(scalar(grep { $_ eq 'invalid' } values %refused), 50,
+       "$L 50 invalid names refused (400)");
+    is(scalar(grep { $_ eq 'stale' } values %refused), 50,
+       "$L 50 stale CAS updates refused (409)");
+    ok(!$other, "$L no other answers") or diag("$other other answers");
+
+    kill9_restart($t, "$L after 1000");
+
+    my $present = 0;
+    for my $k (@valid_ack) {
+        my $c = get_config($t, dataId => $k, group => 'CONC');
+        $present++ if ($c->{content} // '') eq 'concurrent ' . substr($k, 5);
+    }
+    is($present, scalar @valid_ack,
+       "$L every acknowledged concurrent publish is present");
+    is(search($t, group => 'CONC', pageSize => 10)->{totalCount},
+       scalar @valid_ack, "$L and nothing else in the group");
+    is(get_config($t, dataId => 'cas-target', group => 'DUR')->{content},
+       'original', "$L the refused CAS updates left the config alone");
+    $j = history($t, dataId => 'cas-target', group => 'DUR');
+    is($j->{totalCount}, 1, "$L and left no history");
+
+    # sequences: unique, and the history of each row carries it
+    my %seq;
+    my $p = 1;
+    my $dups = 0;
+    while (1) {
+        my $s = search($t, group => 'CONC', pageNo => $p++, pageSize => 500);
+        last unless @{ $s->{pageItems} // [] };
+        $dups += $seq{$_->{seq}}++ ? 1 : 0 for @{ $s->{pageItems} };
+    }
+    is($dups, 0, "$L every publish took its own change sequence");
+
+    if ($pg) {
+        is($pg->psql('SELECT count(*) FROM config_info c WHERE NOT EXISTS '
+                     . '(SELECT 1 FROM his_config_info h '
+                     . 'WHERE h.change_seq = c.change_seq)'), '0',
+           "$L every row has the history row of its sequence");
+    }
+
+    $t->stop;
+}
+
+done_testing;

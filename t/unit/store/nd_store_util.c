@@ -1,0 +1,176 @@
+/*
+ * Store helpers: input validation, LIKE patterns, group keys, schema
+ * files (and that the built-in schema is conf/schema/ byte for byte).
+ */
+#include <nd_core.h>
+#include <tap.h>
+
+#ifdef ND_WITH_STORE
+
+#include <nd_store_internal.h>
+
+static int  sections;
+static int64_t  versions[8];
+
+
+static int
+section_cb(void *data, int64_t version, const char *sql, size_t len)
+{
+    versions[sections++ & 7] = version;
+    return ND_OK;
+}
+
+
+static int
+valid_text(const char *s, size_t len, size_t max)
+{
+    nd_str_t  v = { len, (u_char *) s };
+
+    return nd_store_valid_text(&v, max);
+}
+
+
+static int
+valid_name(const char *s, size_t max)
+{
+    nd_str_t  v = { strlen(s), (u_char *) s };
+
+    return nd_store_valid_name(&v, max);
+}
+
+
+static int
+valid_tenant(const char *s)
+{
+    nd_str_t  v = { strlen(s), (u_char *) s };
+
+    return nd_store_valid_tenant(&v);
+}
+
+
+static void
+like(const char *in, int blur, const char *want, const char *name)
+{
+    u_char    buf[256];
+    size_t    n;
+    nd_str_t  s = { strlen(in), (u_char *) in };
+
+    n = nd_store_like_pattern(buf, &s, blur);
+    buf[n] = '\0';
+    is_str((char *) buf, want, name);
+}
+
+
+static int64_t
+walk(const char *text, int64_t from)
+{
+    sections = 0;
+    return nd_store_schema_walk(text, strlen(text), from, section_cb, NULL);
+}
+
+
+static void
+same_file(const char *path, const char *builtin)
+{
+    char    *text;
+    size_t   len;
+
+    text = nd_store_read_file(path, &len);
+    ok(text != NULL, "%s readable", path);
+    ok(text && len == strlen(builtin) && memcmp(text, builtin, len) == 0,
+       "built-in schema is %s byte for byte (auto/embed "
+       "output)", path);
+    nd_free(text);
+}
+
+
+int
+main(void)
+{
+    u_char    key[64];
+    size_t    n;
+    nd_str_t  d = nd_string("a+b%c"), g = nd_string("G"),
+              t = nd_string("ns"), e = nd_null_string;
+    char      big[300];
+
+    /* names */
+    ok(valid_name("app.yaml", 255), "dataId app.yaml");
+    ok(valid_name("a-b_c:d.e", 255), "dataId with - _ : .");
+    ok(!valid_name("", 255), "empty dataId refused");
+    ok(!valid_name("a b", 255), "space refused");
+    ok(!valid_name("a'b", 255), "quote refused");
+    ok(!valid_name("a/b", 255), "slash refused");
+    ok(!valid_name("a*b", 255), "star refused");
+    ok(!valid_name("\xc3\xa9", 255), "non-ASCII refused");
+    memset(big, 'a', sizeof(big));
+    big[255] = '\0';
+    ok(valid_name(big, 255), "255 bytes fit");
+    big[255] = 'a';
+    big[256] = '\0';
+    ok(!valid_name(big, 255), "256 bytes refused");
+
+    /* tenants */
+    ok(valid_tenant(""), "empty tenant is public");
+    ok(valid_tenant("dev-1_a"), "tenant dev-1_a");
+    ok(!valid_tenant("a.b"), "dot in a tenant refused");
+    ok(!valid_tenant("a'"), "quote in a tenant refused");
+    big[129] = '\0';
+    ok(!valid_tenant(big), "129-byte tenant refused");
+
+    /* text */
+    ok(valid_text("x'); DROP --", 12, 100), "SQL text is fine");
+    ok(valid_text("\xe2\x98\xba", 3, 100), "UTF-8 smiley");
+    ok(valid_text("\xf0\x9f\x98\x80", 4, 100), "4-byte UTF-8");
+    ok(!valid_text("a\0b", 3, 100), "NUL refused");
+    ok(!valid_text("\xff", 1, 100), "0xff refused");
+    ok(!valid_text("\xc3", 1, 100), "truncated sequence refused");
+    ok(!valid_text("\xe2\x98", 2, 100), "truncated 3-byte refused");
+    ok(!valid_text("\xc0\xaf", 2, 100), "overlong refused");
+    ok(!valid_text("\xed\xa0\x80", 3, 100), "surrogate refused");
+    ok(!valid_text("\xf4\x90\x80\x80", 4, 100), "beyond U+10FFFF refused");
+    ok(!valid_text("abcd", 4, 3), "over the limit refused");
+
+    /* LIKE patterns */
+    like("a_b%c\\d", 0, "a\\_b\\%c\\\\d", "accurate: metacharacters escaped");
+    like("svc-*", 1, "svc-%", "blur: * becomes %");
+    like("svc-*", 0, "svc-*", "accurate: * is literal");
+    like("*_*", 1, "%\\_%", "blur: _ stays literal");
+
+    /* group keys */
+    n = nd_store_group_key(key, &d, &g, &t);
+    key[n] = '\0';
+    is_str((char *) key, "a%2Bb%25c+G+ns", "group key escapes + and %%");
+    n = nd_store_group_key(key, &d, &g, &e);
+    key[n] = '\0';
+    is_str((char *) key, "a%2Bb%25c+G", "public: no tenant part");
+
+    /* schema files */
+    is_int(walk("-- c\n-- version 1\nA;\n-- version 2\nB;\n", 0), 2,
+           "two sections");
+    is_int(sections, 2, "both applied from 0");
+    is_int(walk("-- version 1\nA;\n-- version 2\nB;\n", 1), 2,
+           "from version 1");
+    is_int(sections, 1, "only version 2 applied");
+    is_int(versions[0], 2, "it is version 2");
+    is_int(walk("-- version 1\nA;\n-- version 3\nB;\n", 0), -1,
+           "a gap in versions is refused");
+    is_int(walk("CREATE TABLE x (a int);\n-- version 1\nA;\n", 0), -1,
+           "SQL before the first section is refused");
+    is_int(walk("-- version x\nA;\n", 0), -1, "a bad version is refused");
+
+    same_file("conf/schema/sqlite.sql", nd_store_schema_sqlite);
+    same_file("conf/schema/pg.sql", nd_store_schema_pg);
+
+    return done_testing();
+}
+
+#else
+
+int
+main(void)
+{
+    printf("1..0 # skip the store module is not built\n");
+    return 0;
+}
+
+#endif
