@@ -1,0 +1,47 @@
+/*
+ * The config module's API for other front ends (gRPC): keys, md5 lookup
+ * and the listener index shared by long polls and gRPC connections.
+ */
+#ifndef ND_CONFIG_CENTER_H
+#define ND_CONFIG_CENTER_H
+
+#include <nd_core.h>
+
+typedef struct nd_config_listener_s  nd_config_listener_t;
+typedef struct nd_config_watch_s     nd_config_watch_t;
+
+/* a listened key changed; the listener is still registered */
+typedef void (*nd_config_notify_pt)(nd_config_listener_t *l);
+
+struct nd_config_listener_s {
+    nd_queue_t            link;       /* in watch->listeners */
+    nd_config_watch_t    *watch;      /* NULL when not registered */
+    nd_config_notify_pt   notify;
+    void                 *data;       /* the owner */
+    nd_uint_t             index;      /* the owner's slot for this key */
+    /* for the listener queries; must live as long as the listener */
+    const char           *client_ip;
+    char                  md5[33];    /* what the client holds */
+};
+
+/* the normalised key: tenant "public" and blank are "" */
+typedef struct {
+    nd_str_t              data_id;
+    nd_str_t              group;
+    nd_str_t              tenant;
+} nd_config_key_t;
+
+void nd_config_key_normalize(nd_config_key_t *key);
+/* the md5 a client with this key should hold (empty when absent) */
+nd_str_t nd_config_md5(nd_cycle_t *cycle, const nd_config_key_t *key);
+/* the client's md5 (NUL-terminated) is not the server's */
+int nd_config_md5_differs(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const char *client_md5);
+/* l->notify and l->data set by the caller; data identifies the owner:
+ * an owner that listens to the same key twice gets ND_DECLINED (the
+ * first listener stays).  Owners register their keys one after another */
+int nd_config_listen(nd_cycle_t *cycle, const nd_config_key_t *key,
+    nd_config_listener_t *l);
+void nd_config_unlisten(nd_config_listener_t *l);
+
+#endif /* ND_CONFIG_CENTER_H */

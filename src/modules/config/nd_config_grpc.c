@@ -1,0 +1,610 @@
+/*
+ * Config over gRPC (Nacos 2.x SDKs): query, publish, remove, batch
+ * listen, and ConfigChangeNotifyRequest pushes.  Built with the grpc
+ * module only.
+ *
+ * Listeners are per connection: a key listened twice on one connection
+ * stays one listener.  The push echoes the tenant string the connection
+ * used in its listen request (the Java client looks its cache up by it),
+ * while matching uses the normalised key.
+ */
+#include <nd_config_internal.h>
+
+#if (ND_WITH_GRPC)
+
+#include <nd_grpc.h>
+
+#define ND_CONFIG_PUSH_RETRIES  50
+
+typedef struct {
+    nd_hash_t             keys;        /* index key -> nd_config_glisten_t */
+    char                 *id;          /* connection id */
+} nd_config_gconn_t;
+
+typedef struct {
+    nd_config_listener_t  l;
+    nd_config_gconn_t    *gc;
+    nd_str_t              data_id;
+    nd_str_t              group;
+    nd_str_t              tenant;      /* as the client sent it */
+    nd_uint_t             retries;
+    nd_timer_t            retry;
+    unsigned              pushing:1;
+} nd_config_glisten_t;
+
+typedef struct {
+    nd_grpc_call_t       *call;
+    unsigned              remove:1;
+} nd_config_gwrite_t;
+
+static nd_hash_t  *nd_config_gconns;   /* connection id -> gconn */
+
+static nd_int_t nd_config_grpc_query(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_config_grpc_publish(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_config_grpc_remove(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body);
+static void nd_config_grpc_closed(nd_event_id_e id, const nd_str_t *key,
+    void *payload, void *data);
+
+static const nd_grpc_handler_t  nd_config_grpc_handlers[] = {
+    { nd_string("ConfigQueryRequest"), nd_config_grpc_query },
+    { nd_string("ConfigPublishRequest"), nd_config_grpc_publish },
+    { nd_string("ConfigRemoveRequest"), nd_config_grpc_remove },
+    { nd_string("ConfigBatchListenRequest"), nd_config_grpc_listen },
+    nd_grpc_null_handler
+};
+
+
+nd_int_t
+nd_config_grpc_init(nd_cycle_t *cycle)
+{
+    nd_config_gconns = nd_pcalloc(cycle->pool, sizeof(nd_hash_t));
+    if (nd_config_gconns == NULL
+        || nd_hash_init(nd_config_gconns, 256) != ND_OK
+        || nd_grpc_add_handlers(cycle, nd_config_grpc_handlers) != ND_OK
+        || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
+                              nd_config_grpc_closed, NULL) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static void
+nd_config_glisten_free(nd_config_glisten_t *gl)
+{
+    nd_config_unlisten(&gl->l);
+    if (gl->retry.handler) {
+        nd_timer_stop(&gl->retry);
+    }
+    nd_free(gl);
+}
+
+
+void
+nd_config_grpc_exit(void)
+{
+    nd_uint_t           i, j;
+    nd_hash_elt_t      *e, *k;
+    nd_config_gconn_t  *gc;
+
+    if (nd_config_gconns == NULL || nd_config_gconns->buckets == NULL) {
+        return;
+    }
+
+    for (e = nd_hash_first(nd_config_gconns, &i); e;
+         e = nd_hash_next(nd_config_gconns, e, &i))
+    {
+        gc = e->value;
+        for (k = nd_hash_first(&gc->keys, &j); k;
+             k = nd_hash_next(&gc->keys, k, &j))
+        {
+            nd_config_glisten_free(k->value);
+        }
+        nd_hash_free(&gc->keys);
+        nd_free(gc->id);
+        nd_free(gc);
+    }
+
+    nd_hash_free(nd_config_gconns);
+}
+
+
+static void
+nd_config_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
+    void *data)
+{
+    nd_uint_t           i;
+    nd_hash_elt_t      *k;
+    nd_config_gconn_t  *gc;
+
+    gc = nd_hash_del(nd_config_gconns, key->data, key->len);
+    if (gc == NULL) {
+        return;
+    }
+
+    for (k = nd_hash_first(&gc->keys, &i); k;
+         k = nd_hash_next(&gc->keys, k, &i))
+    {
+        nd_config_glisten_free(k->value);
+    }
+
+    nd_hash_free(&gc->keys);
+    nd_free(gc->id);
+    nd_free(gc);
+}
+
+
+/* request fields */
+
+static int
+nd_config_grpc_key(json_t *body, nd_config_key_t *key)
+{
+    const char  *d, *g, *t;
+
+    d = nd_json_get_str(body, "dataId", "");
+    g = nd_json_get_str(body, "group", "");
+    t = nd_json_get_str(body, "tenant", "");
+
+    key->data_id.data = (u_char *) d;
+    key->data_id.len = strlen(d);
+    key->group.data = (u_char *) g;
+    key->group.len = strlen(g);
+    key->tenant.data = (u_char *) t;
+    key->tenant.len = strlen(t);
+    nd_config_key_normalize(key);
+
+    return nd_config_valid_name(&key->data_id)
+           && nd_config_valid_name(&key->group) && key->group.len <= 128
+           && nd_config_valid_tenant(&key->tenant) ? ND_OK : ND_ERROR;
+}
+
+
+static json_t *
+nd_config_grpc_fail(nd_int_t code, const char *msg)
+{
+    return json_pack("{s:i, s:I, s:s, s:b}", "resultCode", 500,
+                     "errorCode", (json_int_t) code, "message", msg,
+                     "success", 0);
+}
+
+
+static json_t *
+nd_config_gstr(const nd_str_t *s)
+{
+    json_t  *j;
+
+    j = json_stringn(s->data ? (char *) s->data : "", s->len);
+    return j ? j : json_string("");
+}
+
+
+/* ConfigQueryRequest */
+
+static nd_int_t
+nd_config_grpc_query(nd_grpc_call_t *call, json_t *body)
+{
+    json_t                   *res;
+    nd_config_key_t           key;
+    const nd_store_config_t  *c;
+
+    if (nd_config_grpc_key(body, &key) != ND_OK) {
+        return nd_grpc_reply(call, "ConfigQueryResponse",
+                             nd_config_grpc_fail(400, "invalid param"));
+    }
+
+    c = nd_store_config_cached(nd_cycle, &key.data_id, &key.group,
+                               &key.tenant);
+    if (c == NULL) {
+        /* a typed failure: clients read errorCode 300 as "absent" */
+        return nd_grpc_reply(call, "ConfigQueryResponse",
+                             nd_config_grpc_fail(300,
+                                                 "config data not exist"));
+    }
+
+    res = json_object();
+    json_object_set_new(res, "content", nd_config_gstr(&c->content));
+    json_object_set_new(res, "encryptedDataKey",
+                        nd_config_gstr(&c->encrypted_data_key));
+    json_object_set_new(res, "contentType",
+                        c->type.len ? nd_config_gstr(&c->type)
+                                    : json_string("text"));
+    json_object_set_new(res, "md5", nd_config_gstr(&c->md5));
+    json_object_set_new(res, "lastModified", json_integer(c->gmt_modified));
+    json_object_set_new(res, "beta", json_false());
+
+    return nd_grpc_reply(call, "ConfigQueryResponse", res);
+}
+
+
+/* ConfigPublishRequest / ConfigRemoveRequest */
+
+static void
+nd_config_grpc_abort(nd_grpc_call_t *call)
+{
+    nd_store_cancel(call->ctx);
+}
+
+
+static void
+nd_config_grpc_write_done(nd_store_op_t *op)
+{
+    const char      *type;
+    nd_grpc_call_t  *call;
+
+    call = op->data;
+    type = op->type == ND_STORE_CONFIG_DELETE ? "ConfigRemoveResponse"
+                                              : "ConfigPublishResponse";
+
+    if (op->rc == ND_OK) {
+        nd_grpc_reply(call, type, json_object());
+        return;
+    }
+
+    nd_grpc_reply(call, type,
+                  nd_config_grpc_fail(op->status == 400 || op->status == 413
+                                      ? 400 : op->status == 409 ? 500
+                                      : op->status,
+                                      op->status == 409
+                                      ? "Cas publish fail, server md5 may "
+                                        "have changed."
+                                      : op->error ? op->error : "failed"));
+}
+
+
+static void
+nd_config_grpc_opt(json_t *map, const char *name, nd_str_t *dst)
+{
+    const char  *v;
+
+    v = nd_json_get_str(map, name, NULL);
+    if (v) {
+        dst->data = (u_char *) v;
+        dst->len = strlen(v);
+    }
+}
+
+
+static nd_int_t
+nd_config_grpc_write(nd_grpc_call_t *call, json_t *body, int remove)
+{
+    json_t             *add;
+    nd_str_t            v;
+    nd_uint_t           i;
+    const char         *s, *type;
+    nd_store_op_t      *op;
+    nd_config_key_t     key;
+    nd_store_config_t  *c;
+    static const char  *types[] = { "text", "json", "xml", "yaml", "html",
+                                    "properties", "toml", NULL };
+
+    type = remove ? "ConfigRemoveResponse" : "ConfigPublishResponse";
+
+    if (nd_config_grpc_key(body, &key) != ND_OK) {
+        return nd_grpc_reply(call, type,
+                             nd_config_grpc_fail(400, "invalid param"));
+    }
+
+    add = json_object_get(body, "additionMap");
+    s = nd_json_get_str(remove ? body : add, "tag", "");
+    if (s[0] || (!remove && nd_json_get_str(add, "betaIps", "")[0])) {
+        return nd_grpc_reply(call, type,
+                             nd_config_grpc_fail(400, "beta and tag configs "
+                                                 "are not supported"));
+    }
+
+    op = nd_store_op_create(nd_cycle, remove ? ND_STORE_CONFIG_DELETE
+                                             : ND_STORE_CONFIG_PUBLISH,
+                            nd_config_grpc_write_done, call);
+    if (op == NULL) {
+        return ND_ERROR;
+    }
+
+    c = &op->config;
+    c->data_id = key.data_id;
+    c->group = key.group;
+    c->tenant = key.tenant;
+    s = call->client_ip && call->client_ip[0]
+        ? call->client_ip
+        : call->conn ? nd_grpc_conn_client_ip(call->conn) : "";
+    c->src_ip.data = (u_char *) s;
+    c->src_ip.len = strlen(s);
+
+    if (!remove) {
+        s = nd_json_get_str(body, "content", NULL);
+        if (s == NULL) {
+            nd_store_op_free(op);
+            return nd_grpc_reply(call, type,
+                                 nd_config_grpc_fail(400, "content is blank"));
+        }
+        c->content.data = (u_char *) s;
+        c->content.len = strlen(s);
+
+        nd_config_grpc_opt(add, "appName", &c->app_name);
+        nd_config_grpc_opt(add, "src_user", &c->src_user);
+        nd_config_grpc_opt(add, "config_tags", &c->tags);
+        nd_config_grpc_opt(add, "desc", &c->desc);
+        nd_config_grpc_opt(add, "use", &c->use);
+        nd_config_grpc_opt(add, "effect", &c->effect);
+        nd_config_grpc_opt(add, "schema", &c->schema);
+        nd_config_grpc_opt(add, "encryptedDataKey", &c->encrypted_data_key);
+
+        nd_str_set(&c->type, "text");
+        v.len = 0;
+        nd_config_grpc_opt(add, "type", &v);
+        for (i = 0; types[i] && v.len; i++) {
+            if (v.len == strlen(types[i])
+                && memcmp(v.data, types[i], v.len) == 0)
+            {
+                c->type = v;
+                break;
+            }
+        }
+
+        s = nd_json_get_str(body, "casMd5", "");
+        if (s[0]) {
+            op->cas = 1;
+            op->cas_md5.data = (u_char *) s;
+            op->cas_md5.len = strlen(s);
+        }
+    }
+
+    call->ctx = op;
+    call->abort_handler = nd_config_grpc_abort;
+    nd_store_submit(op);                 /* copies the views */
+
+    return ND_DONE;
+}
+
+
+static nd_int_t
+nd_config_grpc_publish(nd_grpc_call_t *call, json_t *body)
+{
+    return nd_config_grpc_write(call, body, 0);
+}
+
+
+static nd_int_t
+nd_config_grpc_remove(nd_grpc_call_t *call, json_t *body)
+{
+    return nd_config_grpc_write(call, body, 1);
+}
+
+
+/* ConfigBatchListenRequest and the pushes */
+
+static void nd_config_grpc_push(nd_config_glisten_t *gl);
+
+
+static void
+nd_config_grpc_retry(nd_timer_t *t)
+{
+    nd_config_grpc_push(t->data);
+}
+
+
+static void
+nd_config_grpc_pushed(nd_grpc_conn_t *conn, json_t *response, void *data)
+{
+    nd_config_glisten_t  *gl;
+
+    gl = data;
+    gl->pushing = 0;
+
+    if (response || conn == NULL) {
+        gl->retries = 0;
+        return;
+    }
+
+    /* no answer: try again with backoff, as Nacos does */
+    if (++gl->retries > ND_CONFIG_PUSH_RETRIES) {
+        return;
+    }
+
+    if (gl->retry.handler == NULL) {
+        nd_timer_init(&gl->retry, "config push retry", nd_config_grpc_retry,
+                      gl);
+    }
+    nd_timer_start(&gl->retry, nd_min(gl->retries * 200, 5000),
+                   ND_TIMER_ONCE);
+}
+
+
+static void
+nd_config_grpc_push(nd_config_glisten_t *gl)
+{
+    json_t          *body;
+    nd_grpc_conn_t  *conn;
+
+    conn = nd_grpc_conn_find(nd_cycle, gl->gc->id);
+    if (conn == NULL || gl->pushing) {
+        return;
+    }
+
+    body = json_pack("{s:o, s:o, s:o, s:s}",
+                     "dataId", nd_config_gstr(&gl->data_id),
+                     "group", nd_config_gstr(&gl->group),
+                     "tenant", nd_config_gstr(&gl->tenant),
+                     "module", "config");
+
+    gl->pushing = 1;
+    if (nd_grpc_push(conn, "ConfigChangeNotifyRequest", body, 0,
+                     nd_config_grpc_pushed, gl) != ND_OK)
+    {
+        gl->pushing = 0;
+    }
+}
+
+
+static void
+nd_config_grpc_notify(nd_config_listener_t *l)
+{
+    nd_config_glisten_t  *gl;
+
+    gl = (nd_config_glisten_t *) l;
+    gl->retries = 0;
+    nd_config_grpc_push(gl);
+}
+
+
+static nd_config_gconn_t *
+nd_config_gconn(nd_grpc_call_t *call)
+{
+    const char         *id;
+    nd_config_gconn_t  *gc;
+
+    id = nd_grpc_conn_id(call->conn);
+    gc = nd_hash_find(nd_config_gconns, (u_char *) id, strlen(id));
+    if (gc) {
+        return gc;
+    }
+
+    gc = nd_calloc(sizeof(nd_config_gconn_t));
+    if (gc == NULL) {
+        return NULL;
+    }
+
+    gc->id = strdup(id);
+    if (gc->id == NULL || nd_hash_init(&gc->keys, 16) != ND_OK
+        || nd_hash_add(nd_config_gconns, (u_char *) id, strlen(id), gc)
+           != ND_OK)
+    {
+        nd_hash_free(&gc->keys);
+        nd_free(gc->id);
+        nd_free(gc);
+        return NULL;
+    }
+
+    return gc;
+}
+
+
+static nd_config_glisten_t *
+nd_config_glisten_new(nd_config_gconn_t *gc, const nd_config_key_t *key,
+    const char *tenant, const char *client_ip)
+{
+    size_t                dlen, glen, tlen, ilen;
+    u_char               *p;
+    nd_config_glisten_t  *gl;
+
+    dlen = key->data_id.len;
+    glen = key->group.len;
+    tlen = strlen(tenant);
+    ilen = strlen(client_ip);
+
+    gl = nd_calloc(sizeof(nd_config_glisten_t) + dlen + glen + tlen + ilen
+                   + 4);
+    if (gl == NULL) {
+        return NULL;
+    }
+
+    p = (u_char *) (gl + 1);
+    gl->data_id.data = p;
+    gl->data_id.len = dlen;
+    memcpy(p, key->data_id.data, dlen);
+    p += dlen + 1;
+    gl->group.data = p;
+    gl->group.len = glen;
+    memcpy(p, key->group.data, glen);
+    p += glen + 1;
+    gl->tenant.data = p;
+    gl->tenant.len = tlen;
+    memcpy(p, tenant, tlen);
+    p += tlen + 1;
+
+    /* the connection (and its address) is freed one loop pass before
+     * CONNECTION_CLOSED removes this listener: keep a copy */
+    memcpy(p, client_ip, ilen + 1);
+
+    gl->gc = gc;
+    gl->l.notify = nd_config_grpc_notify;
+    gl->l.data = gc;
+    gl->l.client_ip = (const char *) p;
+
+    return gl;
+}
+
+
+static nd_int_t
+nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
+{
+    int                   listen;
+    u_char               *ik;
+    size_t                iklen, i;
+    json_t               *ctxs, *item, *changed, *ch;
+    const char           *md5, *tenant, *ip;
+    nd_config_key_t       key;
+    nd_config_gconn_t    *gc;
+    nd_config_glisten_t  *gl;
+
+    listen = nd_json_get_bool(body, "listen", 1);
+    ctxs = json_object_get(body, "configListenContexts");
+    changed = json_array();
+
+    gc = nd_config_gconn(call);
+    if (gc == NULL) {
+        json_decref(changed);
+        return ND_ERROR;
+    }
+
+    ip = nd_grpc_conn_client_ip(call->conn);
+
+    for (i = 0; i < json_array_size(ctxs); i++) {
+        item = json_array_get(ctxs, i);
+
+        if (nd_config_grpc_key(item, &key) != ND_OK) {
+            continue;                   /* Nacos skips what it cannot use */
+        }
+
+        tenant = nd_json_get_str(item, "tenant", "");
+        md5 = nd_json_get_str(item, "md5", "");
+
+        ik = nd_pnalloc(call->pool, nd_config_index_len(&key));
+        if (ik == NULL) {
+            json_decref(changed);
+            return ND_ERROR;
+        }
+        iklen = nd_config_index_key(ik, &key);
+
+        gl = nd_hash_find(&gc->keys, ik, iklen);
+
+        if (!listen) {
+            if (gl) {
+                nd_hash_del(&gc->keys, ik, iklen);
+                nd_config_glisten_free(gl);
+            }
+            continue;
+        }
+
+        if (gl == NULL) {
+            gl = nd_config_glisten_new(gc, &key, tenant, ip);
+            if (gl == NULL
+                || nd_config_listen(nd_cycle, &key, &gl->l) != ND_OK
+                || nd_hash_add(&gc->keys, ik, iklen, gl) != ND_OK)
+            {
+                if (gl) {
+                    nd_config_glisten_free(gl);
+                }
+                json_decref(changed);
+                return ND_ERROR;
+            }
+        }
+
+        snprintf(gl->l.md5, sizeof(gl->l.md5), "%s", md5);
+
+        if (nd_config_md5_differs(nd_cycle, &key, md5)) {
+            ch = json_pack("{s:o, s:o, s:s}",
+                           "dataId", nd_config_gstr(&key.data_id),
+                           "group", nd_config_gstr(&key.group),
+                           "tenant", tenant);
+            json_array_append_new(changed, ch);
+        }
+    }
+
+    return nd_grpc_reply(call, "ConfigChangeBatchListenResponse",
+                         json_pack("{s:o}", "changedConfigs", changed));
+}
+
+#endif

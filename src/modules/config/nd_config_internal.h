@@ -1,0 +1,57 @@
+/*
+ * config module internals.
+ */
+#ifndef ND_CONFIG_INTERNAL_H
+#define ND_CONFIG_INTERNAL_H
+
+#include <nd_config_center.h>
+#include <nd_http.h>
+#include <nd_store.h>
+
+struct nd_config_watch_s {
+    nd_queue_t            listeners;
+    nd_uint_t             n;
+    nd_uint_t             busy;       /* pinned by a notification walk */
+    size_t                klen;
+    u_char                key[];      /* dataId \x02 group \x02 tenant */
+};
+
+typedef struct {
+    nd_msec_t             long_poll_floor;   /* minimum hold */
+    nd_msec_t             long_poll_delay;   /* held for timeout - delay */
+    nd_uint_t             max_listen_keys;   /* per long poll */
+
+    /* runtime */
+    nd_hash_t             watches;           /* key -> nd_config_watch_t */
+    nd_uint_t             polls;             /* held long polls */
+} nd_config_conf_t;
+
+extern nd_module_t  nd_config_module;
+
+#define nd_config_conf(cycle)                                                 \
+    ((nd_config_conf_t *) nd_get_conf(cycle, nd_config_module))
+
+/* index key of a normalised config key; dst >= nd_config_index_len() */
+size_t nd_config_index_key(u_char *dst, const nd_config_key_t *key);
+#define nd_config_index_len(k)                                                \
+    ((k)->data_id.len + (k)->group.len + (k)->tenant.len + 2)
+
+void nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key);
+
+nd_int_t nd_config_http_init(nd_cycle_t *cycle);
+nd_int_t nd_config_console_init(nd_cycle_t *cycle);
+nd_int_t nd_config_listener_poll(nd_http_request_t *r);
+#if (ND_WITH_GRPC)
+nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
+void nd_config_grpc_exit(void);
+#endif
+nd_int_t nd_config_listener_query(nd_http_request_t *r);
+
+/* request parameters shared by the HTTP files */
+int nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
+nd_int_t nd_config_v1_error(nd_http_request_t *r, nd_uint_t status,
+    const char *msg);
+int nd_config_valid_name(const nd_str_t *s);
+int nd_config_valid_tenant(const nd_str_t *s);
+
+#endif /* ND_CONFIG_INTERNAL_H */

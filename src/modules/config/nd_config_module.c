@@ -1,0 +1,381 @@
+/*
+ * The config module: directives, the listener index, and the reaction to
+ * CONFIG_CHANGED (answering held long polls, pushing to gRPC listeners).
+ */
+#include <nd_config_internal.h>
+
+static void *nd_config_create_conf(nd_cycle_t *cycle);
+static char *nd_config_init_conf(nd_cycle_t *cycle, void *conf);
+static nd_int_t nd_config_init_module(nd_cycle_t *cycle);
+static void nd_config_exit(nd_cycle_t *cycle);
+static void nd_config_on_change(nd_event_id_e id, const nd_str_t *key,
+    void *payload, void *data);
+
+static nd_conf_bounds_t  nd_config_keys_bounds = { 1, 1000000 };
+
+static nd_command_t  nd_config_commands[] = {
+
+    { nd_string("config"),
+      ND_MAIN_CONF | ND_CONF_BLOCK | ND_CONF_NOARGS,
+      nd_conf_module_block, 0, NULL },
+
+    { nd_string("long_poll_floor"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_config_conf_t, long_poll_floor),
+      NULL },
+
+    { nd_string("long_poll_delay"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_config_conf_t, long_poll_delay),
+      NULL },
+
+    { nd_string("max_listen_keys"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_listen_keys),
+      &nd_config_keys_bounds },
+
+    nd_null_command
+};
+
+nd_module_t  nd_config_module = {
+    .name = "config",
+    .commands = nd_config_commands,
+    .create_conf = nd_config_create_conf,
+    .init_conf = nd_config_init_conf,
+    .init_module = nd_config_init_module,
+    .exit = nd_config_exit,
+};
+
+
+static void *
+nd_config_create_conf(nd_cycle_t *cycle)
+{
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_pcalloc(cycle->pool, sizeof(nd_config_conf_t));
+    if (ccf == NULL) {
+        return NULL;
+    }
+
+    ccf->long_poll_floor = ND_CONF_UNSET_MSEC;
+    ccf->long_poll_delay = ND_CONF_UNSET_MSEC;
+    ccf->max_listen_keys = ND_CONF_UNSET_UINT;
+
+    return ccf;
+}
+
+
+static char *
+nd_config_init_conf(nd_cycle_t *cycle, void *conf)
+{
+    nd_config_conf_t  *ccf = conf;
+
+    /* Nacos: MIN_LONG_POOLING_TIMEOUT 10 s, FIXED_DELAY_TIME 500 ms */
+    nd_conf_init_msec_value(ccf->long_poll_floor, 10000);
+    nd_conf_init_msec_value(ccf->long_poll_delay, 500);
+    nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
+
+    return ND_CONF_OK;
+}
+
+
+static nd_int_t
+nd_config_init_module(nd_cycle_t *cycle)
+{
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_config_conf(cycle);
+
+    if (nd_hash_init(&ccf->watches, 1024) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
+                           cycle) != ND_OK
+        || nd_config_http_init(cycle) != ND_OK
+        || nd_config_console_init(cycle) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+#if (ND_WITH_GRPC)
+    if (nd_config_grpc_init(cycle) != ND_OK) {
+        return ND_ERROR;
+    }
+#endif
+
+    return ND_OK;
+}
+
+
+static void
+nd_config_exit(nd_cycle_t *cycle)
+{
+    nd_uint_t          i;
+    nd_hash_elt_t     *e;
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_config_conf(cycle);
+
+    if (ccf->watches.buckets == NULL) {
+        return;
+    }
+
+#if (ND_WITH_GRPC)
+    nd_config_grpc_exit();
+#endif
+
+    /* connections (and so long polls) are gone by now */
+    for (e = nd_hash_first(&ccf->watches, &i); e;
+         e = nd_hash_next(&ccf->watches, e, &i))
+    {
+        nd_free(e->value);
+    }
+
+    nd_hash_free(&ccf->watches);
+}
+
+
+/* keys */
+
+void
+nd_config_key_normalize(nd_config_key_t *key)
+{
+    if (key->tenant.len == 6
+        && strncasecmp((char *) key->tenant.data, "public", 6) == 0)
+    {
+        key->tenant.len = 0;
+    }
+
+    if (key->tenant.len == 4 && memcmp(key->tenant.data, "null", 4) == 0) {
+        key->tenant.len = 0;
+    }
+}
+
+
+size_t
+nd_config_index_key(u_char *dst, const nd_config_key_t *key)
+{
+    u_char  *p;
+
+    p = dst;
+    memcpy(p, key->data_id.data, key->data_id.len);
+    p += key->data_id.len;
+    *p++ = '\002';
+    memcpy(p, key->group.data, key->group.len);
+    p += key->group.len;
+    *p++ = '\002';
+    if (key->tenant.len) {
+        memcpy(p, key->tenant.data, key->tenant.len);
+        p += key->tenant.len;
+    }
+
+    return (size_t) (p - dst);
+}
+
+
+nd_str_t
+nd_config_md5(nd_cycle_t *cycle, const nd_config_key_t *key)
+{
+    nd_str_t                  none = nd_string("");
+    const nd_store_config_t  *c;
+
+    c = nd_store_config_cached(cycle, &key->data_id, &key->group,
+                               &key->tenant);
+
+    return c ? c->md5 : none;
+}
+
+
+int
+nd_config_md5_differs(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const char *client_md5)
+{
+    nd_str_t  md5;
+
+    md5 = nd_config_md5(cycle, key);
+
+    return md5.len != strlen(client_md5)
+           || (md5.len && memcmp(md5.data, client_md5, md5.len) != 0);
+}
+
+
+/* the listener index */
+
+static void
+nd_config_watch_release(nd_config_conf_t *ccf, nd_config_watch_t *w)
+{
+    if (w->n == 0 && w->busy == 0) {
+        nd_hash_del(&ccf->watches, w->key, w->klen);
+        nd_free(w);
+    }
+}
+
+
+int
+nd_config_listen(nd_cycle_t *cycle, const nd_config_key_t *key,
+    nd_config_listener_t *l)
+{
+    u_char              buf[1024], *k;
+    size_t              klen;
+    nd_config_conf_t   *ccf;
+    nd_config_watch_t  *w;
+
+    ccf = nd_config_conf(cycle);
+    klen = nd_config_index_len(key);
+
+    k = klen <= sizeof(buf) ? buf : nd_alloc(klen);
+    if (k == NULL) {
+        return ND_ERROR;
+    }
+    klen = nd_config_index_key(k, key);
+
+    w = nd_hash_find(&ccf->watches, k, klen);
+
+    if (w == NULL) {
+        w = nd_alloc(sizeof(nd_config_watch_t) + klen);
+        if (w == NULL) {
+            goto failed;
+        }
+        nd_queue_init(&w->listeners);
+        w->n = 0;
+        w->busy = 0;
+        w->klen = klen;
+        memcpy(w->key, k, klen);
+
+        if (nd_hash_add(&ccf->watches, w->key, klen, w) != ND_OK) {
+            nd_free(w);
+            goto failed;
+        }
+
+    } else if (!nd_queue_empty(&w->listeners)
+               && nd_queue_data(nd_queue_last(&w->listeners),
+                                nd_config_listener_t, link)->data == l->data)
+    {
+        /* the same owner listed the key twice: one listener per owner
+         * and key keeps nd_config_changed() safe */
+        if (k != buf) {
+            nd_free(k);
+        }
+        return ND_DECLINED;
+    }
+
+    nd_queue_insert_tail(&w->listeners, &l->link);
+    l->watch = w;
+    w->n++;
+
+    if (k != buf) {
+        nd_free(k);
+    }
+    return ND_OK;
+
+failed:
+
+    if (k != buf) {
+        nd_free(k);
+    }
+    return ND_ERROR;
+}
+
+
+void
+nd_config_unlisten(nd_config_listener_t *l)
+{
+    nd_config_watch_t  *w;
+    nd_config_conf_t   *ccf;
+
+    w = l->watch;
+    if (w == NULL) {
+        return;
+    }
+
+    nd_queue_remove(&l->link);
+    l->watch = NULL;
+    w->n--;
+
+    ccf = nd_config_conf(nd_cycle);
+    nd_config_watch_release(ccf, w);
+}
+
+
+void
+nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key)
+{
+    u_char                buf[1024], *k;
+    size_t                klen;
+    nd_queue_t           *q, *next;
+    nd_config_conf_t     *ccf;
+    nd_config_watch_t    *w;
+    nd_config_listener_t *l;
+
+    ccf = nd_config_conf(cycle);
+    klen = nd_config_index_len(key);
+
+    k = klen <= sizeof(buf) ? buf : nd_alloc(klen);
+    if (k == NULL) {
+        return;
+    }
+    klen = nd_config_index_key(k, key);
+
+    w = nd_hash_find(&ccf->watches, k, klen);
+
+    if (k != buf) {
+        nd_free(k);
+    }
+
+    if (w == NULL) {
+        return;
+    }
+
+    /* notify may unlisten (and free) the listener and its owner's other
+     * listeners, never another owner's (one listener per owner and key):
+     * the saved next stays valid; w is pinned until the walk ends */
+    w->busy++;
+
+    for (q = nd_queue_head(&w->listeners);
+         q != nd_queue_sentinel(&w->listeners);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        l = nd_queue_data(q, nd_config_listener_t, link);
+        l->notify(l);
+    }
+
+    w->busy--;
+    nd_config_watch_release(ccf, w);
+}
+
+
+/*
+ * CONFIG_CHANGED: key is the index key (dataId \x02 group \x02 tenant,
+ * tenant normalised), published by the store after a commit or when it
+ * learns of another node's commit.
+ */
+static void
+nd_config_on_change(nd_event_id_e id, const nd_str_t *ikey, void *payload,
+    void *data)
+{
+    u_char           *p, *end, *s1, *s2;
+    nd_config_key_t   key;
+
+    p = ikey->data;
+    end = p + ikey->len;
+
+    s1 = memchr(p, '\002', ikey->len);
+    if (s1 == NULL) {
+        return;
+    }
+    s2 = memchr(s1 + 1, '\002', (size_t) (end - s1 - 1));
+    if (s2 == NULL) {
+        return;
+    }
+
+    key.data_id.data = p;
+    key.data_id.len = (size_t) (s1 - p);
+    key.group.data = s1 + 1;
+    key.group.len = (size_t) (s2 - s1 - 1);
+    key.tenant.data = s2 + 1;
+    key.tenant.len = (size_t) (end - s2 - 1);
+
+    nd_config_changed(data, &key);
+}
