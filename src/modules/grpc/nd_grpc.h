@@ -55,6 +55,8 @@ nd_int_t nd_grpc_reply_error(nd_grpc_call_t *call, nd_int_t code,
 /* connections */
 const char *nd_grpc_conn_id(nd_grpc_conn_t *conn);
 const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
+/* clientVersion from ConnectionSetupRequest ("" before it) */
+const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);

@@ -1002,6 +1002,13 @@ nd_grpc_conn_client_ip(nd_grpc_conn_t *conn)
 }
 
 
+const char *
+nd_grpc_conn_client_version(nd_grpc_conn_t *conn)
+{
+    return conn->client_version ? conn->client_version : "";
+}
+
+
 json_t *
 nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 {

@@ -1,6 +1,6 @@
 /*
  * Naming: namespace -> group@@service -> cluster -> instance, owned by
- * clients (1.x ip:port clients now, gRPC connection clients next).
+ * clients (1.x ip:port clients, gRPC connection clients).
  *
  * Ownership: every object below is heap memory owned by the naming module
  * (nd_naming_conf_t).  Other modules borrow pointers only inside one
@@ -160,6 +160,7 @@ struct nd_naming_sub_s {
     char                   *app;
     struct sockaddr_in      addr;           /* 1.x UDP target */
     void                   *udp_ack;        /* push waiting for its ack */
+    void                   *push_data;      /* gRPC: nd_naming_grpc.c's */
 };
 
 /* payload of the naming events (one allocation; strings inline) */
@@ -195,9 +196,13 @@ typedef struct {
     void                   *data;
 } nd_naming_persist_t;
 
-/* push to a subscriber of a client type (UDP for ip:port, gRPC later) */
+/* push to a subscriber of a client type (UDP for ip:port, gRPC for
+ * connections) */
 typedef void (*nd_naming_push_pt)(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
     nd_shared_t *body, size_t ref_time_pos);
+/* a subscriber goes away: drop the pusher's state for it */
+typedef void (*nd_naming_forget_pt)(nd_naming_conf_t *nf,
+    nd_naming_sub_t *sub);
 
 struct nd_naming_conf_s {
     /* directives */
@@ -227,8 +232,10 @@ struct nd_naming_conf_s {
     nd_queue_t              push_pending;   /* services by push_due */
     nd_timer_t              push_timer;
     nd_naming_push_pt       push[2];        /* by client type */
+    nd_naming_forget_pt     forget[2];      /* by client type, or NULL */
     nd_naming_persist_t     persist;
     nd_naming_push_t       *udp;
+    void                   *grpc;           /* nd_naming_grpc.c's state */
     nd_uint_t               nservices;
     nd_uint_t               ninstances;
     nd_uint_t               nsubs;
@@ -280,6 +287,10 @@ nd_naming_instance_t *nd_naming_client_instance(nd_naming_client_t *c,
 int nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *spec,
     nd_naming_instance_t **out);
+/* replaces every instance c has in s with n new ones (n may be 0): the
+ * gRPC publish unit; one SERVICE_CHANGED */
+int nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n);
 void nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst);
 /* find by ip, port and cluster name (NULL cluster: any) */
 nd_naming_instance_t *nd_naming_instance_find(nd_naming_service_t *s,
@@ -345,6 +356,10 @@ typedef struct {
 } nd_naming_ref_t;
 
 int nd_naming_http_init(nd_cycle_t *cycle);
+/* the parameter checks of Nacos's filter */
+int nd_naming_ns_ok(const nd_str_t *ns);
+int nd_naming_group_ok(const nd_str_t *g);
+int nd_naming_svc_name_ok(const nd_str_t *n);
 int nd_naming_http_v2_init(nd_cycle_t *cycle);
 /* v1: text body; v2: {code, message, data} with the Nacos ErrorCode */
 nd_int_t nd_naming_fail(nd_http_request_t *r, nd_uint_t status,
@@ -370,5 +385,10 @@ int nd_naming_udp_init(nd_naming_conf_t *nf);
 void nd_naming_udp_stop(nd_naming_conf_t *nf);
 void nd_naming_udp_free(nd_naming_conf_t *nf);
 void nd_naming_udp_forget(nd_naming_sub_t *sub);
+
+/* gRPC (nd_naming_grpc.c): no-ops when built without the grpc module */
+int nd_naming_grpc_init(nd_cycle_t *cycle);
+void nd_naming_grpc_stop(nd_naming_conf_t *nf);
+void nd_naming_grpc_exit(nd_naming_conf_t *nf);
 
 #endif /* ND_NAMING_H */

@@ -331,7 +331,7 @@ nd_naming_meta_json(const char *text)
 }
 
 
-static int
+int
 nd_naming_ns_ok(const nd_str_t *ns)
 {
     size_t  i;
@@ -351,7 +351,7 @@ nd_naming_ns_ok(const nd_str_t *ns)
 }
 
 
-static int
+int
 nd_naming_group_ok(const nd_str_t *g)
 {
     size_t  i;
@@ -370,7 +370,7 @@ nd_naming_group_ok(const nd_str_t *g)
 
 /* serviceName param check: not starting with '@', no "@@", no white
  * space (CJK is let through: we do not decode UTF-8 here) */
-static int
+int
 nd_naming_svc_name_ok(const nd_str_t *n)
 {
     size_t  i;

@@ -896,7 +896,9 @@ nd_naming_expire_handler(nd_timer_t *t)
             continue;
         }
 
-        if (now - inst->last_beat > inst->delete_timeout) {
+        /* ">=": at exactly the deadline the entry would be re-keyed to
+         * now and picked again by this loop, forever */
+        if (now - inst->last_beat >= inst->delete_timeout) {
             nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
                          "naming: instance %s:%u of %.*s removed, no beat "
                          "for %" PRIu64 " ms", inst->ip, (unsigned) inst->port,
@@ -960,18 +962,18 @@ nd_naming_instance_set_healthy(nd_naming_conf_t *nf,
 }
 
 
-int
-nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
-    nd_naming_service_t *s, const nd_naming_spec_t *spec,
-    nd_naming_instance_t **out)
+/* a new instance of s owned by c, not linked anywhere yet */
+static nd_naming_instance_t *
+nd_naming_instance_new(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *spec)
 {
     char                  *meta_text, *iid;
     nd_str_t               cname;
     nd_naming_cluster_t   *cl;
-    nd_naming_instance_t  *inst, *old;
+    nd_naming_instance_t  *inst;
 
     if (spec->ip.len > 255) {
-        return ND_ERROR;
+        return NULL;
     }
 
     cname = spec->cluster;
@@ -981,7 +983,7 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
 
     cl = nd_naming_cluster_get(nf, s, &cname);
     if (cl == NULL) {
-        return ND_ERROR;
+        return NULL;
     }
 
     meta_text = nd_naming_dump_metadata(spec->metadata);
@@ -994,7 +996,7 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     if (inst == NULL) {
         nd_free(meta_text);
         nd_free(iid);
-        return ND_ERROR;
+        return NULL;
     }
 
     inst->cluster = cl;
@@ -1011,27 +1013,22 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     memcpy(inst->ip, spec->ip.data, spec->ip.len);
     nd_naming_instance_preserved(inst, spec->metadata);
 
-    /* one instance per service per client: a new one replaces the old */
-    old = nd_naming_client_instance(c, s);
-    if (old) {
-        if (old->in_expire) {
-            nd_rbtree_delete(&nf->expire, &old->expire);
-        }
-        nd_queue_remove(&old->cluster_link);
-        nd_queue_remove(&old->client_link);
-        old->cluster->ninstances--;
-        if (nf->persist.remove && !old->ephemeral) {
-            nf->persist.remove(nf, old);
-        }
-        nd_naming_instance_free(old);
-        s->ninstances--;
-        c->ninstances--;
-        nf->ninstances--;
-    }
+    return inst;
+}
 
-    nd_queue_insert_tail(&cl->instances, &inst->cluster_link);
+
+static void
+nd_naming_instance_link(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
+{
+    nd_naming_client_t   *c;
+    nd_naming_service_t  *s;
+
+    c = inst->client;
+    s = inst->cluster->service;
+
+    nd_queue_insert_tail(&inst->cluster->instances, &inst->cluster_link);
     nd_queue_insert_tail(&c->instances, &inst->client_link);
-    cl->ninstances++;
+    inst->cluster->ninstances++;
     c->ninstances++;
     nf->ninstances++;
 
@@ -1044,6 +1041,58 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     if (nf->persist.save && !inst->ephemeral) {
         nf->persist.save(nf, inst);
     }
+}
+
+
+/* unlinks and frees; the caller publishes the changes */
+static void
+nd_naming_instance_unlink(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
+{
+    nd_naming_service_t  *s;
+
+    s = inst->cluster->service;
+
+    if (inst->in_expire) {
+        nd_rbtree_delete(&nf->expire, &inst->expire);
+    }
+
+    nd_queue_remove(&inst->cluster_link);
+    nd_queue_remove(&inst->client_link);
+    inst->cluster->ninstances--;
+    inst->client->ninstances--;
+    nf->ninstances--;
+
+    if (--s->ninstances == 0) {
+        nd_queue_insert_tail(&nf->empty, &s->clean_link);
+    }
+
+    if (nf->persist.remove && !inst->ephemeral) {
+        nf->persist.remove(nf, inst);
+    }
+
+    nd_naming_instance_free(inst);
+}
+
+
+int
+nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *spec,
+    nd_naming_instance_t **out)
+{
+    nd_naming_instance_t  *inst, *old;
+
+    inst = nd_naming_instance_new(nf, c, s, spec);
+    if (inst == NULL) {
+        return ND_ERROR;
+    }
+
+    /* one instance per service per client: a new one replaces the old */
+    old = nd_naming_client_instance(c, s);
+    if (old) {
+        nd_naming_instance_unlink(nf, old);
+    }
+
+    nd_naming_instance_link(nf, inst);
 
     nd_naming_service_changed(nf, s);
     nd_naming_client_changed(nf, c);
@@ -1051,6 +1100,58 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     if (out) {
         *out = inst;
     }
+
+    return ND_OK;
+}
+
+
+int
+nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n)
+{
+    nd_uint_t              i;
+    nd_queue_t            *q, *next;
+    nd_naming_instance_t  *inst, **made;
+
+    made = NULL;
+
+    if (n) {
+        made = nd_alloc(n * sizeof(nd_naming_instance_t *));
+        if (made == NULL) {
+            return ND_ERROR;
+        }
+
+        /* all or nothing: build every instance before touching s */
+        for (i = 0; i < n; i++) {
+            made[i] = nd_naming_instance_new(nf, c, s, &specs[i]);
+            if (made[i] == NULL) {
+                while (i--) {
+                    nd_naming_instance_free(made[i]);
+                }
+                nd_free(made);
+                return ND_ERROR;
+            }
+        }
+    }
+
+    for (q = nd_queue_head(&c->instances);
+         q != nd_queue_sentinel(&c->instances); q = next)
+    {
+        next = nd_queue_next(q);
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        if (inst->cluster->service == s) {
+            nd_naming_instance_unlink(nf, inst);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        nd_naming_instance_link(nf, made[i]);
+    }
+
+    nd_free(made);
+
+    nd_naming_service_changed(nf, s);
+    nd_naming_client_changed(nf, c);
 
     return ND_OK;
 }
@@ -1065,25 +1166,7 @@ nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
     c = inst->client;
     s = inst->cluster->service;
 
-    if (inst->in_expire) {
-        nd_rbtree_delete(&nf->expire, &inst->expire);
-    }
-
-    nd_queue_remove(&inst->cluster_link);
-    nd_queue_remove(&inst->client_link);
-    inst->cluster->ninstances--;
-    c->ninstances--;
-    nf->ninstances--;
-
-    if (--s->ninstances == 0) {
-        nd_queue_insert_tail(&nf->empty, &s->clean_link);
-    }
-
-    if (nf->persist.remove && !inst->ephemeral) {
-        nf->persist.remove(nf, inst);
-    }
-
-    nd_naming_instance_free(inst);
+    nd_naming_instance_unlink(nf, inst);
 
     nd_naming_service_changed(nf, s);
     nd_naming_client_changed(nf, c);
@@ -1180,6 +1263,9 @@ void
 nd_naming_unsubscribe(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
 {
     nd_naming_udp_forget(sub);
+    if (nf->forget[sub->client->type]) {
+        nf->forget[sub->client->type](nf, sub);
+    }
     nd_queue_remove(&sub->service_link);
     nd_queue_remove(&sub->client_link);
     if (nd_queue_linked(&sub->expire_link)) {

@@ -243,7 +243,8 @@ nd_naming_init_module(nd_cycle_t *cycle)
     }
 
     if (nd_naming_http_init(cycle) != ND_OK
-        || nd_naming_http_v2_init(cycle) != ND_OK)
+        || nd_naming_http_v2_init(cycle) != ND_OK
+        || nd_naming_grpc_init(cycle) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -285,6 +286,7 @@ nd_naming_stop(nd_cycle_t *cycle)
     nd_timer_stop(&nf->sub_timer);
     nd_timer_stop(&nf->push_timer);
     nd_naming_udp_stop(nf);
+    nd_naming_grpc_stop(nf);
 }
 
 
@@ -303,5 +305,6 @@ nd_naming_exit(nd_cycle_t *cycle)
     }
 
     nd_naming_udp_free(nf);
+    nd_naming_grpc_exit(nf);
     nd_naming_model_free(nf);
 }

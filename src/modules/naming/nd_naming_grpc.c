@@ -1,0 +1,1075 @@
+/*
+ * Naming over gRPC (Nacos 2.x SDKs): InstanceRequest,
+ * BatchInstanceRequest, ServiceQueryRequest, SubscribeServiceRequest,
+ * ServiceListRequest, and NotifySubscriberRequest pushes.
+ *
+ * The connection is the client: id = connection id, type CONNECTION,
+ * created on its first naming request and released when the grpc module
+ * reports the connection closed (its instances go, subscribers of those
+ * services are pushed the change).  A connection publishes one set of
+ * instances per service: a register or a batch register replaces it.
+ *
+ * Pushes: the module's push scheduler calls nd_naming_grpc_push for each
+ * subscriber with the shared ServiceInfo of its clusters; the JSON tree
+ * parsed from it is shared by every subscriber of the same round.  A
+ * failed or unanswered push is retried after push_retry_delay, a few
+ * times, with the state current then; a newer push supersedes a pending
+ * retry.  A subscribe is followed by one push after push_delay, as Java.
+ */
+#include <nd_naming.h>
+
+#if (ND_WITH_GRPC)
+
+#include <nd_grpc.h>
+
+#define ND_NAMING_GRPC_RETRIES      3
+#define ND_NAMING_GRPC_RETRY_DELAY  1000
+
+static const char  nd_naming_grpc_server_error[] = "server error";
+
+/* per subscriber push state: sub->push_data */
+typedef struct {
+    nd_queue_t              link;           /* grpc->pushers */
+    nd_naming_sub_t        *sub;            /* NULL: orphan, freed when the
+                                               last answer arrives */
+    nd_naming_conf_t       *nf;
+    nd_timer_t              timer;          /* first push, retries */
+    uint32_t                gen;            /* of the newest push sent */
+    uint16_t                inflight;
+    uint8_t                 retries;
+} nd_naming_gpush_t;
+
+/* one push in flight: its answer must know whether it is the newest */
+typedef struct {
+    nd_naming_gpush_t      *gp;
+    uint32_t                gen;
+} nd_naming_gticket_t;
+
+typedef struct {
+    nd_queue_t              pushers;        /* nd_naming_gpush_t */
+    nd_shared_t            *info_body;      /* what info was parsed from */
+    json_t                 *info;           /* shared ServiceInfo tree */
+    nd_msec_t               info_at;        /* its lastRefTime */
+} nd_naming_grpc_t;
+
+static nd_int_t nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body);
+static void nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key,
+    void *payload, void *data);
+static void nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
+    nd_shared_t *body, size_t ref_time_pos);
+static void nd_naming_grpc_forget(nd_naming_conf_t *nf,
+    nd_naming_sub_t *sub);
+
+static const nd_grpc_handler_t  nd_naming_grpc_handlers[] = {
+    { nd_string("InstanceRequest"), nd_naming_grpc_instance },
+    { nd_string("BatchInstanceRequest"), nd_naming_grpc_batch },
+    { nd_string("ServiceQueryRequest"), nd_naming_grpc_query },
+    { nd_string("SubscribeServiceRequest"), nd_naming_grpc_subscribe },
+    { nd_string("ServiceListRequest"), nd_naming_grpc_list },
+    nd_grpc_null_handler
+};
+
+
+int
+nd_naming_grpc_init(nd_cycle_t *cycle)
+{
+    nd_naming_conf_t  *nf;
+    nd_naming_grpc_t  *ng;
+
+    nf = nd_naming_conf(cycle);
+
+    ng = nd_pcalloc(cycle->pool, sizeof(nd_naming_grpc_t));
+    if (ng == NULL) {
+        return ND_ERROR;
+    }
+
+    nd_queue_init(&ng->pushers);
+    nf->grpc = ng;
+    nf->push[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_push;
+    nf->forget[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_forget;
+
+    if (nd_grpc_add_handlers(cycle, nd_naming_grpc_handlers) != ND_OK
+        || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
+                              nd_naming_grpc_closed, nf) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static void
+nd_naming_grpc_info_clear(nd_naming_grpc_t *ng)
+{
+    if (ng->info_body) {
+        nd_shared_release(ng->info_body);
+        ng->info_body = NULL;
+    }
+
+    if (ng->info) {
+        json_decref(ng->info);
+        ng->info = NULL;
+    }
+}
+
+
+void
+nd_naming_grpc_stop(nd_naming_conf_t *nf)
+{
+    nd_queue_t         *q;
+    nd_naming_grpc_t   *ng;
+    nd_naming_gpush_t  *gp;
+
+    ng = nf->grpc;
+    if (ng == NULL) {
+        return;
+    }
+
+    for (q = nd_queue_head(&ng->pushers); q != nd_queue_sentinel(&ng->pushers);
+         q = nd_queue_next(q))
+    {
+        gp = nd_queue_data(q, nd_naming_gpush_t, link);
+        nd_timer_stop(&gp->timer);
+    }
+
+    nd_naming_grpc_info_clear(ng);
+}
+
+
+void
+nd_naming_grpc_exit(nd_naming_conf_t *nf)
+{
+    nd_queue_t         *q;
+    nd_naming_grpc_t   *ng;
+    nd_naming_gpush_t  *gp;
+
+    ng = nf->grpc;
+    if (ng == NULL) {
+        return;
+    }
+
+    /* the model frees the subscribers without telling us */
+    while (!nd_queue_empty(&ng->pushers)) {
+        q = nd_queue_head(&ng->pushers);
+        gp = nd_queue_data(q, nd_naming_gpush_t, link);
+        nd_naming_grpc_forget(nf, gp->sub);
+    }
+
+    nd_naming_grpc_info_clear(ng);
+    nf->grpc = NULL;
+}
+
+
+/* ---- connections --------------------------------------------------------- */
+
+static void
+nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
+    void *data)
+{
+    nd_naming_conf_t    *nf;
+    nd_naming_client_t  *c;
+
+    nf = data;
+
+    c = nd_naming_client_find(nf, key);
+    if (c == NULL || c->type != ND_NAMING_CLIENT_CONNECTION) {
+        return;
+    }
+
+    nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                 "naming: connection client %s released, %u instances, "
+                 "%u subscriptions", c->id, (unsigned) c->ninstances,
+                 (unsigned) c->nsubs);
+
+    /* instances go (SERVICE_CHANGED), then CLIENT_DISCONNECTED */
+    nd_naming_client_release(nf, c);
+}
+
+
+static nd_naming_client_t *
+nd_naming_grpc_client(nd_naming_conf_t *nf, nd_grpc_call_t *call, int create)
+{
+    nd_str_t  id;
+
+    if (call->conn == NULL) {
+        return NULL;
+    }
+
+    id.data = (u_char *) nd_grpc_conn_id(call->conn);
+    id.len = strlen((char *) id.data);
+
+    if (!create) {
+        return nd_naming_client_find(nf, &id);
+    }
+
+    return nd_naming_client_get(nf, ND_NAMING_CLIENT_CONNECTION, &id, 1);
+}
+
+
+/* ---- requests ------------------------------------------------------------ */
+
+/* a typed failure: what Nacos's parameter filter answers */
+static nd_int_t
+nd_naming_grpc_fail(nd_grpc_call_t *call, const char *type, nd_int_t code,
+    const char *msg)
+{
+    return nd_grpc_reply(call, type,
+                         json_pack("{s:i, s:I, s:s, s:b}", "resultCode", 500,
+                                   "errorCode", (json_int_t) code,
+                                   "message", msg, "success", 0));
+}
+
+
+static void
+nd_naming_grpc_field(json_t *body, const char *name, nd_str_t *v)
+{
+    const char  *s;
+
+    s = nd_json_get_str(body, name, "");
+    v->data = (u_char *) s;
+    v->len = strlen(s);
+}
+
+
+/* namespace, groupName, serviceName (bare); an empty string is absent,
+ * as the Go SDK sends every field; NULL or the error message */
+static const char *
+nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
+{
+    u_char  *p;
+
+    nd_naming_grpc_field(body, "namespace", &ref->ns);
+    if (ref->ns.len == 0) {
+        nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
+    }
+
+    if (!nd_naming_ns_ok(&ref->ns)) {
+        return "Param 'namespaceId/tenant' is illegal, illegal characters "
+               "should not appear in the param.";
+    }
+
+    nd_naming_grpc_field(body, "groupName", &ref->group);
+    if (ref->group.len == 0) {
+        nd_str_set(&ref->group, ND_NAMING_DEFAULT_GROUP);
+    }
+
+    if (ref->group.len > 128 || !nd_naming_group_ok(&ref->group)) {
+        return "Param 'group' is illegal, illegal characters should not "
+               "appear in the param.";
+    }
+
+    nd_naming_grpc_field(body, "serviceName", &ref->name);
+    if (ref->name.len == 0) {
+        return "Param 'serviceName' is required.";
+    }
+
+    if (ref->name.len > 512 || !nd_naming_svc_name_ok(&ref->name)) {
+        return "Param 'serviceName' is illegal, illegal characters should "
+               "not appear in the param.";
+    }
+
+    ref->grouped.len = ref->group.len + 2 + ref->name.len;
+    ref->grouped.data = nd_pnalloc(call->pool, ref->grouped.len);
+    if (ref->grouped.data == NULL) {
+        return "out of memory";
+    }
+
+    p = ref->grouped.data;
+    p = (u_char *) memcpy(p, ref->group.data, ref->group.len)
+        + ref->group.len;
+    *p++ = '@';
+    *p++ = '@';
+    memcpy(p, ref->name.data, ref->name.len);
+
+    return NULL;
+}
+
+
+/* an Instance JSON into spec (views into j); NULL or the error message of
+ * NamingUtils.checkInstanceIsLegal */
+static const char *
+nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
+    size_t size)
+{
+    char        *text;
+    size_t       i;
+    int64_t      interval, timeout, del;
+    json_t      *v;
+    nd_str_t     t;
+    const char  *s;
+
+    memset(spec, 0, sizeof(nd_naming_spec_t));
+
+    if (!json_is_object(j)) {
+        return "Param 'instance' is required.";
+    }
+
+    nd_naming_grpc_field(j, "ip", &spec->ip);
+    if (spec->ip.len == 0 || spec->ip.len > 128) {
+        return spec->ip.len ? "Param 'ip' is illegal, the param length "
+                              "should not exceed 128."
+                            : "Param 'ip' is required.";
+    }
+
+    for (i = 0; i < spec->ip.len; i++) {
+        if (isspace(spec->ip.data[i]) || spec->ip.data[i] < 0x20) {
+            return "Param 'ip' is illegal, illegal characters should not "
+                   "appear in the param.";
+        }
+    }
+
+    v = json_object_get(j, "port");
+    if (v && !json_is_null(v)
+        && (!json_is_integer(v) || json_integer_value(v) < 0
+            || json_integer_value(v) > 65535))
+    {
+        return "Param 'port' is illegal, the value should be between 0 and "
+               "65535.";
+    }
+    spec->port = v ? (nd_uint_t) json_integer_value(v) : 0;
+
+    nd_naming_grpc_field(j, "clusterName", &spec->cluster);
+    for (i = 0; i < spec->cluster.len; i++) {
+        if (!isalnum(spec->cluster.data[i]) && spec->cluster.data[i] != '-') {
+            snprintf(buf, size, "Instance 'clusterName' should be "
+                     "characters with only 0-9a-zA-Z-. (current: %.*s)",
+                     ND_STR_ARG(spec->cluster));
+            return buf;
+        }
+    }
+
+    v = json_object_get(j, "weight");
+    spec->weight = json_is_number(v) ? json_number_value(v) : 1.0;
+    if (!(spec->weight >= 0.0 && spec->weight <= ND_NAMING_MAX_WEIGHT)) {
+        return "instance format invalid: The weights range from 0.0 to "
+               "10000.0";
+    }
+
+    spec->healthy = nd_json_get_bool(j, "healthy", 1);
+    spec->enabled = nd_json_get_bool(j, "enabled", 1);
+    spec->ephemeral = 1;                /* the connection's: ephemeral */
+
+    nd_naming_grpc_field(j, "instanceId", &spec->instance_id);
+
+    /* Map<String, String>: the HTTP parser turns scalars into text */
+    v = json_object_get(j, "metadata");
+    if (json_is_object(v) && json_object_size(v)) {
+        text = json_dumps(v, JSON_COMPACT);
+        if (text == NULL) {
+            return "out of memory";
+        }
+        t.data = (u_char *) text;
+        t.len = strlen(text);
+        spec->metadata = nd_naming_parse_metadata(&t);
+        free(text);
+        if (spec->metadata == NULL) {
+            return "metadata format incorrect";
+        }
+    }
+
+    interval = ND_NAMING_BEAT_INTERVAL;
+    timeout = ND_NAMING_BEAT_TIMEOUT;
+    del = ND_NAMING_DELETE_TIMEOUT;
+
+    if (spec->metadata) {
+        s = nd_json_get_str(spec->metadata, "preserved.heart.beat.interval",
+                            NULL);
+        if (s) {
+            nd_atoi64((u_char *) s, strlen(s), &interval);
+        }
+        s = nd_json_get_str(spec->metadata, "preserved.heart.beat.timeout",
+                            NULL);
+        if (s) {
+            nd_atoi64((u_char *) s, strlen(s), &timeout);
+        }
+        s = nd_json_get_str(spec->metadata, "preserved.ip.delete.timeout",
+                            NULL);
+        if (s) {
+            nd_atoi64((u_char *) s, strlen(s), &del);
+        }
+    }
+
+    if (timeout < interval || del < interval) {
+        json_decref(spec->metadata);
+        spec->metadata = NULL;
+        return "Instance 'heart beat interval' must less than 'heart beat "
+               "timeout' and 'ip delete timeout'.";
+    }
+
+    return NULL;
+}
+
+
+static void
+nd_naming_grpc_specs_free(nd_naming_spec_t *specs, nd_uint_t n)
+{
+    nd_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (specs[i].metadata) {
+            json_decref(specs[i].metadata);
+        }
+    }
+}
+
+
+/* the ephemeral service for a register; NULL with *msg set on conflict */
+static nd_naming_service_t *
+nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
+    char *buf, size_t size, const char **msg)
+{
+    nd_naming_service_t  *s;
+
+    s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, 1, NULL);
+    if (s == NULL) {
+        *msg = nd_naming_grpc_server_error;
+        return NULL;
+    }
+
+    if (!s->ephemeral) {
+        snprintf(buf, size, "Current service %.*s is persistent service, "
+                 "can't register ephemeral instance.",
+                 (int) s->grouped_len, s->grouped);
+        *msg = buf;
+        return NULL;
+    }
+
+    return s;
+}
+
+
+/* register (n specs, a batch) or deregister (specs NULL) for the call's
+ * connection; NULL, nd_naming_grpc_server_error, or a 400 message */
+static const char *
+nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
+    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size)
+{
+    const char           *msg;
+    nd_naming_conf_t     *nf;
+    nd_naming_client_t   *c;
+    nd_naming_service_t  *s;
+
+    nf = nd_naming_conf(nd_cycle);
+
+    if (specs == NULL) {
+        /* Nacos removes the connection's instances of the service,
+         * whatever instance the request names */
+        c = nd_naming_grpc_client(nf, call, 0);
+        s = nd_naming_service_find(nf, &ref->ns, &ref->grouped);
+        if (c && s && nd_naming_client_instance(c, s)) {
+            nd_naming_register_batch(nf, c, s, NULL, 0);
+        }
+        return NULL;
+    }
+
+    msg = NULL;
+    s = nd_naming_grpc_service(nf, ref, buf, size, &msg);
+    if (s == NULL) {
+        return msg;
+    }
+
+    c = nd_naming_grpc_client(nf, call, 1);
+    if (c == NULL || nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
+        return nd_naming_grpc_server_error;
+    }
+
+    return NULL;
+}
+
+
+static nd_int_t
+nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
+{
+    char              buf[768];
+    const char       *type, *msg;
+    nd_naming_ref_t   ref;
+    nd_naming_spec_t  spec;
+
+    msg = nd_naming_grpc_ref(call, body, &ref);
+    if (msg) {
+        return nd_naming_grpc_fail(call, "InstanceResponse", 400, msg);
+    }
+
+    type = nd_json_get_str(body, "type", "");
+
+    if (strcmp(type, "registerInstance") == 0) {
+        msg = nd_naming_grpc_spec(json_object_get(body, "instance"), &spec,
+                                  buf, sizeof(buf));
+        if (msg) {
+            return nd_grpc_reply_error(call, 400, msg);
+        }
+        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf));
+        nd_naming_grpc_specs_free(&spec, 1);
+
+    } else if (strcmp(type, "deregisterInstance") == 0) {
+        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf));
+
+    } else {
+        snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
+        return nd_grpc_reply_error(call, 400, buf);
+    }
+
+    if (msg) {
+        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
+                                         ? 500 : 400, msg);
+    }
+
+    return nd_grpc_reply(call, "InstanceResponse",
+                         json_pack("{s:s}", "type", type));
+}
+
+
+static nd_int_t
+nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
+{
+    char               buf[768];
+    size_t             i, n;
+    json_t            *list, *item;
+    const char        *type, *msg;
+    nd_naming_ref_t    ref;
+    nd_naming_spec_t  *specs;
+
+    msg = nd_naming_grpc_ref(call, body, &ref);
+    if (msg) {
+        return nd_naming_grpc_fail(call, "BatchInstanceResponse", 400, msg);
+    }
+
+    type = nd_json_get_str(body, "type", "");
+    if (strcmp(type, "batchRegisterInstance") != 0) {
+        snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
+        return nd_grpc_reply_error(call, 400, buf);
+    }
+
+    list = json_object_get(body, "instances");
+    n = json_array_size(list);
+
+    specs = nd_pcalloc(call->pool, (n ? n : 1) * sizeof(nd_naming_spec_t));
+    if (specs == NULL) {
+        return ND_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        item = json_array_get(list, i);
+
+        if (json_is_object(item)
+            && !nd_json_get_bool(item, "ephemeral", 1))
+        {
+            nd_naming_grpc_specs_free(specs, i);
+            return nd_grpc_reply_error(call, 400, "Batch registration does "
+                                       "not allow persistent instance "
+                                       "registration");
+        }
+
+        msg = nd_naming_grpc_spec(item, &specs[i], buf, sizeof(buf));
+        if (msg) {
+            nd_naming_grpc_specs_free(specs, i);
+            return nd_grpc_reply_error(call, 400, msg);
+        }
+    }
+
+    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf));
+    nd_naming_grpc_specs_free(specs, n);
+
+    if (msg) {
+        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
+                                         ? 500 : 400, msg);
+    }
+
+    return nd_grpc_reply(call, "BatchInstanceResponse",
+                         json_pack("{s:s}", "type", type));
+}
+
+
+/* a cached ServiceInfo text as a JSON tree, lastRefTime set to now (the
+ * text holds a zero-filled placeholder there, which is no JSON number) */
+static json_t *
+nd_naming_grpc_parse(nd_shared_t *body, size_t ref_time_pos)
+{
+    char     digits[32];
+    u_char  *p;
+    json_t  *j;
+
+    p = nd_alloc(body->len);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    memcpy(p, body->data, body->len);
+    if (snprintf(digits, sizeof(digits), "%013" PRIu64,
+                 (uint64_t) nd_current_msec) == 13)
+    {
+        memcpy(p + ref_time_pos, digits, 13);
+    }
+
+    j = json_loadb((char *) p, body->len, 0, NULL);
+    nd_free(p);
+
+    return j;
+}
+
+
+/* ServiceInfo as a JSON tree: name bare, lastRefTime now */
+static json_t *
+nd_naming_grpc_info(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
+    const nd_str_t *clusters, int healthy_only)
+{
+    size_t                pos;
+    json_t               *info;
+    nd_shared_t          *body;
+    nd_naming_cache_t    *ca;
+    nd_naming_service_t  *s;
+
+    s = nd_naming_service_find(nf, &ref->ns, &ref->grouped);
+
+    if (s) {
+        ca = nd_naming_info_get(nf, s, clusters, healthy_only, 0);
+        if (ca == NULL) {
+            return NULL;
+        }
+        return nd_naming_grpc_parse(ca->body, ca->ref_time_pos);
+    }
+
+    body = nd_naming_info_empty(&ref->grouped, clusters, nf->cache_millis,
+                                &pos);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    info = nd_naming_grpc_parse(body, pos);
+    nd_shared_release(body);
+
+    if (info) {
+        json_object_set_new(info, "name",
+                            json_stringn((char *) ref->name.data,
+                                         ref->name.len));
+    }
+
+    return info;
+}
+
+
+static nd_int_t
+nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body)
+{
+    json_t            *info;
+    nd_str_t           clusters;
+    const char        *msg;
+    nd_naming_ref_t    ref;
+    nd_naming_conf_t  *nf;
+
+    msg = nd_naming_grpc_ref(call, body, &ref);
+    if (msg) {
+        return nd_naming_grpc_fail(call, "QueryServiceResponse", 400, msg);
+    }
+
+    nf = nd_naming_conf(nd_cycle);
+    nd_naming_grpc_field(body, "cluster", &clusters);
+
+    info = nd_naming_grpc_info(nf, &ref, &clusters,
+                                       nd_json_get_bool(body, "healthyOnly",
+                                                        0));
+    if (info == NULL) {
+        return ND_ERROR;
+    }
+
+    return nd_grpc_reply(call, "QueryServiceResponse",
+                         json_pack("{s:o}", "serviceInfo", info));
+}
+
+
+/* ---- subscriptions and pushes -------------------------------------------- */
+
+static void nd_naming_grpc_timer(nd_timer_t *t);
+
+
+static nd_naming_gpush_t *
+nd_naming_grpc_pusher(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
+{
+    nd_naming_grpc_t   *ng;
+    nd_naming_gpush_t  *gp;
+
+    if (sub->push_data) {
+        return sub->push_data;
+    }
+
+    gp = nd_calloc(sizeof(nd_naming_gpush_t));
+    if (gp == NULL) {
+        return NULL;
+    }
+
+    ng = nf->grpc;
+    gp->sub = sub;
+    gp->nf = nf;
+    nd_timer_init(&gp->timer, "naming grpc push", nd_naming_grpc_timer, gp);
+    nd_queue_insert_tail(&ng->pushers, &gp->link);
+    sub->push_data = gp;
+
+    return gp;
+}
+
+
+static void
+nd_naming_grpc_forget(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
+{
+    nd_naming_gpush_t  *gp;
+
+    gp = sub->push_data;
+    if (gp == NULL) {
+        return;
+    }
+
+    sub->push_data = NULL;
+    gp->sub = NULL;
+    nd_timer_stop(&gp->timer);
+    nd_queue_remove(&gp->link);
+
+    if (gp->inflight == 0) {
+        nd_free(gp);
+    }
+}
+
+
+static void
+nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+{
+    nd_naming_gpush_t    *gp;
+    nd_naming_conf_t     *nf;
+    nd_naming_gticket_t  *tk;
+    uint32_t              gen;
+
+    tk = data;
+    gp = tk->gp;
+    gen = tk->gen;
+    nd_free(tk);
+
+    gp->inflight--;
+
+    if (gp->sub == NULL) {
+        if (gp->inflight == 0) {
+            nd_free(gp);                /* unsubscribed meanwhile */
+        }
+        return;
+    }
+
+    if (gen != gp->gen) {
+        return;                         /* a newer push decides */
+    }
+
+    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
+        gp->retries = 0;
+        return;
+    }
+
+    nf = gp->nf;
+
+    if (gp->retries >= ND_NAMING_GRPC_RETRIES || !nf->started
+        || conn == NULL)
+    {
+        nf->push_failed++;
+        nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                     "naming: push of %.*s to %s failed",
+                     (int) gp->sub->service->grouped_len,
+                     gp->sub->service->grouped, gp->sub->client->id);
+        gp->retries = 0;
+        return;
+    }
+
+    gp->retries++;
+    nd_timer_stop(&gp->timer);
+    nd_timer_start(&gp->timer, ND_NAMING_GRPC_RETRY_DELAY, ND_TIMER_ONCE);
+}
+
+
+/* the ServiceInfo tree for body: parsed once per loop pass and shared */
+static json_t *
+nd_naming_grpc_shared_info(nd_naming_grpc_t *ng, nd_shared_t *body,
+    size_t ref_time_pos)
+{
+    if (ng->info_body == body && ng->info_at == nd_current_msec) {
+        return ng->info;
+    }
+
+    nd_naming_grpc_info_clear(ng);
+
+    ng->info = nd_naming_grpc_parse(body, ref_time_pos);
+    if (ng->info == NULL) {
+        return NULL;
+    }
+
+    ng->info_body = nd_shared_ref(body);
+    ng->info_at = nd_current_msec;
+
+    return ng->info;
+}
+
+
+static void
+nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
+    size_t ref_time_pos)
+{
+    json_t               *info, *req;
+    nd_str_t              id;
+    nd_grpc_conn_t       *conn;
+    nd_naming_conf_t     *nf;
+    nd_naming_gticket_t  *tk;
+
+    nf = gp->nf;
+    id.data = (u_char *) gp->sub->client->id;
+    id.len = gp->sub->client->id_len;
+
+    conn = nd_grpc_conn_find(nf->cycle, (char *) id.data);
+    if (conn == NULL) {
+        return;                         /* gone: its release is queued */
+    }
+
+    info = nd_naming_grpc_shared_info(nf->grpc, body, ref_time_pos);
+    tk = nd_alloc(sizeof(nd_naming_gticket_t));
+    if (info == NULL || tk == NULL) {
+        nd_free(tk);
+        return;
+    }
+
+    req = json_pack("{s:O, s:s}", "serviceInfo", info, "module", "naming");
+    if (req == NULL) {
+        nd_free(tk);
+        return;
+    }
+
+    tk->gp = gp;
+    tk->gen = ++gp->gen;
+    gp->inflight++;
+    nf->push_total++;
+
+    if (nd_grpc_push(conn, "NotifySubscriberRequest", req, 0,
+                     nd_naming_grpc_answer, tk) != ND_OK)
+    {
+        /* no callback will come: the connection is closing */
+        gp->inflight--;
+        nd_free(tk);
+    }
+}
+
+
+/* the push scheduler's hook: a change reached this subscriber */
+static void
+nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
+    nd_shared_t *body, size_t ref_time_pos)
+{
+    nd_naming_gpush_t  *gp;
+
+    gp = nd_naming_grpc_pusher(nf, sub);
+    if (gp == NULL) {
+        return;
+    }
+
+    nd_timer_stop(&gp->timer);          /* supersedes a pending retry */
+    gp->retries = 0;
+    nd_naming_grpc_send(gp, body, ref_time_pos);
+}
+
+
+/* the push after a subscribe, and retries: the state current now */
+static void
+nd_naming_grpc_timer(nd_timer_t *t)
+{
+    nd_str_t              clusters;
+    nd_naming_sub_t      *sub;
+    nd_naming_cache_t    *ca;
+    nd_naming_gpush_t    *gp;
+
+    gp = t->data;
+    sub = gp->sub;
+
+    clusters.data = (u_char *) sub->clusters;
+    clusters.len = strlen(sub->clusters);
+
+    ca = nd_naming_info_get(gp->nf, sub->service, &clusters, 0, 0);
+    if (ca) {
+        nd_naming_grpc_send(gp, ca->body, ca->ref_time_pos);
+    }
+}
+
+
+static nd_int_t
+nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
+{
+    json_t               *info, *labels;
+    nd_str_t              clusters;
+    const char           *msg, *app;
+    nd_queue_t           *q;
+    nd_naming_ref_t       ref;
+    nd_naming_sub_t      *sub;
+    nd_naming_conf_t     *nf;
+    nd_naming_client_t   *c;
+    nd_naming_gpush_t    *gp;
+    nd_naming_service_t  *s;
+
+    msg = nd_naming_grpc_ref(call, body, &ref);
+    if (msg) {
+        return nd_naming_grpc_fail(call, "SubscribeServiceResponse", 400,
+                                   msg);
+    }
+
+    nf = nd_naming_conf(nd_cycle);
+    nd_naming_grpc_field(body, "clusters", &clusters);
+
+    if (nd_json_get_bool(body, "subscribe", 1)) {
+        /* the subscription needs the service object: made empty here */
+        s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, 1, NULL);
+        c = nd_naming_grpc_client(nf, call, 1);
+        sub = (s && c) ? nd_naming_subscribe(nf, c, s, &clusters) : NULL;
+        if (sub == NULL) {
+            return ND_ERROR;
+        }
+
+        if (sub->app == NULL) {
+            labels = nd_grpc_conn_labels(call->conn);
+            app = nd_json_get_str(labels, "AppName", "unknown");
+            sub->app = strdup(app[0] ? app : "unknown");
+        }
+
+        if (sub->agent == NULL) {
+            sub->agent = strdup(nd_grpc_conn_client_version(call->conn));
+        }
+
+        /* Java pushes once more push_delay after a subscribe */
+        gp = nd_naming_grpc_pusher(nf, sub);
+        if (gp && nf->started) {
+            nd_timer_stop(&gp->timer);
+            gp->retries = 0;
+            nd_timer_start(&gp->timer, nf->push_delay, ND_TIMER_ONCE);
+        }
+
+    } else {
+        c = nd_naming_grpc_client(nf, call, 0);
+        s = nd_naming_service_find(nf, &ref.ns, &ref.grouped);
+        /* nd_naming_subscribe keeps one per (client, service) */
+        for (q = c && s ? nd_queue_head(&c->subs) : NULL;
+             q && q != nd_queue_sentinel(&c->subs); q = nd_queue_next(q))
+        {
+            sub = nd_queue_data(q, nd_naming_sub_t, client_link);
+            if (sub->service == s) {
+                nd_naming_unsubscribe(nf, sub);
+                break;
+            }
+        }
+    }
+
+    info = nd_naming_grpc_info(nf, &ref, &clusters, 0);
+    if (info == NULL) {
+        return ND_ERROR;
+    }
+
+    return nd_grpc_reply(call, "SubscribeServiceResponse",
+                         json_pack("{s:o, s:s}", "serviceInfo", info,
+                                   "message", "success"));
+}
+
+
+static int
+nd_naming_grpc_name_cmp(const void *a, const void *b)
+{
+    const nd_naming_service_t  *x = *(nd_naming_service_t * const *) a;
+    const nd_naming_service_t  *y = *(nd_naming_service_t * const *) b;
+    int                         rc;
+
+    rc = memcmp(x->grouped, y->grouped, nd_min(x->grouped_len,
+                                               y->grouped_len));
+    return rc ? rc : (int) x->grouped_len - (int) y->grouped_len;
+}
+
+
+static nd_int_t
+nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body)
+{
+    json_t                *names;
+    int64_t                page_no, page_size, start, i;
+    nd_str_t               ns_id, group;
+    nd_uint_t              n, b;
+    nd_hash_elt_t         *e;
+    nd_naming_ns_t        *ns;
+    nd_naming_conf_t      *nf;
+    nd_naming_service_t  **all, *s;
+
+    nd_naming_grpc_field(body, "namespace", &ns_id);
+    if (ns_id.len == 0) {
+        nd_str_set(&ns_id, ND_NAMING_DEFAULT_NS);
+    }
+    nd_naming_grpc_field(body, "groupName", &group);
+    if (group.len == 0) {
+        nd_str_set(&group, ND_NAMING_DEFAULT_GROUP);
+    }
+
+    page_no = nd_json_get_int(body, "pageNo", 1);
+    page_size = nd_json_get_int(body, "pageSize", 10);
+
+    nf = nd_naming_conf(nd_cycle);
+    ns = nd_naming_ns_find(nf, &ns_id);
+    names = json_array();
+    n = 0;
+
+    if (ns && ns->nservices) {
+        all = nd_palloc(call->pool, ns->nservices * sizeof(void *));
+        if (all == NULL) {
+            json_decref(names);
+            return ND_ERROR;
+        }
+
+        /* the group's services, sorted: pages are stable */
+        for (e = nd_hash_first(&ns->services, &b); e && n < ns->nservices;
+             e = nd_hash_next(&ns->services, e, &b))
+        {
+            s = e->value;
+            if (s->group_len == group.len
+                && memcmp(s->grouped, group.data, group.len) == 0)
+            {
+                all[n++] = s;
+            }
+        }
+
+        qsort(all, n, sizeof(void *), nd_naming_grpc_name_cmp);
+
+        start = (page_no - 1) * page_size;
+        for (i = nd_max(start, 0);
+             page_size > 0 && i < (int64_t) n && i < start + page_size;
+             i++)
+        {
+            s = all[i];
+            json_array_append_new(names,
+                json_stringn(nd_naming_service_name(s),
+                             nd_naming_service_name_len(s)));
+        }
+    }
+
+    return nd_grpc_reply(call, "ServiceListResponse",
+                         json_pack("{s:I, s:o}", "count", (json_int_t) n,
+                                   "serviceNames", names));
+}
+
+#else  /* !ND_WITH_GRPC */
+
+
+int
+nd_naming_grpc_init(nd_cycle_t *cycle)
+{
+    return ND_OK;
+}
+
+
+void
+nd_naming_grpc_stop(nd_naming_conf_t *nf)
+{
+}
+
+
+void
+nd_naming_grpc_exit(nd_naming_conf_t *nf)
+{
+}
+
+#endif
