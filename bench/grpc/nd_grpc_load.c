@@ -8,6 +8,13 @@
  *                [-T RequestType] [-b 'json with %n for a counter']
  *   nd_grpc_load -p PORT -c N -I      open N registered connections,
  *                                     print "ready", hold until stdin ends
+ *   nd_grpc_load -p PORT -c N -F SERVICE [-k changes]
+ *                                     fan-out: every connection subscribes
+ *                                     to SERVICE; connection 0 registers a
+ *                                     new instance per change; prints the
+ *                                     time from the register's answer to
+ *                                     the last subscriber's push (p50/p99
+ *                                     over the changes)
  *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
@@ -44,6 +51,10 @@ struct conn_s {
     int               ready;   /* setup sent */
     int               inflight;
     stream_t         *bidi;
+    int32_t           bidi_id;
+    uint8_t          *in;      /* bi-stream bytes received */
+    size_t            inlen, incap;
+    long              seen;    /* newest change this connection got */
 };
 
 static const char  *req_type = "HealthCheckRequest";
@@ -53,6 +64,9 @@ static double       duration = 5, t_end;
 static long         done_calls, failed_calls, counter;
 static double      *lat;
 static size_t       nlat, caplat;
+static const char  *fan_service;
+static long         fan_change;      /* the change being waited for */
+static char         fan_marker[64];  /* its instance ip, in the push */
 
 
 static double
@@ -149,6 +163,121 @@ read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
 }
 
 
+/* the bytes of field `want` (length-delimited) in a protobuf message */
+static const uint8_t *
+pb_field(const uint8_t *p, size_t len, unsigned want, size_t *flen)
+{
+    const uint8_t  *end = p + len;
+
+    while (p < end) {
+        uint64_t  key = 0, v = 0;
+        int       sh = 0;
+
+        while (p < end && (*p & 0x80)) { key |= (uint64_t) (*p++ & 0x7f) << sh; sh += 7; }
+        if (p == end) return NULL;
+        key |= (uint64_t) *p++ << sh;
+
+        switch (key & 7) {
+        case 0:
+            while (p < end && (*p++ & 0x80)) { }
+            break;
+        case 2:
+            sh = 0;
+            while (p < end && (*p & 0x80)) { v |= (uint64_t) (*p++ & 0x7f) << sh; sh += 7; }
+            if (p == end) return NULL;
+            v |= (uint64_t) *p++ << sh;
+            if ((uint64_t) (end - p) < v) return NULL;
+            if ((key >> 3) == want) { *flen = (size_t) v; return p; }
+            p += v;
+            break;
+        default:
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+
+/* a server push on the bi-stream: answer it as the SDK does, and note
+ * whether it carries the change being waited for */
+static void
+on_push(conn_t *c, const uint8_t *msg, size_t len)
+{
+    size_t          ml, tl, bl, vl;
+    const uint8_t  *meta, *type, *body, *val;
+    char            json[256], rid[32];
+    const char     *r;
+    uint8_t        *out;
+    size_t          olen;
+    stream_t       *st = c->bidi;
+
+    meta = pb_field(msg, len, 2, &ml);
+    body = pb_field(msg, len, 3, &bl);
+    if (meta == NULL || body == NULL) return;
+    type = pb_field(meta, ml, 3, &tl);
+    val = pb_field(body, bl, 2, &vl);
+    if (type == NULL || val == NULL) return;
+
+    if (fan_change && memmem(val, vl, fan_marker, strlen(fan_marker))) {
+        if (c->seen < fan_change) c->seen = fan_change;
+    }
+
+    r = memmem(val, vl, "\"requestId\":\"", 13);
+    if (r == NULL || tl < 7 || memcmp(type + tl - 7, "Request", 7) != 0) {
+        return;
+    }
+    r += 13;
+    snprintf(rid, sizeof(rid), "%.*s", (int) strcspn(r, "\""), r);
+    snprintf(json, sizeof(json), "{\"resultCode\":200,\"errorCode\":0,"
+             "\"success\":true,\"requestId\":\"%s\"}", rid);
+    {
+        char  rtype[128];
+
+        snprintf(rtype, sizeof(rtype), "%.*sResponse", (int) tl - 7, type);
+        out = frame(rtype, json, &olen);
+    }
+
+    /* append to what the bi-stream still has to send */
+    st->out = realloc(st->out, st->len + olen);
+    memcpy(st->out + st->len, out, olen);
+    st->len += olen;
+    free(out);
+    nghttp2_session_resume_data(c->s, c->bidi_id);
+}
+
+
+static int
+on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+    size_t len, void *ud)
+{
+    conn_t  *c = ud;
+    size_t   n, off;
+
+    (void) s; (void) flags;
+
+    if (id != c->bidi_id) {
+        return 0;
+    }
+
+    if (c->inlen + len > c->incap) {
+        c->incap = (c->inlen + len) * 2;
+        c->in = realloc(c->in, c->incap);
+    }
+    memcpy(c->in + c->inlen, data, len);
+    c->inlen += len;
+
+    for (off = 0; c->inlen - off >= 5; off += 5 + n) {
+        n = (size_t) c->in[off + 1] << 24 | (size_t) c->in[off + 2] << 16
+            | (size_t) c->in[off + 3] << 8 | c->in[off + 4];
+        if (c->inlen - off < 5 + n) break;
+        on_push(c, c->in + off + 5, n);
+    }
+    memmove(c->in, c->in + off, c->inlen - off);
+    c->inlen -= off;
+    return 0;
+}
+
+
 #define NV(n, v) { (uint8_t *) n, (uint8_t *) v, sizeof(n) - 1,             \
                    sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE }
 
@@ -183,6 +312,7 @@ submit(conn_t *c, const char *path, const char *type, const char *json,
     }
     if (kind == 1) {
         c->bidi = st;
+        c->bidi_id = id;
     } else {
         c->inflight++;
     }
@@ -268,6 +398,7 @@ dial(void)
 
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_client_new(&c->s, cb, c);
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, NULL, 0);
@@ -336,15 +467,107 @@ cmp(const void *a, const void *b)
 }
 
 
+static void
+pump(conn_t **cs, int n, struct pollfd *pfd, int ms)
+{
+    int  i;
+
+    for (i = 0; i < n; i++) {
+        pfd[i].fd = cs[i]->fd;
+        pfd[i].events = POLLIN;
+        pfd[i].revents = 0;
+    }
+    poll(pfd, (nfds_t) n, ms);
+    for (i = 0; i < n; i++) {
+        if (pfd[i].revents && io(cs[i]) < 0) {
+            fprintf(stderr, "connection %d failed\n", i);
+            exit(1);
+        }
+    }
+}
+
+
+static int
+fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
+{
+    int      i, k, waiting;
+    char     body[512];
+    long     acked;
+    double   t_ack, wait_until, *lat_ms;
+
+    snprintf(body, sizeof(body), "{\"namespace\":\"public\",\"serviceName\":"
+             "\"%s\",\"groupName\":\"DEFAULT_GROUP\",\"subscribe\":true,"
+             "\"clusters\":\"\"}", fan_service);
+    for (i = 0; i < n; i++) {
+        submit(cs[i], "/Request/request", "SubscribeServiceRequest", body, 0);
+        if (io(cs[i]) < 0) {
+            return 1;
+        }
+    }
+
+    /* subscribed, and past the push the server sends after subscribing */
+    wait_until = now() + 2.0;
+    while (now() < wait_until || done_calls < n) {
+        pump(cs, n, pfd, 50);
+    }
+    printf("%d connections subscribed to %s\n", n, fan_service);
+
+    lat_ms = calloc((size_t) changes, sizeof(double));
+
+    for (k = 1; k <= changes; k++) {
+        snprintf(fan_marker, sizeof(fan_marker), "\"10.9.%d.%d\"",
+                 k / 250, k % 250 + 1);
+        fan_change = k;
+        snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+                 "\"serviceName\":\"%s\",\"groupName\":\"DEFAULT_GROUP\","
+                 "\"type\":\"registerInstance\",\"instance\":{\"ip\":%s,"
+                 "\"port\":8080,\"weight\":1.0,\"healthy\":true,"
+                 "\"enabled\":true,\"ephemeral\":true,"
+                 "\"clusterName\":\"DEFAULT\",\"metadata\":{}}}",
+                 fan_service, fan_marker);
+
+        acked = done_calls;
+        submit(cs[0], "/Request/request", "InstanceRequest", body, 0);
+        io(cs[0]);
+
+        t_ack = 0;
+        for ( ;; ) {
+            pump(cs, n, pfd, 20);
+            if (t_ack == 0 && done_calls > acked) {
+                t_ack = now();
+            }
+            for (waiting = 0, i = 0; i < n; i++) {
+                waiting += cs[i]->seen < k;
+            }
+            if (waiting == 0 && t_ack) {
+                break;
+            }
+            if (t_ack && now() - t_ack > 30) {
+                fprintf(stderr, "change %d: %d subscribers never got it\n",
+                        k, waiting);
+                return 1;
+            }
+        }
+        lat_ms[k - 1] = (now() - t_ack) * 1000;
+    }
+
+    qsort(lat_ms, (size_t) changes, sizeof(double), cmp);
+    printf("fanout %d subscribers %d changes last-push p50 %.1f ms "
+           "p99 %.1f ms\n", n, changes, lat_ms[changes / 2],
+           lat_ms[(int) ((changes - 1) * 0.99)]);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
-    int              i, o, nconns = 1, idle = 0;
+    int              i, o, nconns = 1, idle = 0, changes = 20;
     conn_t         **cs;
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:I")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -353,6 +576,8 @@ main(int argc, char **argv)
         case 'T': req_type = optarg; break;
         case 'b': req_body = optarg; break;
         case 'I': idle = 1; break;
+        case 'F': fan_service = optarg; break;
+        case 'k': changes = atoi(optarg); break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
@@ -377,6 +602,10 @@ main(int argc, char **argv)
         for (i = 0; i < nconns; i++) {
             io(cs[i]);
         }
+    }
+
+    if (fan_service) {
+        return fan_out(cs, nconns, pfd, changes);
     }
 
     if (idle) {

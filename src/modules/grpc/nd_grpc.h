@@ -64,6 +64,12 @@ nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
  * body reference; cb may be NULL */
 int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_push_pt cb, void *data);
+/* the same with a body serialized once for many connections: json is a
+ * JSON object's text without requestId and headers (they are spliced in
+ * per push); borrowed */
+int nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
+    const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
+    void *data);
 /* ask the client to reconnect (to ip:port when given) */
 int nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     nd_uint_t server_port);

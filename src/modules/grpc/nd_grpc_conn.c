@@ -904,45 +904,25 @@ nd_grpc_push_timeout(nd_timer_t *t)
 }
 
 
-int
-nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+/* queue a framed push whose JSON (in gcf->scratch) carries request id */
+static int
+nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
 {
-    char             rid[32];
-    uint64_t         id;
+    size_t           before;
     nd_grpc_push_t  *push;
     nd_grpc_conf_t  *gcf;
 
     gcf = conn->gcf;
+    before = nd_buf_size(&conn->bidi->out);
 
-    if (conn->bidi == NULL || conn->closing || conn->c->close) {
-        json_decref(body);
-        return ND_ERROR;
-    }
-
-    if (conn->queued > gcf->push_queue_max) {
-        json_decref(body);
-        nd_grpc_conn_close(conn, "push queue over push_queue_max");
-        return ND_ERROR;
-    }
-
-    id = ++gcf->push_seq;
-    snprintf(rid, sizeof(rid), "%llu", (unsigned long long) id);
-
-    if (body == NULL) {
-        body = json_object();
-    }
-    json_object_set_new(body, "requestId", json_string(rid));
-    if (json_object_get(body, "headers") == NULL) {
-        json_object_set_new(body, "headers", json_object());
-    }
-
-    if (nd_grpc_queue(conn->bidi, type, body) != ND_OK
+    if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
         || nd_grpc_h2_respond(conn->bidi) != ND_OK)
     {
         return ND_ERROR;
     }
 
+    conn->queued += nd_buf_size(&conn->bidi->out) - before;
     nd_grpc_flush_later(conn);
 
     if (cb == NULL) {
@@ -966,6 +946,91 @@ nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
                    ND_TIMER_ONCE);
 
     return ND_OK;
+}
+
+
+/* ND_OK when conn can take a push now; closes it over push_queue_max */
+static int
+nd_grpc_push_ready(nd_grpc_conn_t *conn)
+{
+    if (conn->bidi == NULL || conn->closing || conn->c->close) {
+        return ND_ERROR;
+    }
+
+    if (conn->queued > conn->gcf->push_queue_max) {
+        nd_grpc_conn_close(conn, "push queue over push_queue_max");
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+int
+nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+{
+    int              rc;
+    char             rid[32];
+    uint64_t         id;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+
+    if (nd_grpc_push_ready(conn) != ND_OK) {
+        json_decref(body);
+        return ND_ERROR;
+    }
+
+    id = ++gcf->push_seq;
+    snprintf(rid, sizeof(rid), "%llu", (unsigned long long) id);
+
+    if (body == NULL) {
+        body = json_object();
+    }
+    json_object_set_new(body, "requestId", json_string(rid));
+    if (json_object_get(body, "headers") == NULL) {
+        json_object_set_new(body, "headers", json_object());
+    }
+
+    nd_buf_reset(&gcf->scratch);
+    rc = nd_json_dump_buf(body, &gcf->scratch);
+    json_decref(body);
+
+    if (rc != ND_OK) {
+        return ND_ERROR;
+    }
+
+    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
+}
+
+
+int
+nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type, const u_char *json,
+    size_t len, nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+{
+    uint64_t         id;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+
+    if (len < 2 || json[0] != '{' || nd_grpc_push_ready(conn) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    id = ++gcf->push_seq;
+
+    /* {"requestId":"N","headers":{} + , + the rest of the object */
+    nd_buf_reset(&gcf->scratch);
+    if (nd_buf_appendf(&gcf->scratch, "{\"requestId\":\"%llu\","
+                       "\"headers\":{}", (unsigned long long) id) != ND_OK
+        || (len > 2 && nd_buf_append(&gcf->scratch, ",", 1) != ND_OK)
+        || nd_buf_append(&gcf->scratch, json + 1, len - 1) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
 }
 
 

@@ -36,6 +36,7 @@ typedef struct {
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
     uint64_t             push_seq;
+    nd_buf_t             scratch;           /* a push's JSON body */
     nghttp2_session_callbacks  *callbacks;
     nd_uint_t            registered;
 } nd_grpc_conf_t;

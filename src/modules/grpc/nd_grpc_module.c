@@ -258,6 +258,7 @@ nd_grpc_exit(nd_cycle_t *cycle)
 
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->conns);
+    nd_buf_free(&gcf->scratch);
 }
 
 

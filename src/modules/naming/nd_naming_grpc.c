@@ -10,8 +10,9 @@
  * instances per service: a register or a batch register replaces it.
  *
  * Pushes: the module's push scheduler calls nd_naming_grpc_push for each
- * subscriber with the shared ServiceInfo of its clusters; the JSON tree
- * parsed from it is shared by every subscriber of the same round.  A
+ * subscriber with the shared ServiceInfo of its clusters; the request
+ * text built from it is serialized once per round and sent to every
+ * subscriber of that round as it is (nd_grpc_push_raw).  A
  * failed or unanswered push is retried after push_retry_delay, a few
  * times, with the state current then; a newer push supersedes a pending
  * retry.  A subscribe is followed by one push after push_delay, as Java.
@@ -47,8 +48,8 @@ typedef struct {
 
 typedef struct {
     nd_queue_t              pushers;        /* nd_naming_gpush_t */
-    nd_shared_t            *info_body;      /* what info was parsed from */
-    json_t                 *info;           /* shared ServiceInfo tree */
+    nd_shared_t            *info_body;      /* what req was built from */
+    nd_buf_t                req;            /* NotifySubscriberRequest */
     nd_msec_t               info_at;        /* its lastRefTime */
 } nd_naming_grpc_t;
 
@@ -111,10 +112,7 @@ nd_naming_grpc_info_clear(nd_naming_grpc_t *ng)
         ng->info_body = NULL;
     }
 
-    if (ng->info) {
-        json_decref(ng->info);
-        ng->info = NULL;
-    }
+    nd_buf_reset(&ng->req);
 }
 
 
@@ -161,6 +159,7 @@ nd_naming_grpc_exit(nd_naming_conf_t *nf)
     }
 
     nd_naming_grpc_info_clear(ng);
+    nd_buf_free(&ng->req);
     nf->grpc = NULL;
 }
 
@@ -785,26 +784,45 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
 }
 
 
-/* the ServiceInfo tree for body: parsed once per loop pass and shared */
-static json_t *
-nd_naming_grpc_shared_info(nd_naming_grpc_t *ng, nd_shared_t *body,
+/* the NotifySubscriberRequest text for body: built once per loop pass
+ * and sent as it is to every subscriber of that round */
+static nd_buf_t *
+nd_naming_grpc_shared_req(nd_naming_grpc_t *ng, nd_shared_t *body,
     size_t ref_time_pos)
 {
+    char                digits[32];
+    size_t              at;
+    static const char   head[] = "{\"serviceInfo\":";
+    static const char   tail[] = ",\"module\":\"naming\"}";
+
     if (ng->info_body == body && ng->info_at == nd_current_msec) {
-        return ng->info;
+        return &ng->req;
     }
 
     nd_naming_grpc_info_clear(ng);
 
-    ng->info = nd_naming_grpc_parse(body, ref_time_pos);
-    if (ng->info == NULL) {
+    if (nd_buf_append(&ng->req, head, sizeof(head) - 1) != ND_OK) {
         return NULL;
+    }
+    at = ng->req.len;
+    if (nd_buf_append(&ng->req, body->data, body->len) != ND_OK
+        || nd_buf_append(&ng->req, tail, sizeof(tail) - 1) != ND_OK)
+    {
+        nd_buf_reset(&ng->req);
+        return NULL;
+    }
+
+    /* the cached text holds a zero-filled placeholder: now, in ms */
+    if (snprintf(digits, sizeof(digits), "%013" PRIu64,
+                 (uint64_t) nd_current_msec) == 13)
+    {
+        memcpy(ng->req.data + at + ref_time_pos, digits, 13);
     }
 
     ng->info_body = nd_shared_ref(body);
     ng->info_at = nd_current_msec;
 
-    return ng->info;
+    return &ng->req;
 }
 
 
@@ -812,7 +830,7 @@ static void
 nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     size_t ref_time_pos)
 {
-    json_t               *info, *req;
+    nd_buf_t             *req;
     nd_str_t              id;
     nd_grpc_conn_t       *conn;
     nd_naming_conf_t     *nf;
@@ -827,15 +845,9 @@ nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
         return;                         /* gone: its release is queued */
     }
 
-    info = nd_naming_grpc_shared_info(nf->grpc, body, ref_time_pos);
+    req = nd_naming_grpc_shared_req(nf->grpc, body, ref_time_pos);
     tk = nd_alloc(sizeof(nd_naming_gticket_t));
-    if (info == NULL || tk == NULL) {
-        nd_free(tk);
-        return;
-    }
-
-    req = json_pack("{s:O, s:s}", "serviceInfo", info, "module", "naming");
-    if (req == NULL) {
+    if (req == NULL || tk == NULL) {
         nd_free(tk);
         return;
     }
@@ -845,8 +857,8 @@ nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     gp->inflight++;
     nf->push_total++;
 
-    if (nd_grpc_push(conn, "NotifySubscriberRequest", req, 0,
-                     nd_naming_grpc_answer, tk) != ND_OK)
+    if (nd_grpc_push_raw(conn, "NotifySubscriberRequest", req->data,
+                         req->len, 0, nd_naming_grpc_answer, tk) != ND_OK)
     {
         /* no callback will come: the connection is closing */
         gp->inflight--;
