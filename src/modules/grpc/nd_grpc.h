@@ -48,6 +48,10 @@ int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
 nd_int_t nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body);
+/* answer with a body serialized by the caller (a whole JSON object with
+ * resultCode, errorCode and success); borrowed */
+nd_int_t nd_grpc_reply_raw(nd_grpc_call_t *call, const char *type,
+    const u_char *json, size_t len);
 /* answer with ErrorResponse {resultCode 500, errorCode, message} */
 nd_int_t nd_grpc_reply_error(nd_grpc_call_t *call, nd_int_t code,
     const char *msg);

@@ -502,36 +502,6 @@ nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
 }
 
 
-/* serialize body and queue it framed on st; takes the body reference */
-static int
-nd_grpc_queue(nd_grpc_stream_t *st, const char *type, json_t *body)
-{
-    int        rc;
-    size_t     before;
-    nd_buf_t   json;
-
-    nd_buf_init(&json);
-    before = nd_buf_size(&st->out);
-
-    rc = nd_json_dump_buf(body, &json);
-    json_decref(body);
-
-    if (rc == ND_OK) {
-        rc = nd_grpc_frame(&st->out, type, &json);
-    }
-
-    nd_buf_free(&json);
-
-    if (rc != ND_OK) {
-        return ND_ERROR;
-    }
-
-    st->conn->queued += nd_buf_size(&st->out) - before;
-
-    return ND_OK;
-}
-
-
 static void
 nd_grpc_response_defaults(json_t *body)
 {
@@ -558,38 +528,36 @@ nd_grpc_call_free(nd_grpc_call_t *call)
 }
 
 
-nd_int_t
-nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body)
+/* frame json as the call's answer; the call is freed unless its handler
+ * is still running */
+static nd_int_t
+nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
+    const nd_buf_t *json)
 {
+    size_t             before;
     nd_grpc_stream_t  *st;
 
     if (call->done) {
-        json_decref(body);
         return ND_ERROR;
     }
 
     call->done = 1;
     st = call->stream;
 
-    if (body == NULL) {
-        body = json_object();
-    }
-
     if (st == NULL || call->conn == NULL) {
-        json_decref(body);              /* the client is gone */
-        goto done;
+        goto done;                      /* the client is gone */
     }
 
-    nd_grpc_response_defaults(body);
+    before = nd_buf_size(&st->out);
 
-    if (nd_grpc_queue(st, type, body) != ND_OK) {
+    if (json == NULL || nd_grpc_frame(&st->out, type, json) != ND_OK) {
         nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "cannot encode response");
         goto done;
     }
 
+    st->conn->queued += nd_buf_size(&st->out) - before;
     st->finish = 1;
     st->status = ND_GRPC_OK;
-    st->call = NULL;
 
     if (nd_grpc_h2_respond(st) != ND_OK) {
         nd_grpc_h2_reset(st);
@@ -607,6 +575,50 @@ done:
     }
 
     return ND_OK;
+}
+
+
+nd_int_t
+nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body)
+{
+    int        ok;
+    nd_int_t   rc;
+    nd_buf_t   json;
+
+    if (call->done) {
+        json_decref(body);
+        return ND_ERROR;
+    }
+
+    if (body == NULL) {
+        body = json_object();
+    }
+
+    nd_grpc_response_defaults(body);
+
+    nd_buf_init(&json);
+    ok = nd_json_dump_buf(body, &json) == ND_OK;
+    json_decref(body);
+
+    rc = nd_grpc_reply_json(call, type, ok ? &json : NULL);
+    nd_buf_free(&json);
+
+    return rc;
+}
+
+
+nd_int_t
+nd_grpc_reply_raw(nd_grpc_call_t *call, const char *type, const u_char *json,
+    size_t len)
+{
+    nd_buf_t  view;
+
+    view.data = (u_char *) json;
+    view.pos = 0;
+    view.len = len;
+    view.cap = len;
+
+    return nd_grpc_reply_json(call, type, &view);
 }
 
 

@@ -652,32 +652,91 @@ nd_naming_grpc_info(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
 }
 
 
+/*
+ * Answer with the ServiceInfo: from the cached serialized text when the
+ * service exists (lastRefTime stamped in, no JSON parsing), else built.
+ */
+static nd_int_t
+nd_naming_grpc_reply_info(nd_grpc_call_t *call, const char *type,
+    nd_naming_ref_t *ref, const nd_str_t *clusters, int healthy_only,
+    const char *extra)
+{
+    char                  digits[32];
+    size_t                at;
+    json_t               *info, *res;
+    nd_int_t              rc;
+    nd_buf_t              b;
+    nd_naming_conf_t     *nf;
+    nd_naming_cache_t    *ca;
+    nd_naming_service_t  *s;
+
+    nf = nd_naming_conf(nd_cycle);
+    s = nd_naming_service_find(nf, &ref->ns, &ref->grouped);
+
+    if (s == NULL) {
+        info = nd_naming_grpc_info(nf, ref, clusters, healthy_only);
+        if (info == NULL) {
+            return ND_ERROR;
+        }
+        res = json_pack("{s:o}", "serviceInfo", info);
+        if (res && extra[0]) {
+            json_object_set_new(res, "message", json_string("success"));
+        }
+        return nd_grpc_reply(call, type, res);
+    }
+
+    ca = nd_naming_info_get(nf, s, clusters, healthy_only, 0);
+    if (ca == NULL) {
+        return ND_ERROR;
+    }
+
+    nd_buf_init(&b);
+    if (nd_buf_appendf(&b, "{\"resultCode\":200,\"errorCode\":0,"
+                       "\"success\":true%s,\"serviceInfo\":", extra)
+        != ND_OK)
+    {
+        nd_buf_free(&b);
+        return ND_ERROR;
+    }
+    at = b.len;
+    if (nd_buf_append(&b, ca->body->data, ca->body->len) != ND_OK
+        || nd_buf_append(&b, "}", 1) != ND_OK)
+    {
+        nd_buf_free(&b);
+        return ND_ERROR;
+    }
+
+    if (snprintf(digits, sizeof(digits), "%013" PRIu64,
+                 (uint64_t) nd_current_msec) == 13)
+    {
+        memcpy(b.data + at + ca->ref_time_pos, digits, 13);
+    }
+
+    rc = nd_grpc_reply_raw(call, type, b.data, b.len);
+    nd_buf_free(&b);
+
+    return rc;
+}
+
+
 static nd_int_t
 nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body)
 {
-    json_t            *info;
-    nd_str_t           clusters;
-    const char        *msg;
-    nd_naming_ref_t    ref;
-    nd_naming_conf_t  *nf;
+    nd_str_t          clusters;
+    const char       *msg;
+    nd_naming_ref_t   ref;
 
     msg = nd_naming_grpc_ref(call, body, &ref);
     if (msg) {
         return nd_naming_grpc_fail(call, "QueryServiceResponse", 400, msg);
     }
 
-    nf = nd_naming_conf(nd_cycle);
     nd_naming_grpc_field(body, "cluster", &clusters);
 
-    info = nd_naming_grpc_info(nf, &ref, &clusters,
-                                       nd_json_get_bool(body, "healthyOnly",
-                                                        0));
-    if (info == NULL) {
-        return ND_ERROR;
-    }
-
-    return nd_grpc_reply(call, "QueryServiceResponse",
-                         json_pack("{s:o}", "serviceInfo", info));
+    return nd_naming_grpc_reply_info(call, "QueryServiceResponse", &ref,
+                                     &clusters,
+                                     nd_json_get_bool(body, "healthyOnly", 0),
+                                     "");
 }
 
 
@@ -910,7 +969,7 @@ nd_naming_grpc_timer(nd_timer_t *t)
 static nd_int_t
 nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 {
-    json_t               *info, *labels;
+    json_t               *labels;
     nd_str_t              clusters;
     const char           *msg, *app;
     nd_queue_t           *q;
@@ -972,14 +1031,8 @@ nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
         }
     }
 
-    info = nd_naming_grpc_info(nf, &ref, &clusters, 0);
-    if (info == NULL) {
-        return ND_ERROR;
-    }
-
-    return nd_grpc_reply(call, "SubscribeServiceResponse",
-                         json_pack("{s:o, s:s}", "serviceInfo", info,
-                                   "message", "success"));
+    return nd_naming_grpc_reply_info(call, "SubscribeServiceResponse", &ref,
+                                     &clusters, 0, ",\"message\":\"success\"");
 }
 
 
