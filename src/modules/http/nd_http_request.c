@@ -888,6 +888,17 @@ nd_http_finalize(nd_http_request_t *r, nd_int_t rc)
 void
 nd_http_hold(nd_http_request_t *r, nd_msec_t msec, nd_http_hold_pt handler)
 {
+    nd_http_conn_t  *hc;
+
+    /* a held request can wait a long time, in great numbers: its
+     * connection keeps no scratch buffers (the request has its copies) */
+    hc = r->hc;
+    if (nd_buf_size(&hc->in) == 0) {
+        nd_buf_free(&hc->in);
+    }
+    nd_buf_free(&hc->head);
+    nd_buf_free(&hc->body);
+
     r->hold_handler = handler;
     if (r->hold_timer.handler == NULL) {
         nd_timer_init(&r->hold_timer, "http hold", nd_http_hold_expired, r);
