@@ -205,8 +205,13 @@ nd_config_history_json(const nd_store_config_t *c)
     json_object_set_new(j, "srcIp", nd_config_sjson(&c->src_ip));
     json_object_set_new(j, "srcUser", nd_config_sjson(&c->src_user));
     json_object_set_new(j, "opType", nd_config_sjson(&c->op_type));
-    json_object_set_new(j, "publishType", json_string("formal"));
-    json_object_set_new(j, "extInfo", json_string(""));
+    /* Nacos 2.5: gray versions' history rows (beta, tag_<tag>) */
+    json_object_set_new(j, "publishType",
+                        json_string(c->gray_name.len ? "gray" : "formal"));
+    if (c->gray_name.len) {
+        json_object_set_new(j, "grayName", nd_config_sjson(&c->gray_name));
+    }
+    json_object_set_new(j, "extInfo", nd_config_sjson(&c->ext_info));
     json_object_set_new(j, "type", nd_config_sjson(&c->type));
     json_object_set_new(j, "createdTime", json_string(created));
     json_object_set_new(j, "lastModifiedTime", json_string(modified));

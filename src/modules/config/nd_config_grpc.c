@@ -4,7 +4,10 @@
  * module only.
  *
  * Listeners are per connection: a key listened twice on one connection
- * stays one listener.  The push echoes the tenant string the connection
+ * stays one listener.  Gray rules: the connection's client address picks
+ * a beta version, the tag field / Vipserver-Tag header (or label) a tag
+ * version; any change of a key, gray ones included, is pushed to every
+ * connection listening to it (Nacos 2.5), the listen md5 compare decides.  The push echoes the tenant string the connection
  * used in its listen request (the Java client looks its cache up by it),
  * while matching uses the normalised key.
  */
@@ -183,10 +186,47 @@ nd_config_gstr(const nd_str_t *s)
 
 /* ConfigQueryRequest */
 
+/* the tag a request asks for: its tag field, else the Vipserver-Tag
+ * header, else the connection's Vipserver-Tag label; NULL for none */
+static const char *
+nd_config_grpc_tag(nd_grpc_call_t *call, json_t *body, int *explicit)
+{
+    json_t      *labels;
+    const char  *t;
+
+    t = body ? nd_json_get_str(body, "tag", "") : "";
+    *explicit = t[0] != '\0';
+    if (t[0]) {
+        return t;
+    }
+
+    t = call->headers ? nd_json_get_str(call->headers, "Vipserver-Tag", "")
+                      : "";
+    if (t[0]) {
+        return t;
+    }
+
+    labels = call->conn ? nd_grpc_conn_labels(call->conn) : NULL;
+    t = labels ? nd_json_get_str(labels, "Vipserver-Tag", "") : "";
+
+    return t[0] ? t : NULL;
+}
+
+
+static const char *
+nd_config_grpc_ip(nd_grpc_call_t *call)
+{
+    return call->conn ? nd_grpc_conn_client_ip(call->conn) : "";
+}
+
+
 static nd_int_t
 nd_config_grpc_query(nd_grpc_call_t *call, json_t *body)
 {
+    int                       explicit;
     json_t                   *res;
+    nd_str_t                  type;
+    const char               *tag;
     nd_config_key_t           key;
     const nd_store_config_t  *c;
 
@@ -195,8 +235,11 @@ nd_config_grpc_query(nd_grpc_call_t *call, json_t *body)
                              nd_config_grpc_fail(400, "invalid param"));
     }
 
-    c = nd_store_config_cached(nd_cycle, &key.data_id, &key.group,
-                               &key.tenant);
+    /* gray rules: beta for a listed client address, else the tag
+     * version, else formal (a tag without a version: the formal content,
+     * the tag echoed, as Nacos 2.5) */
+    tag = nd_config_grpc_tag(call, body, &explicit);
+    c = nd_config_for_client(nd_cycle, &key, nd_config_grpc_ip(call), tag);
     if (c == NULL) {
         /* a typed failure: clients read errorCode 300 as "absent" */
         return nd_grpc_reply(call, "ConfigQueryResponse",
@@ -204,16 +247,29 @@ nd_config_grpc_query(nd_grpc_call_t *call, json_t *body)
                                                  "config data not exist"));
     }
 
+    type = nd_config_row_type(nd_cycle, c);
+
     res = json_object();
     json_object_set_new(res, "content", nd_config_gstr(&c->content));
     json_object_set_new(res, "encryptedDataKey",
                         nd_config_gstr(&c->encrypted_data_key));
-    json_object_set_new(res, "contentType",
-                        c->type.len ? nd_config_gstr(&c->type)
-                                    : json_string("text"));
+    json_object_set_new(res, "contentType", nd_config_gstr(&type));
     json_object_set_new(res, "md5", nd_config_gstr(&c->md5));
     json_object_set_new(res, "lastModified", json_integer(c->gmt_modified));
-    json_object_set_new(res, "beta", json_false());
+    json_object_set_new(res, "beta", json_boolean(nd_config_is_beta(c)));
+
+    if (nd_config_is_tag(c)) {
+        u_char  enc[3 * 128 + 1];
+        size_t  n;
+
+        n = c->gray_name.len - 4 <= 128
+            ? nd_escape_form(enc, c->gray_name.data + 4, c->gray_name.len - 4)
+            : 0;
+        json_object_set_new(res, "tag", json_stringn((char *) enc, n));
+
+    } else if (c->gray_name.len == 0 && explicit) {
+        json_object_set_new(res, "tag", json_string(tag));
+    }
 
     return nd_grpc_reply(call, "ConfigQueryResponse", res);
 }
@@ -235,8 +291,9 @@ nd_config_grpc_write_done(nd_store_op_t *op)
     nd_grpc_call_t  *call;
 
     call = op->data;
-    type = op->type == ND_STORE_CONFIG_DELETE ? "ConfigRemoveResponse"
-                                              : "ConfigPublishResponse";
+    type = op->type == ND_STORE_CONFIG_DELETE
+           || op->type == ND_STORE_GRAY_DELETE ? "ConfigRemoveResponse"
+                                               : "ConfigPublishResponse";
 
     if (op->rc == ND_OK) {
         nd_grpc_reply(call, type, json_object());
@@ -273,7 +330,7 @@ nd_config_grpc_write(nd_grpc_call_t *call, json_t *body, int remove)
     json_t             *add;
     nd_str_t            v;
     nd_uint_t           i;
-    const char         *s, *type;
+    const char         *s, *type, *tag, *beta;
     nd_store_op_t      *op;
     nd_config_key_t     key;
     nd_store_config_t  *c;
@@ -287,19 +344,38 @@ nd_config_grpc_write(nd_grpc_call_t *call, json_t *body, int remove)
                              nd_config_grpc_fail(400, "invalid param"));
     }
 
+    /* gray: additionMap betaIps (a beta version) or tag (a tag version);
+     * a remove with tag removes that tag version */
     add = json_object_get(body, "additionMap");
-    s = nd_json_get_str(remove ? body : add, "tag", "");
-    if (s[0] || (!remove && nd_json_get_str(add, "betaIps", "")[0])) {
-        return nd_grpc_reply(call, type,
-                             nd_config_grpc_fail(400, "beta and tag configs "
-                                                 "are not supported"));
+    tag = nd_json_get_str(remove ? body : add, "tag", "");
+    beta = remove ? "" : nd_json_get_str(add, "betaIps", "");
+
+    if (tag[0] && !beta[0]) {
+        v.data = (u_char *) tag;
+        v.len = strlen(tag);
+        if (!nd_config_valid_name(&v)) {
+            return nd_grpc_reply(call, type,
+                                 nd_config_grpc_fail(400, "invalid tag"));
+        }
     }
 
-    op = nd_store_op_create(nd_cycle, remove ? ND_STORE_CONFIG_DELETE
-                                             : ND_STORE_CONFIG_PUBLISH,
+    op = nd_store_op_create(nd_cycle,
+                            tag[0] || beta[0]
+                            ? (remove ? ND_STORE_GRAY_DELETE
+                                      : ND_STORE_GRAY_PUBLISH)
+                            : (remove ? ND_STORE_CONFIG_DELETE
+                                      : ND_STORE_CONFIG_PUBLISH),
                             nd_config_grpc_write_done, call);
     if (op == NULL) {
         return ND_ERROR;
+    }
+
+    if (beta[0]) {
+        op->beta_ips.data = (u_char *) beta;
+        op->beta_ips.len = strlen(beta);
+    } else if (tag[0]) {
+        op->tag.data = (u_char *) tag;
+        op->tag.len = strlen(tag);
     }
 
     c = &op->config;
@@ -534,7 +610,7 @@ nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
     u_char               *ik;
     size_t                iklen, i;
     json_t               *ctxs, *item, *changed, *ch;
-    const char           *md5, *tenant, *ip;
+    const char           *md5, *tenant, *ip, *tag;
     nd_config_key_t       key;
     nd_config_gconn_t    *gc;
     nd_config_glisten_t  *gl;
@@ -550,6 +626,12 @@ nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
     }
 
     ip = nd_grpc_conn_client_ip(call->conn);
+    {
+        int  explicit;
+
+        /* Vipserver-Tag header (or label): compare with its version */
+        tag = nd_config_grpc_tag(call, NULL, &explicit);
+    }
 
     for (i = 0; i < json_array_size(ctxs); i++) {
         item = json_array_get(ctxs, i);
@@ -594,7 +676,7 @@ nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
 
         snprintf(gl->l.md5, sizeof(gl->l.md5), "%s", md5);
 
-        if (nd_config_md5_differs(nd_cycle, &key, md5)) {
+        if (nd_config_md5_differs(nd_cycle, &key, ip, tag, md5)) {
             ch = json_pack("{s:o, s:o, s:s}",
                            "dataId", nd_config_gstr(&key.data_id),
                            "group", nd_config_gstr(&key.group),

@@ -323,6 +323,30 @@ nd_config_write_done(nd_store_op_t *op)
 }
 
 
+/* DELETE ?beta=true: Nacos's RestResult */
+static void
+nd_config_stop_beta_done(nd_store_op_t *op)
+{
+    json_t             *j;
+    nd_config_ctx_t    *ctx;
+
+    ctx = op->data;
+
+    if (op->rc != ND_OK) {
+        j = json_pack("{s:i, s:s, s:b}", "code", 500,
+                      "message", "remove beta data error", "data", 0);
+        nd_http_send_json(ctx->r, 500, j);
+        json_decref(j);
+        return;
+    }
+
+    j = json_pack("{s:i, s:s, s:b}", "code", 200, "message", "stop beta ok",
+                  "data", 1);
+    nd_http_send_json(ctx->r, 200, j);
+    json_decref(j);
+}
+
+
 static nd_int_t
 nd_config_submit(nd_http_request_t *r, nd_store_op_t *op)
 {
@@ -436,13 +460,47 @@ nd_config_search(nd_http_request_t *r, const nd_str_t *mode)
 }
 
 
+/* GET ?beta=true (console): RestResult of the beta version, data null
+ * when there is none */
+static nd_int_t
+nd_config_get_beta(nd_http_request_t *r, const nd_config_key_t *key)
+{
+    json_t                   *j, *data;
+    nd_int_t                  rc;
+    nd_str_t                  beta = nd_string("beta"), type;
+    const nd_store_config_t  *c;
+
+    c = nd_store_gray_cached(nd_cycle, &key->data_id, &key->group,
+                             &key->tenant, &beta);
+
+    if (c) {
+        data = nd_config_row_json(c, 0);
+        type = nd_config_row_type(nd_cycle, c);
+        json_object_set_new(data, "type", nd_config_str_json(&type));
+        json_object_set_new(data, "betaIps",
+                            nd_config_str_json(&c->gray_expr));
+        json_object_set_new(data, "lastModified",
+                            json_integer(c->gmt_modified));
+    } else {
+        data = json_null();
+    }
+
+    j = json_pack("{s:i, s:s, s:o}", "code", 200, "message", "query beta ok",
+                  "data", data);
+    rc = nd_http_send_json(r, 200, j);
+    json_decref(j);
+
+    return rc;
+}
+
+
 static nd_int_t
 nd_config_get(nd_http_request_t *r)
 {
-    char                      date[64], *body;
+    char                      date[64], *body, *tagz;
     json_t                   *j;
     nd_int_t                  rc;
-    nd_str_t                  v;
+    nd_str_t                  v, tag, type, *h;
     nd_config_key_t           key;
     const nd_store_config_t  *c;
 
@@ -456,8 +514,59 @@ nd_config_get(nd_http_request_t *r)
         return rc;
     }
 
-    c = nd_store_config_cached(nd_cycle, &key.data_id, &key.group,
-                               &key.tenant);
+    if (!nd_config_is_v2(r) && nd_config_arg(r, "beta", &v) == ND_OK
+        && nd_str_eq(&v, "true"))
+    {
+        return nd_config_get_beta(r, &key);
+    }
+
+    if (nd_config_arg(r, "show", &v) == ND_OK && nd_str_eq(&v, "all")
+        && !nd_config_is_v2(r))
+    {
+        /* the formal version, as Nacos's ConfigAllInfo */
+        c = nd_store_config_cached(nd_cycle, &key.data_id, &key.group,
+                                   &key.tenant);
+        if (c == NULL) {
+            return nd_http_send(r, 200, "application/json;charset=UTF-8",
+                                "", 0);
+        }
+        j = nd_config_row_json(c, 1);
+        rc = nd_http_send_json(r, 200, j);
+        json_decref(j);
+        return rc;
+    }
+
+    /* gray rules: the beta for a listed client address, else the version
+     * of the tag parameter or of Vipserver-Tag, else the formal one */
+    tag.len = 0;
+    if (nd_config_arg(r, "tag", &tag) != ND_OK) {
+        tag.len = 0;
+    }
+    if (tag.len == 0) {
+        h = nd_http_header_in(r, "Vipserver-Tag");
+        if (h && h->len) {
+            tag = *h;
+        }
+    }
+    tagz = NULL;
+    if (tag.len) {
+        tagz = nd_pnalloc(r->pool, tag.len + 1);
+        if (tagz == NULL) {
+            return ND_ERROR;
+        }
+        memcpy(tagz, tag.data, tag.len);
+        tagz[tag.len] = '\0';
+    }
+
+    c = nd_config_for_client(nd_cycle, &key, r->c->addr.host, tagz);
+
+    /* a tag parameter naming no version: not found (Nacos 2.5's
+     * SPECIAL_TAG_CONFIG_NOT_FOUND), unless the beta matched */
+    if (c && c->gray_name.len == 0 && nd_config_arg(r, "tag", &v) == ND_OK
+        && v.len)
+    {
+        c = NULL;
+    }
 
     if (nd_config_is_v2(r)) {
         if (c == NULL) {
@@ -470,26 +579,15 @@ nd_config_get(nd_http_request_t *r)
         return rc;
     }
 
-    if (nd_config_arg(r, "show", &v) == ND_OK && nd_str_eq(&v, "all")) {
-        if (c == NULL) {
-            return nd_http_send(r, 200, "application/json;charset=UTF-8",
-                                "", 0);
-        }
-        j = nd_config_row_json(c, 1);
-        rc = nd_http_send_json(r, 200, j);
-        json_decref(j);
-        return rc;
-    }
-
     if (c == NULL) {
         return nd_http_send(r, 404, NULL, "config data not exist\n",
                             sizeof("config data not exist\n") - 1);
     }
 
+    type = nd_config_row_type(nd_cycle, c);
+
     nd_http_add_header(r, "Content-MD5", (char *) c->md5.data, c->md5.len);
-    nd_http_add_header(r, "Config-Type",
-                       c->type.len ? (char *) c->type.data : "text",
-                       c->type.len ? c->type.len : 4);
+    nd_http_add_header(r, "Config-Type", (char *) type.data, type.len);
     nd_http_time(date, (time_t) (c->gmt_modified / 1000));
     nd_http_add_header(r, "Last-Modified", date, strlen(date));
     if (c->encrypted_data_key.len) {
@@ -497,13 +595,27 @@ nd_config_get(nd_http_request_t *r)
                            (char *) c->encrypted_data_key.data,
                            c->encrypted_data_key.len);
     }
+    if (nd_config_is_beta(c)) {
+        nd_http_add_header(r, "isBeta", "true", 4);
+
+    } else if (nd_config_is_tag(c)) {
+        u_char  *enc;
+        size_t   n;
+
+        enc = nd_pnalloc(r->pool, 3 * (c->gray_name.len - 4) + 1);
+        if (enc == NULL) {
+            return ND_ERROR;
+        }
+        n = nd_escape_form(enc, c->gray_name.data + 4, c->gray_name.len - 4);
+        nd_http_add_header(r, "tag", (char *) enc, n);
+    }
     nd_http_add_header(r, "Pragma", "no-cache", 8);
     nd_http_add_header(r, "Expires", "Thu, 01 Jan 1970 00:00:00 GMT", 29);
     nd_http_add_header(r, "Cache-Control", "no-cache,no-store", 17);
 
     body = (char *) c->content.data;
 
-    return nd_http_send(r, 200, nd_config_content_type(&c->type), body,
+    return nd_http_send(r, 200, nd_config_content_type(&type), body,
                         c->content.len);
 }
 
@@ -513,15 +625,13 @@ nd_config_get(nd_http_request_t *r)
 static nd_int_t
 nd_config_publish(nd_http_request_t *r)
 {
-    int              v2;
     nd_int_t         rc;
-    nd_str_t         v, *h;
+    nd_str_t         v, tag, *h, *beta;
     nd_uint_t        i;
     nd_store_op_t   *op;
     nd_config_key_t  key;
     nd_store_config_t *c;
 
-    v2 = nd_config_is_v2(r);
 
     if (nd_config_key_args(r, &key, &rc) != ND_OK) {
         return rc;
@@ -531,21 +641,33 @@ nd_config_publish(nd_http_request_t *r)
         return nd_config_missing(r, "content");
     }
 
-    /* gray releases (beta by client IP, tags) are not served yet: refuse
-     * them rather than publish them as the formal version */
-    if ((nd_config_arg(r, "tag", &v) == ND_OK && v.len)
-        || ((h = nd_http_header_in(r, "betaIps")) && h->len))
-    {
-        return v2 ? nd_http_error(r, 501, 30000,
-                                  "beta and tag publishing is not supported")
-                  : nd_config_v1_error(r, 501,
-                                  "beta and tag publishing is not supported");
+    /* gray releases (Nacos: betaIps first, then tag): a beta version for
+     * the listed client addresses, or a tag version; the formal version
+     * is not touched */
+    beta = nd_http_header_in(r, "betaIps");
+    if (beta && beta->len == 0) {
+        beta = NULL;
+    }
+    if (nd_config_arg(r, "tag", &tag) != ND_OK) {
+        tag.len = 0;
     }
 
-    op = nd_store_op_create(nd_cycle, ND_STORE_CONFIG_PUBLISH,
+    if (tag.len && !beta && !nd_config_valid_name(&tag)) {
+        return nd_config_invalid(r, "invalid tag");
+    }
+
+    op = nd_store_op_create(nd_cycle, beta || tag.len
+                                      ? ND_STORE_GRAY_PUBLISH
+                                      : ND_STORE_CONFIG_PUBLISH,
                             nd_config_write_done, NULL);
     if (op == NULL) {
         return ND_ERROR;
+    }
+
+    if (beta) {
+        op->beta_ips = *beta;
+    } else if (tag.len) {
+        op->tag = tag;
     }
 
     c = &op->config;
@@ -596,8 +718,9 @@ nd_config_publish(nd_http_request_t *r)
 static nd_int_t
 nd_config_delete(nd_http_request_t *r)
 {
+    int              stop_beta;
     nd_int_t         rc;
-    nd_str_t         v;
+    nd_str_t         v, tag;
     nd_store_op_t   *op;
     nd_config_key_t  key;
 
@@ -609,15 +732,30 @@ nd_config_delete(nd_http_request_t *r)
         return rc;
     }
 
-    if (nd_config_arg(r, "tag", &v) == ND_OK && v.len) {
-        return nd_config_v1_error(r, 501, "tag configs are not supported");
+    /* ?beta=true: stop the beta (console, RestResult); tag: remove the
+     * tag version; else the formal version (gray versions stay) */
+    stop_beta = !nd_config_is_v2(r) && nd_config_arg(r, "beta", &v) == ND_OK
+                && nd_str_eq(&v, "true");
+    if (nd_config_arg(r, "tag", &tag) != ND_OK) {
+        tag.len = 0;
+    }
+    if (stop_beta) {
+        tag.len = 0;
+    }
+    if (tag.len && !nd_config_valid_name(&tag)) {
+        return nd_config_invalid(r, "invalid tag");
     }
 
-    op = nd_store_op_create(nd_cycle, ND_STORE_CONFIG_DELETE,
-                            nd_config_write_done, NULL);
+    op = nd_store_op_create(nd_cycle, stop_beta || tag.len
+                                      ? ND_STORE_GRAY_DELETE
+                                      : ND_STORE_CONFIG_DELETE,
+                            stop_beta ? nd_config_stop_beta_done
+                                      : nd_config_write_done, NULL);
     if (op == NULL) {
         return ND_ERROR;
     }
+
+    op->tag = tag;
 
     op->config.data_id = key.data_id;
     op->config.group = key.group;

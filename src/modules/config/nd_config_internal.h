@@ -36,7 +36,20 @@ size_t nd_config_index_key(u_char *dst, const nd_config_key_t *key);
 #define nd_config_index_len(k)                                                \
     ((k)->data_id.len + (k)->group.len + (k)->tenant.len + 2)
 
-void nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key);
+/* gray: only a gray version changed (see listener gray_compare) */
+void nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key,
+    int gray);
+/* the version of a key a client sees (nd_store_config_match); tag is the
+ * tag parameter or Vipserver-Tag, NUL-terminated or NULL */
+const nd_store_config_t *nd_config_for_client(nd_cycle_t *cycle,
+    const nd_config_key_t *key, const char *client_ip, const char *tag);
+/* the config type of a row (a gray row has none: the formal one's) */
+nd_str_t nd_config_row_type(nd_cycle_t *cycle, const nd_store_config_t *c);
+/* "beta" gray row, "tag_<tag>" gray row */
+#define nd_config_is_beta(c)                                                  \
+    ((c)->gray_name.len == 4 && memcmp((c)->gray_name.data, "beta", 4) == 0)
+#define nd_config_is_tag(c)                                                   \
+    ((c)->gray_name.len > 4 && memcmp((c)->gray_name.data, "tag_", 4) == 0)
 
 nd_int_t nd_config_http_init(nd_cycle_t *cycle);
 nd_int_t nd_config_console_init(nd_cycle_t *cycle);

@@ -10,6 +10,11 @@
  * same loop callback that compared its md5s, and a commit updates the
  * store's cache before CONFIG_CHANGED goes out, so no change between the
  * compare and the registration can be missed.
+ *
+ * The md5 compared is the one this client should hold: the beta version
+ * when its address is in the beta list, else the version of its
+ * Vipserver-Tag, else the formal one.  When only a gray version changes,
+ * a held poll is answered only if that md5 changed for it.
  */
 #include <nd_config_internal.h>
 
@@ -237,6 +242,7 @@ nd_int_t
 nd_config_listener_poll(nd_http_request_t *r)
 {
     int                 rc;
+    char               *tag;
     nd_str_t            v, *hdr;
     nd_int_t            timeout;
     nd_uint_t           i, nchanged, *changed;
@@ -271,10 +277,22 @@ nd_config_listener_poll(nd_http_request_t *r)
         return ND_ERROR;
     }
 
+    /* Vipserver-Tag: the tag version is what this client compares */
+    tag = NULL;
+    hdr = nd_http_header_in(r, "Vipserver-Tag");
+    if (hdr && hdr->len) {
+        tag = nd_pnalloc(r->pool, hdr->len + 1);
+        if (tag == NULL) {
+            return ND_ERROR;
+        }
+        memcpy(tag, hdr->data, hdr->len);
+        tag[hdr->len] = '\0';
+    }
+
     nchanged = 0;
     for (i = 0; i < poll->n; i++) {
         if (nd_config_md5_differs(nd_cycle, &poll->keys[i].key,
-                                  poll->ls[i].md5))
+                                  r->c->addr.host, tag, poll->ls[i].md5))
         {
             changed[nchanged++] = i;
         }
@@ -310,6 +328,8 @@ nd_config_listener_poll(nd_http_request_t *r)
         poll->ls[i].data = poll;
         poll->ls[i].index = i;
         poll->ls[i].client_ip = r->c->addr.host;
+        poll->ls[i].tag = tag;
+        poll->ls[i].gray_compare = 1;
 
         if (nd_config_listen(nd_cycle, &poll->keys[i].key, &poll->ls[i])
             == ND_ERROR)

@@ -174,14 +174,51 @@ nd_config_index_key(u_char *dst, const nd_config_key_t *key)
 }
 
 
+const nd_store_config_t *
+nd_config_for_client(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const char *client_ip, const char *tag)
+{
+    nd_str_t  t;
+
+    t.data = (u_char *) (tag ? tag : "");
+    t.len = tag ? strlen(tag) : 0;
+
+    return nd_store_config_match(cycle, &key->data_id, &key->group,
+                                 &key->tenant, client_ip, &t);
+}
+
+
 nd_str_t
-nd_config_md5(nd_cycle_t *cycle, const nd_config_key_t *key)
+nd_config_row_type(nd_cycle_t *cycle, const nd_store_config_t *c)
+{
+    nd_str_t                  text = nd_string("text");
+    const nd_store_config_t  *formal;
+
+    if (c->type.len) {
+        return c->type;
+    }
+
+    if (c->gray_name.len) {
+        /* Nacos: the CacheItem's type, i.e. the formal version's */
+        formal = nd_store_config_cached(cycle, &c->data_id, &c->group,
+                                        &c->tenant);
+        if (formal && formal->type.len) {
+            return formal->type;
+        }
+    }
+
+    return text;
+}
+
+
+nd_str_t
+nd_config_md5(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const char *client_ip, const char *tag)
 {
     nd_str_t                  none = nd_string("");
     const nd_store_config_t  *c;
 
-    c = nd_store_config_cached(cycle, &key->data_id, &key->group,
-                               &key->tenant);
+    c = nd_config_for_client(cycle, key, client_ip, tag);
 
     return c ? c->md5 : none;
 }
@@ -189,11 +226,11 @@ nd_config_md5(nd_cycle_t *cycle, const nd_config_key_t *key)
 
 int
 nd_config_md5_differs(nd_cycle_t *cycle, const nd_config_key_t *key,
-    const char *client_md5)
+    const char *client_ip, const char *tag, const char *client_md5)
 {
     nd_str_t  md5;
 
-    md5 = nd_config_md5(cycle, key);
+    md5 = nd_config_md5(cycle, key, client_ip, tag);
 
     return md5.len != strlen(client_md5)
            || (md5.len && memcmp(md5.data, client_md5, md5.len) != 0);
@@ -299,7 +336,7 @@ nd_config_unlisten(nd_config_listener_t *l)
 
 
 void
-nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key)
+nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key, int gray)
 {
     u_char                buf[1024], *k;
     size_t                klen;
@@ -338,6 +375,16 @@ nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key)
     {
         next = nd_queue_next(q);
         l = nd_queue_data(q, nd_config_listener_t, link);
+
+        /* a beta or tag version changed: a held poll whose client still
+         * gets what it holds (not in the beta list, another tag) stays */
+        if (gray && l->gray_compare
+            && !nd_config_md5_differs(cycle, key, l->client_ip, l->tag,
+                                      l->md5))
+        {
+            continue;
+        }
+
         l->notify(l);
     }
 
@@ -377,5 +424,6 @@ nd_config_on_change(nd_event_id_e id, const nd_str_t *ikey, void *payload,
     key.tenant.data = s2 + 1;
     key.tenant.len = (size_t) (end - s2 - 1);
 
-    nd_config_changed(data, &key);
+    nd_config_changed(data, &key,
+                      payload && ((nd_store_change_t *) payload)->gray);
 }

@@ -47,6 +47,9 @@ typedef enum {
     ND_STORE_INSTANCE_DELETE,    /* instance key */
     ND_STORE_INSTANCE_LIST,      /* namespace [, group [, service]] -> rows */
     ND_STORE_CONFIG_LOAD,        /* internal: fill the cache */
+    ND_STORE_GRAY_PUBLISH,       /* config + beta_ips or tag (+ cas) -> seq */
+    ND_STORE_GRAY_DELETE,        /* key + tag (else the beta) -> seq (0:
+                                    there was nothing) */
     ND_STORE_OP_N
 } nd_store_op_e;
 
@@ -73,6 +76,11 @@ typedef struct {
     nd_str_t            tags;           /* "a,b": config_tags_relation */
     nd_str_t            encrypted_data_key;
     nd_str_t            op_type;        /* history: I U D */
+    /* gray versions (config_info_gray; history: publish_type gray) */
+    nd_str_t            gray_name;      /* "beta", "tag_<tag>"; '' formal */
+    nd_str_t            gray_rule;      /* JSON {type,version,expr,priority} */
+    nd_str_t            gray_expr;      /* cached rows: beta ips / the tag */
+    nd_str_t            ext_info;       /* history: JSON (gray rule) */
     unsigned            deleted:1;      /* changes: a delete */
 } nd_store_config_t;
 
@@ -109,6 +117,8 @@ typedef struct {
 typedef struct {
     int64_t             seq;
     unsigned            deleted:1;
+    unsigned            gray:1;         /* a gray version changed: the
+                                           formal one did not */
 } nd_store_change_t;
 
 typedef struct nd_store_op_s  nd_store_op_t;
@@ -124,6 +134,9 @@ struct nd_store_op_s {
     /* input: views, copied by nd_store_submit() */
     nd_store_config_t    config;        /* key, fields, search filters */
     nd_str_t             cas_md5;       /* publish: used when cas is set */
+    nd_str_t             beta_ips;      /* gray publish: "ip1,ip2" (beta) */
+    nd_str_t             tag;           /* gray publish (no beta_ips) and
+                                           gray delete: the tag version */
     nd_store_ns_t        ns;
     nd_store_instance_t  instance;
     int64_t              nid;           /* history get / previous */
@@ -170,6 +183,18 @@ void nd_store_op_free(nd_store_op_t *op);
  * next loop pass.  NULL when absent or when the store is not built */
 const nd_store_config_t *nd_store_config_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant);
+/* a cached gray version ("beta", "tag_<tag>"); borrowed as above */
+const nd_store_config_t *nd_store_gray_cached(nd_cycle_t *cycle,
+    const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
+    const nd_str_t *gray_name);
+/* the version a client sees (Nacos's gray precedence): the beta when ip
+ * is in its list, else the tag version when tag names one, else the
+ * formal row (NULL when absent).  A gray row has gray_name set */
+const nd_store_config_t *nd_store_config_match(nd_cycle_t *cycle,
+    const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
+    const char *ip, const nd_str_t *tag);
+/* ip is in a comma separated list (blanks around items ignored) */
+int nd_store_ip_listed(const nd_str_t *list, const char *ip);
 /* the highest change sequence this node has committed or seen */
 int64_t nd_store_last_seq(nd_cycle_t *cycle);
 /* ND_OK when the backend can take writes now */

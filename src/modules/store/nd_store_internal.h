@@ -32,6 +32,9 @@ typedef enum {
     ND_STORE_SQL_INSTANCE_LIST,
     ND_STORE_SQL_CONFIG_PUBLISH,     /* pg: one function call */
     ND_STORE_SQL_CONFIG_DELETE,      /* pg: one function call */
+    ND_STORE_SQL_SEQ_LOCK,           /* pg: the change sequence row lock */
+    ND_STORE_SQL_GRAY_PUBLISH,       /* pg: one statement, after the lock */
+    ND_STORE_SQL_GRAY_DELETE,        /* pg: one statement, after the lock */
     ND_STORE_SQL_N
 } nd_store_sql_e;
 
@@ -168,5 +171,10 @@ size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant);
 #define nd_store_group_key_len(d, g, t)                                       \
     (3 * ((d)->len + (g)->len + (t)->len) + 2)
+/* the cache key of a gray version: group key \x01 gray name */
+#define nd_store_gray_key_len(d, g, t, n)                                     \
+    (nd_store_group_key_len(d, g, t) + 1 + (n)->len)
+#define ND_STORE_BETA      "beta"
+#define ND_STORE_TAG_PREFIX "tag_"
 
 #endif /* ND_STORE_INTERNAL_H */

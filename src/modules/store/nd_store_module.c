@@ -19,6 +19,8 @@ static void nd_store_cache_put(nd_store_conf_t *scf,
     const nd_store_config_t *c);
 static void nd_store_cache_del(nd_store_conf_t *scf,
     const nd_store_config_t *c, int64_t seq);
+static size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray);
 
 char *nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo);
 #ifdef ND_DEBUG
@@ -110,7 +112,8 @@ static const char  *nd_store_op_names[] = {
     "history list", "history get", "history previous", "changes",
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
-    "instance delete", "instance list", "config load"
+    "instance delete", "instance list", "config load", "gray publish",
+    "gray delete"
 };
 
 
@@ -509,7 +512,9 @@ nd_store_copy_input(nd_store_op_t *op)
         &op->cas_md5, &op->ns.id, &op->ns.name, &op->ns.desc,
         &op->ns.source, &op->instance.ns, &op->instance.group,
         &op->instance.service, &op->instance.cluster, &op->instance.ip,
-        &op->instance.metadata
+        &op->instance.metadata, &op->beta_ips, &op->tag,
+        &op->config.gray_name, &op->config.gray_rule,
+        &op->config.gray_expr, &op->config.ext_info
     };
 
     for (i = 0; i < nd_nelts(s); i++) {
@@ -595,6 +600,39 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
     c = &op->config;
 
     switch (op->type) {
+
+    case ND_STORE_GRAY_PUBLISH:
+    case ND_STORE_GRAY_DELETE:
+        if (op->tag.len && !nd_store_valid_name(&op->tag, 64)) {
+            nd_store_fail(op, 400, "invalid tag");
+            return ND_DECLINED;
+        }
+        if (op->type == ND_STORE_GRAY_DELETE) {
+            if (nd_store_check_key(op) != ND_OK) {
+                return ND_DECLINED;
+            }
+            if (!nd_store_valid_text(&c->src_user, 256)
+                || !nd_store_valid_text(&c->src_ip, 50))
+            {
+                nd_store_fail(op, 400, "invalid src_user or src_ip");
+                return ND_DECLINED;
+            }
+            return ND_OK;
+        }
+        if (op->beta_ips.len == 0 && op->tag.len == 0) {
+            nd_store_fail(op, 400, "betaIps or tag is required");
+            return ND_DECLINED;
+        }
+        if (!nd_store_valid_text(&op->beta_ips, 1024)) {
+            nd_store_fail(op, 400, "invalid betaIps");
+            return ND_DECLINED;
+        }
+        if (c->encrypted_data_key.len > 256) {
+            /* config_info_gray.encrypted_data_key varchar(256) */
+            nd_store_fail(op, 400, "invalid encryptedDataKey");
+            return ND_DECLINED;
+        }
+        /* fall through */
 
     case ND_STORE_CONFIG_PUBLISH:
         if (nd_store_check_key(op) != ND_OK) {
@@ -779,7 +817,8 @@ nd_store_config_dup(nd_store_op_t *op, nd_store_config_t *dst,
         &dst->data_id, &dst->group, &dst->tenant, &dst->content, &dst->md5,
         &dst->app_name, &dst->type, &dst->src_user, &dst->src_ip,
         &dst->desc, &dst->use, &dst->effect, &dst->schema, &dst->tags,
-        &dst->encrypted_data_key, &dst->op_type
+        &dst->encrypted_data_key, &dst->op_type, &dst->gray_name,
+        &dst->gray_rule, &dst->gray_expr, &dst->ext_info
     };
 
     *dst = *src;
@@ -791,6 +830,103 @@ nd_store_config_dup(nd_store_op_t *op, nd_store_config_t *dst,
     }
 
     return ND_OK;
+}
+
+
+static nd_int_t
+nd_store_pstr(nd_store_op_t *op, nd_str_t *dst, const char *s)
+{
+    size_t  n;
+
+    n = strlen(s);
+    dst->data = nd_pnalloc(op->pool, n + 1);
+    if (dst->data == NULL) {
+        return ND_ERROR;
+    }
+    memcpy(dst->data, s, n + 1);
+    dst->len = n;
+
+    return ND_OK;
+}
+
+
+/*
+ * A gray write: its gray name ("beta" when betaIps are given, else
+ * "tag_<tag>"), and for a publish the rule as Nacos 2.5 stores it
+ * (config_info_gray.gray_rule) and the history's ext_info.
+ */
+static nd_int_t
+nd_store_gray_input(nd_store_op_t *op)
+{
+    int                 beta;
+    char               *text;
+    json_t             *rule, *ext;
+    nd_int_t            rc;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+    beta = op->type == ND_STORE_GRAY_PUBLISH ? op->beta_ips.len != 0
+                                             : op->tag.len == 0;
+
+    if (beta) {
+        nd_str_set(&c->gray_name, ND_STORE_BETA);
+        c->gray_expr = op->beta_ips;
+
+    } else {
+        c->gray_name.len = sizeof(ND_STORE_TAG_PREFIX) - 1 + op->tag.len;
+        c->gray_name.data = nd_pnalloc(op->pool, c->gray_name.len + 1);
+        if (c->gray_name.data == NULL) {
+            return ND_ERROR;
+        }
+        memcpy(c->gray_name.data, ND_STORE_TAG_PREFIX,
+               sizeof(ND_STORE_TAG_PREFIX) - 1);
+        memcpy(c->gray_name.data + sizeof(ND_STORE_TAG_PREFIX) - 1,
+               op->tag.data, op->tag.len);
+        c->gray_name.data[c->gray_name.len] = '\0';
+        c->gray_expr = op->tag;
+    }
+
+    if (op->type != ND_STORE_GRAY_PUBLISH) {
+        return ND_OK;
+    }
+
+    /* Nacos: beta priority Integer.MAX_VALUE, tag MAX_VALUE - 1 */
+    rule = json_pack("{s:s, s:s, s:s%, s:I}",
+                     "type", beta ? "beta" : "tag", "version", "1.0.0",
+                     "expr", (char *) c->gray_expr.data, c->gray_expr.len,
+                     "priority", (json_int_t) (beta ? 2147483647
+                                                    : 2147483646));
+    text = rule ? json_dumps(rule, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                : NULL;
+    json_decref(rule);
+    if (text == NULL) {
+        return ND_ERROR;
+    }
+    rc = nd_store_pstr(op, &c->gray_rule, text);
+    free(text);
+    if (rc != ND_OK) {
+        return ND_ERROR;
+    }
+
+    ext = json_pack("{s:s%, s:s%}",
+                    "gray_name", (char *) c->gray_name.data,
+                    c->gray_name.len,
+                    "gray_rule", (char *) c->gray_rule.data,
+                    c->gray_rule.len);
+    if (ext && c->src_user.len) {
+        json_object_set_new(ext, "src_user",
+                            json_stringn((char *) c->src_user.data,
+                                         c->src_user.len));
+    }
+    text = ext ? json_dumps(ext, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(ext);
+    if (text == NULL) {
+        return ND_ERROR;
+    }
+    rc = nd_store_pstr(op, &c->ext_info, text);
+    free(text);
+
+    return rc;
 }
 
 
@@ -853,6 +989,19 @@ nd_store_submit(nd_store_op_t *op)
         op->seq = row->seq;
         break;
 
+    case ND_STORE_GRAY_PUBLISH:
+    case ND_STORE_GRAY_DELETE:
+        if (nd_store_gray_input(op) != ND_OK) {
+            nd_store_fail(op, 500, "out of memory");
+            break;
+        }
+        if (op->type == ND_STORE_GRAY_DELETE) {
+            c->gmt_modified = (int64_t) nd_current_msec;
+            scf->be->submit(nd_cycle, op);
+            return;
+        }
+        /* fall through */
+
     case ND_STORE_CONFIG_PUBLISH:
         if (nd_md5_hex(c->content.data, c->content.len, md5) != ND_OK
             || (c->md5.data = nd_pnalloc(op->pool, ND_MD5_HEX_LEN + 1))
@@ -896,6 +1045,99 @@ nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     klen = nd_store_group_key(buf, data_id, group, tenant);
 
     return nd_hash_find(&scf->cache, buf, klen);
+}
+
+
+const nd_store_config_t *
+nd_store_gray_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray_name)
+{
+    u_char            buf[1800];
+    size_t            klen;
+    nd_store_conf_t  *scf;
+
+    scf = nd_store_conf(cycle);
+
+    if (gray_name->len == 0) {
+        return NULL;
+    }
+
+    klen = nd_store_gray_key_len(data_id, group, tenant, gray_name);
+    if (klen > sizeof(buf)) {
+        return NULL;
+    }
+    klen = nd_store_cache_key(buf, data_id, group, tenant, gray_name);
+
+    return nd_hash_find(&scf->cache, buf, klen);
+}
+
+
+int
+nd_store_ip_listed(const nd_str_t *list, const char *ip)
+{
+    u_char  *p, *end, *item, *e;
+    size_t   len;
+
+    if (ip == NULL || list->len == 0) {
+        return 0;
+    }
+
+    len = strlen(ip);
+    p = list->data;
+    end = p + list->len;
+
+    while (p < end) {
+        item = p;
+        while (p < end && *p != ',') {
+            p++;
+        }
+        e = p++;
+
+        while (item < e && (*item == ' ' || *item == '\t')) {
+            item++;
+        }
+        while (e > item && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+
+        if ((size_t) (e - item) == len && memcmp(item, ip, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+const nd_store_config_t *
+nd_store_config_match(nd_cycle_t *cycle, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, const char *ip,
+    const nd_str_t *tag)
+{
+    u_char                    name[80];
+    nd_str_t                  gray;
+    const nd_store_config_t  *c;
+
+    nd_str_set(&gray, ND_STORE_BETA);
+    c = nd_store_gray_cached(cycle, data_id, group, tenant, &gray);
+    if (c && nd_store_ip_listed(&c->gray_expr, ip)) {
+        return c;
+    }
+
+    if (tag && tag->len
+        && tag->len <= sizeof(name) - sizeof(ND_STORE_TAG_PREFIX))
+    {
+        memcpy(name, ND_STORE_TAG_PREFIX, sizeof(ND_STORE_TAG_PREFIX) - 1);
+        memcpy(name + sizeof(ND_STORE_TAG_PREFIX) - 1, tag->data, tag->len);
+        gray.data = name;
+        gray.len = sizeof(ND_STORE_TAG_PREFIX) - 1 + tag->len;
+        c = nd_store_gray_cached(cycle, data_id, group, tenant, &gray);
+        if (c) {
+            return c;
+        }
+    }
+
+    return nd_store_config_cached(cycle, data_id, group, tenant);
 }
 
 
@@ -956,11 +1198,22 @@ nd_store_complete(nd_store_op_t *op)
         break;
 
     case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_GRAY_DELETE:
         if (op->write_status != 0) {
             op->seq = 0;                /* nothing to delete */
             break;
         }
         nd_store_cache_del(scf, c, op->seq);
+        break;
+
+    case ND_STORE_GRAY_PUBLISH:
+        if (op->write_status != 0) {
+            nd_store_fail(op, 409,
+                          "Cas publish fail, server md5 may have changed");
+            break;
+        }
+        c->seq = op->seq;
+        nd_store_cache_put(scf, c);
         break;
 
     case ND_STORE_HISTORY_GET:
@@ -1067,6 +1320,7 @@ static void
 nd_store_notify(nd_store_conf_t *scf, const nd_store_config_t *c,
     int64_t seq, int deleted)
 {
+    /* a gray version: deleted says whether that version went away */
     u_char             *p;
     nd_str_t            key;
     nd_store_change_t  *ch;
@@ -1100,9 +1354,64 @@ nd_store_notify(nd_store_conf_t *scf, const nd_store_config_t *c,
 
     ch->seq = seq;
     ch->deleted = deleted ? 1 : 0;
+    ch->gray = c->gray_name.len ? 1 : 0;
 
     nd_event_publish(scf->cycle, ND_EV_CONFIG_CHANGED, &key, ch, nd_free);
     nd_free(key.data);
+}
+
+
+/* the cache key of a row: its group key, \x01 gray name for a gray one;
+ * dst >= nd_store_gray_key_len() */
+static size_t
+nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray)
+{
+    size_t  n;
+
+    n = nd_store_group_key(dst, data_id, group, tenant);
+
+    if (gray && gray->len) {
+        dst[n++] = '\001';
+        memcpy(dst + n, gray->data, gray->len);
+        n += gray->len;
+    }
+
+    return n;
+}
+
+
+/* the match list of a gray row: beta ips (from its rule), or the tag of
+ * tag_<tag>; *json holds what expr points into until json_decref() */
+static void
+nd_store_gray_expr(const nd_store_config_t *c, nd_str_t *expr, json_t **json)
+{
+    size_t       pre;
+    const char  *e;
+
+    *json = NULL;
+    nd_str_null(expr);
+
+    if (c->gray_name.len == 0) {
+        return;
+    }
+
+    pre = sizeof(ND_STORE_TAG_PREFIX) - 1;
+    if (c->gray_name.len > pre
+        && memcmp(c->gray_name.data, ND_STORE_TAG_PREFIX, pre) == 0)
+    {
+        expr->data = c->gray_name.data + pre;
+        expr->len = c->gray_name.len - pre;
+        return;
+    }
+
+    *json = json_loadb((char *) c->gray_rule.data, c->gray_rule.len, 0,
+                       NULL);
+    e = *json ? nd_json_get_str(*json, "expr", NULL) : NULL;
+    if (e) {
+        expr->data = (u_char *) e;
+        expr->len = strlen(e);
+    }
 }
 
 
@@ -1112,22 +1421,26 @@ nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c)
     u_char             *p, *key;
     size_t              size, klen;
     int64_t             old_seq;
+    json_t             *rule;
+    nd_str_t            expr;
     nd_uint_t           i;
     nd_str_t           *dst;
-    nd_hash_elt_t      *unused;
     nd_store_config_t  *n, *old;
 
-    (void) unused;
+    nd_store_gray_expr(c, &expr, &rule);
 
-    klen = nd_store_group_key_len(&c->data_id, &c->group, &c->tenant);
+    klen = nd_store_gray_key_len(&c->data_id, &c->group, &c->tenant,
+                                 &c->gray_name);
     size = sizeof(nd_store_config_t) + klen;
     size += c->data_id.len + c->group.len + c->tenant.len + c->content.len
             + c->md5.len + c->app_name.len + c->type.len + c->src_user.len
             + c->src_ip.len + c->desc.len + c->use.len + c->effect.len
-            + c->schema.len + c->tags.len + c->encrypted_data_key.len + 16;
+            + c->schema.len + c->tags.len + c->encrypted_data_key.len
+            + c->gray_name.len + c->gray_rule.len + expr.len + 16;
 
     n = nd_alloc(size);
     if (n == NULL) {
+        json_decref(rule);
         nd_log_error(ND_LOG_CRIT, scf->cycle->log, 0,
                      "store: no memory to cache a config");
         return;
@@ -1136,11 +1449,14 @@ nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c)
     *n = *c;
     n->nid = 0;
     n->deleted = 0;
+    n->gray_expr = expr;
     nd_str_null(&n->op_type);
+    nd_str_null(&n->ext_info);
 
     p = (u_char *) (n + 1);
     key = p;
-    klen = nd_store_group_key(key, &c->data_id, &c->group, &c->tenant);
+    klen = nd_store_cache_key(key, &c->data_id, &c->group, &c->tenant,
+                              &c->gray_name);
     p += klen;
 
     {
@@ -1148,7 +1464,8 @@ nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c)
             &n->data_id, &n->group, &n->tenant, &n->content, &n->md5,
             &n->app_name, &n->type, &n->src_user, &n->src_ip, &n->desc,
             &n->use, &n->effect, &n->schema, &n->tags,
-            &n->encrypted_data_key
+            &n->encrypted_data_key, &n->gray_name, &n->gray_rule,
+            &n->gray_expr
         };
 
         for (i = 0; i < nd_nelts(fields); i++) {
@@ -1160,6 +1477,8 @@ nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c)
             p += dst->len;
         }
     }
+
+    json_decref(rule);
 
     old_seq = -1;
 
@@ -1189,15 +1508,17 @@ static void
 nd_store_cache_del(nd_store_conf_t *scf, const nd_store_config_t *c,
     int64_t seq)
 {
-    u_char              buf[1600];
+    u_char              buf[1800];
     size_t              klen;
     nd_store_config_t  *old;
 
-    klen = nd_store_group_key_len(&c->data_id, &c->group, &c->tenant);
+    klen = nd_store_gray_key_len(&c->data_id, &c->group, &c->tenant,
+                                 &c->gray_name);
     if (klen > sizeof(buf)) {
         return;
     }
-    klen = nd_store_group_key(buf, &c->data_id, &c->group, &c->tenant);
+    klen = nd_store_cache_key(buf, &c->data_id, &c->group, &c->tenant,
+                              &c->gray_name);
 
     old = nd_hash_find(&scf->cache, buf, klen);
     if (old && old->seq < seq) {
@@ -1512,6 +1833,42 @@ nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan)
         nd_store_p_text(st, &c->tags);
         return 1;
 
+    case ND_STORE_GRAY_PUBLISH:
+        /* pg: the sequence row lock first, so the one statement after it
+         * sees every earlier commit */
+        nd_store_stmt(&st[0], ND_STORE_SQL_SEQ_LOCK, ND_STORE_ROWS_AFFECTED);
+        st = &st[1];
+        nd_store_stmt(st, ND_STORE_SQL_GRAY_PUBLISH, ND_STORE_ROWS_WRITE);
+        nd_store_p_text(st, &c->data_id);
+        nd_store_p_text(st, &c->group);
+        nd_store_p_text(st, &c->tenant);
+        nd_store_p_text(st, &c->gray_name);
+        nd_store_p_text(st, &c->gray_rule);
+        nd_store_p_text(st, &c->content);
+        nd_store_p_text(st, &c->md5);
+        nd_store_p_int(st, c->gmt_modified);
+        nd_store_p_text(st, &c->src_user);
+        nd_store_p_text(st, &c->src_ip);
+        nd_store_p_text(st, &c->app_name);
+        nd_store_p_text(st, &c->encrypted_data_key);
+        nd_store_p_bool(st, op->cas);
+        nd_store_p_text(st, &op->cas_md5);
+        nd_store_p_text(st, &c->ext_info);
+        return 2;
+
+    case ND_STORE_GRAY_DELETE:
+        nd_store_stmt(&st[0], ND_STORE_SQL_SEQ_LOCK, ND_STORE_ROWS_AFFECTED);
+        st = &st[1];
+        nd_store_stmt(st, ND_STORE_SQL_GRAY_DELETE, ND_STORE_ROWS_WRITE);
+        nd_store_p_text(st, &c->data_id);
+        nd_store_p_text(st, &c->group);
+        nd_store_p_text(st, &c->tenant);
+        nd_store_p_text(st, &c->gray_name);
+        nd_store_p_int(st, c->gmt_modified);
+        nd_store_p_text(st, &c->src_user);
+        nd_store_p_text(st, &c->src_ip);
+        return 2;
+
     case ND_STORE_CONFIG_DELETE:
         nd_store_stmt(st, ND_STORE_SQL_CONFIG_DELETE, ND_STORE_ROWS_WRITE);
         nd_store_p_text(st, &c->data_id);
@@ -1678,6 +2035,7 @@ nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
         rc |= nd_store_col_str(op, row, 1, &c->data_id);
         rc |= nd_store_col_str(op, row, 2, &c->group);
         rc |= nd_store_col_str(op, row, 3, &c->tenant);
+        rc |= nd_store_col_str(op, row, 4, &c->gray_name);
         nd_str_set(&c->op_type, "D");
         c->deleted = 1;
         return rc ? ND_ERROR : ND_OK;
@@ -1702,18 +2060,22 @@ nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
         rc |= nd_store_col_str(op, row, 12, &c->op_type);
         rc |= nd_store_col_str(op, row, 13, &c->encrypted_data_key);
         c->seq = nd_store_col_int(row, 14);
+        rc |= nd_store_col_str(op, row, 15, &c->gray_name);
+        rc |= nd_store_col_str(op, row, 16, &c->ext_info);
         return rc ? ND_ERROR : ND_OK;
     }
 
     /* config: id data_id group_id tenant_id content md5 gmt_create
      * gmt_modified src_user src_ip app_name c_desc c_use effect type
-     * c_schema encrypted_data_key change_seq tags */
+     * c_schema encrypted_data_key change_seq tags gray_name gray_rule
+     * (the last two NULL for formal rows) */
     {
         nd_str_t  *f[] = {
             NULL, &c->data_id, &c->group, &c->tenant, &c->content, &c->md5,
             NULL, NULL, &c->src_user, &c->src_ip, &c->app_name, &c->desc,
             &c->use, &c->effect, &c->type, &c->schema,
-            &c->encrypted_data_key, NULL, &c->tags
+            &c->encrypted_data_key, NULL, &c->tags, &c->gray_name,
+            &c->gray_rule
         };
 
         for (i = 0; i < (int) nd_nelts(f); i++) {

@@ -88,12 +88,32 @@ struct nd_store_pg_s {
     "c.c_desc, c.c_use, c.effect, c.type, c.c_schema, "                      \
     "c.encrypted_data_key, c.change_seq, "                                    \
     "(SELECT string_agg(t.tag_name, ',' ORDER BY t.nid) "                    \
-    "FROM config_tags_relation t WHERE t.id = c.id) "
+    "FROM config_tags_relation t WHERE t.id = c.id), NULL, NULL "
+
+/* gray rows in the config row shape (no desc, use, effect, type, schema,
+ * tags) */
+#define ND_PG_GRAY_COLS                                                       \
+    "g.id, g.data_id, g.group_id, g.tenant_id, g.content, g.md5, "           \
+    "g.gmt_create, g.gmt_modified, g.src_user, g.src_ip, g.app_name, "       \
+    "NULL, NULL, NULL, NULL, NULL, g.encrypted_data_key, g.change_seq, "     \
+    "NULL, g.gray_name, g.gray_rule "
+
+#define ND_PG_HIS_INSERT                                                      \
+    "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "        \
+    "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "   \
+    "op_type, encrypted_data_key, publish_type, gray_name, ext_info, "       \
+    "change_seq) "
+
+#define ND_PG_GRAY_OLD                                                        \
+    "old AS (SELECT g.id, g.md5, g.gmt_create FROM config_info_gray g "      \
+    "WHERE g.data_id = $1::text AND g.group_id = $2::text "                  \
+    "AND g.tenant_id = $3::text AND g.gray_name = $4::text) "
 
 #define ND_PG_HIS_COLS                                                        \
     "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
     "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
-    "h.op_type, h.encrypted_data_key, h.change_seq "
+    "h.op_type, h.encrypted_data_key, h.change_seq, h.gray_name, "           \
+    "h.ext_info "
 
 #define ND_PG_SEARCH_WHERE                                                    \
     "WHERE c.tenant_id = $1::text "                                           \
@@ -108,7 +128,8 @@ struct nd_store_pg_s {
 static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
-        "SELECT " ND_PG_CFG_COLS "FROM config_info c ORDER BY c.id",
+        "SELECT " ND_PG_CFG_COLS "FROM config_info c UNION ALL "
+        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g ORDER BY 18",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
@@ -142,11 +163,12 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CHANGES_CONFIG] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
-        "WHERE c.change_seq > $1::bigint ORDER BY c.change_seq "
-        "LIMIT $2::bigint",
+        "WHERE c.change_seq > $1::bigint UNION ALL "
+        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g "
+        "WHERE g.change_seq > $1::bigint ORDER BY 18 LIMIT $2::bigint",
 
     [ND_STORE_SQL_CHANGES_DELETED] =
-        "SELECT change_seq, data_id, group_id, tenant_id "
+        "SELECT change_seq, data_id, group_id, tenant_id, gray_name "
         "FROM his_config_info WHERE op_type = 'D' "
         "AND change_seq > $1::bigint ORDER BY change_seq LIMIT $2::bigint",
 
@@ -207,6 +229,67 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
     [ND_STORE_SQL_CONFIG_DELETE] =
         "SELECT * FROM nd_config_delete($1::text, $2::text, $3::text, "
         "$4::bigint, $5::text, $6::text)",
+
+    /* gray writes: the sequence row lock (as nd_config_publish takes it),
+     * then one statement that sees every earlier commit (read committed:
+     * a new snapshot per statement) and does what the functions do */
+    [ND_STORE_SQL_SEQ_LOCK] =
+        "SELECT seq FROM nd_change_seq WHERE id = 1 FOR UPDATE",
+
+    /* $1 data_id $2 group $3 tenant $4 gray_name $5 gray_rule $6 content
+     * $7 md5 $8 now $9 src_user $10 src_ip $11 app $12 edk $13 cas
+     * $14 cas_md5 $15 ext_info -> status seq id gmt_create */
+    [ND_STORE_SQL_GRAY_PUBLISH] =
+        "WITH " ND_PG_GRAY_OLD ", "
+        "go AS (SELECT NOT EXISTS (SELECT 1 FROM old WHERE $13::boolean "
+        "AND NOT (old.md5 IS NULL OR old.md5 = '' "
+        "OR old.md5 = $14::text)) AS ok), "
+        "s AS (UPDATE nd_change_seq SET seq = seq + 1 "
+        "WHERE id = 1 AND (SELECT ok FROM go) RETURNING seq), "
+        "hu AS (" ND_PG_HIS_INSERT
+        "SELECT g.id, g.data_id, g.group_id, g.tenant_id, g.app_name, "
+        "g.content, g.md5, g.gmt_create, $8::bigint, $9::text, $10::text, "
+        "'U', g.encrypted_data_key, 'gray', g.gray_name, $15::text, s.seq "
+        "FROM config_info_gray g JOIN old ON g.id = old.id, s), "
+        "u AS (UPDATE config_info_gray g SET gray_rule = $5::text, "
+        "content = $6::text, md5 = $7::text, app_name = $11::text, "
+        "src_user = $9::text, src_ip = $10::text, gmt_modified = $8::bigint, "
+        "encrypted_data_key = $12::text, change_seq = s.seq "
+        "FROM old, s WHERE g.id = old.id RETURNING g.id, g.gmt_create), "
+        "i AS (INSERT INTO config_info_gray (data_id, group_id, tenant_id, "
+        "gray_name, gray_rule, content, md5, app_name, src_user, src_ip, "
+        "gmt_create, gmt_modified, encrypted_data_key, change_seq) "
+        "SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, "
+        "$7::text, $11::text, $9::text, $10::text, $8::bigint, $8::bigint, "
+        "$12::text, s.seq FROM s WHERE NOT EXISTS (SELECT 1 FROM old) "
+        "RETURNING id, gmt_create), "
+        "hi AS (" ND_PG_HIS_INSERT
+        "SELECT i.id, $1::text, $2::text, $3::text, $11::text, $6::text, "
+        "$7::text, $8::bigint, $8::bigint, $9::text, $10::text, 'I', "
+        "$12::text, 'gray', $4::text, $15::text, s.seq FROM i, s) "
+        "SELECT CASE WHEN (SELECT ok FROM go) THEN 0 ELSE 1 END, "
+        "coalesce((SELECT seq FROM s), 0), "
+        "coalesce((SELECT id FROM u), (SELECT id FROM i), "
+        "(SELECT id FROM old), 0), "
+        "coalesce((SELECT gmt_create FROM u), (SELECT gmt_create FROM i), 0)",
+
+    /* $1 data_id $2 group $3 tenant $4 gray_name $5 now $6 src_user
+     * $7 src_ip -> status (1: none) seq id gmt_create */
+    [ND_STORE_SQL_GRAY_DELETE] =
+        "WITH " ND_PG_GRAY_OLD ", "
+        "s AS (UPDATE nd_change_seq SET seq = seq + 1 "
+        "WHERE id = 1 AND EXISTS (SELECT 1 FROM old) RETURNING seq), "
+        "h AS (" ND_PG_HIS_INSERT
+        "SELECT g.id, g.data_id, g.group_id, g.tenant_id, g.app_name, "
+        "g.content, g.md5, g.gmt_create, $5::bigint, $6::text, $7::text, "
+        "'D', g.encrypted_data_key, 'gray', g.gray_name, NULL, s.seq "
+        "FROM config_info_gray g JOIN old ON g.id = old.id, s), "
+        "d AS (DELETE FROM config_info_gray g USING old, s "
+        "WHERE g.id = old.id RETURNING g.id) "
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM old) THEN 0 ELSE 1 END, "
+        "coalesce((SELECT seq FROM s), 0), "
+        "coalesce((SELECT id FROM old), 0), "
+        "coalesce((SELECT gmt_create FROM old), 0)",
 };
 
 
@@ -327,6 +410,8 @@ nd_store_pg_is_write(nd_store_op_t *op)
     switch (op->type) {
     case ND_STORE_CONFIG_PUBLISH:
     case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_GRAY_PUBLISH:
+    case ND_STORE_GRAY_DELETE:
     case ND_STORE_NS_CREATE:
     case ND_STORE_NS_UPDATE:
     case ND_STORE_NS_DELETE:

@@ -20,6 +20,11 @@ typedef enum {
     ND_SQLITE_HIS_FROM_ROW,
     ND_SQLITE_TAGS_DELETE,
     ND_SQLITE_TAG_INSERT,
+    ND_SQLITE_GRAY_FIND,
+    ND_SQLITE_GRAY_INSERT,
+    ND_SQLITE_GRAY_UPDATE,
+    ND_SQLITE_GRAY_DELETE,
+    ND_SQLITE_HIS_FROM_GRAY,
     ND_SQLITE_BEGIN,
     ND_SQLITE_COMMIT,
     ND_SQLITE_ROLLBACK,
@@ -54,12 +59,21 @@ struct nd_store_sqlite_s {
     "c.c_desc, c.c_use, c.effect, c.type, c.c_schema, "                      \
     "c.encrypted_data_key, c.change_seq, "                                    \
     "(SELECT group_concat(t.tag_name, ',') FROM config_tags_relation t "     \
-    "WHERE t.id = c.id) "
+    "WHERE t.id = c.id), NULL, NULL "
+
+/* gray rows in the config row shape (no desc, use, effect, type, schema,
+ * tags) */
+#define ND_SQLITE_GRAY_COLS                                                   \
+    "g.id, g.data_id, g.group_id, g.tenant_id, g.content, g.md5, "           \
+    "g.gmt_create, g.gmt_modified, g.src_user, g.src_ip, g.app_name, "       \
+    "NULL, NULL, NULL, NULL, NULL, g.encrypted_data_key, g.change_seq, "     \
+    "NULL, g.gray_name, g.gray_rule "
 
 #define ND_SQLITE_HIS_COLS                                                    \
     "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
     "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
-    "h.op_type, h.encrypted_data_key, h.change_seq "
+    "h.op_type, h.encrypted_data_key, h.change_seq, h.gray_name, "           \
+    "h.ext_info "
 
 #define ND_SQLITE_SEARCH_WHERE                                                \
     "WHERE c.tenant_id = ?1 "                                                 \
@@ -74,7 +88,8 @@ struct nd_store_sqlite_s {
 static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
-        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c ORDER BY c.id",
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c UNION ALL "
+        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g ORDER BY 18",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
@@ -104,10 +119,12 @@ static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CHANGES_CONFIG] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
-        "WHERE c.change_seq > ?1 ORDER BY c.change_seq LIMIT ?2",
+        "WHERE c.change_seq > ?1 UNION ALL "
+        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g "
+        "WHERE g.change_seq > ?1 ORDER BY 18 LIMIT ?2",
 
     [ND_STORE_SQL_CHANGES_DELETED] =
-        "SELECT change_seq, data_id, group_id, tenant_id "
+        "SELECT change_seq, data_id, group_id, tenant_id, gray_name "
         "FROM his_config_info WHERE op_type = 'D' AND change_seq > ?1 "
         "ORDER BY change_seq LIMIT ?2",
 
@@ -196,6 +213,36 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
     [ND_SQLITE_TAG_INSERT] =
         "INSERT OR IGNORE INTO config_tags_relation (id, tag_name, tag_type, "
         "data_id, group_id, tenant_id) VALUES (?1, ?2, '', ?3, ?4, ?5)",
+
+    [ND_SQLITE_GRAY_FIND] =
+        "SELECT id, md5, gmt_create FROM config_info_gray "
+        "WHERE data_id = ?1 AND group_id = ?2 AND tenant_id = ?3 "
+        "AND gray_name = ?4",
+
+    [ND_SQLITE_GRAY_INSERT] =
+        "INSERT INTO config_info_gray (data_id, group_id, tenant_id, "
+        "gray_name, gray_rule, content, md5, app_name, src_user, src_ip, "
+        "gmt_create, gmt_modified, encrypted_data_key, change_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13) "
+        "RETURNING id",
+
+    [ND_SQLITE_GRAY_UPDATE] =
+        "UPDATE config_info_gray SET gray_rule = ?2, content = ?3, md5 = ?4, "
+        "app_name = ?5, src_user = ?6, src_ip = ?7, gmt_modified = ?8, "
+        "encrypted_data_key = ?9, change_seq = ?10 WHERE id = ?1",
+
+    [ND_SQLITE_GRAY_DELETE] =
+        "DELETE FROM config_info_gray WHERE id = ?1",
+
+    /* Nacos 2.5: publish_type gray, gray_name, the rule in ext_info */
+    [ND_SQLITE_HIS_FROM_GRAY] =
+        "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "
+        "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "
+        "op_type, encrypted_data_key, publish_type, gray_name, ext_info, "
+        "change_seq) "
+        "SELECT id, data_id, group_id, tenant_id, app_name, content, md5, "
+        "gmt_create, ?2, ?3, ?4, ?5, encrypted_data_key, 'gray', gray_name, "
+        "?7, ?6 FROM config_info_gray WHERE id = ?1",
 
     [ND_SQLITE_BEGIN] = "BEGIN IMMEDIATE",
     [ND_SQLITE_COMMIT] = "COMMIT",
@@ -622,12 +669,202 @@ nd_store_sqlite_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
 }
 
 
+/* the gray row of the key; SQLITE_OK with *id 0 when absent */
+static int
+nd_store_sqlite_gray_find(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    int64_t *id, int *md5_ok, int64_t *created)
+{
+    int                 rc;
+    size_t              n;
+    const u_char       *md5;
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+    st = sq->x[ND_SQLITE_GRAY_FIND];
+    sqlite3_reset(st);
+    nd_store_sqlite_bt(st, 1, &c->data_id);
+    nd_store_sqlite_bt(st, 2, &c->group);
+    nd_store_sqlite_bt(st, 3, &c->tenant);
+    nd_store_sqlite_bt(st, 4, &c->gray_name);
+
+    *id = 0;
+    *md5_ok = 1;
+    *created = 0;
+    rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        md5 = sqlite3_column_text(st, 1);
+        n = md5 ? (size_t) sqlite3_column_bytes(st, 1) : 0;
+        *md5_ok = n == 0 || (n == op->cas_md5.len
+                             && memcmp(md5, op->cas_md5.data, n) == 0);
+        *created = sqlite3_column_int64(st, 2);
+        rc = SQLITE_DONE;
+    }
+
+    sqlite3_reset(st);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+static int
+nd_store_sqlite_gray_history(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    int64_t id, const char *op_type)
+{
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+    st = sq->x[ND_SQLITE_HIS_FROM_GRAY];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, c->gmt_modified);
+    nd_store_sqlite_bt(st, 3, &c->src_user);
+    nd_store_sqlite_bt(st, 4, &c->src_ip);
+    sqlite3_bind_text(st, 5, op_type, 1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, op->seq);
+    if (c->ext_info.len) {
+        nd_store_sqlite_bt(st, 7, &c->ext_info);
+    } else {
+        sqlite3_bind_null(st, 7);
+    }
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
+static int
+nd_store_sqlite_gray_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
+{
+    int                 rc, md5_ok;
+    int64_t             id, created;
+    sqlite3_stmt       *st;
+    nd_store_config_t  *c;
+
+    c = &op->config;
+
+    rc = nd_store_sqlite_gray_find(sq, op, &id, &md5_ok, &created);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id && op->cas && !md5_ok) {
+        op->write_status = 1;
+        return SQLITE_OK;
+    }
+
+    rc = nd_store_sqlite_next_seq(sq, &op->seq);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id) {
+        rc = nd_store_sqlite_gray_history(sq, op, id, "U");
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        st = sq->x[ND_SQLITE_GRAY_UPDATE];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        nd_store_sqlite_bt(st, 2, &c->gray_rule);
+        nd_store_sqlite_bt(st, 3, &c->content);
+        nd_store_sqlite_bt(st, 4, &c->md5);
+        nd_store_sqlite_bt(st, 5, &c->app_name);
+        nd_store_sqlite_bt(st, 6, &c->src_user);
+        nd_store_sqlite_bt(st, 7, &c->src_ip);
+        sqlite3_bind_int64(st, 8, c->gmt_modified);
+        nd_store_sqlite_bt(st, 9, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 10, op->seq);
+        rc = nd_store_sqlite_step_int(st, NULL);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        c->gmt_create = created;
+
+    } else {
+        st = sq->x[ND_SQLITE_GRAY_INSERT];
+        sqlite3_reset(st);
+        nd_store_sqlite_bt(st, 1, &c->data_id);
+        nd_store_sqlite_bt(st, 2, &c->group);
+        nd_store_sqlite_bt(st, 3, &c->tenant);
+        nd_store_sqlite_bt(st, 4, &c->gray_name);
+        nd_store_sqlite_bt(st, 5, &c->gray_rule);
+        nd_store_sqlite_bt(st, 6, &c->content);
+        nd_store_sqlite_bt(st, 7, &c->md5);
+        nd_store_sqlite_bt(st, 8, &c->app_name);
+        nd_store_sqlite_bt(st, 9, &c->src_user);
+        nd_store_sqlite_bt(st, 10, &c->src_ip);
+        sqlite3_bind_int64(st, 11, c->gmt_modified);
+        nd_store_sqlite_bt(st, 12, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 13, op->seq);
+        rc = nd_store_sqlite_step_int(st, &id);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        rc = nd_store_sqlite_gray_history(sq, op, id, "I");
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+
+        c->gmt_create = c->gmt_modified;
+    }
+
+    c->id = id;
+
+    return SQLITE_OK;
+}
+
+
+static int
+nd_store_sqlite_gray_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
+{
+    int            rc, md5_ok;
+    int64_t        id, created;
+    sqlite3_stmt  *st;
+
+    rc = nd_store_sqlite_gray_find(sq, op, &id, &md5_ok, &created);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (id == 0) {
+        op->write_status = 1;
+        return SQLITE_OK;
+    }
+
+    rc = nd_store_sqlite_next_seq(sq, &op->seq);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    rc = nd_store_sqlite_gray_history(sq, op, id, "D");
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    st = sq->x[ND_SQLITE_GRAY_DELETE];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    op->config.id = id;
+    op->config.gmt_create = created;
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
 static int
 nd_store_sqlite_is_write(nd_store_op_t *op)
 {
     switch (op->type) {
     case ND_STORE_CONFIG_PUBLISH:
     case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_GRAY_PUBLISH:
+    case ND_STORE_GRAY_DELETE:
     case ND_STORE_NS_CREATE:
     case ND_STORE_NS_UPDATE:
     case ND_STORE_NS_DELETE:
@@ -659,6 +896,14 @@ nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
 
     if (op->type == ND_STORE_CONFIG_DELETE) {
         return nd_store_sqlite_delete(sq, op);
+    }
+
+    if (op->type == ND_STORE_GRAY_PUBLISH) {
+        return nd_store_sqlite_gray_publish(sq, op);
+    }
+
+    if (op->type == ND_STORE_GRAY_DELETE) {
+        return nd_store_sqlite_gray_delete(sq, op);
     }
 
     n = nd_store_plan(op, plan);
