@@ -186,15 +186,21 @@ typedef struct {
     unsigned                ephemeral:1;
 } nd_naming_spec_t;
 
-/* persistent-instance storage: the store module plugs in here later;
- * the default keeps them in memory only */
+/* a change to an instance (PUT/PATCH, manual health, metadata batch):
+ * only what is set changes */
 typedef struct {
-    void                  (*save)(nd_naming_conf_t *nf,
-                                  nd_naming_instance_t *inst);
-    void                  (*remove)(nd_naming_conf_t *nf,
-                                    nd_naming_instance_t *inst);
-    void                   *data;
-} nd_naming_persist_t;
+    json_t                 *meta;           /* merged in, or keys deleted */
+    double                  weight;
+    unsigned                weight_set:1;
+    unsigned                enabled:1;
+    unsigned                enabled_set:1;
+    unsigned                healthy:1;
+    unsigned                healthy_set:1;
+    unsigned                meta_del:1;     /* meta: keys to delete */
+} nd_naming_change_t;
+
+/* persistent instances through the store: nd_naming_persist.c's state */
+typedef struct nd_naming_persist_s   nd_naming_persist_t;
 
 /* push to a subscriber of a client type (UDP for ip:port, gRPC for
  * connections) */
@@ -233,7 +239,7 @@ struct nd_naming_conf_s {
     nd_timer_t              push_timer;
     nd_naming_push_pt       push[2];        /* by client type */
     nd_naming_forget_pt     forget[2];      /* by client type, or NULL */
-    nd_naming_persist_t     persist;
+    nd_naming_persist_t    *persist;        /* NULL: memory only */
     nd_naming_push_t       *udp;
     void                   *grpc;           /* nd_naming_grpc.c's state */
     nd_uint_t               nservices;
@@ -379,6 +385,31 @@ int nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt);
 json_t *nd_naming_meta_json(const char *text);
 json_t *nd_naming_client_json(nd_naming_client_t *c);
 json_t *nd_naming_sub_json(nd_naming_sub_t *sub);
+
+/* persistent instances (nd_naming_persist.c): with the store module,
+ * every write of a persistent instance is answered once the store has
+ * committed it, and memory follows the store; without it they live in
+ * memory only.  The request functions answer r (ND_OK), or take it over
+ * (ND_DONE), or return ND_DECLINED: not for the store, do it in memory. */
+int nd_naming_persist_init(nd_cycle_t *cycle);
+int nd_naming_persist_start(nd_naming_conf_t *nf);
+void nd_naming_persist_stop(nd_naming_conf_t *nf);
+void nd_naming_persist_exit(nd_naming_conf_t *nf);
+nd_int_t nd_naming_persist_register(nd_http_request_t *r,
+    const nd_naming_ref_t *ref, const nd_naming_spec_t *spec);
+nd_int_t nd_naming_persist_deregister(nd_http_request_t *r,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port);
+/* cluster: the instance must be in it (NULL: any) */
+nd_int_t nd_naming_persist_update(nd_http_request_t *r,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port,
+    const nd_str_t *cluster, const nd_naming_change_t *ch);
+/* metadata batch: the ephemeral instances are done; updated lists them */
+nd_int_t nd_naming_persist_batch(nd_http_request_t *r,
+    nd_naming_service_t *s, nd_naming_instance_t **insts, nd_uint_t n,
+    const nd_naming_change_t *ch, json_t *updated);
+/* the change applied in memory (ephemeral instances, no store) */
+void nd_naming_instance_change(nd_naming_conf_t *nf,
+    nd_naming_instance_t *inst, const nd_naming_change_t *ch);
 
 /* UDP push (nd_naming_push.c) */
 int nd_naming_udp_init(nd_naming_conf_t *nf);

@@ -121,6 +121,7 @@ static const struct {
     { 21009, "service delete failure" },
     { 21010, "healthy param miss" },
     { 21011, "health check still running" },
+    { 22001, "namespace not exist" },
     { 30000, "server error" },
 };
 
@@ -776,6 +777,15 @@ nd_naming_instance_register(nd_http_request_t *r)
         return rc;
     }
 
+    /* persistent: answered once the store has it */
+    rc = nd_naming_persist_register(r, &ref, &spec);
+    if (rc != ND_DECLINED) {
+        if (spec.metadata) {
+            json_decref(spec.metadata);
+        }
+        return rc;
+    }
+
     rc = nd_naming_do_register(r, &ref, &spec, NULL);
 
     if (spec.metadata) {
@@ -811,6 +821,14 @@ nd_naming_instance_deregister(nd_http_request_t *r)
 
     nf = nd_naming_conf(nd_cycle);
     eph = nd_naming_bool_arg(r, "ephemeral", 1);
+
+    if (!eph) {
+        rc = nd_naming_persist_deregister(r, &ref, &ip, port);
+        if (rc != ND_DECLINED) {
+            return rc;
+        }
+    }
+
     cid = nd_naming_client_id(r, &ip, port, eph);
 
     c = nd_naming_client_find(nf, &cid);
@@ -842,12 +860,11 @@ static nd_int_t
 nd_naming_instance_update(nd_http_request_t *r)
 {
     char                   sstr[1200];
-    const char            *k;
-    json_t                *merged, *v;
     nd_int_t               rc;
     nd_str_t               w;
     nd_naming_ref_t        ref;
     nd_naming_spec_t       spec;
+    nd_naming_change_t     ch;
     nd_naming_conf_t      *nf;
     nd_naming_service_t   *s;
     nd_naming_instance_t  *inst;
@@ -872,37 +889,36 @@ nd_naming_instance_update(nd_http_request_t *r)
 
     inst = nd_naming_instance_find(s, &spec.ip, spec.port, &spec.cluster);
 
-    if (inst) {
-        /* the instance-metadata overlay: PATCH changes only what it has */
-        if (r->method != ND_HTTP_PATCH
-            || nd_naming_arg(r, "weight", &w) == ND_OK)
-        {
-            inst->weight = spec.weight;
-        }
-        if (r->method != ND_HTTP_PATCH
-            || nd_naming_arg(r, "enabled", &w) == ND_OK
-            || nd_naming_arg(r, "enable", &w) == ND_OK)
-        {
-            inst->enabled = spec.enabled;
-        }
-        if (r->method == ND_HTTP_PATCH
-            && nd_naming_arg(r, "healthy", &w) == ND_OK
-            && !inst->ephemeral)
-        {
-            inst->healthy = spec.healthy;
-        }
+    /* the instance-metadata overlay: PATCH changes only what it has */
+    memset(&ch, 0, sizeof(nd_naming_change_t));
+    ch.weight = spec.weight;
+    ch.weight_set = r->method != ND_HTTP_PATCH
+                    || nd_naming_arg(r, "weight", &w) == ND_OK;
+    ch.enabled = spec.enabled;
+    ch.enabled_set = r->method != ND_HTTP_PATCH
+                     || nd_naming_arg(r, "enabled", &w) == ND_OK
+                     || nd_naming_arg(r, "enable", &w) == ND_OK;
+    ch.healthy = spec.healthy;
+    ch.healthy_set = r->method == ND_HTTP_PATCH
+                     && nd_naming_arg(r, "healthy", &w) == ND_OK;
+    ch.meta = spec.metadata;
 
-        if (spec.metadata && json_object_size(spec.metadata)) {
-            merged = nd_naming_meta_json(inst->metadata);
-            json_object_foreach(spec.metadata, k, v) {
-                json_object_set(merged, k, v);
+    if (inst && !inst->ephemeral) {
+        rc = nd_naming_persist_update(r, &ref, &spec.ip, spec.port,
+                                      &spec.cluster, &ch);
+        if (rc != ND_DECLINED) {
+            if (spec.metadata) {
+                json_decref(spec.metadata);
             }
-            nd_naming_instance_set_metadata(nf, inst,
-                                            nd_naming_dump_metadata(merged),
-                                            merged);
-            json_decref(merged);
+            return rc;
         }
+    }
 
+    if (inst) {
+        if (inst->ephemeral) {
+            ch.healthy_set = 0;     /* beats decide */
+        }
+        nd_naming_instance_change(nf, inst, &ch);
         nd_naming_service_changed(nf, s);
         nd_naming_client_changed(nf, inst->client);
     }
@@ -1199,43 +1215,23 @@ done:
 }
 
 
-static void
-nd_naming_batch_apply(nd_naming_conf_t *nf, nd_naming_instance_t *inst,
-    json_t *meta, int del)
-{
-    json_t      *merged, *v;
-    const char  *k;
-
-    merged = nd_naming_meta_json(inst->metadata);
-    json_object_foreach(meta, k, v) {
-        if (del) {
-            json_object_del(merged, k);
-        } else {
-            json_object_set(merged, k, v);
-        }
-    }
-
-    nd_naming_instance_set_metadata(nf, inst, nd_naming_dump_metadata(merged),
-                                    merged);
-    json_decref(merged);
-}
-
-
 static nd_int_t
 nd_naming_instance_metadata_batch(nd_http_request_t *r)
 {
-    int                    del, all;
+    int                    all;
     char                   buf[512];
     size_t                 i;
     json_t                *meta, *list, *updated, *e, *res;
     nd_int_t               rc;
     nd_str_t               v, ip, cl;
+    nd_uint_t              npersist;
     nd_queue_t            *q, *iq;
     nd_naming_ref_t        ref;
+    nd_naming_change_t     ch;
     nd_naming_conf_t      *nf;
     nd_naming_cluster_t   *cluster;
     nd_naming_service_t   *s;
-    nd_naming_instance_t  *inst;
+    nd_naming_instance_t  *inst, **persist;
 
     if (nd_naming_http_ref(r, &ref, &rc) != ND_OK) {
         return rc;
@@ -1263,12 +1259,27 @@ nd_naming_instance_metadata_batch(nd_http_request_t *r)
     }
 
     nf = nd_naming_conf(nd_cycle);
-    del = r->method == ND_HTTP_DELETE;
+    memset(&ch, 0, sizeof(nd_naming_change_t));
+    ch.meta = meta;
+    ch.meta_del = r->method == ND_HTTP_DELETE;
     all = list == NULL || json_array_size(list) == 0;
     updated = json_array();
     s = nd_naming_service_find(nf, &ref.ns, &ref.grouped);
+    persist = NULL;
+    npersist = 0;
 
     if (s) {
+        persist = nd_palloc(r->pool, (s->ninstances ? s->ninstances : 1)
+                                     * sizeof(nd_naming_instance_t *));
+        if (persist == NULL) {
+            json_decref(meta);
+            json_decref(updated);
+            if (list) {
+                json_decref(list);
+            }
+            return ND_ERROR;
+        }
+
         for (q = nd_queue_head(&s->clusters);
              q != nd_queue_sentinel(&s->clusters); q = nd_queue_next(q))
         {
@@ -1301,10 +1312,14 @@ nd_naming_instance_metadata_batch(nd_http_request_t *r)
                     }
                 }
 
-                nd_naming_batch_apply(nf, inst, meta, del);
-                snprintf(buf, sizeof(buf), "%s:%u:unknown:%s:%s", inst->ip,
-                         (unsigned) inst->port, cluster->name,
-                         inst->ephemeral ? "ephemeral" : "persist");
+                if (!inst->ephemeral) {
+                    persist[npersist++] = inst;
+                    continue;
+                }
+
+                nd_naming_instance_change(nf, inst, &ch);
+                snprintf(buf, sizeof(buf), "%s:%u:unknown:%s:ephemeral",
+                         inst->ip, (unsigned) inst->port, cluster->name);
                 json_array_append_new(updated, json_string(buf));
             }
         }
@@ -1314,10 +1329,31 @@ nd_naming_instance_metadata_batch(nd_http_request_t *r)
         }
     }
 
-    json_decref(meta);
     if (list) {
         json_decref(list);
     }
+
+    /* persistent ones: listed once the store has them */
+    rc = nd_naming_persist_batch(r, s, persist, npersist, &ch, updated);
+    if (rc != ND_DECLINED) {
+        json_decref(meta);
+        json_decref(updated);
+        return rc;
+    }
+
+    for (i = 0; i < npersist; i++) {
+        inst = persist[i];
+        nd_naming_instance_change(nf, inst, &ch);
+        snprintf(buf, sizeof(buf), "%s:%u:unknown:%s:persist", inst->ip,
+                 (unsigned) inst->port, inst->cluster->name);
+        json_array_append_new(updated, json_string(buf));
+    }
+
+    if (npersist) {
+        nd_naming_service_changed(nf, s);
+    }
+
+    json_decref(meta);
 
     res = json_pack("{s:o}", "updated", updated);
     return nd_naming_send_json(r, res);
@@ -1923,6 +1959,7 @@ nd_naming_health_instance(nd_http_request_t *r)
     nd_uint_t              port;
     const char            *type;
     nd_naming_ref_t        ref;
+    nd_naming_change_t     ch;
     nd_naming_conf_t      *nf;
     nd_naming_client_t    *c;
     nd_naming_cluster_t   *cl;
@@ -1966,7 +2003,16 @@ nd_naming_health_instance(nd_http_request_t *r)
     inst = c ? nd_naming_client_instance(c, s) : NULL;
 
     if (inst) {
-        nd_naming_instance_set_healthy(nf, inst, nd_naming_bool(&v));
+        memset(&ch, 0, sizeof(nd_naming_change_t));
+        ch.healthy = nd_naming_bool(&v);
+        ch.healthy_set = 1;
+
+        rc = nd_naming_persist_update(r, &ref, &ip, port, NULL, &ch);
+        if (rc != ND_DECLINED) {
+            return rc;
+        }
+
+        nd_naming_instance_set_healthy(nf, inst, ch.healthy);
     }
 
     return nd_naming_ok(r);

@@ -714,6 +714,43 @@ nd_naming_instance_set_metadata(nd_naming_conf_t *nf,
 }
 
 
+void
+nd_naming_instance_change(nd_naming_conf_t *nf, nd_naming_instance_t *inst,
+    const nd_naming_change_t *ch)
+{
+    json_t      *merged, *v;
+    const char  *k;
+
+    if (ch->weight_set) {
+        inst->weight = ch->weight;
+    }
+
+    if (ch->enabled_set) {
+        inst->enabled = ch->enabled;
+    }
+
+    if (ch->healthy_set) {
+        inst->healthy = ch->healthy;
+        nd_naming_instance_rearm(nf, inst);
+    }
+
+    if (ch->meta && (json_object_size(ch->meta) || ch->meta_del)) {
+        merged = nd_naming_meta_json(inst->metadata);
+        json_object_foreach(ch->meta, k, v) {
+            if (ch->meta_del) {
+                json_object_del(merged, k);
+            } else {
+                json_object_set(merged, k, v);
+            }
+        }
+        nd_naming_instance_set_metadata(nf, inst,
+                                        nd_naming_dump_metadata(merged),
+                                        merged);
+        json_decref(merged);
+    }
+}
+
+
 /* ---- instances ------------------------------------------------------------ */
 
 nd_naming_instance_t *
@@ -1037,10 +1074,6 @@ nd_naming_instance_link(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
     }
 
     nd_naming_instance_rearm(nf, inst);
-
-    if (nf->persist.save && !inst->ephemeral) {
-        nf->persist.save(nf, inst);
-    }
 }
 
 
@@ -1064,10 +1097,6 @@ nd_naming_instance_unlink(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
 
     if (--s->ninstances == 0) {
         nd_queue_insert_tail(&nf->empty, &s->clean_link);
-    }
-
-    if (nf->persist.remove && !inst->ephemeral) {
-        nf->persist.remove(nf, inst);
     }
 
     nd_naming_instance_free(inst);

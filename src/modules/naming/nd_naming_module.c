@@ -244,7 +244,8 @@ nd_naming_init_module(nd_cycle_t *cycle)
 
     if (nd_naming_http_init(cycle) != ND_OK
         || nd_naming_http_v2_init(cycle) != ND_OK
-        || nd_naming_grpc_init(cycle) != ND_OK)
+        || nd_naming_grpc_init(cycle) != ND_OK
+        || nd_naming_persist_init(cycle) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -269,7 +270,7 @@ nd_naming_start(nd_cycle_t *cycle)
                    ND_TIMER_REPEAT);
     nd_timer_start(&nf->sub_timer, 1000, ND_TIMER_REPEAT);
 
-    return ND_OK;
+    return nd_naming_persist_start(nf);
 }
 
 
@@ -287,6 +288,7 @@ nd_naming_stop(nd_cycle_t *cycle)
     nd_timer_stop(&nf->push_timer);
     nd_naming_udp_stop(nf);
     nd_naming_grpc_stop(nf);
+    nd_naming_persist_stop(nf);
 }
 
 
@@ -304,6 +306,7 @@ nd_naming_exit(nd_cycle_t *cycle)
         nd_timer_stop(&nf->push_timer);
     }
 
+    nd_naming_persist_exit(nf);
     nd_naming_udp_free(nf);
     nd_naming_grpc_exit(nf);
     nd_naming_model_free(nf);
