@@ -1139,7 +1139,8 @@ nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n)
 {
     nd_uint_t              i;
-    nd_queue_t            *q, *next;
+    nd_queue_t            *q, *next, *cq, *cnext;
+    nd_naming_cluster_t   *cl;
     nd_naming_instance_t  *inst, **made;
 
     made = NULL;
@@ -1163,13 +1164,36 @@ nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
         }
     }
 
-    for (q = nd_queue_head(&c->instances);
-         q != nd_queue_sentinel(&c->instances); q = next)
-    {
-        next = nd_queue_next(q);
-        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
-        if (inst->cluster->service == s) {
-            nd_naming_instance_unlink(nf, inst);
+    /* drop c's current instances of s: walk whichever list is shorter,
+     * the client's (a connection may publish thousands of services) or
+     * the service's (a service may have thousands of publishers) */
+    if (c->ninstances <= s->ninstances) {
+        for (q = nd_queue_head(&c->instances);
+             q != nd_queue_sentinel(&c->instances); q = next)
+        {
+            next = nd_queue_next(q);
+            inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+            if (inst->cluster->service == s) {
+                nd_naming_instance_unlink(nf, inst);
+            }
+        }
+
+    } else {
+        for (cq = nd_queue_head(&s->clusters);
+             cq != nd_queue_sentinel(&s->clusters); cq = cnext)
+        {
+            cnext = nd_queue_next(cq);
+            cl = nd_queue_data(cq, nd_naming_cluster_t, link);
+
+            for (q = nd_queue_head(&cl->instances);
+                 q != nd_queue_sentinel(&cl->instances); q = next)
+            {
+                next = nd_queue_next(q);
+                inst = nd_queue_data(q, nd_naming_instance_t, cluster_link);
+                if (inst->client == c) {
+                    nd_naming_instance_unlink(nf, inst);
+                }
+            }
         }
     }
 
