@@ -265,7 +265,7 @@ nd_http_on_headers_complete(llhttp_t *p)
     nd_http_conn_t     *hc = p->data;
     nd_http_request_t  *r;
 
-    pool = nd_create_pool(4096, &hc->c->log);
+    pool = nd_create_pool(2048, &hc->c->log);
     if (pool == NULL) {
         hc->error = 500;
         return -1;
