@@ -100,32 +100,6 @@ static const nd_http_route_t  nd_naming_routes[] = {
     nd_http_null_route
 };
 
-/* v2 ErrorCode abstracts */
-static const struct {
-    nd_int_t     code;
-    const char  *msg;
-} nd_naming_error_codes[] = {
-    { 0, "success" },
-    { 10000, "parameter missing" },
-    { 20002, "parameter validate error" },
-    { 20004, "resource not found" },
-    { 21000, "service name error" },
-    { 21001, "weight error" },
-    { 21002, "instance metadata error" },
-    { 21003, "instance not found" },
-    { 21004, "instance error" },
-    { 21005, "service metadata error" },
-    { 21006, "selector error" },
-    { 21007, "service already exist" },
-    { 21008, "service not exist" },
-    { 21009, "service delete failure" },
-    { 21010, "healthy param miss" },
-    { 21011, "health check still running" },
-    { 22001, "namespace not exist" },
-    { 30000, "server error" },
-};
-
-
 int
 nd_naming_http_init(nd_cycle_t *cycle)
 {
@@ -146,35 +120,17 @@ nd_int_t
 nd_naming_fail(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
     const char *fmt, ...)
 {
-    char         msg[1024];
-    json_t      *j;
-    va_list      args;
-    nd_int_t     rc;
-    nd_uint_t    i;
-    const char  *abstract;
+    char     msg[1024];
+    va_list  args;
 
     va_start(args, fmt);
     vsnprintf(msg, sizeof(msg), fmt, args);
     va_end(args);
 
-    if (!nd_naming_is_v2(r)) {
-        return nd_http_error(r, status, (nd_int_t) status, msg);
-    }
-
-    abstract = "server error";
-    for (i = 0; i < nd_nelts(nd_naming_error_codes); i++) {
-        if (nd_naming_error_codes[i].code == code) {
-            abstract = nd_naming_error_codes[i].msg;
-            break;
-        }
-    }
-
-    j = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) code,
-                  "message", abstract, "data", msg);
-    rc = nd_http_send_json(r, status, j);
-    json_decref(j);
-
-    return rc;
+    /* v1: status and text; v2: the envelope with the ErrorCode message */
+    return nd_http_error(r, status, nd_naming_is_v2(r) ? code
+                                                       : (nd_int_t) status,
+                         msg);
 }
 
 
