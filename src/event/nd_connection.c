@@ -103,6 +103,32 @@ nd_connection_read_stop(nd_connection_t *c)
 }
 
 
+ssize_t
+nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size)
+{
+    ssize_t  n;
+
+    for ( ;; ) {
+        n = recv(c->fd, buf, size, 0);
+
+        if (n >= 0) {
+            return n;
+        }
+
+        if (errno == EINTR) {
+            continue;
+        }
+
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            return ND_AGAIN;
+        }
+
+        nd_log_error(ND_LOG_INFO, &c->log, errno, "recv() failed");
+        return ND_ERROR;
+    }
+}
+
+
 int
 nd_connection_send(nd_connection_t *c, const void *data, size_t len)
 {

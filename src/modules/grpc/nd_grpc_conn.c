@@ -93,7 +93,7 @@ nd_grpc_read(nd_connection_t *c)
     conn = c->data;
 
     for ( ;; ) {
-        n = recv(c->fd, buf, sizeof(buf), 0);
+        n = nd_connection_recv(c, buf, sizeof(buf));
 
         if (n > 0) {
             if (nd_grpc_h2_recv(conn, buf, (size_t) n) != ND_OK) {
@@ -108,18 +108,11 @@ nd_grpc_read(nd_connection_t *c)
             continue;
         }
 
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (n == ND_AGAIN) {
             break;
         }
 
-        if (n < 0) {
-            nd_log_error(ND_LOG_INFO, &c->log, errno, "recv() failed");
-        }
-        nd_connection_finalize(c, 0);
+        nd_connection_finalize(c, 0);      /* eof or error */
         return;
     }
 

@@ -524,22 +524,15 @@ nd_http_close_idle(nd_cycle_t *cycle)
 static void
 nd_http_lingering_read(nd_connection_t *c)
 {
-    char     buf[4096];
+    u_char   buf[4096];
     ssize_t  n;
 
-    for ( ;; ) {
-        n = recv(c->fd, buf, sizeof(buf), 0);
-        if (n > 0) {
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
-        }
+    while ((n = nd_connection_recv(c, buf, sizeof(buf))) > 0) {
+        /* discard */
+    }
+
+    if (n != ND_AGAIN) {
         nd_connection_finalize(c, 0);
-        return;
     }
 }
 
@@ -584,8 +577,8 @@ nd_http_read(nd_connection_t *c)
             return;
         }
 
-        n = recv(c->fd, hc->in.data + hc->in.len, hc->in.cap - hc->in.len,
-                 0);
+        n = nd_connection_recv(c, hc->in.data + hc->in.len,
+                               hc->in.cap - hc->in.len);
 
         if (n > 0) {
             hc->in.len += (size_t) n;
@@ -599,18 +592,11 @@ nd_http_read(nd_connection_t *c)
             continue;
         }
 
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (n == ND_AGAIN) {
             break;
         }
 
         /* eof or error: a request still being handled is aborted */
-        if (n < 0) {
-            nd_log_error(ND_LOG_INFO, &c->log, errno, "recv() failed");
-        }
         nd_connection_finalize(c, hc->r == NULL || hc->r->done);
         return;
     }
