@@ -100,6 +100,25 @@ is(get($C, dataId => 'plain', group => 'G')->{status}, 404,
 is(del($C, dataId => 'plain', group => 'G')->{body}, 'true',
    'delete of a missing config: true');
 
+# batch delete by ids (console)
+post($C, dataId => 'b1', group => 'BATCH', content => '1');
+post($C, dataId => 'b2', group => 'BATCH', content => '2');
+post($C, dataId => 'b3', group => 'BATCH', content => '3');
+my @ids = map { Test::Nd::decode_json(get($C, dataId => $_, group => 'BATCH',
+                                          show => 'all')->{body})->{id} }
+          qw(b1 b2);
+$r = del($C, delType => 'ids', ids => join(',', @ids, 999999));
+is($r->{status}, 200, 'delete by ids: 200');
+$j = Test::Nd::decode_json($r->{body});
+is_deeply([ $j->{code}, $j->{data} ], [ 200, JSON::PP::true ],
+          'delete by ids: RestResult data true');
+is(get($C, dataId => 'b1', group => 'BATCH')->{status}, 404, 'b1 deleted');
+is(get($C, dataId => 'b2', group => 'BATCH')->{status}, 404, 'b2 deleted');
+is(get($C, dataId => 'b3', group => 'BATCH')->{body}, '3',
+   'a config not listed stays');
+is(del($C, delType => 'ids', ids => '1,x')->{status}, 400,
+   'delete by ids: a bad id is refused');
+
 # search
 for my $i (1 .. 5) {
     post($C, dataId => "svc-$i.properties", group => 'SEARCH',

@@ -8,6 +8,9 @@
 typedef struct {
     nd_http_request_t   *r;
     nd_store_op_t       *op;
+    nd_config_key_t     *keys;        /* delete by ids: what to delete */
+    nd_uint_t            nkeys;
+    nd_uint_t            next;
     unsigned             v2:1;
 } nd_config_ctx_t;
 
@@ -713,6 +716,149 @@ nd_config_publish(nd_http_request_t *r)
 }
 
 
+/* DELETE ?delType=ids&ids=1,2: the console's batch delete, one store
+ * delete per config, one after the other */
+
+static nd_store_op_t *
+nd_config_delete_op(nd_http_request_t *r, const nd_config_key_t *key,
+    nd_store_handler_pt handler)
+{
+    nd_store_op_t  *op;
+
+    op = nd_store_op_create(nd_cycle, ND_STORE_CONFIG_DELETE, handler, NULL);
+    if (op == NULL) {
+        return NULL;
+    }
+
+    op->config.data_id = key->data_id;
+    op->config.group = key->group;
+    op->config.tenant = key->tenant;
+    op->config.src_ip.data = (u_char *) r->c->addr.host;
+    op->config.src_ip.len = strlen(r->c->addr.host);
+
+    return op;
+}
+
+
+static void
+nd_config_ids_done(nd_store_op_t *op)
+{
+    json_t           *j;
+    nd_config_ctx_t  *ctx;
+    nd_store_op_t    *next;
+
+    ctx = op->data;
+
+    if (op->rc != ND_OK) {
+        nd_config_store_error(ctx->r, op);
+        return;
+    }
+
+    if (ctx->next < ctx->nkeys) {
+        next = nd_config_delete_op(ctx->r, &ctx->keys[ctx->next++],
+                                   nd_config_ids_done);
+        if (next == NULL) {
+            nd_http_error(ctx->r, 500, 500, "out of memory");
+            return;
+        }
+        next->data = ctx;
+        ctx->op = next;
+        nd_store_submit(next);
+        return;
+    }
+
+    j = json_pack("{s:i, s:n, s:b}", "code", 200, "message", "data", 1);
+    nd_http_send_json(ctx->r, 200, j);
+    json_decref(j);
+}
+
+
+static nd_int_t
+nd_config_delete_ids(nd_http_request_t *r)
+{
+    json_t                   *j;
+    int64_t                   id;
+    nd_int_t                  rc;
+    nd_str_t                  ids, field;
+    u_char                   *p, *end, *comma;
+    nd_store_op_t            *op;
+    nd_config_key_t          *keys, *k;
+    nd_uint_t                 n, max;
+    const nd_store_config_t  *c;
+
+    if (nd_config_arg(r, "ids", &ids) != ND_OK || ids.len == 0) {
+        return nd_config_missing(r, "ids");
+    }
+
+    max = 1;
+    for (p = ids.data; p < ids.data + ids.len; p++) {
+        max += (*p == ',');
+    }
+
+    keys = nd_pcalloc(r->pool, max * sizeof(nd_config_key_t));
+    if (keys == NULL) {
+        return ND_ERROR;
+    }
+
+    n = 0;
+    p = ids.data;
+    end = ids.data + ids.len;
+
+    while (p < end) {
+        comma = memchr(p, ',', (size_t) (end - p));
+        field.data = p;
+        field.len = (size_t) ((comma ? comma : end) - p);
+        p = comma ? comma + 1 : end;
+
+        if (nd_atoi64(field.data, field.len, &id) != ND_OK || id < 0) {
+            return nd_config_invalid(r, "invalid ids");
+        }
+
+        /* copy the key: the cache entry may change before its turn */
+        c = nd_store_config_by_id(nd_cycle, id);
+        if (c == NULL) {
+            continue;                   /* already gone */
+        }
+
+        k = &keys[n++];
+        k->data_id.len = c->data_id.len;
+        k->data_id.data = nd_pstrdup(r->pool, &c->data_id);
+        k->group.len = c->group.len;
+        k->group.data = nd_pstrdup(r->pool, &c->group);
+        k->tenant.len = c->tenant.len;
+        k->tenant.data = nd_pstrdup(r->pool, &c->tenant);
+        if (k->data_id.data == NULL || k->group.data == NULL
+            || k->tenant.data == NULL)
+        {
+            return ND_ERROR;
+        }
+    }
+
+    if (n == 0) {
+        j = json_pack("{s:i, s:n, s:b}", "code", 200, "message", "data", 1);
+        rc = nd_http_send_json(r, 200, j);
+        json_decref(j);
+        return rc;
+    }
+
+    op = nd_config_delete_op(r, &keys[0], nd_config_ids_done);
+    if (op == NULL) {
+        return ND_ERROR;
+    }
+
+    rc = nd_config_submit(r, op);
+    if (rc == ND_DONE) {
+        nd_config_ctx_t  *ctx = r->ctx;
+
+        ctx->keys = keys;
+        ctx->nkeys = n;
+        ctx->next = 1;
+    }
+
+    return rc;
+}
+
+
 /* DELETE */
 
 static nd_int_t
@@ -725,7 +871,7 @@ nd_config_delete(nd_http_request_t *r)
     nd_config_key_t  key;
 
     if (nd_config_arg(r, "delType", &v) == ND_OK && nd_str_eq(&v, "ids")) {
-        return nd_config_v1_error(r, 501, "delete by ids is not supported");
+        return nd_config_delete_ids(r);
     }
 
     if (nd_config_key_args(r, &key, &rc) != ND_OK) {

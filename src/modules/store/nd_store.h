@@ -181,6 +181,10 @@ void nd_store_op_free(nd_store_op_t *op);
 
 /* cached config (the newest committed row); borrowed, valid until the
  * next loop pass.  NULL when absent or when the store is not built */
+/* the cached formal config with config_info.id id, or NULL; scans the
+ * cache (for console operations, not request paths) */
+const nd_store_config_t *nd_store_config_by_id(nd_cycle_t *cycle,
+    int64_t id);
 const nd_store_config_t *nd_store_config_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant);
 /* a cached gray version ("beta", "tag_<tag>"); borrowed as above */

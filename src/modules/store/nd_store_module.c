@@ -1049,6 +1049,29 @@ nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
 
 
 const nd_store_config_t *
+nd_store_config_by_id(nd_cycle_t *cycle, int64_t id)
+{
+    nd_uint_t                 i;
+    nd_hash_elt_t            *e;
+    nd_store_conf_t          *scf;
+    const nd_store_config_t  *c;
+
+    scf = nd_store_conf(cycle);
+
+    for (e = nd_hash_first(&scf->cache, &i); e;
+         e = nd_hash_next(&scf->cache, e, &i))
+    {
+        c = e->value;
+        if (c->id == id && c->gray_name.len == 0) {
+            return c;
+        }
+    }
+
+    return NULL;
+}
+
+
+const nd_store_config_t *
 nd_store_gray_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray_name)
 {
