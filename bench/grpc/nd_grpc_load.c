@@ -8,13 +8,16 @@
  *                [-T RequestType] [-b 'json with %n for a counter']
  *   nd_grpc_load -p PORT -c N -I      open N registered connections,
  *                                     print "ready", hold until stdin ends
- *   nd_grpc_load -p PORT -c N -F SERVICE [-k changes]
+ *   nd_grpc_load -p PORT -c N -F SERVICE [-k changes] [-C]
  *                                     fan-out: every connection subscribes
  *                                     to SERVICE; connection 0 registers a
  *                                     new instance per change; prints the
  *                                     time from the register's answer to
  *                                     the last subscriber's push (p50/p99
- *                                     over the changes)
+ *                                     over the changes); with -C the
+ *                                     connections listen to config
+ *                                     SERVICE (ConfigBatchListenRequest)
+ *                                     and connection 0 publishes it
  *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
@@ -65,6 +68,7 @@ static long         done_calls, failed_calls, counter;
 static double      *lat;
 static size_t       nlat, caplat;
 static const char  *fan_service;
+static int          fan_config;      /* -C: config listeners, not naming */
 static long         fan_change;      /* the change being waited for */
 static char         fan_marker[64];  /* its instance ip, in the push */
 
@@ -218,7 +222,13 @@ on_push(conn_t *c, const uint8_t *msg, size_t len)
     val = pb_field(body, bl, 2, &vl);
     if (type == NULL || val == NULL) return;
 
-    if (fan_change && memmem(val, vl, fan_marker, strlen(fan_marker))) {
+    if (fan_config) {
+        if (tl == 25 && memcmp(type, "ConfigChangeNotifyRequest", 25) == 0) {
+            c->seen++;                  /* one notify per change */
+        }
+    } else if (fan_change
+               && memmem(val, vl, fan_marker, strlen(fan_marker)))
+    {
         if (c->seen < fan_change) c->seen = fan_change;
     }
 
@@ -495,11 +505,20 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     long     acked;
     double   t_ack, wait_until, *lat_ms;
 
-    snprintf(body, sizeof(body), "{\"namespace\":\"public\",\"serviceName\":"
-             "\"%s\",\"groupName\":\"DEFAULT_GROUP\",\"subscribe\":true,"
-             "\"clusters\":\"\"}", fan_service);
+    if (fan_config) {
+        snprintf(body, sizeof(body), "{\"listen\":true,"
+                 "\"configListenContexts\":[{\"dataId\":\"%s\","
+                 "\"group\":\"BENCH\",\"tenant\":\"\",\"md5\":\"\"}]}",
+                 fan_service);
+    } else {
+        snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+                 "\"serviceName\":\"%s\",\"groupName\":\"DEFAULT_GROUP\","
+                 "\"subscribe\":true,\"clusters\":\"\"}", fan_service);
+    }
     for (i = 0; i < n; i++) {
-        submit(cs[i], "/Request/request", "SubscribeServiceRequest", body, 0);
+        submit(cs[i], "/Request/request", fan_config
+               ? "ConfigBatchListenRequest" : "SubscribeServiceRequest",
+               body, 0);
         if (io(cs[i]) < 0) {
             return 1;
         }
@@ -510,7 +529,11 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     while (now() < wait_until || done_calls < n) {
         pump(cs, n, pfd, 50);
     }
-    printf("%d connections subscribed to %s\n", n, fan_service);
+    for (i = 0; i < n; i++) {
+        cs[i]->seen = 0;                /* count from the first change */
+    }
+    printf("%d connections %s %s\n", n,
+           fan_config ? "listen to config" : "subscribed to", fan_service);
 
     lat_ms = calloc((size_t) changes, sizeof(double));
 
@@ -526,8 +549,16 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
                  "\"clusterName\":\"DEFAULT\",\"metadata\":{}}}",
                  fan_service, fan_marker);
 
+        if (fan_config) {
+            snprintf(body, sizeof(body), "{\"dataId\":\"%s\","
+                     "\"group\":\"BENCH\",\"tenant\":\"\","
+                     "\"content\":\"v%d\",\"additionMap\":{}}",
+                     fan_service, k);
+        }
+
         acked = done_calls;
-        submit(cs[0], "/Request/request", "InstanceRequest", body, 0);
+        submit(cs[0], "/Request/request", fan_config
+               ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
         io(cs[0]);
 
         t_ack = 0;
@@ -567,7 +598,7 @@ main(int argc, char **argv)
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:C")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -578,6 +609,7 @@ main(int argc, char **argv)
         case 'I': idle = 1; break;
         case 'F': fan_service = optarg; break;
         case 'k': changes = atoi(optarg); break;
+        case 'C': fan_config = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
