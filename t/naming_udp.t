@@ -26,6 +26,7 @@ sub recv_push ($timeout) {
     my $sel = IO::Select->new($udp);
     return undef unless $sel->can_read($timeout);
     my $peer = $udp->recv(my $buf, 65536);
+    my $wire = length $buf;
     my $gz = substr($buf, 0, 2) eq "\x1f\x8b";
     if ($gz) {
         my $out;
@@ -34,6 +35,7 @@ sub recv_push ($timeout) {
     }
     my $j = Test::Nd::decode_json($buf) or return undef;
     return { json => $j, gz => $gz, peer => $peer, len => length $buf,
+             wire => $wire,
              info => Test::Nd::decode_json($j->{data}) };
 }
 
@@ -86,6 +88,8 @@ my $meta = '%7B%22big%22%3A%22' . ('x' x 900) . '%22%7D';
 $t->http_req('POST', "$ns/instance?serviceName=pushed&ip=10.9.9.7&port=80&metadata=$meta");
 $p = recv_push(5);
 ok($p && $p->{gz} && $p->{len} >= 1024, 'large push is gzipped');
+ok($p && $p->{wire} < $p->{len} / 2,
+   "and really compressed ($p->{wire} bytes on the wire for $p->{len})");
 is(scalar @{ $p->{info}{hosts} // [] }, 3, 'gzipped push decodes');
 ack($p) if $p;
 

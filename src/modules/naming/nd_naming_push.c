@@ -3,11 +3,9 @@
  * "lastRefTime":n}, gzip when >= 1 KiB, ack {"type":"push-ack",
  * "lastRefTime":n} expected within push_ack_timeout, one retransmit.
  * One socket, one queue ordered by send time, one timer.
- *
- * The gzip stream uses stored (uncompressed) deflate blocks: valid gzip
- * for every reader, without a zlib dependency.
  */
 #include <nd_naming.h>
+#include <zlib.h>
 
 #define ND_NAMING_UDP_MAX     65507
 #define ND_NAMING_GZIP_MIN    1024
@@ -40,92 +38,44 @@ static void nd_naming_udp_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
     nd_shared_t *body, size_t ref_time_pos);
 
 
-static uint32_t
-nd_naming_crc32(const u_char *p, size_t len)
-{
-    int              k;
-    size_t           i;
-    uint32_t         crc, c;
-    static uint32_t  table[256];
-    static int       ready;
-
-    if (!ready) {
-        for (i = 0; i < 256; i++) {
-            c = (uint32_t) i;
-            for (k = 0; k < 8; k++) {
-                c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-            }
-            table[i] = c;
-        }
-        ready = 1;
-    }
-
-    crc = 0xffffffffu;
-    for (i = 0; i < len; i++) {
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    }
-
-    return crc ^ 0xffffffffu;
-}
-
-
-/* gzip of src with stored deflate blocks; NULL on ENOMEM */
-static u_char *
-nd_naming_gzip(const u_char *src, size_t len, size_t *out_len)
-{
-    u_char    *out, *p;
-    size_t     n, blocks;
-
-    blocks = len / 65535 + 1;
-    out = nd_alloc(10 + len + blocks * 5 + 8);
-    if (out == NULL) {
-        return NULL;
-    }
-
-    p = out;
-    *p++ = 0x1f; *p++ = 0x8b; *p++ = 8; *p++ = 0;
-    *p++ = 0; *p++ = 0; *p++ = 0; *p++ = 0;       /* mtime */
-    *p++ = 0; *p++ = 0xff;                        /* xfl, os unknown */
-
-    do {
-        n = nd_min(len, 65535);
-        *p++ = (len == n) ? 1 : 0;                /* BFINAL, BTYPE 00 */
-        *p++ = (u_char) (n & 0xff);
-        *p++ = (u_char) (n >> 8);
-        *p++ = (u_char) (~n & 0xff);
-        *p++ = (u_char) ((~n >> 8) & 0xff);
-        memcpy(p, src, n);
-        p += n;
-        src += n;
-        len -= n;
-    } while (len);
-
-    *out_len = (size_t) (p - out);
-    return out;
-}
-
-
+/* gzip of src (zlib, gzip wrapper); NULL on error */
 static u_char *
 nd_naming_gzip_packet(const u_char *src, size_t len, size_t *out_len)
 {
+    int        rc;
     u_char    *out;
-    size_t     n;
-    uint32_t   crc, size;
+    uLong      bound;
+    z_stream   z;
 
-    out = nd_naming_gzip(src, len, &n);
-    if (out == NULL) {
+    memset(&z, 0, sizeof(z));
+
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                     Z_DEFAULT_STRATEGY) != Z_OK)
+    {
         return NULL;
     }
 
-    crc = nd_naming_crc32(src, len);
-    size = (uint32_t) len;
+    bound = deflateBound(&z, (uLong) len);
+    out = nd_alloc(bound);
+    if (out == NULL) {
+        deflateEnd(&z);
+        return NULL;
+    }
 
-    out[n++] = (u_char) crc; out[n++] = (u_char) (crc >> 8);
-    out[n++] = (u_char) (crc >> 16); out[n++] = (u_char) (crc >> 24);
-    out[n++] = (u_char) size; out[n++] = (u_char) (size >> 8);
-    out[n++] = (u_char) (size >> 16); out[n++] = (u_char) (size >> 24);
+    z.next_in = (Bytef *) src;
+    z.avail_in = (uInt) len;
+    z.next_out = out;
+    z.avail_out = (uInt) bound;
 
-    *out_len = n;
+    rc = deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+
+    if (rc != Z_STREAM_END) {
+        nd_free(out);
+        return NULL;
+    }
+
     return out;
 }
 
