@@ -121,6 +121,20 @@ $q = $t->http_json('GET', '/nacos/v1/cs/configs/listener?dataId=l.json'
                    . '&group=G');
 is_deeply($q->{lisentersGroupkeyStatus}, {}, 'unlisten removed it');
 
+# client config metrics: asked of every connection from the ip, merged
+my $mj = $t->http_json('GET', '/nacos/v1/cs/metrics/current?ip=127.0.0.1'
+                       . '&dataId=l.json&group=G');
+my @uuids = keys %{ $mj // {} };
+is(scalar @uuids, 1, 'metrics: one answer, from the one connection');
+my $mv = Test::Nd::decode_json($mj->{ $uuids[0] } // '{}') // {};
+is_deeply($mv->{metricValues},
+          { 'cacheData:l.json+G' => 'held', 'snapshotData:l.json+G' => 'held' },
+          'metrics: the request named the group key, cacheData and snapshot');
+is_deeply(scalar $t->http_json('GET', '/nacos/v1/cs/metrics/current?ip=10.9.9.9'),
+          {}, 'metrics: no connection from that ip, empty map');
+is($t->http_req('GET', '/nacos/v1/cs/metrics/current')->{status}, 400,
+   'metrics: ip is required');
+
 # a closed connection drops its listeners
 my $d = Test::Nd::Grpc->start($gport, [ @hello,
     call('ConfigBatchListenRequest', listen => JSON::PP::true,

@@ -66,9 +66,20 @@ function onPush(msg) {
   pushes.push(msg);
   out({ event: 'push', type: msg.type, body: msg.body });
   if (!silent && /Request$/.test(msg.type)) {
-    stream.write(payload(msg.type.replace(/Request$/, 'Response'),
-      { resultCode: 200, errorCode: 0, success: true,
-        requestId: msg.body.requestId }));
+    const answer = { resultCode: 200, errorCode: 0, success: true,
+                     requestId: msg.body.requestId };
+    if (msg.type === 'ClientConfigMetricRequest') {
+      // as the Java SDK: metrics keyed by the client's uuid, the value a
+      // JSON string with what it holds for the asked keys
+      const values = {};
+      for (const k of msg.body.metricsKeys || []) {
+        values[k.type + ':' + k.key] = 'held';
+      }
+      answer.metrics = {};
+      answer.metrics['uuid-' + process.pid] = JSON.stringify(
+        { listenConfigSize: 1, metricValues: values });
+    }
+    stream.write(payload(msg.type.replace(/Request$/, 'Response'), answer));
   }
   if (waiter && waiter.type === msg.type) {
     const w = waiter; waiter = null; w.resolve(msg);

@@ -49,6 +49,16 @@ static nd_int_t nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body);
 static void nd_config_grpc_closed(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
 
+static nd_int_t nd_config_grpc_metrics(nd_http_request_t *r);
+
+static const nd_http_route_t  nd_config_grpc_routes[] = {
+    { ND_HTTP_GET, nd_string("/v1/cs/metrics/current"),
+      nd_config_grpc_metrics },
+    { ND_HTTP_GET, nd_string("/v1/cs/metrics/cluster"),
+      nd_config_grpc_metrics },
+    nd_http_null_route
+};
+
 static const nd_grpc_handler_t  nd_config_grpc_handlers[] = {
     { nd_string("ConfigQueryRequest"), nd_config_grpc_query },
     { nd_string("ConfigPublishRequest"), nd_config_grpc_publish },
@@ -65,6 +75,7 @@ nd_config_grpc_init(nd_cycle_t *cycle)
     if (nd_config_gconns == NULL
         || nd_hash_init(nd_config_gconns, 256) != ND_OK
         || nd_grpc_add_handlers(cycle, nd_config_grpc_handlers) != ND_OK
+        || nd_http_add_routes(cycle, nd_config_grpc_routes) != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
                               nd_config_grpc_closed, NULL) != ND_OK)
     {
@@ -687,6 +698,178 @@ nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
 
     return nd_grpc_reply(call, "ConfigChangeBatchListenResponse",
                          json_pack("{s:o}", "changedConfigs", changed));
+}
+
+
+/*
+ * GET /v1/cs/metrics/current?ip=&dataId=&group=&tenant= (and /cluster,
+ * the same on a standalone node): ask every connection from ip for its
+ * config metrics (ClientConfigMetricRequest, 1 s) and merge the answers.
+ * The collection lives on the heap: answers may come after the HTTP
+ * client went away.
+ */
+
+typedef struct {
+    nd_http_request_t  *r;            /* NULL once the client went away */
+    json_t             *metrics;
+    json_t             *keys;         /* metricsKeys of each request */
+    nd_uint_t           pending;
+    const char         *ip;
+} nd_config_metrics_t;
+
+
+static void
+nd_config_metrics_finish(nd_config_metrics_t *m)
+{
+    if (m->pending) {
+        return;
+    }
+
+    if (m->r) {
+        m->r->abort_handler = NULL;
+        nd_http_send_json(m->r, 200, m->metrics);
+    }
+
+    json_decref(m->metrics);
+    json_decref(m->keys);
+    nd_free(m);
+}
+
+
+static void
+nd_config_metrics_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+{
+    json_t               *got;
+    nd_config_metrics_t  *m;
+
+    m = data;
+
+    got = json_object_get(response, "metrics");
+    if (json_is_object(got)) {
+        json_object_update(m->metrics, got);
+    }
+
+    m->pending--;
+    nd_config_metrics_finish(m);
+}
+
+
+static void
+nd_config_metrics_ask(nd_grpc_conn_t *conn, void *data)
+{
+    nd_config_metrics_t  *m;
+
+    m = data;
+
+    if (strcmp(nd_grpc_conn_client_ip(conn), m->ip) != 0) {
+        return;
+    }
+
+    m->pending++;
+    if (nd_grpc_push(conn, "ClientConfigMetricRequest",
+                     json_pack("{s:O, s:s}", "metricsKeys", m->keys,
+                               "module", "config"),
+                     1000, nd_config_metrics_answer, m) != ND_OK)
+    {
+        m->pending--;
+    }
+}
+
+
+static void
+nd_config_metrics_abort(nd_http_request_t *r)
+{
+    nd_config_metrics_t  *m;
+
+    m = r->ctx;
+    m->r = NULL;                      /* answers still free it */
+}
+
+
+static nd_int_t
+nd_config_grpc_metrics(nd_http_request_t *r)
+{
+    u_char               *gk, *p;
+    size_t                i;
+    nd_str_t              ip, v[3];
+    nd_config_metrics_t  *m;
+
+    if (nd_config_arg(r, "ip", &ip) != ND_OK || ip.len == 0) {
+        return nd_config_v1_error(r, 400, "Required request parameter 'ip' "
+                                  "for method parameter type String is not "
+                                  "present");
+    }
+
+    m = nd_calloc(sizeof(nd_config_metrics_t));
+    if (m == NULL) {
+        return ND_ERROR;
+    }
+
+    m->r = r;
+    m->ip = nd_pstrdupz(r->pool, &ip);
+    m->metrics = json_object();
+    m->keys = json_array();
+
+    /* the group key dataId+group[+tenant], '+' and '%' escaped */
+    if (nd_config_arg(r, "dataId", &v[0]) == ND_OK && v[0].len) {
+        if (nd_config_arg(r, "group", &v[1]) != ND_OK) {
+            nd_str_set(&v[1], "DEFAULT_GROUP");
+        }
+        if (nd_config_arg(r, "tenant", &v[2]) != ND_OK) {
+            v[2].len = 0;
+        }
+
+        gk = nd_pnalloc(r->pool, 3 * (v[0].len + v[1].len + v[2].len) + 3);
+        if (gk == NULL || m->ip == NULL) {
+            json_decref(m->metrics);
+            json_decref(m->keys);
+            nd_free(m);
+            return ND_ERROR;
+        }
+
+        p = gk;
+        for (i = 0; i < 3; i++) {
+            const u_char  *c;
+
+            if (i == 2 && v[2].len == 0) {
+                break;
+            }
+            if (i) {
+                *p++ = '+';
+            }
+            for (c = v[i].data; c < v[i].data + v[i].len; c++) {
+                if (*c == '+') {
+                    memcpy(p, "%2B", 3);
+                    p += 3;
+                } else if (*c == '%') {
+                    memcpy(p, "%25", 3);
+                    p += 3;
+                } else {
+                    *p++ = *c;
+                }
+            }
+        }
+
+        json_array_append_new(m->keys, json_pack("{s:s, s:s%}",
+                              "type", "cacheData", "key", gk,
+                              (size_t) (p - gk)));
+        json_array_append_new(m->keys, json_pack("{s:s, s:s%}",
+                              "type", "snapshotData", "key", gk,
+                              (size_t) (p - gk)));
+    }
+
+    r->ctx = m;
+    r->abort_handler = nd_config_metrics_abort;
+
+    nd_grpc_conn_each(nd_cycle, nd_config_metrics_ask, m);
+
+    if (m->pending == 0) {
+        r->abort_handler = NULL;
+        nd_config_metrics_finish(m);      /* answers now, frees m */
+        return ND_OK;
+    }
+
+    return ND_DONE;
 }
 
 #endif

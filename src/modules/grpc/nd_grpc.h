@@ -64,6 +64,9 @@ const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
+/* call fn for every registered connection; returns how many */
+nd_uint_t nd_grpc_conn_each(nd_cycle_t *cycle,
+    void (*fn)(nd_grpc_conn_t *conn, void *data), void *data);
 /* server request on the bi-stream; requestId is assigned here; takes the
  * body reference; cb may be NULL */
 int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,

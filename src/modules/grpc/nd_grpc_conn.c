@@ -1096,6 +1096,33 @@ nd_grpc_conn_find(nd_cycle_t *cycle, const char *id)
 }
 
 
+nd_uint_t
+nd_grpc_conn_each(nd_cycle_t *cycle,
+    void (*fn)(nd_grpc_conn_t *conn, void *data), void *data)
+{
+    nd_uint_t        n;
+    nd_queue_t      *q, *next;
+    nd_grpc_conn_t  *conn;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+    n = 0;
+
+    for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        conn = nd_queue_data(q, nd_grpc_conn_t, link);
+        if (conn->registered && !conn->closing) {
+            fn(conn, data);
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
 /* liveness: probe connections idle for idle_probe */
 
 static void
