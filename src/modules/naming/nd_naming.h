@@ -224,6 +224,7 @@ struct nd_naming_conf_s {
     nd_uint_t               max_caches;
 
     /* runtime */
+    unsigned                light_beat_off:1;   /* switch lightBeatEnabled */
     nd_cycle_t             *cycle;
     nd_hash_t               namespaces;     /* id -> nd_naming_ns_t */
     nd_hash_t               clients;        /* id -> nd_naming_client_t */

@@ -4,6 +4,7 @@
  * data} envelope on v2 paths.
  */
 #include <nd_naming.h>
+#include <regex.h>
 
 static nd_int_t nd_naming_instance_register(nd_http_request_t *r);
 static nd_int_t nd_naming_instance_deregister(nd_http_request_t *r);
@@ -18,12 +19,14 @@ static nd_int_t nd_naming_service_delete(nd_http_request_t *r);
 static nd_int_t nd_naming_service_update(nd_http_request_t *r);
 static nd_int_t nd_naming_service_detail(nd_http_request_t *r);
 static nd_int_t nd_naming_service_list(nd_http_request_t *r);
+static nd_int_t nd_naming_service_names(nd_http_request_t *r);
 static nd_int_t nd_naming_service_subscribers(nd_http_request_t *r);
 static nd_int_t nd_naming_health_instance(nd_http_request_t *r);
 static nd_int_t nd_naming_health_server(nd_http_request_t *r);
 static nd_int_t nd_naming_cluster_update(nd_http_request_t *r);
 static nd_int_t nd_naming_operator_metrics(nd_http_request_t *r);
 static nd_int_t nd_naming_operator_switches(nd_http_request_t *r);
+static nd_int_t nd_naming_operator_switch_update(nd_http_request_t *r);
 static nd_int_t nd_naming_push_state(nd_http_request_t *r);
 static nd_int_t nd_naming_catalog_services(nd_http_request_t *r);
 static nd_int_t nd_naming_catalog_instances(nd_http_request_t *r);
@@ -49,6 +52,8 @@ static const nd_http_route_t  nd_naming_routes[] = {
     { ND_HTTP_PUT, nd_string("/v1/ns/service"), nd_naming_service_update },
     { ND_HTTP_GET, nd_string("/v1/ns/service"), nd_naming_service_detail },
     { ND_HTTP_GET, nd_string("/v1/ns/service/list"), nd_naming_service_list },
+    { ND_HTTP_ANY, nd_string("/v1/ns/service/names"),
+      nd_naming_service_names },
     { ND_HTTP_GET, nd_string("/v1/ns/service/subscribers"),
       nd_naming_service_subscribers },
     { ND_HTTP_PUT, nd_string("/v1/ns/health"), nd_naming_health_instance },
@@ -65,6 +70,10 @@ static const nd_http_route_t  nd_naming_routes[] = {
       nd_naming_operator_switches },
     { ND_HTTP_GET, nd_string("/v1/ns/ops/switches"),
       nd_naming_operator_switches },
+    { ND_HTTP_PUT, nd_string("/v1/ns/operator/switches"),
+      nd_naming_operator_switch_update },
+    { ND_HTTP_PUT, nd_string("/v1/ns/ops/switches"),
+      nd_naming_operator_switch_update },
     { ND_HTTP_GET, nd_string("/v1/ns/operator/push/state"),
       nd_naming_push_state },
     { ND_HTTP_GET, nd_string("/v1/ns/catalog/services"),
@@ -97,6 +106,8 @@ static const nd_http_route_t  nd_naming_routes[] = {
       nd_naming_operator_metrics },
     { ND_HTTP_GET, nd_string("/v2/ns/operator/switches"),
       nd_naming_operator_switches },
+    { ND_HTTP_PUT, nd_string("/v2/ns/operator/switches"),
+      nd_naming_operator_switch_update },
     nd_http_null_route
 };
 
@@ -1063,8 +1074,9 @@ nd_naming_beat_answer(nd_http_request_t *r, nd_int_t code,
                         (size_t) snprintf(buf, sizeof(buf),
                                           "{\"clientBeatInterval\":%" PRIu64
                                           ",\"code\":%d,\"lightBeatEnabled\":"
-                                          "true}", (uint64_t) interval,
-                                          (int) code));
+                                          "%s}", (uint64_t) interval,
+                                          (int) code, nf->light_beat_off
+                                          ? "false" : "true"));
 }
 
 
@@ -1835,6 +1847,135 @@ nd_naming_service_list(nd_http_request_t *r)
 }
 
 
+/*
+ * ServiceController#searchService (2.5.1): the grouped names of which the
+ * whole matches ".*" + expr + ".*" (String.matches, a Java regex; POSIX
+ * ERE here), of namespaceId or of every namespace when blank.  The map
+ * is answered under "services" (ref/nacos-wire.md, Nacos 2.0-2.2); Nacos
+ * 2.3-2.5 write "META-INF/services" there, an apparent refactoring
+ * accident that no SDK reads.
+ */
+static nd_int_t
+nd_naming_service_names_of(nd_http_request_t *r, nd_naming_ns_t *ns,
+    regex_t *re, json_t *map, const char *id, size_t id_len)
+{
+    char                 *name;
+    json_t               *names;
+    nd_uint_t             n, k;
+    regmatch_t            m;
+    nd_naming_service_t **all, *s;
+
+    names = json_array();
+    if (json_object_setn(map, id, id_len, names) != 0) {
+        json_decref(names);
+        return ND_DECLINED;             /* not UTF-8 */
+    }
+    json_decref(names);                 /* the map holds it */
+
+    all = nd_naming_sorted_services(r, ns, &n);
+
+    for (k = 0; k < n; k++) {
+        s = all[k];
+
+        if (re) {
+            name = nd_pnalloc(r->pool, s->grouped_len + 1);
+            if (name == NULL) {
+                return ND_ERROR;
+            }
+            memcpy(name, s->grouped, s->grouped_len);
+            name[s->grouped_len] = '\0';
+
+            /* leftmost-longest: a whole match, if any, is the one found */
+            if (regexec(re, name, 1, &m, 0) != 0 || m.rm_so != 0
+                || m.rm_eo != (regoff_t) s->grouped_len)
+            {
+                continue;
+            }
+        }
+
+        json_array_append_new(names, json_stringn(s->grouped,
+                                                  s->grouped_len));
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_naming_service_names(nd_http_request_t *r)
+{
+    int                rv;
+    char              *p, err[256];
+    json_t            *map, *v;
+    regex_t            re;
+    nd_int_t           rc;
+    nd_str_t           ns_id, expr;
+    nd_uint_t          i;
+    json_int_t         count;
+    const char        *key;
+    nd_hash_elt_t     *e;
+    nd_naming_ns_t    *ns;
+    nd_naming_conf_t  *nf;
+
+    if (nd_http_arg(r, "expr", &expr) != ND_OK) {
+        expr.len = 0;
+    }
+
+    if (expr.len) {
+        p = nd_pnalloc(r->pool, expr.len + 5);
+        if (p == NULL) {
+            return ND_ERROR;
+        }
+        memcpy(p, ".*", 2);
+        memcpy(p + 2, expr.data, expr.len);
+        memcpy(p + 2 + expr.len, ".*", 3);
+
+        rv = regcomp(&re, p, REG_EXTENDED);
+        if (rv != 0) {
+            regerror(rv, &re, err, sizeof(err));
+            return nd_naming_fail(r, 400, 400, "%s: %s", err, p);
+        }
+    }
+
+    nf = nd_naming_conf(nd_cycle);
+    map = json_object();
+    rc = ND_OK;
+
+    if (nd_naming_arg(r, "namespaceId", &ns_id) == ND_OK) {
+        rc = nd_naming_service_names_of(r, nd_naming_ns_find(nf, &ns_id),
+                                        expr.len ? &re : NULL, map,
+                                        (char *) ns_id.data, ns_id.len);
+
+    } else if (nf->namespaces.buckets) {
+        for (e = nd_hash_first(&nf->namespaces, &i); e && rc == ND_OK;
+             e = nd_hash_next(&nf->namespaces, e, &i))
+        {
+            ns = e->value;
+            rc = nd_naming_service_names_of(r, ns, expr.len ? &re : NULL,
+                                            map, ns->id, ns->id_len);
+        }
+    }
+
+    if (expr.len) {
+        regfree(&re);
+    }
+
+    if (rc != ND_OK) {
+        json_decref(map);
+        return rc == ND_DECLINED
+               ? nd_naming_fail(r, 400, 400, "illegal namespaceId") : rc;
+    }
+
+    count = 0;
+    json_object_foreach(map, key, v) {
+        count += (json_int_t) json_array_size(v);
+    }
+
+    return nd_naming_send_json(r, json_pack("{s:o, s:I}", "services",
+                                            map, "count", count));
+}
+
+
 json_t *
 nd_naming_sub_json(nd_naming_sub_t *sub)
 {
@@ -2106,7 +2247,7 @@ nd_naming_operator_switches(nd_http_request_t *r)
                   "checkTimes", 3,
                   "defaultInstanceHeartBeatTimeOut",
                   (json_int_t) nf->heartbeat_timeout,
-                  "lightBeatEnabled", 1,
+                  "lightBeatEnabled", !nf->light_beat_off,
                   "defaultInstanceEphemeral", 1,
                   "expireInstance", 1,
                   "pushUdpEnabled", nf->udp != NULL);
@@ -2114,6 +2255,155 @@ nd_naming_operator_switches(nd_http_request_t *r)
                         json_integer((json_int_t) nf->cache_millis));
 
     return nd_naming_send_json(r, j);
+}
+
+
+/* Java's Long.parseLong */
+static int
+nd_naming_parse_long(const nd_str_t *v, int64_t *out)
+{
+    size_t    i;
+    int       neg;
+    uint64_t  n, max;
+
+    i = 0;
+    neg = 0;
+    if (v->len && (v->data[0] == '-' || v->data[0] == '+')) {
+        neg = v->data[0] == '-';
+        i = 1;
+    }
+    if (i == v->len) {
+        return ND_ERROR;
+    }
+
+    max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    for (n = 0; i < v->len; i++) {
+        if (v->data[i] < '0' || v->data[i] > '9'
+            || n > (max - (uint64_t) (v->data[i] - '0')) / 10)
+        {
+            return ND_ERROR;
+        }
+        n = n * 10 + (uint64_t) (v->data[i] - '0');
+    }
+
+    *out = neg ? (int64_t) (0 - n) : (int64_t) n;
+    return ND_OK;
+}
+
+
+/* commons-lang3 toBooleanObject == TRUE, as ConvertUtils.toBoolean */
+static int
+nd_naming_lang3_true(const nd_str_t *v)
+{
+    return nd_str_casecmp_lit(v, "true") == 0
+           || nd_str_casecmp_lit(v, "on") == 0
+           || nd_str_casecmp_lit(v, "yes") == 0
+           || nd_str_casecmp_lit(v, "y") == 0
+           || nd_str_casecmp_lit(v, "t") == 0;
+}
+
+
+/* drop every cached ServiceInfo: they carry cacheMillis */
+static void
+nd_naming_drop_all_caches(nd_naming_conf_t *nf)
+{
+    nd_uint_t       i, j;
+    nd_hash_elt_t  *e, *se;
+    nd_naming_ns_t *ns;
+
+    if (nf->namespaces.buckets == NULL) {
+        return;
+    }
+
+    for (e = nd_hash_first(&nf->namespaces, &i); e;
+         e = nd_hash_next(&nf->namespaces, e, &i))
+    {
+        ns = e->value;
+        for (se = nd_hash_first(&ns->services, &j); se;
+             se = nd_hash_next(&ns->services, se, &j))
+        {
+            nd_naming_info_drop(se->value);
+        }
+    }
+}
+
+
+/*
+ * OperatorController#updateSwitch -> SwitchManager.update (2.5.1): an
+ * entry Nacos does not know changes nothing and answers "ok"; so do the
+ * entries nacosd has no behaviour for.  Bad values are IllegalArgument
+ * (400 text on v1; 500/30000 on v2, as OperatorControllerV2).
+ */
+static nd_int_t
+nd_naming_operator_switch_update(nd_http_request_t *r)
+{
+    int                v2;
+    int64_t            n;
+    nd_str_t           entry, value;
+    nd_naming_conf_t  *nf;
+
+    v2 = nd_naming_is_v2(r);
+
+    if (v2) {
+        /* UpdateSwitchForm.validate: blank is missing */
+        if (nd_naming_arg(r, "entry", &entry) != ND_OK) {
+            return nd_naming_required(r, "entry");
+        }
+        if (nd_naming_arg(r, "value", &value) != ND_OK) {
+            return nd_naming_required(r, "value");
+        }
+
+    } else {
+        /* @RequestParam String: absent is missing, empty is a value */
+        if (nd_http_arg(r, "entry", &entry) != ND_OK) {
+            return nd_naming_fail(r, 400, 10000,
+                                  "Parameter 'entry' is missing");
+        }
+        if (nd_http_arg(r, "value", &value) != ND_OK) {
+            return nd_naming_fail(r, 400, 10000,
+                                  "Parameter 'value' is missing");
+        }
+    }
+
+    nf = nd_naming_conf(nd_cycle);
+
+    if (nd_str_eq(&entry, "clientBeatInterval")
+        || nd_str_eq(&entry, "pushCacheMillis"))
+    {
+        if (nd_naming_parse_long(&value, &n) != ND_OK) {
+            return nd_naming_fail(r, v2 ? 500 : 400, 30000,
+                                  "For input string: \"%.*s\"",
+                                  ND_STR_ARG(value));
+        }
+
+        if (entry.data[0] == 'p') {
+            if (n < 10000) {
+                return nd_naming_fail(r, v2 ? 500 : 400, 30000,
+                                      "min cache time for http or tcp is "
+                                      "too small(<10000)");
+            }
+            nf->cache_millis = (nd_msec_t) n;
+            nd_naming_drop_all_caches(nf);
+
+        } else {
+            /* Nacos takes any long; a beat interval must be positive */
+            if (n <= 0) {
+                return nd_naming_fail(r, v2 ? 500 : 400, 30000,
+                                      "clientBeatInterval must be positive: "
+                                      "%" PRId64, n);
+            }
+            nf->client_beat_interval = (nd_msec_t) n;
+        }
+
+    } else if (nd_str_eq(&entry, "lightBeatEnabled")) {
+        nf->light_beat_off = !nd_naming_lang3_true(&value);
+    }
+
+    nd_log_error(ND_LOG_NOTICE, nd_cycle->log, 0,
+                 "naming switch \"%.*s\" set to \"%.*s\"",
+                 ND_STR_ARG(entry), ND_STR_ARG(value));
+
+    return nd_naming_ok(r);
 }
 
 
