@@ -811,12 +811,30 @@ nd_config_ns_name_ok(const nd_str_t *name)
 
 
 static nd_int_t
+nd_config_ns_write(nd_http_request_t *r, nd_store_op_e type,
+    const nd_str_t *id, const nd_str_t *name, const nd_str_t *desc)
+{
+    nd_store_op_t  *op;
+
+    op = nd_store_op_create(nd_cycle, type, nd_config_ns_bool_done, NULL);
+    if (op == NULL) {
+        return ND_ERROR;
+    }
+
+    op->ns.id = *id;
+    op->ns.name = *name;
+    op->ns.desc = *desc;
+
+    return nd_config_console_submit(r, op, NULL);
+}
+
+
+static nd_int_t
 nd_config_ns_create(nd_http_request_t *r)
 {
     int               v2;
     char             *uuid;
     nd_str_t          id, name, desc;
-    nd_store_op_t    *op;
 
     v2 = nd_config_console_v2(r);
     id.len = 0;
@@ -846,17 +864,7 @@ nd_config_ns_create(nd_http_request_t *r)
         id.len = 36;
     }
 
-    op = nd_store_op_create(nd_cycle, ND_STORE_NS_CREATE,
-                            nd_config_ns_bool_done, NULL);
-    if (op == NULL) {
-        return ND_ERROR;
-    }
-
-    op->ns.id = id;
-    op->ns.name = name;
-    op->ns.desc = desc;
-
-    return nd_config_console_submit(r, op, NULL);
+    return nd_config_ns_write(r, ND_STORE_NS_CREATE, &id, &name, &desc);
 }
 
 
@@ -865,7 +873,6 @@ nd_config_ns_update(nd_http_request_t *r)
 {
     int              v2;
     nd_str_t         id, name, desc;
-    nd_store_op_t   *op;
 
     v2 = nd_config_console_v2(r);
     desc.len = 0;
@@ -883,17 +890,7 @@ nd_config_ns_update(nd_http_request_t *r)
 
     nd_config_arg(r, "namespaceDesc", &desc);
 
-    op = nd_store_op_create(nd_cycle, ND_STORE_NS_UPDATE,
-                            nd_config_ns_bool_done, NULL);
-    if (op == NULL) {
-        return ND_ERROR;
-    }
-
-    op->ns.id = id;
-    op->ns.name = name;
-    op->ns.desc = desc;
-
-    return nd_config_console_submit(r, op, NULL);
+    return nd_config_ns_write(r, ND_STORE_NS_UPDATE, &id, &name, &desc);
 }
 
 

@@ -138,7 +138,9 @@ extern nd_store_backend_t  nd_store_sqlite_backend;
 extern nd_store_backend_t  nd_store_pg_backend;
 
 /* module side, for the backends */
-void nd_store_complete(nd_store_op_t *op);   /* any thread: loop only */
+void nd_store_complete(nd_store_op_t *op);
+/* the operation changes the database (both backends batch these) */
+int nd_store_op_is_write(const nd_store_op_t *op);   /* any thread: loop only */
 nd_uint_t nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan);
 int nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
     nd_store_row_t *row);

@@ -404,26 +404,6 @@ nd_store_pg_io_set(nd_store_pg_conn_t *pc, int events)
 }
 
 
-static nd_uint_t
-nd_store_pg_is_write(nd_store_op_t *op)
-{
-    switch (op->type) {
-    case ND_STORE_CONFIG_PUBLISH:
-    case ND_STORE_CONFIG_DELETE:
-    case ND_STORE_GRAY_PUBLISH:
-    case ND_STORE_GRAY_DELETE:
-    case ND_STORE_NS_CREATE:
-    case ND_STORE_NS_UPDATE:
-    case ND_STORE_NS_DELETE:
-    case ND_STORE_INSTANCE_UPSERT:
-    case ND_STORE_INSTANCE_DELETE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-
 static char *
 nd_store_pg_msg(nd_store_op_t *op, const char *prefix, const char *err)
 {
@@ -728,7 +708,7 @@ nd_store_pg_submit(nd_cycle_t *cycle, nd_store_op_t *op)
         return;
     }
 
-    nd_queue_insert_tail(nd_store_pg_is_write(op) ? &pg->writes : &pg->reads,
+    nd_queue_insert_tail(nd_store_op_is_write(op) ? &pg->writes : &pg->reads,
                          &op->queue);
 
     nd_store_pg_dispatch(pg);

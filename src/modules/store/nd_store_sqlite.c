@@ -857,26 +857,6 @@ nd_store_sqlite_gray_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
 }
 
 
-static int
-nd_store_sqlite_is_write(nd_store_op_t *op)
-{
-    switch (op->type) {
-    case ND_STORE_CONFIG_PUBLISH:
-    case ND_STORE_CONFIG_DELETE:
-    case ND_STORE_GRAY_PUBLISH:
-    case ND_STORE_GRAY_DELETE:
-    case ND_STORE_NS_CREATE:
-    case ND_STORE_NS_UPDATE:
-    case ND_STORE_NS_DELETE:
-    case ND_STORE_INSTANCE_UPSERT:
-    case ND_STORE_INSTANCE_DELETE:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-
 /* one op, inside the caller's transaction for writes */
 static int
 nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
@@ -980,7 +960,7 @@ nd_store_sqlite_batch(nd_store_sqlite_t *sq, nd_store_op_t **ops,
 
     for (i = 0; i < n; /* void */ ) {
 
-        if (!nd_store_sqlite_is_write(ops[i])) {
+        if (!nd_store_op_is_write(ops[i])) {
             rc = nd_store_sqlite_run(sq, ops[i]);
             if (rc != SQLITE_OK) {
                 nd_store_sqlite_error(sq, ops[i], rc);
@@ -989,7 +969,7 @@ nd_store_sqlite_batch(nd_store_sqlite_t *sq, nd_store_op_t **ops,
             continue;
         }
 
-        for (j = i; j < n && nd_store_sqlite_is_write(ops[j]); j++) {
+        for (j = i; j < n && nd_store_op_is_write(ops[j]); j++) {
             /* void */
         }
 

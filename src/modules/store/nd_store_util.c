@@ -294,3 +294,23 @@ nd_store_read_file(const char *path, size_t *len)
 
     return buf;
 }
+
+
+int
+nd_store_op_is_write(const nd_store_op_t *op)
+{
+    switch (op->type) {
+    case ND_STORE_CONFIG_PUBLISH:
+    case ND_STORE_CONFIG_DELETE:
+    case ND_STORE_GRAY_PUBLISH:
+    case ND_STORE_GRAY_DELETE:
+    case ND_STORE_NS_CREATE:
+    case ND_STORE_NS_UPDATE:
+    case ND_STORE_NS_DELETE:
+    case ND_STORE_INSTANCE_UPSERT:
+    case ND_STORE_INSTANCE_DELETE:
+        return 1;
+    default:
+        return 0;
+    }
+}
