@@ -24,6 +24,8 @@
 #define ND_NAMING_DEFAULT_GROUP     "DEFAULT_GROUP"
 #define ND_NAMING_DEFAULT_CLUSTER   "DEFAULT"
 #define ND_NAMING_SPLITTER          "@@"
+/* "ip:port#false" for an ip of up to 128 bytes, with its NUL */
+#define ND_NAMING_IPPORT_ID_LEN     (128 + sizeof(":65535#false"))
 
 /* Instance defaults from the Java Instance getters (not server switches) */
 #define ND_NAMING_BEAT_INTERVAL     5000
@@ -186,6 +188,14 @@ typedef struct {
     unsigned                ephemeral:1;
 } nd_naming_spec_t;
 
+/* a service named by a request: views into the request pool */
+typedef struct {
+    nd_str_t                ns;
+    nd_str_t                group;
+    nd_str_t                name;
+    nd_str_t                grouped;
+} nd_naming_ref_t;
+
 /* a change to an instance (PUT/PATCH, manual health, metadata batch):
  * only what is set changes */
 typedef struct {
@@ -299,6 +309,16 @@ int nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
 int nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n);
 void nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst);
+/* through the ip:port client of spec (HTTP v1, beats, gRPC persistent
+ * instances): ND_OK, ND_ERROR, or ND_DECLINED with the 400 message in
+ * err (the service is of the other kind) */
+int nd_naming_register_ipport(nd_naming_conf_t *nf,
+    const nd_naming_ref_t *ref, const nd_naming_spec_t *spec,
+    nd_naming_instance_t **out, char *err, size_t size);
+/* the instance of client ip:port#ephemeral in the service goes, if any */
+void nd_naming_deregister_ipport(nd_naming_conf_t *nf,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port,
+    int ephemeral);
 /* find by ip, port and cluster name (NULL cluster: any) */
 nd_naming_instance_t *nd_naming_instance_find(nd_naming_service_t *s,
     const nd_str_t *ip, nd_uint_t port, const nd_str_t *cluster);
@@ -354,14 +374,6 @@ u_char *nd_naming_info_stamp(nd_pool_t *pool, nd_shared_t *body,
     size_t ref_time_pos, nd_msec_t now);
 
 /* HTTP (nd_naming_http.c, nd_naming_http_v2.c) */
-/* a service named by a request: views into the request pool */
-typedef struct {
-    nd_str_t                ns;
-    nd_str_t                group;
-    nd_str_t                name;
-    nd_str_t                grouped;
-} nd_naming_ref_t;
-
 int nd_naming_http_init(nd_cycle_t *cycle);
 /* the parameter checks of Nacos's filter */
 int nd_naming_ns_ok(const nd_str_t *ns);
@@ -387,27 +399,47 @@ json_t *nd_naming_meta_json(const char *text);
 json_t *nd_naming_client_json(nd_naming_client_t *c);
 json_t *nd_naming_sub_json(nd_naming_sub_t *sub);
 
+/* who waits for a persistent write: the HTTP or gRPC request behind it */
+typedef struct nd_naming_waiter_s  nd_naming_waiter_t;
+
+struct nd_naming_waiter_s {
+    /* the answer: status 0 for success, else an HTTP status with a v2
+     * error code and a message; updated: the metadata batch's list or
+     * NULL.  Returns what the handler returns. */
+    nd_int_t              (*answer)(nd_naming_waiter_t *w, nd_uint_t status,
+                                    nd_int_t code, const char *msg,
+                                    json_t *updated);
+    /* ctx != NULL: the answer comes later, and the request's abort must
+     * call nd_naming_persist_abort(ctx); NULL: disarm that */
+    void                  (*wait)(nd_naming_waiter_t *w, void *ctx);
+    void                   *req;            /* nd_http_request_t, call */
+    const void             *data;           /* the front end's own */
+};
+
 /* persistent instances (nd_naming_persist.c): with the store module,
  * every write of a persistent instance is answered once the store has
  * committed it, and memory follows the store; without it they live in
- * memory only.  The request functions answer r (ND_OK), or take it over
- * (ND_DONE), or return ND_DECLINED: not for the store, do it in memory. */
+ * memory only.  The request functions answer through w (returning what
+ * its answer returns), or answer later (ND_DONE), or return ND_DECLINED:
+ * not for the store, do it in memory.  w is copied. */
 int nd_naming_persist_init(nd_cycle_t *cycle);
 int nd_naming_persist_start(nd_naming_conf_t *nf);
 void nd_naming_persist_stop(nd_naming_conf_t *nf);
 void nd_naming_persist_exit(nd_naming_conf_t *nf);
-nd_int_t nd_naming_persist_register(nd_http_request_t *r,
+nd_int_t nd_naming_persist_register(const nd_naming_waiter_t *w,
     const nd_naming_ref_t *ref, const nd_naming_spec_t *spec);
-nd_int_t nd_naming_persist_deregister(nd_http_request_t *r,
+nd_int_t nd_naming_persist_deregister(const nd_naming_waiter_t *w,
     const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port);
 /* cluster: the instance must be in it (NULL: any) */
-nd_int_t nd_naming_persist_update(nd_http_request_t *r,
+nd_int_t nd_naming_persist_update(const nd_naming_waiter_t *w,
     const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port,
     const nd_str_t *cluster, const nd_naming_change_t *ch);
 /* metadata batch: the ephemeral instances are done; updated lists them */
-nd_int_t nd_naming_persist_batch(nd_http_request_t *r,
+nd_int_t nd_naming_persist_batch(const nd_naming_waiter_t *w,
     nd_naming_service_t *s, nd_naming_instance_t **insts, nd_uint_t n,
     const nd_naming_change_t *ch, json_t *updated);
+/* the request went away before its answer */
+void nd_naming_persist_abort(void *ctx);
 /* the change applied in memory (ephemeral instances, no store) */
 void nd_naming_instance_change(nd_naming_conf_t *nf,
     nd_naming_instance_t *inst, const nd_naming_change_t *ch);

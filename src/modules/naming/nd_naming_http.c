@@ -690,42 +690,68 @@ static nd_int_t
 nd_naming_do_register(nd_http_request_t *r, nd_naming_ref_t *ref,
     nd_naming_spec_t *spec, nd_naming_instance_t **out)
 {
-    int                   created;
-    nd_str_t              cid;
-    nd_naming_conf_t     *nf;
-    nd_naming_client_t   *c;
-    nd_naming_service_t  *s;
+    char      err[768];
+    nd_int_t  rc;
 
-    nf = nd_naming_conf(nd_cycle);
-
-    s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, spec->ephemeral,
-                              &created);
-    if (s == NULL) {
-        return ND_ERROR;
+    rc = nd_naming_register_ipport(nd_naming_conf(nd_cycle), ref, spec, out,
+                                   err, sizeof(err));
+    if (rc == ND_DECLINED) {
+        nd_naming_fail(r, 400, 21004, "%s", err);
     }
 
-    if (s->ephemeral != spec->ephemeral) {
-        nd_naming_fail(r, 400, 21004, "Current service %.*s is %s "
-                       "service, can't register %s instance.",
-                       (int) s->grouped_len, s->grouped,
-                       s->ephemeral ? "ephemeral" : "persistent",
-                       s->ephemeral ? "persistent" : "ephemeral");
-        return ND_DECLINED;             /* answered */
+    return rc;
+}
+
+
+/* ---- persistent writes answered later ------------------------------------ */
+
+static nd_int_t
+nd_naming_http_answer(nd_naming_waiter_t *w, nd_uint_t status, nd_int_t code,
+    const char *msg, json_t *updated)
+{
+    nd_http_request_t  *r;
+
+    r = w->req;
+
+    if (status) {
+        return nd_naming_fail(r, status, code, "%s", msg);
     }
 
-    cid = nd_naming_client_id(r, &spec->ip, spec->port, spec->ephemeral);
-    c = nd_naming_client_get(nf, ND_NAMING_CLIENT_IPPORT, &cid,
-                             spec->ephemeral);
-    if (c == NULL) {
-        return ND_ERROR;
+    if (updated) {
+        return nd_naming_send_json(r, json_pack("{s:O}", "updated", updated));
     }
 
-    if (nd_naming_register(nf, c, s, spec, out) != ND_OK) {
-        nd_naming_client_gc(nf, c);
-        return ND_ERROR;
-    }
+    return nd_naming_ok(r);
+}
 
-    return ND_OK;
+
+static void
+nd_naming_http_abort(nd_http_request_t *r)
+{
+    nd_naming_persist_abort(r->ctx);
+}
+
+
+static void
+nd_naming_http_wait(nd_naming_waiter_t *w, void *ctx)
+{
+    nd_http_request_t  *r;
+
+    r = w->req;
+    r->ctx = ctx;
+    r->abort_handler = ctx ? nd_naming_http_abort : NULL;
+}
+
+
+static const nd_naming_waiter_t *
+nd_naming_http_waiter(nd_http_request_t *r, nd_naming_waiter_t *w)
+{
+    w->answer = nd_naming_http_answer;
+    w->wait = nd_naming_http_wait;
+    w->req = r;
+    w->data = NULL;
+
+    return w;
 }
 
 
@@ -734,9 +760,10 @@ nd_naming_do_register(nd_http_request_t *r, nd_naming_ref_t *ref,
 static nd_int_t
 nd_naming_instance_register(nd_http_request_t *r)
 {
-    nd_int_t          rc;
-    nd_naming_ref_t   ref;
-    nd_naming_spec_t  spec;
+    nd_int_t            rc;
+    nd_naming_ref_t     ref;
+    nd_naming_spec_t    spec;
+    nd_naming_waiter_t  w;
 
     if (nd_naming_http_ref(r, &ref, &rc) != ND_OK
         || nd_naming_http_spec(r, &spec, &rc) != ND_OK)
@@ -745,7 +772,8 @@ nd_naming_instance_register(nd_http_request_t *r)
     }
 
     /* persistent: answered once the store has it */
-    rc = nd_naming_persist_register(r, &ref, &spec);
+    rc = nd_naming_persist_register(nd_naming_http_waiter(r, &w), &ref,
+                                     &spec);
     if (rc != ND_DECLINED) {
         if (spec.metadata) {
             json_decref(spec.metadata);
@@ -770,15 +798,12 @@ nd_naming_instance_register(nd_http_request_t *r)
 static nd_int_t
 nd_naming_instance_deregister(nd_http_request_t *r)
 {
-    int                    eph;
-    nd_int_t               rc;
-    nd_str_t               ip, cluster, cid;
-    nd_uint_t              port;
-    nd_naming_ref_t        ref;
-    nd_naming_conf_t      *nf;
-    nd_naming_client_t    *c;
-    nd_naming_service_t   *s;
-    nd_naming_instance_t  *inst;
+    int                  eph;
+    nd_int_t             rc;
+    nd_str_t             ip, cluster;
+    nd_uint_t            port;
+    nd_naming_ref_t      ref;
+    nd_naming_waiter_t   w;
 
     if (nd_naming_http_ref(r, &ref, &rc) != ND_OK
         || nd_naming_http_addr(r, 1, &ip, &port, &cluster, &rc) != ND_OK)
@@ -786,28 +811,18 @@ nd_naming_instance_deregister(nd_http_request_t *r)
         return rc;
     }
 
-    nf = nd_naming_conf(nd_cycle);
     eph = nd_naming_bool_arg(r, "ephemeral", 1);
 
     if (!eph) {
-        rc = nd_naming_persist_deregister(r, &ref, &ip, port);
+        rc = nd_naming_persist_deregister(nd_naming_http_waiter(r, &w),
+                                          &ref, &ip, port);
         if (rc != ND_DECLINED) {
             return rc;
         }
     }
 
-    cid = nd_naming_client_id(r, &ip, port, eph);
-
-    c = nd_naming_client_find(nf, &cid);
-    s = nd_naming_service_find(nf, &ref.ns, &ref.grouped);
-
-    if (c && s) {
-        inst = nd_naming_client_instance(c, s);
-        if (inst) {
-            nd_naming_deregister(nf, inst);
-        }
-        nd_naming_client_gc(nf, c);
-    }
+    nd_naming_deregister_ipport(nd_naming_conf(nd_cycle), &ref, &ip, port,
+                                eph);
 
     return nd_naming_ok(r);
 }
@@ -835,6 +850,7 @@ nd_naming_instance_update(nd_http_request_t *r)
     nd_naming_conf_t      *nf;
     nd_naming_service_t   *s;
     nd_naming_instance_t  *inst;
+    nd_naming_waiter_t     pw;
 
     if (nd_naming_http_ref(r, &ref, &rc) != ND_OK
         || nd_naming_http_spec(r, &spec, &rc) != ND_OK)
@@ -871,8 +887,9 @@ nd_naming_instance_update(nd_http_request_t *r)
     ch.meta = spec.metadata;
 
     if (inst && !inst->ephemeral) {
-        rc = nd_naming_persist_update(r, &ref, &spec.ip, spec.port,
-                                      &spec.cluster, &ch);
+        rc = nd_naming_persist_update(nd_naming_http_waiter(r, &pw), &ref,
+                                      &spec.ip, spec.port, &spec.cluster,
+                                      &ch);
         if (rc != ND_DECLINED) {
             if (spec.metadata) {
                 json_decref(spec.metadata);
@@ -1200,6 +1217,7 @@ nd_naming_instance_metadata_batch(nd_http_request_t *r)
     nd_naming_cluster_t   *cluster;
     nd_naming_service_t   *s;
     nd_naming_instance_t  *inst, **persist;
+    nd_naming_waiter_t     w;
 
     if (nd_naming_http_ref(r, &ref, &rc) != ND_OK) {
         return rc;
@@ -1302,7 +1320,8 @@ nd_naming_instance_metadata_batch(nd_http_request_t *r)
     }
 
     /* persistent ones: listed once the store has them */
-    rc = nd_naming_persist_batch(r, s, persist, npersist, &ch, updated);
+    rc = nd_naming_persist_batch(nd_naming_http_waiter(r, &w), s, persist,
+                                 npersist, &ch, updated);
     if (rc != ND_DECLINED) {
         json_decref(meta);
         json_decref(updated);
@@ -2062,6 +2081,7 @@ nd_naming_health_instance(nd_http_request_t *r)
     nd_naming_cluster_t   *cl;
     nd_naming_service_t   *s;
     nd_naming_instance_t  *inst;
+    nd_naming_waiter_t     w;
 
     if (nd_naming_arg(r, "healthy", &v) != ND_OK
         && nd_naming_arg(r, "valid", &v) != ND_OK)
@@ -2104,7 +2124,8 @@ nd_naming_health_instance(nd_http_request_t *r)
         ch.healthy = nd_naming_bool(&v);
         ch.healthy_set = 1;
 
-        rc = nd_naming_persist_update(r, &ref, &ip, port, NULL, &ch);
+        rc = nd_naming_persist_update(nd_naming_http_waiter(r, &w), &ref,
+                                      &ip, port, NULL, &ch);
         if (rc != ND_DECLINED) {
             return rc;
         }

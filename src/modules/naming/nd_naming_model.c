@@ -1226,6 +1226,102 @@ nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
 }
 
 
+/* the id of an ip:port client: "ip:port#ephemeral"; NULL when too long */
+static u_char *
+nd_naming_ipport_id(const nd_str_t *ip, nd_uint_t port, int ephemeral,
+    u_char *buf, size_t size, nd_str_t *id)
+{
+    int  n;
+
+    n = snprintf((char *) buf, size, "%.*s:%u#%s", ND_STR_ARG(*ip),
+                 (unsigned) port, ephemeral ? "true" : "false");
+    if (n < 0 || (size_t) n >= size) {
+        return NULL;
+    }
+
+    id->data = buf;
+    id->len = (size_t) n;
+
+    return buf;
+}
+
+
+int
+nd_naming_register_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
+    const nd_naming_spec_t *spec, nd_naming_instance_t **out, char *err,
+    size_t size)
+{
+    u_char                buf[ND_NAMING_IPPORT_ID_LEN];
+    nd_str_t              cid;
+    nd_naming_client_t   *c;
+    nd_naming_service_t  *s;
+
+    if (nd_naming_ipport_id(&spec->ip, spec->port, spec->ephemeral, buf,
+                            sizeof(buf), &cid) == NULL)
+    {
+        snprintf(err, size, "Param 'ip' is illegal, the param length "
+                 "should not exceed 128.");
+        return ND_DECLINED;
+    }
+
+    s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, spec->ephemeral,
+                              NULL);
+    if (s == NULL) {
+        return ND_ERROR;
+    }
+
+    if (s->ephemeral != spec->ephemeral) {
+        snprintf(err, size, "Current service %.*s is %s service, can't "
+                 "register %s instance.", (int) s->grouped_len, s->grouped,
+                 s->ephemeral ? "ephemeral" : "persistent",
+                 s->ephemeral ? "persistent" : "ephemeral");
+        return ND_DECLINED;
+    }
+
+    c = nd_naming_client_get(nf, ND_NAMING_CLIENT_IPPORT, &cid,
+                             spec->ephemeral);
+    if (c == NULL) {
+        return ND_ERROR;
+    }
+
+    if (nd_naming_register(nf, c, s, spec, out) != ND_OK) {
+        nd_naming_client_gc(nf, c);
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+void
+nd_naming_deregister_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
+    const nd_str_t *ip, nd_uint_t port, int ephemeral)
+{
+    u_char                 buf[ND_NAMING_IPPORT_ID_LEN];
+    nd_str_t               cid;
+    nd_naming_client_t    *c;
+    nd_naming_service_t   *s;
+    nd_naming_instance_t  *inst;
+
+    if (nd_naming_ipport_id(ip, port, ephemeral, buf, sizeof(buf), &cid)
+        == NULL)
+    {
+        return;                 /* no such client can exist */
+    }
+
+    c = nd_naming_client_find(nf, &cid);
+    s = nd_naming_service_find(nf, &ref->ns, &ref->grouped);
+
+    if (c && s) {
+        inst = nd_naming_client_instance(c, s);
+        if (inst) {
+            nd_naming_deregister(nf, inst);
+        }
+        nd_naming_client_gc(nf, c);
+    }
+}
+
+
 /* ---- empty services --------------------------------------------------------- */
 
 void

@@ -43,10 +43,11 @@ typedef enum {
 typedef struct nd_naming_preq_s  nd_naming_preq_t;
 typedef struct nd_naming_pw_s    nd_naming_pw_t;
 
-/* one HTTP request's writes */
+/* one request's writes (HTTP or gRPC: its waiter answers) */
 struct nd_naming_preq_s {
     nd_queue_t              link;           /* ps->reqs */
-    nd_http_request_t      *r;              /* NULL: the client is gone */
+    nd_naming_waiter_t      w;              /* w.req NULL: the client is
+                                               gone */
     json_t                 *updated;        /* batch answer, or NULL */
     nd_uint_t               pending;
     nd_uint_t               status;         /* first failure, 0: none */
@@ -362,21 +363,14 @@ nd_naming_preq_store_fail(nd_naming_preq_t *preq, nd_store_op_t *op)
 static nd_int_t
 nd_naming_preq_answer(nd_naming_preq_t *preq)
 {
-    nd_http_request_t  *r;
+    nd_int_t             rc;
+    nd_naming_waiter_t  *w;
 
-    r = preq->r;
+    w = &preq->w;
+    rc = w->answer(w, preq->status, preq->code, preq->error, preq->updated);
+    w->req = NULL;              /* not to be touched after the answer */
 
-    if (preq->status) {
-        return nd_naming_fail(r, preq->status, preq->code, "%s",
-                              preq->error);
-    }
-
-    if (preq->updated) {
-        return nd_naming_send_json(r, json_pack("{s:O}", "updated",
-                                                preq->updated));
-    }
-
-    return nd_naming_ok(r);
+    return rc;
 }
 
 
@@ -385,9 +379,8 @@ nd_naming_preq_free(nd_naming_preq_t *preq)
 {
     nd_queue_remove(&preq->link);
 
-    if (preq->r) {
-        preq->r->abort_handler = NULL;
-        preq->r->ctx = NULL;
+    if (preq->w.req) {
+        preq->w.wait(&preq->w, NULL);
     }
 
     if (preq->updated) {
@@ -402,17 +395,13 @@ nd_naming_preq_free(nd_naming_preq_t *preq)
 static void
 nd_naming_preq_done(nd_naming_preq_t *preq)
 {
-    nd_http_request_t  *r;
-
     if (--preq->pending || !preq->async) {
         return;                 /* more to come, or the handler answers */
     }
 
-    r = preq->r;
-    if (r) {
-        r->abort_handler = NULL;
+    if (preq->w.req) {
+        preq->w.wait(&preq->w, NULL);
         nd_naming_preq_answer(preq);
-        preq->r = NULL;         /* r must not be touched after the send */
     }
 
     nd_naming_preq_free(preq);
@@ -421,16 +410,16 @@ nd_naming_preq_done(nd_naming_preq_t *preq)
 
 /* the client went away: writes not yet sent are dropped, the others
  * complete and are applied in memory */
-static void
-nd_naming_preq_abort(nd_http_request_t *r)
+void
+nd_naming_persist_abort(void *ctx)
 {
     nd_queue_t           *q, *next;
     nd_naming_pw_t       *pw;
     nd_naming_preq_t     *preq;
     nd_naming_persist_t  *ps;
 
-    preq = r->ctx;
-    preq->r = NULL;
+    preq = ctx;
+    preq->w.req = NULL;
     ps = nd_naming_persist_get();
 
     for (q = nd_queue_head(&ps->writes); q != nd_queue_sentinel(&ps->writes);
@@ -454,17 +443,19 @@ nd_naming_preq_abort(nd_http_request_t *r)
 
 /* refuses writes while loading; NULL with *rc set then */
 static nd_naming_preq_t *
-nd_naming_preq_create(nd_http_request_t *r, nd_int_t *rc)
+nd_naming_preq_create(const nd_naming_waiter_t *w, nd_int_t *rc)
 {
+    nd_naming_waiter_t    copy;
     nd_naming_preq_t     *preq;
     nd_naming_persist_t  *ps;
 
     ps = nd_naming_persist_get();
 
     if (!ps->loaded) {
-        *rc = nd_naming_fail(r, 503, 30000, "persistent instances are "
-                             "still being loaded from the store, try "
-                             "again later");
+        copy = *w;
+        *rc = copy.answer(&copy, 503, 30000, "persistent instances are "
+                          "still being loaded from the store, try again "
+                          "later", NULL);
         return NULL;
     }
 
@@ -474,7 +465,7 @@ nd_naming_preq_create(nd_http_request_t *r, nd_int_t *rc)
         return NULL;
     }
 
-    preq->r = r;
+    preq->w = *w;
     nd_queue_insert_tail(&ps->reqs, &preq->link);
 
     return preq;
@@ -485,21 +476,16 @@ nd_naming_preq_create(nd_http_request_t *r, nd_int_t *rc)
 static nd_int_t
 nd_naming_preq_return(nd_naming_preq_t *preq)
 {
-    nd_int_t            rc;
-    nd_http_request_t  *r;
-
-    r = preq->r;
+    nd_int_t  rc;
 
     if (preq->pending == 0) {
         rc = nd_naming_preq_answer(preq);
-        preq->r = NULL;
         nd_naming_preq_free(preq);
         return rc;
     }
 
     preq->async = 1;
-    r->ctx = preq;
-    r->abort_handler = nd_naming_preq_abort;
+    preq->w.wait(&preq->w, preq);
 
     return ND_DONE;
 }
@@ -905,8 +891,8 @@ nd_naming_pw_finish(nd_naming_pw_t *pw)
 /* ---- the request entry points -------------------------------------------- */
 
 nd_int_t
-nd_naming_persist_register(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_naming_spec_t *spec)
+nd_naming_persist_register(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_naming_spec_t *spec)
 {
     nd_int_t              rc;
     nd_str_t              cluster;
@@ -924,7 +910,7 @@ nd_naming_persist_register(nd_http_request_t *r, const nd_naming_ref_t *ref,
         return ND_DECLINED;     /* the memory path answers the conflict */
     }
 
-    preq = nd_naming_preq_create(r, &rc);
+    preq = nd_naming_preq_create(w, &rc);
     if (preq == NULL) {
         return rc;
     }
@@ -953,8 +939,8 @@ nd_naming_persist_register(nd_http_request_t *r, const nd_naming_ref_t *ref,
 
 
 nd_int_t
-nd_naming_persist_deregister(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_str_t *ip, nd_uint_t port)
+nd_naming_persist_deregister(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port)
 {
     nd_int_t           rc;
     nd_naming_pw_t    *pw;
@@ -964,7 +950,7 @@ nd_naming_persist_deregister(nd_http_request_t *r, const nd_naming_ref_t *ref,
         return ND_DECLINED;
     }
 
-    preq = nd_naming_preq_create(r, &rc);
+    preq = nd_naming_preq_create(w, &rc);
     if (preq == NULL) {
         return rc;
     }
@@ -983,9 +969,9 @@ nd_naming_persist_deregister(nd_http_request_t *r, const nd_naming_ref_t *ref,
 
 
 nd_int_t
-nd_naming_persist_update(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_str_t *ip, nd_uint_t port, const nd_str_t *cluster,
-    const nd_naming_change_t *ch)
+nd_naming_persist_update(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port,
+    const nd_str_t *cluster, const nd_naming_change_t *ch)
 {
     nd_int_t           rc;
     nd_naming_pw_t    *pw;
@@ -995,7 +981,7 @@ nd_naming_persist_update(nd_http_request_t *r, const nd_naming_ref_t *ref,
         return ND_DECLINED;
     }
 
-    preq = nd_naming_preq_create(r, &rc);
+    preq = nd_naming_preq_create(w, &rc);
     if (preq == NULL) {
         return rc;
     }
@@ -1019,9 +1005,9 @@ nd_naming_persist_update(nd_http_request_t *r, const nd_naming_ref_t *ref,
 
 
 nd_int_t
-nd_naming_persist_batch(nd_http_request_t *r, nd_naming_service_t *s,
-    nd_naming_instance_t **insts, nd_uint_t n, const nd_naming_change_t *ch,
-    json_t *updated)
+nd_naming_persist_batch(const nd_naming_waiter_t *w,
+    nd_naming_service_t *s, nd_naming_instance_t **insts, nd_uint_t n,
+    const nd_naming_change_t *ch, json_t *updated)
 {
     nd_int_t              rc;
     nd_str_t              ns, grouped, ip, cluster;
@@ -1033,7 +1019,7 @@ nd_naming_persist_batch(nd_http_request_t *r, nd_naming_service_t *s,
         return ND_DECLINED;
     }
 
-    preq = nd_naming_preq_create(r, &rc);
+    preq = nd_naming_preq_create(w, &rc);
     if (preq == NULL) {
         return rc;
     }
@@ -1448,36 +1434,42 @@ nd_naming_persist_exit(nd_naming_conf_t *nf)
 
 
 nd_int_t
-nd_naming_persist_register(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_naming_spec_t *spec)
+nd_naming_persist_register(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_naming_spec_t *spec)
 {
     return ND_DECLINED;
 }
 
 
 nd_int_t
-nd_naming_persist_deregister(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_str_t *ip, nd_uint_t port)
+nd_naming_persist_deregister(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port)
 {
     return ND_DECLINED;
 }
 
 
 nd_int_t
-nd_naming_persist_update(nd_http_request_t *r, const nd_naming_ref_t *ref,
-    const nd_str_t *ip, nd_uint_t port, const nd_str_t *cluster,
-    const nd_naming_change_t *ch)
+nd_naming_persist_update(const nd_naming_waiter_t *w,
+    const nd_naming_ref_t *ref, const nd_str_t *ip, nd_uint_t port,
+    const nd_str_t *cluster, const nd_naming_change_t *ch)
 {
     return ND_DECLINED;
 }
 
 
 nd_int_t
-nd_naming_persist_batch(nd_http_request_t *r, nd_naming_service_t *s,
-    nd_naming_instance_t **insts, nd_uint_t n, const nd_naming_change_t *ch,
-    json_t *updated)
+nd_naming_persist_batch(const nd_naming_waiter_t *w,
+    nd_naming_service_t *s, nd_naming_instance_t **insts, nd_uint_t n,
+    const nd_naming_change_t *ch, json_t *updated)
 {
     return ND_DECLINED;
+}
+
+
+void
+nd_naming_persist_abort(void *ctx)
+{
 }
 
 #endif /* ND_WITH_STORE */
