@@ -46,8 +46,8 @@ my $s = Test::Nd::Grpc->steps($out);
 is($s->{0}{type}, 'ServerCheckResponse', 'ServerCheck answered');
 like($s->{0}{body}{connectionId}, qr/^\d{13}_127\.0\.0\.1_\d+$/,
      'connection id is millis_ip_port');
-is($s->{0}{body}{supportAbilityNegotiation}, JSON::PP::false,
-   'no ability negotiation');
+is($s->{0}{body}{supportAbilityNegotiation}, JSON::PP::true,
+   'ability negotiation offered (SetupAck: t/naming_grpc_persist.t)');
 ok($s->{0}{body}{success} && $s->{0}{body}{resultCode} == 200
    && $s->{0}{body}{errorCode} == 0, 'success, resultCode, errorCode');
 

@@ -65,7 +65,8 @@ function unary(buf) {
 function onPush(msg) {
   pushes.push(msg);
   out({ event: 'push', type: msg.type, body: msg.body });
-  if (!silent && /Request$/.test(msg.type)) {
+  // the Java SDK does not answer SetupAckRequest on the stream
+  if (!silent && /Request$/.test(msg.type) && msg.type !== 'SetupAckRequest') {
     const answer = { resultCode: 200, errorCode: 0, success: true,
                      requestId: msg.body.requestId };
     if (msg.type === 'ClientConfigMetricRequest') {

@@ -44,6 +44,9 @@ struct nd_grpc_call_s {
 };
 
 int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
+/* a server ability announced to 2.3+ clients in SetupAckRequest, e.g.
+ * "supportPersistentInstanceByGrpc" (Java AbilityKey names) */
+int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);
 
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */

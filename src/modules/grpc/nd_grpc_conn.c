@@ -766,6 +766,20 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
                  "grpc connection %s registered, version \"%s\"", conn->id,
                  conn->client_version ? conn->client_version : "");
 
+    /* ability negotiation (2.3+ clients send a table, maybe empty; older
+     * ones "abilities", Go "clientAbilities"): the client waits for this,
+     * and does not answer it */
+    if (json_is_object(json_object_get(body, "abilityTable"))
+        && nd_grpc_push(conn, "SetupAckRequest",
+                        json_pack("{s:O, s:s}", "abilityTable",
+                                  gcf->abilities, "module", "internal"),
+                        0, NULL, NULL) != ND_OK)
+    {
+        nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                     "grpc connection %s: SetupAckRequest not sent",
+                     conn->id);
+    }
+
     key.data = (u_char *) conn->id;
     key.len = strlen(conn->id);
     nd_event_publish(nd_cycle, ND_EV_CONNECTION_OPENED, &key,

@@ -39,6 +39,7 @@ typedef struct {
     nd_buf_t             scratch;           /* a push's JSON body */
     nghttp2_session_callbacks  *callbacks;
     nd_uint_t            registered;
+    json_t              *abilities;         /* SetupAckRequest's table */
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {

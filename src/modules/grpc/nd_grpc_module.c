@@ -158,6 +158,18 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
 
 
 int
+nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return json_object_set_new(gcf->abilities, name, json_true()) == 0
+           ? ND_OK : ND_ERROR;
+}
+
+
+int
 nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 {
     nd_grpc_conf_t  *gcf;
@@ -200,6 +212,11 @@ nd_grpc_init_module(nd_cycle_t *cycle)
     }
 
     nd_timer_init(&gcf->probe, "grpc probe", nd_grpc_probe_handler, gcf);
+
+    gcf->abilities = json_object();
+    if (gcf->abilities == NULL) {
+        return ND_ERROR;
+    }
 
     if (nd_grpc_add_handlers(cycle, nd_grpc_internal_handlers) != ND_OK
         || nd_http_add_routes(cycle, nd_grpc_routes) != ND_OK)
@@ -259,16 +276,23 @@ nd_grpc_exit(nd_cycle_t *cycle)
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->conns);
     nd_buf_free(&gcf->scratch);
+
+    if (gcf->abilities) {
+        json_decref(gcf->abilities);
+        gcf->abilities = NULL;
+    }
 }
 
 
 static nd_int_t
 nd_grpc_server_check(nd_grpc_call_t *call, json_t *body)
 {
+    /* negotiation on: a 2.3+ Java or Python client then waits for the
+     * SetupAckRequest that follows its ConnectionSetupRequest */
     return nd_grpc_reply(call, "ServerCheckResponse",
                          json_pack("{s:s, s:b}",
                                    "connectionId", call->conn->id,
-                                   "supportAbilityNegotiation", 0));
+                                   "supportAbilityNegotiation", 1));
 }
 
 

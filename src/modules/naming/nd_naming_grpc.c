@@ -55,6 +55,8 @@ typedef struct {
 
 static nd_int_t nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_persistent(nd_grpc_call_t *call,
+    json_t *body);
 static nd_int_t nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body);
@@ -68,6 +70,7 @@ static void nd_naming_grpc_forget(nd_naming_conf_t *nf,
 static const nd_grpc_handler_t  nd_naming_grpc_handlers[] = {
     { nd_string("InstanceRequest"), nd_naming_grpc_instance },
     { nd_string("BatchInstanceRequest"), nd_naming_grpc_batch },
+    { nd_string("PersistentInstanceRequest"), nd_naming_grpc_persistent },
     { nd_string("ServiceQueryRequest"), nd_naming_grpc_query },
     { nd_string("SubscribeServiceRequest"), nd_naming_grpc_subscribe },
     { nd_string("ServiceListRequest"), nd_naming_grpc_list },
@@ -94,6 +97,8 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
     nf->forget[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_forget;
 
     if (nd_grpc_add_handlers(cycle, nd_naming_grpc_handlers) != ND_OK
+        || nd_grpc_add_ability(cycle, "supportPersistentInstanceByGrpc")
+           != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
                               nd_naming_grpc_closed, nf) != ND_OK)
     {
@@ -520,6 +525,118 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
 
     return nd_grpc_reply(call, "InstanceResponse",
                          json_pack("{s:s}", "type", type));
+}
+
+
+/* ---- persistent instances ------------------------------------------------ */
+
+static nd_int_t
+nd_naming_grpc_persist_answer(nd_naming_waiter_t *w, nd_uint_t status,
+    nd_int_t code, const char *msg, json_t *updated)
+{
+    nd_grpc_call_t  *call;
+
+    call = w->req;
+
+    if (status) {
+        /* Nacos answers the NacosException: its code is HTTP-like */
+        return nd_grpc_reply_error(call, (nd_int_t) status, msg);
+    }
+
+    return nd_grpc_reply(call, "InstanceResponse",
+                         json_pack("{s:s}", "type", (const char *) w->data));
+}
+
+
+static void
+nd_naming_grpc_persist_abort(nd_grpc_call_t *call)
+{
+    nd_naming_persist_abort(call->ctx);
+}
+
+
+static void
+nd_naming_grpc_persist_wait(nd_naming_waiter_t *w, void *ctx)
+{
+    nd_grpc_call_t  *call;
+
+    call = w->req;
+    call->ctx = ctx;
+    call->abort_handler = ctx ? nd_naming_grpc_persist_abort : NULL;
+}
+
+
+/*
+ * PersistentInstanceRequest (Java 2.3+ once SetupAck announced
+ * supportPersistentInstanceByGrpc): the instance belongs to the ip:port
+ * client "ip:port#false", not to the connection, exactly as the HTTP v1
+ * persistent register, and is answered once the store has committed it.
+ */
+static nd_int_t
+nd_naming_grpc_persistent(nd_grpc_call_t *call, json_t *body)
+{
+    int                  reg;
+    char                 buf[768];
+    nd_int_t             rc;
+    const char          *type, *msg;
+    nd_naming_ref_t      ref;
+    nd_naming_spec_t     spec;
+    nd_naming_conf_t    *nf;
+    nd_naming_waiter_t   w;
+
+    msg = nd_naming_grpc_ref(call, body, &ref);
+    if (msg) {
+        return nd_naming_grpc_fail(call, "InstanceResponse", 400, msg);
+    }
+
+    type = nd_json_get_str(body, "type", "");
+
+    reg = strcmp(type, "registerInstance") == 0;
+
+    if (!reg && strcmp(type, "deregisterInstance") != 0) {
+        snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
+        return nd_grpc_reply_error(call, 400, buf);
+    }
+
+    msg = nd_naming_grpc_spec(json_object_get(body, "instance"), &spec, buf,
+                              sizeof(buf));
+    if (msg) {
+        return nd_grpc_reply_error(call, 400, msg);
+    }
+
+    spec.ephemeral = 0;
+    if (spec.cluster.len == 0) {
+        nd_str_set(&spec.cluster, ND_NAMING_DEFAULT_CLUSTER);
+    }
+
+    w.answer = nd_naming_grpc_persist_answer;
+    w.wait = nd_naming_grpc_persist_wait;
+    w.req = call;
+    w.data = reg ? "registerInstance" : "deregisterInstance";
+    nf = nd_naming_conf(nd_cycle);
+
+    if (reg) {
+        rc = nd_naming_persist_register(&w, &ref, &spec);
+        if (rc == ND_DECLINED) {
+            /* memory only (no store), or the service is ephemeral */
+            rc = nd_naming_register_ipport(nf, &ref, &spec, NULL, buf,
+                                           sizeof(buf));
+            rc = rc == ND_OK ? w.answer(&w, 0, 0, NULL, NULL)
+                 : rc == ND_DECLINED ? w.answer(&w, 400, 21004, buf, NULL)
+                 : ND_ERROR;
+        }
+
+    } else {
+        rc = nd_naming_persist_deregister(&w, &ref, &spec.ip, spec.port);
+        if (rc == ND_DECLINED) {
+            nd_naming_deregister_ipport(nf, &ref, &spec.ip, spec.port, 0);
+            rc = w.answer(&w, 0, 0, NULL, NULL);
+        }
+    }
+
+    nd_naming_grpc_specs_free(&spec, 1);
+
+    return rc;
 }
 
 

@@ -32,7 +32,7 @@ sub form (%a) {
 
 
 # the conf for a backend: sqlite, or pg with $pg's conninfo
-sub store_conf ($t, $backend, $pg = undef, $extra = '') {
+sub store_conf ($t, $backend, $pg = undef, $extra = '', $top = '') {
     my $schema = Test::Nd::root() . '/conf/schema';
     my $store = "store {\n    schema_dir $schema;\n";
     if ($backend eq 'pg') {
@@ -44,7 +44,7 @@ sub store_conf ($t, $backend, $pg = undef, $extra = '') {
         $store .= "    sqlite_path data/nacosd.db;\n";
     }
     $store .= "    $extra\n}\n";
-    return $t->conf(extra => $store);
+    return $t->conf(extra => $store . $top);
 }
 
 
