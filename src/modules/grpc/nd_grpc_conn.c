@@ -97,7 +97,7 @@ nd_grpc_read(nd_connection_t *c)
 
         if (n > 0) {
             if (nd_grpc_h2_recv(conn, buf, (size_t) n) != ND_OK) {
-                /* a protocol error: GOAWAY is queued by nghttp2 */
+                /* a protocol error: GOAWAY is queued */
                 nd_grpc_h2_send(conn);
                 nd_connection_finalize(c, 1);
                 return;
@@ -148,7 +148,7 @@ nd_grpc_drained(nd_connection_t *c)
     nd_grpc_conn_t  *conn;
 
     conn = c->data;
-    nd_grpc_flush_later(conn);        /* more frames may wait in nghttp2 */
+    nd_grpc_flush_later(conn);        /* more frames may wait in streams */
 }
 
 

@@ -5,7 +5,7 @@
 #define ND_GRPC_INTERNAL_H
 
 #include <nd_grpc.h>
-#include <nghttp2/nghttp2.h>
+#include <nd_hpack.h>
 #include "nacos_grpc.pb-c.h"
 
 #define ND_GRPC_PATH_UNARY  "/Request/request"
@@ -19,6 +19,45 @@
 
 typedef struct nd_grpc_stream_s  nd_grpc_stream_t;
 typedef struct nd_grpc_push_s    nd_grpc_push_t;
+
+/* HTTP/2 state of a connection (nd_grpc_h2.c); idle, it owns no memory
+ * but the client's HPACK table */
+typedef struct {
+    nd_hpack_t           hpack;         /* the client's header table */
+    nd_buf_t             in;            /* a frame or header block split
+                                           across reads; freed once used */
+    u_char               head[9];       /* the frame header being read */
+    uint8_t              hlen;
+    uint8_t              preface;       /* client preface bytes matched */
+    uint8_t              pad;           /* DATA: padding of this frame */
+    uint8_t              cont_flags;    /* flags of the HEADERS continued */
+    uint32_t             length;        /* payload of the current frame */
+    uint32_t             got;           /* payload bytes seen */
+    int32_t              sid;           /* stream of the current frame */
+    int32_t              last_sid;      /* highest client stream opened */
+    int32_t              cont_sid;      /* CONTINUATION expected, or 0 */
+    int32_t              send_window;   /* connection, toward the client */
+    uint32_t             recv_unacked;  /* connection, not yet granted */
+    uint32_t             peer_window;   /* client's INITIAL_WINDOW_SIZE */
+    uint32_t             peer_frame;    /* client's MAX_FRAME_SIZE */
+    uint32_t             nstreams;
+    unsigned             settings:1;    /* client SETTINGS seen */
+    unsigned             goaway_sent:1;
+    unsigned             goaway_recv:1;
+    unsigned             failed:1;      /* connection error sent */
+    unsigned             in_recv:1;
+} nd_grpc_h2_t;
+
+/* HTTP/2 state of a stream */
+typedef struct {
+    int32_t              window;        /* send window toward the client */
+    uint32_t             unacked;       /* received, not yet granted */
+    uint8_t              rst;           /* RST_STREAM code to send + 1 */
+    unsigned             remote:1;      /* client sent END_STREAM */
+    unsigned             local:1;       /* we sent END_STREAM */
+    unsigned             headers:1;     /* response HEADERS sent */
+    unsigned             tonly:1;       /* trailers-only response */
+} nd_grpc_h2_stream_t;
 
 typedef struct {
     nd_addr_t           *listen;
@@ -37,7 +76,6 @@ typedef struct {
     nd_timer_t           probe;
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
-    nghttp2_session_callbacks  *callbacks;
     nd_uint_t            registered;
     json_t              *abilities;         /* SetupAckRequest's table */
 } nd_grpc_conf_t;
@@ -57,6 +95,7 @@ struct nd_grpc_stream_s {
     unsigned             finish:1;      /* trailers once out is drained */
     unsigned             deferred:1;    /* data provider waits for out */
     unsigned             ended:1;       /* client sent END_STREAM */
+    nd_grpc_h2_stream_t  h2;
 };
 
 struct nd_grpc_push_s {
@@ -71,7 +110,7 @@ struct nd_grpc_push_s {
 struct nd_grpc_conn_s {
     nd_connection_t     *c;
     nd_grpc_conf_t      *gcf;
-    nghttp2_session     *session;
+    nd_grpc_h2_t         h2;
     char                 id[96];
     char                 client_ip[INET6_ADDRSTRLEN];
     nd_grpc_stream_t    *bidi;
@@ -95,8 +134,7 @@ extern nd_module_t  nd_grpc_module;
 #define nd_grpc_conf(cycle)                                                   \
     ((nd_grpc_conf_t *) nd_get_conf(cycle, nd_grpc_module))
 
-/* nd_grpc_h2.c: the only file that calls nghttp2 */
-nghttp2_session_callbacks *nd_grpc_h2_callbacks(void);
+/* nd_grpc_h2.c: HTTP/2 framing (server side, h2c) */
 int nd_grpc_h2_session(nd_grpc_conn_t *conn);
 int nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len);
 int nd_grpc_h2_send(nd_grpc_conn_t *conn);

@@ -206,11 +206,6 @@ nd_grpc_init_module(nd_cycle_t *cycle)
 
     nd_queue_init(&gcf->all);
 
-    gcf->callbacks = nd_grpc_h2_callbacks();
-    if (gcf->callbacks == NULL) {
-        return ND_ERROR;
-    }
-
     nd_timer_init(&gcf->probe, "grpc probe", nd_grpc_probe_handler, gcf);
 
     gcf->abilities = json_object();
@@ -267,11 +262,6 @@ nd_grpc_exit(nd_cycle_t *cycle)
     nd_grpc_conf_t  *gcf;
 
     gcf = nd_grpc_conf(cycle);
-
-    if (gcf->callbacks) {
-        nghttp2_session_callbacks_del(gcf->callbacks);
-        gcf->callbacks = NULL;
-    }
 
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->conns);
