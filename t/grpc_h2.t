@@ -82,6 +82,9 @@ sub conn_error ($what, $code, @frames) {
     is($r->{message}{type}, 'ServerCheckResponse', 'and answered');
     is($r->{trailers}{'grpc-status'}, '0', 'trailers: grpc-status 0');
 
+    is(scalar @{ $c->{table} }, 3,
+       'server indexed content-type, grpc-accept-encoding, grpc-status');
+
     # the same headers again, now all from the dynamic table (newest
     # is 62: te, the oldest 67: :method)
     $c->frame('HEADERS', 0x4, 3,
@@ -90,6 +93,10 @@ sub conn_error ($what, $code, @frames) {
     $r = $c->response(3);
     is($r->{message}{type}, 'ServerCheckResponse',
        'request from indexed dynamic-table entries');
+    ok($r->{headers}{'content-type'} eq 'application/grpc'
+       && $r->{trailers}{'grpc-status'} eq '0',
+       'second response from the server\'s indexed entries');
+
 
     # DATA on a stream that is closed: RST_STREAM STREAM_CLOSED, and the
     # connection goes on
@@ -120,6 +127,15 @@ sub conn_error ($what, $code, @frames) {
     $rst = $c->wait_type('RST_STREAM', sid => 11);
     is($rst && unpack('N', $rst->{payload}), $E{PROTOCOL_ERROR},
        'uppercase header name: RST_STREAM PROTOCOL_ERROR');
+
+    # a client table of 0: a size update, and no more indexing
+    $c->frame('SETTINGS', 0, 0, pack('nN', 1, 0));
+    $c->call(13, 'ServerCheckRequest');
+    $r = $c->response(13);
+    is_deeply($c->{updates}, [ 0, 0 ],
+              'HEADER_TABLE_SIZE 0: size updates at the next block');
+    ok($r->{message} && $r->{trailers}{'grpc-status'} eq '0'
+       && !@{ $c->{table} }, 'then literals only');
     is($c->ping, 'nd-ping!', 'the connection is still up');
     $c->close;
 }

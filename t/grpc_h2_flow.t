@@ -48,7 +48,7 @@ sub drain ($sid, $wait = 0.5) {
             $got{max} = length $f->{payload} if length $f->{payload} > $got{max};
         } elsif ($f->{type} == $T{HEADERS}) {
             $got{ $got{headers} ? 'trailers' : 'headers' } =
-                Test::Nd::H2::hpack_decode($f->{payload});
+                $c->hpack_decode($f->{payload});
         }
     }
     return $n;

@@ -11,6 +11,11 @@
  * send more DATA than its windows and MAX_FRAME_SIZE allow; a stream
  * waiting for window resumes when WINDOW_UPDATE or SETTINGS grant it.
  *
+ * Our header blocks use the static table and literals; the three fields
+ * nearly every response repeats (content-type, grpc-accept-encoding,
+ * grpc-status 0) are added to the client's dynamic table on first use and
+ * sent by index afterwards, which saves clients a literal decode per call.
+ *
  * Streams close when both sides ended, on RST_STREAM either way, and when
  * our response ended first (then with RST_STREAM NO_ERROR, RFC 9113 8.1).
  * Only this file closes a stream (nd_grpc_h2_close); a stream that
@@ -107,6 +112,23 @@ typedef struct {
     unsigned             too_large:1;
     unsigned             rejected:1;  /* nd_grpc_stream_header said no */
 } nd_grpc_h2_fields_t;
+
+/* the fields we index in the client's table (nd_grpc_h2_t.enc_at) */
+typedef struct {
+    uint32_t             sindex;    /* static table name, or 0 */
+    const char          *name;
+    const char          *value;
+} nd_grpc_h2_const_t;
+
+#define ND_H2_CONTENT_TYPE     0
+#define ND_H2_ACCEPT_ENCODING  1
+#define ND_H2_STATUS_OK        2
+
+static const nd_grpc_h2_const_t  nd_grpc_h2_consts[] = {
+    { 31, "content-type", "application/grpc" },
+    { 0, "grpc-accept-encoding", "identity" },
+    { 0, "grpc-status", "0" },
+};
 
 /* the kinds of HEADERS we send */
 typedef enum {
@@ -242,6 +264,7 @@ nd_grpc_h2_session(nd_grpc_conn_t *conn)
     h2->send_window = ND_H2_DEFAULT_WINDOW;
     h2->peer_window = ND_H2_DEFAULT_WINDOW;
     h2->peer_frame = ND_H2_FRAME_MAX;
+    h2->enc_max = ND_H2_TABLE_SIZE;
 
     /* our SETTINGS, then the connection window up to 16 MiB */
     nd_grpc_h2_head(f, 18, ND_H2_SETTINGS, 0, 0);
@@ -603,9 +626,17 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
             h2->peer_frame = value;
             break;
 
+        case ND_H2_SET_TABLE_SIZE:
+            /* RFC 7541 4.2: a smaller table is confirmed by a size
+             * update at the start of our next header block */
+            if (value < h2->enc_max) {
+                h2->enc_max = (uint16_t) value;
+                h2->enc_update = 1;
+            }
+            break;
+
         default:
-            /* HEADER_TABLE_SIZE: our encoder uses no dynamic table;
-             * MAX_CONCURRENT_STREAMS: we open none; unknown: ignored */
+            /* MAX_CONCURRENT_STREAMS: we open none; unknown: ignored */
             break;
         }
     }
@@ -1155,36 +1186,87 @@ nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len)
 
 /* sending */
 
+/* one of our constant fields: by index, or added to the table */
+static u_char *
+nd_grpc_h2_encode_const(nd_grpc_h2_t *h2, u_char *p, int k)
+{
+    size_t                     size;
+    const nd_grpc_h2_const_t  *c;
+
+    c = &nd_grpc_h2_consts[k];
+
+    if (h2->enc_at[k]) {
+        /* 62 is the newest entry */
+        return nd_hpack_encode_int(p, ND_HPACK_STATIC + 1u + h2->enc_count
+                                      - h2->enc_at[k], 7, 0x80);
+    }
+
+    size = strlen(c->name) + strlen(c->value) + 32;
+
+    if (h2->enc_size + size > h2->enc_max) {
+        /* no room (a client with a small table): a plain literal */
+        if (c->sindex) {
+            return nd_hpack_encode_indexed_name(p, c->sindex,
+                                                (u_char *) c->value,
+                                                strlen(c->value));
+        }
+        return nd_hpack_encode_literal(p, (u_char *) c->name,
+                                       strlen(c->name), (u_char *) c->value,
+                                       strlen(c->value));
+    }
+
+    /* never evicted: we insert nothing else, and all fit */
+    h2->enc_size += (uint16_t) size;
+    h2->enc_at[k] = ++h2->enc_count;
+
+    return nd_hpack_encode_indexing(p, c->sindex, (u_char *) c->name,
+                                    strlen(c->name), (u_char *) c->value,
+                                    strlen(c->value));
+}
+
+
 static int
 nd_grpc_h2_write_headers(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
     nd_grpc_h2_out_e kind)
 {
-    u_char   f[ND_H2_HEAD + 128 + ND_H2_MESSAGE_MAX], *p;
-    u_char   flags;
-    char     code[16];
-    size_t   mlen;
+    u_char         f[ND_H2_HEAD + 128 + ND_H2_MESSAGE_MAX], *p;
+    u_char         flags;
+    char           code[16];
+    size_t         mlen;
+    nd_grpc_h2_t  *h2;
 
+    h2 = &conn->h2;
     p = f + ND_H2_HEAD;
+
+    if (h2->enc_update) {
+        /* to 0 (our entries are gone), then to the client's size */
+        *p++ = 0x20;
+        p = nd_hpack_encode_int(p, h2->enc_max, 5, 0x20);
+        h2->enc_update = 0;
+        h2->enc_size = 0;
+        h2->enc_count = 0;
+        memset(h2->enc_at, 0, sizeof(h2->enc_at));
+    }
 
     if (kind != ND_H2_TRAILERS) {
         *p++ = 0x88;                            /* :status 200 (index 8) */
-        p = nd_hpack_encode_indexed_name(p, 31,  /* content-type */
-                                         (u_char *) "application/grpc",
-                                         sizeof("application/grpc") - 1);
+        p = nd_grpc_h2_encode_const(h2, p, ND_H2_CONTENT_TYPE);
     }
 
     if (kind == ND_H2_RESPONSE) {
-        p = nd_hpack_encode_literal(p, (u_char *) "grpc-accept-encoding",
-                                    sizeof("grpc-accept-encoding") - 1,
-                                    (u_char *) "identity",
-                                    sizeof("identity") - 1);
+        p = nd_grpc_h2_encode_const(h2, p, ND_H2_ACCEPT_ENCODING);
         flags = ND_H2_END_HEADERS;
 
     } else {
-        snprintf(code, sizeof(code), "%u", (unsigned) st->status);
-        p = nd_hpack_encode_literal(p, (u_char *) "grpc-status",
-                                    sizeof("grpc-status") - 1,
-                                    (u_char *) code, strlen(code));
+        if (st->status == ND_GRPC_OK) {
+            p = nd_grpc_h2_encode_const(h2, p, ND_H2_STATUS_OK);
+
+        } else {
+            snprintf(code, sizeof(code), "%u", (unsigned) st->status);
+            p = nd_hpack_encode_literal(p, (u_char *) "grpc-status",
+                                        sizeof("grpc-status") - 1,
+                                        (u_char *) code, strlen(code));
+        }
 
         if (kind == ND_H2_TRAILERS_ONLY || st->message) {
             mlen = st->message ? strlen(st->message) : 0;

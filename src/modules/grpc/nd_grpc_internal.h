@@ -41,6 +41,11 @@ typedef struct {
     uint32_t             peer_window;   /* client's INITIAL_WINDOW_SIZE */
     uint32_t             peer_frame;    /* client's MAX_FRAME_SIZE */
     uint32_t             nstreams;
+    uint16_t             enc_max;       /* our encoder's table size */
+    uint16_t             enc_size;      /* what we inserted in it */
+    uint8_t              enc_count;     /* entries we inserted */
+    uint8_t              enc_at[3];     /* each constant's insertion + 1 */
+    unsigned             enc_update:1;  /* size update to send */
     unsigned             settings:1;    /* client SETTINGS seen */
     unsigned             goaway_sent:1;
     unsigned             goaway_recv:1;

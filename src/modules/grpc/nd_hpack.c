@@ -583,3 +583,22 @@ nd_hpack_encode_literal(u_char *p, const u_char *name, size_t nlen,
 
     return p + vlen;
 }
+
+
+u_char *
+nd_hpack_encode_indexing(u_char *p, uint32_t index, const u_char *name,
+    size_t nlen, const u_char *value, size_t vlen)
+{
+    p = nd_hpack_encode_int(p, index, 6, 0x40);
+
+    if (index == 0) {
+        p = nd_hpack_encode_int(p, (uint32_t) nlen, 7, 0x00);
+        memcpy(p, name, nlen);
+        p += nlen;
+    }
+
+    p = nd_hpack_encode_int(p, (uint32_t) vlen, 7, 0x00);
+    memcpy(p, value, vlen);
+
+    return p + vlen;
+}

@@ -1,7 +1,7 @@
 /*
  * HPACK (RFC 7541) for our HTTP/2 server: a decoder with Huffman and the
  * dynamic table, and the few encoder pieces our responses need (static
- * table and literals without indexing, no Huffman).  Pure functions: no
+ * table, literals, and indexing of a few constant fields; no Huffman).  Pure functions: no
  * loop, no connection; the dynamic table's storage is allocated on the
  * first insert and sized to what it holds.
  */
@@ -63,5 +63,9 @@ u_char *nd_hpack_encode_indexed_name(u_char *p, uint32_t index,
 /* literal without indexing, new name */
 u_char *nd_hpack_encode_literal(u_char *p, const u_char *name, size_t nlen,
     const u_char *value, size_t vlen);
+/* literal with incremental indexing: the name from the static table when
+ * index is not 0, else the given name */
+u_char *nd_hpack_encode_indexing(u_char *p, uint32_t index,
+    const u_char *name, size_t nlen, const u_char *value, size_t vlen);
 
 #endif /* ND_HPACK_H */

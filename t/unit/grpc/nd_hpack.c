@@ -443,6 +443,22 @@ test_encode(void)
     is_str(g.text, ":status: 200\ncontent-type: application/grpc\n"
                    "grpc-status: 0\ngrpc-message: \n", "its fields");
     is_int(hp.count, 0, "and adds nothing to the table");
+
+    /* indexing: two entries, then both by index (62 is the newest) */
+    p = nd_hpack_encode_indexing(block, 31, NULL, 0,
+                                 (u_char *) "application/grpc", 16);
+    p = nd_hpack_encode_indexing(p, 0, (u_char *) "grpc-status", 11,
+                                 (u_char *) "0", 1);
+    p = nd_hpack_encode_int(p, 63, 7, 0x80);
+    p = nd_hpack_encode_int(p, 62, 7, 0x80);
+    memset(&g, 0, sizeof(g));
+    is_int(nd_hpack_decode(&hp, block, (size_t) (p - block), tmp,
+                           sizeof(tmp), emit, &g), ND_HPACK_OK,
+           "indexing literals then indexed fields decode");
+    is_str(g.text, "content-type: application/grpc\ngrpc-status: 0\n"
+                   "content-type: application/grpc\ngrpc-status: 0\n",
+           "the indexed fields are the inserted ones");
+    is_int(hp.size, 60 + 44, "table size 104");
     nd_hpack_free(&hp);
 }
 

@@ -153,13 +153,16 @@ sub request_block (%o) {
         [ 'te', 'trailers' ];
 }
 
-# the static-table names the server's responses use
+# the static-table entries the server's responses use
 my %STATIC = (8 => [ ':status', '200' ], 31 => [ 'content-type', '' ]);
 
-# decode a block of what our server sends (no Huffman, no dynamic table)
-sub hpack_decode ($block) {
+# decode a block of what our server sends (no Huffman): the fields, and
+# $self->{table} (newest first) kept as the server's encoder keeps it;
+# $self->{updates} collects dynamic table size updates
+sub hpack_decode ($self, $block) {
     my @h;
     my $p = 0;
+    my $table = $self->{table} //= [];
     my $int = sub ($prefix) {
         my $max = (1 << $prefix) - 1;
         my $v = ord(substr($block, $p++, 1)) & $max;
@@ -180,16 +183,26 @@ sub hpack_decode ($block) {
         $p += $len;
         return $s;
     };
+    my $entry = sub ($i) {
+        return $STATIC{$i} // die "static index $i" if $i <= 61;
+        return $table->[$i - 62] // die "dynamic index $i";
+    };
     while ($p < length $block) {
         my $b = ord(substr($block, $p, 1));
         if ($b & 0x80) {
-            my $i = $int->(7);
-            push @h, [ @{ $STATIC{$i} // die "index $i" } ];
+            push @h, [ @{ $entry->($int->(7)) } ];
+        } elsif (($b & 0xe0) == 0x20) {
+            my $max = $int->(5);
+            push @{ $self->{updates} }, $max;
+            my $size = 0;
+            @$table = grep { ($size += 32 + length($_->[0])
+                              + length($_->[1])) <= $max } @$table;
         } else {
-            die "indexing literal in a response" if $b & 0x60;
-            my $i = $int->(4);
-            my $name = $i ? ($STATIC{$i} // die "index $i")->[0] : $str->();
+            my $index = $b & 0x40;
+            my $i = $int->($index ? 6 : 4);
+            my $name = $i ? $entry->($i)->[0] : $str->();
             push @h, [ $name, $str->() ];
+            unshift @$table, [ @{ $h[-1] } ] if $index;
         }
     }
     return { map { $_->[0] => $_->[1] } @h };
@@ -256,7 +269,7 @@ sub response ($self, $sid, $timeout = 10) {
         my $f = $self->read_frame($left) // last;
         next unless $f->{sid} == $sid;
         if ($f->{type} == $TYPE{HEADERS}) {
-            my $h = hpack_decode($f->{payload});
+            my $h = $self->hpack_decode($f->{payload});
             $r{ exists $r{headers} ? 'trailers' : 'headers' } = $h;
         } elsif ($f->{type} == $TYPE{DATA}) {
             $r{data} .= $f->{payload};
