@@ -1403,9 +1403,14 @@ nd_grpc_h2_send(nd_grpc_conn_t *conn)
         return ND_OK;           /* the GOAWAY is out; nothing after it */
     }
 
-    if (conn->h2.in_recv) {
-        return ND_OK;           /* the read handler flushes after */
+    if (conn->h2.in_recv || conn->h2.in_send) {
+        return ND_OK;           /* the outer call sends what is queued */
     }
+
+    /* a stream closed here may run a call's abort handler: no nested
+     * pass may free the stream this one goes to next */
+    conn->h2.in_send = 1;
+    rc = ND_OK;
 
     /* round robin, one frame per stream per pass */
     do {
@@ -1415,8 +1420,11 @@ nd_grpc_h2_send(nd_grpc_conn_t *conn)
              q != nd_queue_sentinel(&conn->streams);
              q = next)
         {
-            if (nd_buf_size(&conn->c->out) >= ND_GRPC_OUT_HIGH) {
-                return ND_OK;   /* nd_grpc_drained comes back */
+            if (nd_buf_size(&conn->c->out) >= ND_GRPC_OUT_HIGH
+                || conn->h2.failed)
+            {
+                progress = 0;   /* nd_grpc_drained comes back */
+                break;
             }
 
             next = nd_queue_next(q);
@@ -1424,14 +1432,18 @@ nd_grpc_h2_send(nd_grpc_conn_t *conn)
 
             rc = nd_grpc_h2_stream_send(conn, st, buf);
             if (rc == ND_ERROR) {
-                return ND_ERROR;
+                progress = 0;
+                break;
             }
             progress |= rc;
+            rc = ND_OK;
         }
 
     } while (progress);
 
-    return ND_OK;
+    conn->h2.in_send = 0;
+
+    return rc;
 }
 
 

@@ -51,6 +51,7 @@ typedef struct {
     unsigned             goaway_recv:1;
     unsigned             failed:1;      /* connection error sent */
     unsigned             in_recv:1;
+    unsigned             in_send:1;
 } nd_grpc_h2_t;
 
 /* HTTP/2 state of a stream */
