@@ -1,9 +1,9 @@
 /*
  * HPACK (RFC 7541) for our HTTP/2 server: a decoder with Huffman and the
  * dynamic table, and the few encoder pieces our responses need (static
- * table, literals, and indexing of a few constant fields; no Huffman).  Pure functions: no
- * loop, no connection; the dynamic table's storage is allocated on the
- * first insert and sized to what it holds.
+ * table, literals, indexing of a few constant fields; no Huffman).  Pure
+ * functions: no loop, no connection; the dynamic table's storage is
+ * allocated on the first insert and sized to what it holds.
  */
 #ifndef ND_HPACK_H
 #define ND_HPACK_H
