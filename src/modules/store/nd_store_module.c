@@ -22,6 +22,7 @@ static void nd_store_cache_del(nd_store_conf_t *scf,
 static size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray);
 
+char *nd_store_pg_load(nd_pool_t *pool, const char *library);
 char *nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo);
 #ifdef ND_DEBUG
 nd_int_t nd_store_debug_init(nd_cycle_t *cycle);
@@ -245,6 +246,12 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
     if (scf->backend == ND_STORE_PG) {
         if (scf->pg_conninfo.data == NULL) {
             return "\"backend pg\" needs \"pg_conninfo\"";
+        }
+
+        /* only here: a SQLite node never loads libpq */
+        msg = nd_store_pg_load(cycle->pool, "libpq.so.5");
+        if (msg) {
+            return msg;
         }
 
         msg = nd_store_pg_check_conninfo(cycle->pool, &scf->pg_conninfo);

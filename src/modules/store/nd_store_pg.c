@@ -13,6 +13,7 @@
  * While no connection is ready, operations fail at once with 503.
  */
 #include <nd_store_internal.h>
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #define ND_PG_DOWN        0
@@ -80,6 +81,94 @@ struct nd_store_pg_s {
     unsigned             loading:1;
     unsigned             stopping:1;
 };
+
+
+/*
+ * libpq is not linked: nd_store_pg_load() opens it when the conf says
+ * "backend pg", so a SQLite node never maps it, nor what it pulls in
+ * (gnutls, krb5, ldap, ...).  Every libpq call in this file goes through
+ * nd_pq; libpq-fe.h still types each member, so the compiler checks the
+ * calls, and a direct PQ call left behind fails at link time.
+ *
+ * Process-wide like the library itself: filled once, at conf time,
+ * before the loop runs; read-only afterwards.
+ */
+typedef struct {
+    void                                  *handle;
+    __typeof__(PQlibVersion)              *PQlibVersion;
+    __typeof__(PQconninfoParse)           *PQconninfoParse;
+    __typeof__(PQconninfoFree)            *PQconninfoFree;
+    __typeof__(PQfreemem)                 *PQfreemem;
+    __typeof__(PQconnectStartParams)      *PQconnectStartParams;
+    __typeof__(PQconnectPoll)             *PQconnectPoll;
+    __typeof__(PQstatus)                  *PQstatus;
+    __typeof__(PQsocket)                  *PQsocket;
+    __typeof__(PQerrorMessage)            *PQerrorMessage;
+    __typeof__(PQsetnonblocking)          *PQsetnonblocking;
+    __typeof__(PQsetNoticeProcessor)      *PQsetNoticeProcessor;
+    __typeof__(PQenterPipelineMode)       *PQenterPipelineMode;
+    __typeof__(PQpipelineSync)            *PQpipelineSync;
+    __typeof__(PQsendQuery)               *PQsendQuery;
+    __typeof__(PQsendPrepare)             *PQsendPrepare;
+    __typeof__(PQsendQueryPrepared)       *PQsendQueryPrepared;
+    __typeof__(PQflush)                   *PQflush;
+    __typeof__(PQconsumeInput)            *PQconsumeInput;
+    __typeof__(PQisBusy)                  *PQisBusy;
+    __typeof__(PQgetResult)               *PQgetResult;
+    __typeof__(PQresultStatus)            *PQresultStatus;
+    __typeof__(PQresultErrorMessage)      *PQresultErrorMessage;
+    __typeof__(PQntuples)                 *PQntuples;
+    __typeof__(PQnfields)                 *PQnfields;
+    __typeof__(PQgetisnull)               *PQgetisnull;
+    __typeof__(PQgetvalue)                *PQgetvalue;
+    __typeof__(PQgetlength)               *PQgetlength;
+    __typeof__(PQclear)                   *PQclear;
+    __typeof__(PQfinish)                  *PQfinish;
+} nd_store_pq_t;
+
+#define nd_store_pq_sym(name)  { #name, offsetof(nd_store_pq_t, name) }
+
+static const struct {
+    const char          *name;
+    size_t               offset;
+} nd_store_pq_syms[] = {
+    nd_store_pq_sym(PQlibVersion),
+    nd_store_pq_sym(PQconninfoParse),
+    nd_store_pq_sym(PQconninfoFree),
+    nd_store_pq_sym(PQfreemem),
+    nd_store_pq_sym(PQconnectStartParams),
+    nd_store_pq_sym(PQconnectPoll),
+    nd_store_pq_sym(PQstatus),
+    nd_store_pq_sym(PQsocket),
+    nd_store_pq_sym(PQerrorMessage),
+    nd_store_pq_sym(PQsetnonblocking),
+    nd_store_pq_sym(PQsetNoticeProcessor),
+    nd_store_pq_sym(PQenterPipelineMode),
+    nd_store_pq_sym(PQpipelineSync),
+    nd_store_pq_sym(PQsendQuery),
+    nd_store_pq_sym(PQsendPrepare),
+    nd_store_pq_sym(PQsendQueryPrepared),
+    nd_store_pq_sym(PQflush),
+    nd_store_pq_sym(PQconsumeInput),
+    nd_store_pq_sym(PQisBusy),
+    nd_store_pq_sym(PQgetResult),
+    nd_store_pq_sym(PQresultStatus),
+    nd_store_pq_sym(PQresultErrorMessage),
+    nd_store_pq_sym(PQntuples),
+    nd_store_pq_sym(PQnfields),
+    nd_store_pq_sym(PQgetisnull),
+    nd_store_pq_sym(PQgetvalue),
+    nd_store_pq_sym(PQgetlength),
+    nd_store_pq_sym(PQclear),
+    nd_store_pq_sym(PQfinish),
+};
+
+/* every member but the handle has its row above */
+_Static_assert(sizeof(nd_store_pq_t)
+               == (nd_nelts(nd_store_pq_syms) + 1) * sizeof(void *),
+               "nd_store_pq_syms[] must list every nd_store_pq_t member");
+
+static nd_store_pq_t  nd_pq;
 
 
 #define ND_PG_CFG_COLS                                                        \
@@ -314,6 +403,94 @@ nd_store_backend_t  nd_store_pg_backend = {
 };
 
 
+/*
+ * "backend pg": open libpq and fill nd_pq, or say why not (a conf error:
+ * nacosd does not start).  Once per process; a reload that still says
+ * "backend pg" keeps the library already open.
+ */
+char *
+nd_store_pg_load(nd_pool_t *pool, const char *library)
+{
+    char           *msg;
+    void           *handle, *sym;
+    size_t          len;
+    nd_uint_t       i;
+    const char     *err;
+    nd_store_pq_t   pq;
+
+    if (nd_pq.handle) {
+        return ND_CONF_OK;
+    }
+
+    handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+        err = dlerror();
+        len = sizeof("\"backend pg\" cannot load libpq (\"\"): ; "
+                     "install the libpq5 package")
+              + strlen(library) + (err ? strlen(err) : 0);
+        msg = nd_pnalloc(pool, len);
+        if (msg == NULL) {
+            return ND_CONF_ERROR;
+        }
+        snprintf(msg, len, "\"backend pg\" cannot load libpq (\"%s\"): %s; "
+                 "install the libpq5 package", library, err ? err : "");
+        return msg;
+    }
+
+    memset(&pq, 0, sizeof(pq));
+    pq.handle = handle;
+
+    for (i = 0; i < nd_nelts(nd_store_pq_syms); i++) {
+        (void) dlerror();
+        sym = dlsym(handle, nd_store_pq_syms[i].name);
+        if (sym == NULL) {
+            len = sizeof("\"backend pg\": \"\" has no ; libpq 14 or later "
+                         "is needed (the libpq5 package)")
+                  + strlen(library) + strlen(nd_store_pq_syms[i].name);
+            msg = nd_pnalloc(pool, len);
+            if (msg) {
+                snprintf(msg, len, "\"backend pg\": \"%s\" has no %s; "
+                         "libpq 14 or later is needed (the libpq5 package)",
+                         library, nd_store_pq_syms[i].name);
+            }
+            dlclose(handle);
+            return msg ? msg : ND_CONF_ERROR;
+        }
+        /* POSIX: a function pointer has the representation of void * */
+        memcpy((u_char *) &pq + nd_store_pq_syms[i].offset, &sym,
+               sizeof(sym));
+    }
+
+    nd_pq = pq;
+
+    return ND_CONF_OK;
+}
+
+
+/* which libpq was loaded, for the error log */
+static void
+nd_store_pg_log_library(nd_log_t *log)
+{
+    int       v;
+    Dl_info   info;
+
+    if (nd_pq.handle == NULL) {
+        return;
+    }
+
+    v = nd_pq.PQlibVersion();
+
+    if (dladdr((void *) nd_pq.PQlibVersion, &info) == 0
+        || info.dli_fname == NULL)
+    {
+        info.dli_fname = "?";
+    }
+
+    nd_log_error(ND_LOG_INFO, log, 0, "pg: libpq %d.%d from \"%s\"",
+                 v / 10000, v % 10000, info.dli_fname);
+}
+
+
 /* pg_conninfo is checked at start-up: no password, no name lookups */
 char *
 nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo)
@@ -328,11 +505,11 @@ nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo)
     }
 
     err = NULL;
-    opts = PQconninfoParse(z, &err);
+    opts = nd_pq.PQconninfoParse(z, &err);
     if (opts == NULL) {
         msg = "\"pg_conninfo\" is not a valid libpq connection string";
         if (err) {
-            PQfreemem(err);
+            nd_pq.PQfreemem(err);
         }
         return msg;
     }
@@ -354,7 +531,7 @@ nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo)
         }
     }
 
-    PQconninfoFree(opts);
+    nd_pq.PQconninfoFree(opts);
 
     if (password) {
         return "\"pg_conninfo\" must not hold a password: use libpq's "
@@ -384,7 +561,7 @@ nd_store_pg_io_set(nd_store_pg_conn_t *pc, int events)
     struct ev_loop  *loop;
 
     loop = pc->pg->cycle->loop;
-    fd = pc->conn ? PQsocket(pc->conn) : -1;
+    fd = pc->conn ? nd_pq.PQsocket(pc->conn) : -1;
 
     if (fd == pc->fd && events == pc->events) {
         return;
@@ -486,8 +663,9 @@ nd_store_pg_send_op(nd_store_pg_conn_t *pc, nd_store_op_t *op)
 
         snprintf(name, sizeof(name), "nd%d", (int) plan[i].sql);
 
-        if (!PQsendQueryPrepared(pc->conn, name, (int) plan[i].nparams,
-                                 values, NULL, NULL, 0))
+        if (!nd_pq.PQsendQueryPrepared(pc->conn, name,
+                                       (int) plan[i].nparams, values, NULL,
+                                       NULL, 0))
         {
             return ND_ERROR;
         }
@@ -519,10 +697,10 @@ nd_store_pg_flush(nd_store_pg_conn_t *pc)
 {
     int  rc;
 
-    rc = PQflush(pc->conn);
+    rc = nd_pq.PQflush(pc->conn);
 
     if (rc == -1) {
-        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         return;
     }
 
@@ -545,7 +723,7 @@ nd_store_pg_send_unit(nd_store_pg_conn_t *pc, nd_store_pg_unit_t *u)
         }
     }
 
-    if (!PQpipelineSync(pc->conn)) {
+    if (!nd_pq.PQpipelineSync(pc->conn)) {
         return ND_ERROR;
     }
 
@@ -632,7 +810,7 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
             /* the unit's ops go back; the drop fails them */
             nd_queue_insert_tail(&w->units, &u->link);
             w->nunits++;
-            nd_store_pg_drop(w, PQerrorMessage(w->conn));
+            nd_store_pg_drop(w, nd_pq.PQerrorMessage(w->conn));
             nd_store_pg_dispatch(pg);
             return;
         }
@@ -673,7 +851,7 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
         if (nd_store_pg_send_unit(best, u) != ND_OK) {
             nd_queue_insert_tail(&best->units, &u->link);
             best->nunits++;
-            nd_store_pg_drop(best, PQerrorMessage(best->conn));
+            nd_store_pg_drop(best, nd_pq.PQerrorMessage(best->conn));
             nd_store_pg_dispatch(pg);
             return;
         }
@@ -736,14 +914,14 @@ nd_store_pg_get(void *ctx, int col, nd_str_t *out)
 
     row = (int) (intptr_t) res[1];
 
-    if (PQgetisnull(res[0], row, col)) {
+    if (nd_pq.PQgetisnull(res[0], row, col)) {
         out->data = NULL;
         out->len = 0;
         return;
     }
 
-    out->data = (u_char *) PQgetvalue(res[0], row, col);
-    out->len = (size_t) PQgetlength(res[0], row, col);
+    out->data = (u_char *) nd_pq.PQgetvalue(res[0], row, col);
+    out->len = (size_t) nd_pq.PQgetlength(res[0], row, col);
 }
 
 
@@ -764,7 +942,7 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
     }
 
     op = nd_queue_data(pc->cur, nd_store_op_t, queue);
-    st = PQresultStatus(res);
+    st = nd_pq.PQresultStatus(res);
 
     if (st == PGRES_PIPELINE_ABORTED) {
         u->failed = 1;
@@ -776,7 +954,7 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
         if (op->rc == ND_OK) {
             nd_store_fail(op, 500,
                           nd_store_pg_msg(op, "database error: ",
-                                          PQresultErrorMessage(res)));
+                                          nd_pq.PQresultErrorMessage(res)));
         }
         return;
     }
@@ -785,7 +963,7 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
         return;
     }
 
-    n = PQntuples(res);
+    n = nd_pq.PQntuples(res);
     ctx[0] = res;
     row.ctx = ctx;
     row.get = nd_store_pg_get;
@@ -891,11 +1069,11 @@ nd_store_pg_read_results(nd_store_pg_conn_t *pc)
 
     while (pc->state == ND_PG_READY && !nd_queue_empty(&pc->units)) {
 
-        if (PQisBusy(pc->conn)) {
+        if (nd_pq.PQisBusy(pc->conn)) {
             return;
         }
 
-        res = PQgetResult(pc->conn);
+        res = nd_pq.PQgetResult(pc->conn);
 
         if (res == NULL) {
             if (!pc->expect_null) {
@@ -906,10 +1084,10 @@ nd_store_pg_read_results(nd_store_pg_conn_t *pc)
             continue;
         }
 
-        st = PQresultStatus(res);
+        st = nd_pq.PQresultStatus(res);
 
         if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(res);
+            nd_pq.PQclear(res);
             nd_store_pg_unit_done(pc);
             continue;
         }
@@ -919,7 +1097,7 @@ nd_store_pg_read_results(nd_store_pg_conn_t *pc)
         }
 
         nd_store_pg_result(pc, res);
-        PQclear(res);
+        nd_pq.PQclear(res);
         pc->expect_null = 1;
     }
 }
@@ -992,7 +1170,7 @@ nd_store_pg_prepare(nd_store_pg_conn_t *pc)
     int   i;
     char  name[16];
 
-    if (!PQenterPipelineMode(pc->conn)) {
+    if (!nd_pq.PQenterPipelineMode(pc->conn)) {
         return ND_ERROR;
     }
 
@@ -1000,13 +1178,15 @@ nd_store_pg_prepare(nd_store_pg_conn_t *pc)
 
     for (i = 0; i < ND_STORE_SQL_N; i++) {
         snprintf(name, sizeof(name), "nd%d", i);
-        if (!PQsendPrepare(pc->conn, name, nd_store_pg_sql[i], 0, NULL)) {
+        if (!nd_pq.PQsendPrepare(pc->conn, name, nd_store_pg_sql[i], 0,
+                                 NULL))
+        {
             return ND_ERROR;
         }
         pc->pending++;
     }
 
-    if (!PQpipelineSync(pc->conn)) {
+    if (!nd_pq.PQpipelineSync(pc->conn)) {
         return ND_ERROR;
     }
 
@@ -1026,8 +1206,8 @@ nd_store_pg_prepare_results(nd_store_pg_conn_t *pc)
     PGresult        *res;
     ExecStatusType   st;
 
-    while (pc->state == ND_PG_PREPARING && !PQisBusy(pc->conn)) {
-        res = PQgetResult(pc->conn);
+    while (pc->state == ND_PG_PREPARING && !nd_pq.PQisBusy(pc->conn)) {
+        res = nd_pq.PQgetResult(pc->conn);
         if (res == NULL) {
             if (!pc->expect_null) {
                 return;
@@ -1036,10 +1216,10 @@ nd_store_pg_prepare_results(nd_store_pg_conn_t *pc)
             continue;
         }
 
-        st = PQresultStatus(res);
+        st = nd_pq.PQresultStatus(res);
 
         if (st == PGRES_PIPELINE_SYNC) {
-            PQclear(res);
+            nd_pq.PQclear(res);
             nd_timer_stop(&pc->timeout);
             pc->expect_null = 0;
             if (pc->step_error) {
@@ -1054,11 +1234,11 @@ nd_store_pg_prepare_results(nd_store_pg_conn_t *pc)
             pc->step_error = "error";
             nd_log_error(ND_LOG_ERR, pc->pg->cycle->log, 0,
                          "pg: preparing statements failed: %s",
-                         PQresultErrorMessage(res));
+                         nd_pq.PQresultErrorMessage(res));
         }
 
         pc->expect_null = 1;
-        PQclear(res);
+        nd_pq.PQclear(res);
     }
 }
 
@@ -1092,7 +1272,7 @@ nd_store_pg_schema_send(nd_store_pg_conn_t *pc)
     pg = pc->pg;
 
     if (pc->step == 0) {
-        ok = PQsendQuery(pc->conn,
+        ok = nd_pq.PQsendQuery(pc->conn,
                  "SELECT pg_advisory_lock(" ND_PG_SCHEMA_LOCK ");"
                  "CREATE TABLE IF NOT EXISTS nd_schema_version ("
                  " version bigint PRIMARY KEY, applied bigint NOT NULL);"
@@ -1124,7 +1304,7 @@ nd_store_pg_schema_send(nd_store_pg_conn_t *pc)
         nd_buf_appendf(&b, "COMMIT;\nSELECT pg_advisory_unlock("
                        ND_PG_SCHEMA_LOCK ")");
         nd_buf_append(&b, "", 1);
-        ok = PQsendQuery(pc->conn, (char *) nd_buf_start(&b));
+        ok = nd_pq.PQsendQuery(pc->conn, (char *) nd_buf_start(&b));
         nd_buf_free(&b);
     }
 
@@ -1148,25 +1328,26 @@ nd_store_pg_schema_results(nd_store_pg_conn_t *pc)
     ExecStatusType   st;
     int64_t          v;
 
-    while (pc->state == ND_PG_SCHEMA && !PQisBusy(pc->conn)) {
-        res = PQgetResult(pc->conn);
+    while (pc->state == ND_PG_SCHEMA && !nd_pq.PQisBusy(pc->conn)) {
+        res = nd_pq.PQgetResult(pc->conn);
 
         if (res != NULL) {
-            st = PQresultStatus(res);
+            st = nd_pq.PQresultStatus(res);
             if (st == PGRES_TUPLES_OK && pc->step == 0
-                && PQntuples(res) == 1 && PQnfields(res) == 1
-                && nd_atoi64((u_char *) PQgetvalue(res, 0, 0),
-                             PQgetlength(res, 0, 0), &v) == ND_OK)
+                && nd_pq.PQntuples(res) == 1 && nd_pq.PQnfields(res) == 1
+                && nd_atoi64((u_char *) nd_pq.PQgetvalue(res, 0, 0),
+                             nd_pq.PQgetlength(res, 0, 0), &v) == ND_OK)
             {
                 pc->version = v;
             } else if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK
                        && pc->step_error == NULL)
             {
                 nd_log_error(ND_LOG_ERR, pc->pg->cycle->log, 0,
-                             "pg: schema: %s", PQresultErrorMessage(res));
+                             "pg: schema: %s",
+                             nd_pq.PQresultErrorMessage(res));
                 pc->step_error = "schema";
             }
-            PQclear(res);
+            nd_pq.PQclear(res);
             continue;
         }
 
@@ -1189,7 +1370,7 @@ nd_store_pg_schema_results(nd_store_pg_conn_t *pc)
         pc->pg->schema_done = 1;
 
         if (nd_store_pg_prepare(pc) != ND_OK) {
-            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+            nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         }
         return;
     }
@@ -1199,23 +1380,23 @@ nd_store_pg_schema_results(nd_store_pg_conn_t *pc)
 static void
 nd_store_pg_connected(nd_store_pg_conn_t *pc)
 {
-    if (PQsetnonblocking(pc->conn, 1) != 0) {
-        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+    if (nd_pq.PQsetnonblocking(pc->conn, 1) != 0) {
+        nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         return;
     }
 
-    PQsetNoticeProcessor(pc->conn, nd_store_pg_notice, NULL);
+    nd_pq.PQsetNoticeProcessor(pc->conn, nd_store_pg_notice, NULL);
 
     if (!pc->pg->schema_done) {
         pc->step = 0;
         if (nd_store_pg_schema_send(pc) != ND_OK) {
-            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+            nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         }
         return;
     }
 
     if (nd_store_pg_prepare(pc) != ND_OK) {
-        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
     }
 }
 
@@ -1223,7 +1404,7 @@ nd_store_pg_connected(nd_store_pg_conn_t *pc)
 static void
 nd_store_pg_poll(nd_store_pg_conn_t *pc)
 {
-    switch (PQconnectPoll(pc->conn)) {
+    switch (nd_pq.PQconnectPoll(pc->conn)) {
 
     case PGRES_POLLING_READING:
         nd_store_pg_io_set(pc, EV_READ);
@@ -1240,7 +1421,7 @@ nd_store_pg_poll(nd_store_pg_conn_t *pc)
         return;
 
     default:
-        nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         return;
     }
 }
@@ -1268,8 +1449,8 @@ nd_store_pg_io_handler(struct ev_loop *loop, ev_io *w, int revents)
     }
 
     if (revents & EV_READ) {
-        if (!PQconsumeInput(pc->conn)) {
-            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+        if (!nd_pq.PQconsumeInput(pc->conn)) {
+            nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
             nd_store_pg_dispatch(pc->pg);
             return;
         }
@@ -1284,9 +1465,10 @@ nd_store_pg_io_handler(struct ev_loop *loop, ev_io *w, int revents)
         break;
     case ND_PG_READY:
         nd_store_pg_read_results(pc);
-        if (pc->state == ND_PG_READY && PQstatus(pc->conn) == CONNECTION_BAD)
+        if (pc->state == ND_PG_READY
+            && nd_pq.PQstatus(pc->conn) == CONNECTION_BAD)
         {
-            nd_store_pg_drop(pc, PQerrorMessage(pc->conn));
+            nd_store_pg_drop(pc, nd_pq.PQerrorMessage(pc->conn));
         }
         nd_store_pg_dispatch(pc->pg);
         break;
@@ -1310,9 +1492,9 @@ nd_store_pg_connect(nd_store_pg_conn_t *pc)
 
     vals[0] = (const char *) pg->scf->pg_conninfo.data;
 
-    pc->conn = PQconnectStartParams(keys, vals, 1);
-    if (pc->conn == NULL || PQstatus(pc->conn) == CONNECTION_BAD) {
-        nd_store_pg_drop(pc, pc->conn ? PQerrorMessage(pc->conn)
+    pc->conn = nd_pq.PQconnectStartParams(keys, vals, 1);
+    if (pc->conn == NULL || nd_pq.PQstatus(pc->conn) == CONNECTION_BAD) {
+        nd_store_pg_drop(pc, pc->conn ? nd_pq.PQerrorMessage(pc->conn)
                                       : "out of memory");
         return;
     }
@@ -1398,7 +1580,7 @@ nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why)
     nd_timer_stop(&pc->timeout);
 
     if (pc->conn) {
-        PQfinish(pc->conn);
+        nd_pq.PQfinish(pc->conn);
         pc->conn = NULL;
     }
 
@@ -1464,6 +1646,8 @@ nd_store_pg_start(nd_cycle_t *cycle)
     scf->pg = pg;
     pg->scf = scf;
     pg->cycle = cycle;
+
+    nd_store_pg_log_library(cycle->log);
     nd_queue_init(&pg->writes);
     nd_queue_init(&pg->reads);
 
