@@ -102,6 +102,7 @@ typedef struct {
     nd_uint_t            backend;
     nd_str_t             sqlite_path;
     nd_str_t             pg_conninfo;
+    nd_str_t             pg_library;        /* NUL-terminated */
     nd_int_t             pg_pool;
     nd_msec_t            query_timeout;
     nd_msec_t            pg_reconnect_max;

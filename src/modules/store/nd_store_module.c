@@ -13,6 +13,8 @@ static void nd_store_stop(nd_cycle_t *cycle);
 static void nd_store_exit(nd_cycle_t *cycle);
 static char *nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
+static char *nd_store_set_library(nd_conf_t *cf, nd_command_t *cmd,
+    void *conf);
 static void nd_store_deliver(nd_posted_t *p);
 static void nd_store_refresh(nd_timer_t *t);
 static void nd_store_cache_put(nd_store_conf_t *scf,
@@ -61,6 +63,10 @@ static nd_command_t  nd_store_commands[] = {
     { nd_string("pg_conninfo"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_str_slot, offsetof(nd_store_conf_t, pg_conninfo), NULL },
+
+    { nd_string("pg_library"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_store_set_library, offsetof(nd_store_conf_t, pg_library), NULL },
 
     { nd_string("pg_pool"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -179,6 +185,41 @@ nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd, void *conf)
 }
 
 
+/* pg_library: a bare file name is searched as the dynamic linker does;
+ * a path with a slash is taken from the prefix */
+static char *
+nd_store_set_library(nd_conf_t *cf, nd_command_t *cmd, void *conf)
+{
+    char      *z;
+    nd_str_t  *field, *value;
+
+    field = (nd_str_t *) ((u_char *) conf + cmd->offset);
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    if (value[1].len == 0) {
+        return "must not be empty";
+    }
+
+    if (memchr(value[1].data, '/', value[1].len)) {
+        z = nd_conf_full_name(cf, &value[1], 0);
+    } else {
+        z = nd_pstrdupz(cf->pool, &value[1]);
+    }
+
+    if (z == NULL) {
+        return ND_CONF_ERROR;
+    }
+
+    field->data = (u_char *) z;
+    field->len = strlen(z);
+
+    return ND_CONF_OK;
+}
+
+
 static char *
 nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 {
@@ -188,6 +229,7 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
     nd_store_conf_t  *scf = conf;
 
     nd_conf_init_uint_value(scf->backend, ND_STORE_SQLITE);
+    nd_conf_init_str_value(scf->pg_library, "libpq.so.5");
     nd_conf_init_value(scf->pg_pool, 4);
     nd_conf_init_msec_value(scf->query_timeout, 5000);
     nd_conf_init_msec_value(scf->pg_reconnect_max, 5000);
@@ -249,7 +291,8 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
         }
 
         /* only here: a SQLite node never loads libpq */
-        msg = nd_store_pg_load(cycle->pool, "libpq.so.5");
+        msg = nd_store_pg_load(cycle->pool,
+                               (char *) scf->pg_library.data);
         if (msg) {
             return msg;
         }
