@@ -1,25 +1,131 @@
 /*
- * MD5 through OpenSSL EVP.
+ * MD5 (RFC 1321), our own: Nacos names config contents by the lowercase
+ * hex MD5 of their UTF-8 bytes.  A library (libcrypto) only for this
+ * would cost every node 1.4 MB of mapped pages and its start-up.
  */
 #include <nd_core.h>
-#include <openssl/evp.h>
+
+
+/* T[i] = floor(2^32 * |sin(i + 1)|) */
+static const uint32_t  nd_md5_t[64] = {
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee,
+    0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be,
+    0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa,
+    0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
+    0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c,
+    0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05,
+    0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039,
+    0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1,
+    0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+};
+
+/* the left rotation of each step, per round */
+static const uint8_t  nd_md5_s[4][4] = {
+    { 7, 12, 17, 22 }, { 5, 9, 14, 20 }, { 4, 11, 16, 23 }, { 6, 10, 15, 21 },
+};
+
+
+#define nd_md5_rotl(x, n)  (((x) << (n)) | ((x) >> (32 - (n))))
+
+
+/* one 64-byte block into the state */
+static void
+nd_md5_block(uint32_t st[4], const u_char *p)
+{
+    uint32_t    a, b, c, d, f, x[16];
+    nd_uint_t   i, g, r;
+
+    for (i = 0; i < 16; i++) {
+        x[i] = (uint32_t) p[i * 4] | (uint32_t) p[i * 4 + 1] << 8
+               | (uint32_t) p[i * 4 + 2] << 16 | (uint32_t) p[i * 4 + 3] << 24;
+    }
+
+    a = st[0];
+    b = st[1];
+    c = st[2];
+    d = st[3];
+
+    for (i = 0; i < 64; i++) {
+        r = i / 16;
+
+        switch (r) {
+        case 0:
+            f = (b & c) | (~b & d);
+            g = i;
+            break;
+        case 1:
+            f = (b & d) | (c & ~d);
+            g = (5 * i + 1) % 16;
+            break;
+        case 2:
+            f = b ^ c ^ d;
+            g = (3 * i + 5) % 16;
+            break;
+        default:
+            f = c ^ (b | ~d);
+            g = (7 * i) % 16;
+            break;
+        }
+
+        f += a + nd_md5_t[i] + x[g];
+        a = d;
+        d = c;
+        c = b;
+        b += nd_md5_rotl(f, nd_md5_s[r][i % 4]);
+    }
+
+    st[0] += a;
+    st[1] += b;
+    st[2] += c;
+    st[3] += d;
+}
 
 
 int
 nd_md5_hex(const void *data, size_t len, char *out)
 {
     static const char  hex[] = "0123456789abcdef";
-    unsigned int       n, i;
-    unsigned char      md[EVP_MAX_MD_SIZE];
+    u_char             tail[128], byte;
+    size_t             n, left, i;
+    uint32_t           st[4] = { 0x67452301, 0xefcdab89, 0x98badcfe,
+                                 0x10325476 };
+    uint64_t           bits;
+    const u_char      *p;
 
-    if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) != 1 || n != 16) {
-        out[0] = '\0';
-        return ND_ERROR;
+    p = data;
+
+    for (n = len; n >= 64; n -= 64, p += 64) {
+        nd_md5_block(st, p);
     }
 
-    for (i = 0; i < n; i++) {
-        out[i * 2] = hex[md[i] >> 4];
-        out[i * 2 + 1] = hex[md[i] & 0xf];
+    /* the rest, 0x80, zeros to 56 mod 64, the bit length (LE) */
+    left = n;
+    memcpy(tail, p, left);
+    tail[left++] = 0x80;
+    n = left <= 56 ? 64 : 128;
+    memset(tail + left, 0, n - left);
+
+    bits = (uint64_t) len << 3;
+    for (i = 0; i < 8; i++) {
+        tail[n - 8 + i] = (u_char) (bits >> (8 * i));
+    }
+
+    nd_md5_block(st, tail);
+    if (n == 128) {
+        nd_md5_block(st, tail + 64);
+    }
+
+    for (i = 0; i < 16; i++) {
+        byte = (u_char) (st[i / 4] >> (8 * (i % 4)));
+        out[i * 2] = hex[byte >> 4];
+        out[i * 2 + 1] = hex[byte & 0xf];
     }
     out[32] = '\0';
 

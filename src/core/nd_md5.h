@@ -1,5 +1,5 @@
 /*
- * MD5 through OpenSSL EVP (Nacos config md5 = lowercase hex of UTF-8 bytes).
+ * MD5 (RFC 1321; Nacos config md5 = lowercase hex of the UTF-8 bytes).
  */
 #ifndef ND_MD5_H
 #define ND_MD5_H
@@ -8,7 +8,7 @@
 
 #define ND_MD5_HEX_LEN  32
 
-/* writes 32 hex chars and a NUL into out[33]; ND_OK or ND_ERROR */
+/* writes 32 hex chars and a NUL into out[33]; always ND_OK */
 int nd_md5_hex(const void *data, size_t len, char *out);
 
 #endif /* ND_MD5_H */
