@@ -570,18 +570,25 @@ nd_hpack_encode_indexed_name(u_char *p, uint32_t index, const u_char *value,
 }
 
 
+/* a string literal: its length (no Huffman), then its bytes */
+static u_char *
+nd_hpack_encode_string(u_char *p, const u_char *s, size_t len)
+{
+    p = nd_hpack_encode_int(p, (uint32_t) len, 7, 0x00);
+    memcpy(p, s, len);
+
+    return p + len;
+}
+
+
 u_char *
 nd_hpack_encode_literal(u_char *p, const u_char *name, size_t nlen,
     const u_char *value, size_t vlen)
 {
     *p++ = 0x00;
-    p = nd_hpack_encode_int(p, (uint32_t) nlen, 7, 0x00);
-    memcpy(p, name, nlen);
-    p += nlen;
-    p = nd_hpack_encode_int(p, (uint32_t) vlen, 7, 0x00);
-    memcpy(p, value, vlen);
+    p = nd_hpack_encode_string(p, name, nlen);
 
-    return p + vlen;
+    return nd_hpack_encode_string(p, value, vlen);
 }
 
 
@@ -592,13 +599,8 @@ nd_hpack_encode_indexing(u_char *p, uint32_t index, const u_char *name,
     p = nd_hpack_encode_int(p, index, 6, 0x40);
 
     if (index == 0) {
-        p = nd_hpack_encode_int(p, (uint32_t) nlen, 7, 0x00);
-        memcpy(p, name, nlen);
-        p += nlen;
+        p = nd_hpack_encode_string(p, name, nlen);
     }
 
-    p = nd_hpack_encode_int(p, (uint32_t) vlen, 7, 0x00);
-    memcpy(p, value, vlen);
-
-    return p + vlen;
+    return nd_hpack_encode_string(p, value, vlen);
 }

@@ -13,8 +13,6 @@ static void nd_store_stop(nd_cycle_t *cycle);
 static void nd_store_exit(nd_cycle_t *cycle);
 static char *nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
-static char *nd_store_set_library(nd_conf_t *cf, nd_command_t *cmd,
-    void *conf);
 static void nd_store_deliver(nd_posted_t *p);
 static void nd_store_refresh(nd_timer_t *t);
 static void nd_store_cache_put(nd_store_conf_t *scf,
@@ -66,7 +64,7 @@ static nd_command_t  nd_store_commands[] = {
 
     { nd_string("pg_library"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
-      nd_store_set_library, offsetof(nd_store_conf_t, pg_library), NULL },
+      nd_store_set_path, offsetof(nd_store_conf_t, pg_library), NULL },
 
     { nd_string("pg_pool"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -154,7 +152,9 @@ nd_store_create_conf(nd_cycle_t *cycle)
 }
 
 
-/* sqlite_path: from the prefix; schema_dir: from the conf file's dir */
+/* sqlite_path: from the prefix; schema_dir: from the conf file's dir;
+ * pg_library: a bare file name is searched as the dynamic linker does, a
+ * path with a slash is taken from the prefix */
 static char *
 nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd, void *conf)
 {
@@ -171,42 +171,15 @@ nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd, void *conf)
         return "must not be empty";
     }
 
-    z = nd_conf_full_name(cf, &value[1],
-                          cmd->offset == offsetof(nd_store_conf_t,
-                                                  schema_dir));
-    if (z == NULL) {
-        return ND_CONF_ERROR;
-    }
-
-    field->data = (u_char *) z;
-    field->len = strlen(z);
-
-    return ND_CONF_OK;
-}
-
-
-/* pg_library: a bare file name is searched as the dynamic linker does;
- * a path with a slash is taken from the prefix */
-static char *
-nd_store_set_library(nd_conf_t *cf, nd_command_t *cmd, void *conf)
-{
-    char      *z;
-    nd_str_t  *field, *value;
-
-    field = (nd_str_t *) ((u_char *) conf + cmd->offset);
-    if (field->data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-    if (value[1].len == 0) {
-        return "must not be empty";
-    }
-
-    if (memchr(value[1].data, '/', value[1].len)) {
-        z = nd_conf_full_name(cf, &value[1], 0);
-    } else {
+    if (cmd->offset == offsetof(nd_store_conf_t, pg_library)
+        && memchr(value[1].data, '/', value[1].len) == NULL)
+    {
         z = nd_pstrdupz(cf->pool, &value[1]);
+
+    } else {
+        z = nd_conf_full_name(cf, &value[1],
+                              cmd->offset == offsetof(nd_store_conf_t,
+                                                      schema_dir));
     }
 
     if (z == NULL) {
