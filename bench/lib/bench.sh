@@ -273,7 +273,8 @@ $temps
 }
 CONF
 
-    nd_bench_spawn "$1" $(nd_bench_cpu 0) \
+    # nginx reads NGINX as a list of inherited sockets: not ours to pass
+    nd_bench_spawn "$1" $(nd_bench_cpu 0) env -u NGINX \
         "$NGINX" -p "$dir/" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
     if ! nd_bench_wait "$nd_bench_port" "$ND_LIVENESS" 5000; then
         nd_bench_log "nginx did not answer on 127.0.0.1:$nd_bench_port:"
