@@ -12,8 +12,8 @@
  *                                     fan-out: every connection subscribes
  *                                     to SERVICE; connection 0 registers a
  *                                     new instance per change; prints the
- *                                     time from the register's answer to
- *                                     the last subscriber's push (p50/p99
+ *                                     time from the register sent to the
+ *                                     last subscriber's push (p50/p99
  *                                     over the changes); with -C the
  *                                     connections listen to config
  *                                     SERVICE (ConfigBatchListenRequest)
@@ -548,7 +548,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     int                  i, k, m, ep;
     char                 body[512];
     long                 acked;
-    double               t_ack, wait_until, *lat_ms;
+    double               t_sent, t_ack, wait_until, *lat_ms;
     struct epoll_event   ev, evs[1024];
 
     if (fan_config) {
@@ -618,6 +618,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         }
 
         acked = done_calls;
+        t_sent = now();
         submit(cs[0], "/Request/request", fan_config
                ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
         flush_out(cs[0]);
@@ -643,7 +644,8 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
                 return 1;
             }
         }
-        lat_ms[k - 1] = (now() - t_ack) * 1000;
+        /* from the change sent: its answer may come after the pushes */
+        lat_ms[k - 1] = (now() - t_sent) * 1000;
 
         /* now the answers, before the next change */
         fan_defer = 0;
