@@ -110,6 +110,8 @@ $l = $c->wait_line(sub ($x) { ($x->{step} // -1) == 5 }, 15);
 is($l->{type}, 'ConfigChangeNotifyRequest', 'change pushed');
 is_deeply([ @{ $l->{body} }{qw(dataId group tenant)} ],
           [ 'l.json', 'G', 'public' ], 'the push echoes the tenant sent');
+is($l->{body}{module}, 'config', 'the push is of module config');
+like($l->{body}{requestId} // '', qr/^\d+$/, 'with a requestId');
 
 $l = $c->wait_line(sub ($x) { ($x->{step} // -1) == 6 });
 is_deeply([ map { $_->{dataId} } @{ $l->{body}{changedConfigs} } ],

@@ -19,6 +19,59 @@ nd_json_dump_buf(json_t *json, nd_buf_t *b)
 }
 
 
+/* s as a JSON string literal, quotes included (as jansson escapes) */
+int
+nd_json_str(nd_buf_t *b, const char *s, size_t len)
+{
+    u_char             c;
+    size_t             i, start;
+    static const char  hex[] = "0123456789abcdef";
+
+    if (nd_buf_reserve(b, len + 2) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    b->data[b->len++] = '"';
+
+    for (i = 0, start = 0; i < len; i++) {
+        c = (u_char) s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            continue;
+        }
+
+        if (nd_buf_append(b, s + start, i - start) != ND_OK
+            || nd_buf_reserve(b, 6) != ND_OK)
+        {
+            return ND_ERROR;
+        }
+        start = i + 1;
+
+        b->data[b->len++] = '\\';
+        switch (c) {
+        case '"':  b->data[b->len++] = '"'; break;
+        case '\\': b->data[b->len++] = '\\'; break;
+        case '\n': b->data[b->len++] = 'n'; break;
+        case '\r': b->data[b->len++] = 'r'; break;
+        case '\t': b->data[b->len++] = 't'; break;
+        case '\b': b->data[b->len++] = 'b'; break;
+        case '\f': b->data[b->len++] = 'f'; break;
+        default:
+            b->data[b->len++] = 'u';
+            b->data[b->len++] = '0';
+            b->data[b->len++] = '0';
+            b->data[b->len++] = hex[c >> 4];
+            b->data[b->len++] = hex[c & 0xf];
+        }
+    }
+
+    if (nd_buf_append(b, s + start, len - start) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    return nd_buf_append(b, "\"", 1);
+}
+
+
 const char *
 nd_json_get_str(json_t *obj, const char *key, const char *dflt)
 {

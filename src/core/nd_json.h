@@ -12,6 +12,8 @@
 
 /* appends the compact serialization to b; ND_OK / ND_ERROR */
 int nd_json_dump_buf(json_t *json, nd_buf_t *b);
+/* appends s as a JSON string literal, quotes included */
+int nd_json_str(nd_buf_t *b, const char *s, size_t len);
 
 const char *nd_json_get_str(json_t *obj, const char *key, const char *dflt);
 int64_t nd_json_get_int(json_t *obj, const char *key, int64_t dflt);

@@ -41,6 +41,7 @@ typedef struct {
 } nd_config_gwrite_t;
 
 static nd_hash_t  *nd_config_gconns;   /* connection id -> gconn */
+static nd_buf_t    nd_config_gpush;     /* a notify's JSON text */
 
 static nd_int_t nd_config_grpc_query(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_config_grpc_publish(nd_grpc_call_t *call, json_t *body);
@@ -103,6 +104,8 @@ nd_config_grpc_exit(void)
     nd_uint_t           i, j;
     nd_hash_elt_t      *e, *k;
     nd_config_gconn_t  *gc;
+
+    nd_buf_free(&nd_config_gpush);
 
     if (nd_config_gconns == NULL || nd_config_gconns->buckets == NULL) {
         return;
@@ -499,10 +502,15 @@ nd_config_grpc_pushed(nd_grpc_conn_t *conn, json_t *response, void *data)
 }
 
 
+#define nd_config_gtext(s)  ((s)->data ? (const char *) (s)->data : "")
+
+
+/* ConfigChangeNotifyRequest: written as text, one per listener of a
+ * change (10,000 listeners are 10,000 of these in one pass) */
 static void
 nd_config_grpc_push(nd_config_glisten_t *gl)
 {
-    json_t          *body;
+    nd_buf_t        *b;
     nd_grpc_conn_t  *conn;
 
     conn = nd_grpc_conn_find(nd_cycle, gl->gc->id);
@@ -510,15 +518,25 @@ nd_config_grpc_push(nd_config_glisten_t *gl)
         return;
     }
 
-    body = json_pack("{s:o, s:o, s:o, s:s}",
-                     "dataId", nd_config_gstr(&gl->data_id),
-                     "group", nd_config_gstr(&gl->group),
-                     "tenant", nd_config_gstr(&gl->tenant),
-                     "module", "config");
+    b = &nd_config_gpush;
+    nd_buf_reset(b);
+
+    if (nd_buf_append(b, "{\"dataId\":", 10) != ND_OK
+        || nd_json_str(b, nd_config_gtext(&gl->data_id), gl->data_id.len)
+           != ND_OK
+        || nd_buf_append(b, ",\"group\":", 9) != ND_OK
+        || nd_json_str(b, nd_config_gtext(&gl->group), gl->group.len) != ND_OK
+        || nd_buf_append(b, ",\"tenant\":", 10) != ND_OK
+        || nd_json_str(b, nd_config_gtext(&gl->tenant), gl->tenant.len)
+           != ND_OK
+        || nd_buf_append(b, ",\"module\":\"config\"}", 19) != ND_OK)
+    {
+        return;
+    }
 
     gl->pushing = 1;
-    if (nd_grpc_push(conn, "ConfigChangeNotifyRequest", body, 0,
-                     nd_config_grpc_pushed, gl) != ND_OK)
+    if (nd_grpc_push_raw(conn, "ConfigChangeNotifyRequest", b->data, b->len,
+                         0, nd_config_grpc_pushed, gl) != ND_OK)
     {
         gl->pushing = 0;
     }

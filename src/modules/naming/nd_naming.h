@@ -367,7 +367,6 @@ void nd_naming_info_drop(nd_naming_service_t *s);
 /* JSON of one instance as Java's Instance, appended to b */
 int nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
     int force_healthy);
-int nd_naming_json_str(nd_buf_t *b, const char *s, size_t len);
 int nd_naming_json_double(nd_buf_t *b, double d);
 /* copy of body with lastRefTime set to now, in pool */
 u_char *nd_naming_info_stamp(nd_pool_t *pool, nd_shared_t *body,

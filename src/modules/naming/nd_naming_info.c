@@ -8,58 +8,6 @@
 #define ND_NAMING_REF_TIME_DIGITS  13
 
 
-int
-nd_naming_json_str(nd_buf_t *b, const char *s, size_t len)
-{
-    u_char         c;
-    size_t         i, start;
-    static const char  hex[] = "0123456789abcdef";
-
-    if (nd_buf_reserve(b, len + 2) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    b->data[b->len++] = '"';
-
-    for (i = 0, start = 0; i < len; i++) {
-        c = (u_char) s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            continue;
-        }
-
-        if (nd_buf_append(b, s + start, i - start) != ND_OK
-            || nd_buf_reserve(b, 6) != ND_OK)
-        {
-            return ND_ERROR;
-        }
-        start = i + 1;
-
-        b->data[b->len++] = '\\';
-        switch (c) {
-        case '"':  b->data[b->len++] = '"'; break;
-        case '\\': b->data[b->len++] = '\\'; break;
-        case '\n': b->data[b->len++] = 'n'; break;
-        case '\r': b->data[b->len++] = 'r'; break;
-        case '\t': b->data[b->len++] = 't'; break;
-        case '\b': b->data[b->len++] = 'b'; break;
-        case '\f': b->data[b->len++] = 'f'; break;
-        default:
-            b->data[b->len++] = 'u';
-            b->data[b->len++] = '0';
-            b->data[b->len++] = '0';
-            b->data[b->len++] = hex[c >> 4];
-            b->data[b->len++] = hex[c & 0xf];
-        }
-    }
-
-    if (nd_buf_append(b, s + start, len - start) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    return nd_buf_append(b, "\"", 1);
-}
-
-
 /* the shortest text that reads back as d, with Java's ".0" for integers */
 int
 nd_naming_json_double(nd_buf_t *b, double d)
@@ -98,7 +46,7 @@ nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
     }
 
     if (inst->instance_id) {
-        nd_naming_json_str(b, inst->instance_id, strlen(inst->instance_id));
+        nd_json_str(b, inst->instance_id, strlen(inst->instance_id));
 
     } else {
         char    *id;
@@ -113,12 +61,12 @@ nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
         n = snprintf(id, len + 1, "%s#%u#%s#%.*s", inst->ip,
                      (unsigned) inst->port, inst->cluster->name,
                      (int) s->grouped_len, s->grouped);
-        nd_naming_json_str(b, id, (size_t) n);
+        nd_json_str(b, id, (size_t) n);
         nd_free(id);
     }
 
     nd_buf_append(b, ",\"ip\":", 6);
-    nd_naming_json_str(b, inst->ip, inst->ip_len);
+    nd_json_str(b, inst->ip, inst->ip_len);
     nd_buf_appendf(b, ",\"port\":%u,\"weight\":", (unsigned) inst->port);
     nd_naming_json_double(b, inst->weight);
     nd_buf_appendf(b, ",\"healthy\":%s,\"enabled\":%s,\"ephemeral\":%s,"
@@ -126,9 +74,9 @@ nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
                    inst->healthy || force_healthy ? "true" : "false",
                    inst->enabled ? "true" : "false",
                    inst->ephemeral ? "true" : "false");
-    nd_naming_json_str(b, inst->cluster->name, inst->cluster->name_len);
+    nd_json_str(b, inst->cluster->name, inst->cluster->name_len);
     nd_buf_append(b, ",\"serviceName\":", 15);
-    nd_naming_json_str(b, s->grouped, s->grouped_len);
+    nd_json_str(b, s->grouped, s->grouped_len);
     nd_buf_append(b, ",\"metadata\":", 12);
 
     if (inst->metadata) {
@@ -198,11 +146,11 @@ nd_naming_info_head(nd_buf_t *b, const char *name, size_t name_len,
     nd_msec_t cache_millis)
 {
     nd_buf_append(b, "{\"name\":", 8);
-    nd_naming_json_str(b, name, name_len);
+    nd_json_str(b, name, name_len);
     nd_buf_append(b, ",\"groupName\":", 13);
-    nd_naming_json_str(b, group, group_len);
+    nd_json_str(b, group, group_len);
     nd_buf_append(b, ",\"clusters\":", 12);
-    nd_naming_json_str(b, (char *) clusters->data, clusters->len);
+    nd_json_str(b, (char *) clusters->data, clusters->len);
     return nd_buf_appendf(b, ",\"cacheMillis\":%" PRIu64 ",\"hosts\":[",
                           (uint64_t) cache_millis);
 }

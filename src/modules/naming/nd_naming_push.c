@@ -267,7 +267,7 @@ nd_naming_udp_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
 
     nd_buf_init(&b);
     nd_buf_append(&b, "{\"type\":\"dom\",\"data\":", 21);
-    nd_naming_json_str(&b, (char *) data, body->len);
+    nd_json_str(&b, (char *) data, body->len);
     nd_free(data);
     if (nd_buf_appendf(&b, ",\"lastRefTime\":%" PRIu64 "}", ref) != ND_OK) {
         nd_buf_free(&b);
