@@ -31,6 +31,19 @@ struct nd_queue_s {
 
 #define nd_queue_linked(x)    ((x)->next != NULL)
 
+/* every element of h moves to the queue n (its old contents are dropped);
+ * h is left empty */
+#define nd_queue_move(h, n)                                                   \
+    do {                                                                      \
+        if (nd_queue_empty(h)) {                                              \
+            nd_queue_init(n);                                                 \
+        } else {                                                              \
+            (n)->next = (h)->next; (n)->prev = (h)->prev;                     \
+            (n)->next->prev = (n); (n)->prev->next = (n);                     \
+            nd_queue_init(h);                                                 \
+        }                                                                     \
+    } while (0)
+
 #define nd_queue_data(q, type, link)                                          \
     ((type *) ((u_char *) (q) - offsetof(type, link)))
 

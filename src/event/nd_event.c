@@ -141,14 +141,33 @@ nd_event_idle_handler(struct ev_loop *loop, ev_idle *w, int revents)
 
 
 /*
- * The loop pass, run before the loop sleeps: deferred work, then every
- * pending write in one go, then deferred closes, then the stop check.
+ * The loop pass before sleep (Redis's beforeSleep, nginx's posted events):
+ * the one ev_prepare watcher of the process.  Each round runs deferred
+ * work, dispatches the event bus, flushes every pending write and closes
+ * what was finalized; whatever one step posts or publishes (a store result
+ * that publishes CONFIG_CHANGED, a subscriber that posts a push) is run by
+ * the next round, so the loop never sleeps with work queued.  The rounds
+ * are bounded so a chain that keeps posting cannot starve I/O; if the bound
+ * is hit the idle watcher keeps the loop from blocking and the next
+ * iteration goes on.  Then the stop check.
  */
+#define ND_EVENT_PASS_ROUNDS  16
+
+static nd_uint_t
+nd_event_pass_pending(nd_event_conf_t *ecf)
+{
+    return !nd_queue_empty(&ecf->posted)
+           || nd_event_bus_pending(ecf->bus)
+           || !nd_queue_empty(&ecf->write_queue)
+           || !nd_queue_empty(&ecf->close_queue);
+}
+
+
 static void
 nd_event_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
 {
     nd_uint_t         rounds;
-    nd_queue_t       *q;
+    nd_queue_t        batch, *q;
     nd_cycle_t       *cycle;
     nd_posted_t      *p;
     nd_connection_t  *c;
@@ -157,14 +176,20 @@ nd_event_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
     cycle = w->data;
     ecf = nd_event_conf(cycle);
 
-    for (rounds = 0; rounds < 16; rounds++) {
+    for (rounds = 0; rounds < ND_EVENT_PASS_ROUNDS; rounds++) {
 
-        while (!nd_queue_empty(&ecf->posted)) {
-            q = nd_queue_head(&ecf->posted);
+        /* what was posted before this round; work posted now waits for
+         * the next round, so a chain that keeps posting stays bounded */
+        nd_queue_move(&ecf->posted, &batch);
+
+        while (!nd_queue_empty(&batch)) {
+            q = nd_queue_head(&batch);
             nd_queue_remove(q);
             p = nd_queue_data(q, nd_posted_t, queue);
             p->handler(p);
         }
+
+        nd_event_bus_dispatch(ecf->bus);
 
         while (!nd_queue_empty(&ecf->write_queue)) {
             q = nd_queue_head(&ecf->write_queue);
@@ -182,15 +207,12 @@ nd_event_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
             nd_connection_close(c);
         }
 
-        if (nd_queue_empty(&ecf->posted) && nd_queue_empty(&ecf->write_queue))
-        {
+        if (!nd_event_pass_pending(ecf)) {
             break;
         }
     }
 
-    if (!nd_queue_empty(&ecf->posted) || !nd_queue_empty(&ecf->write_queue)
-        || !nd_queue_empty(&ecf->close_queue))
-    {
+    if (nd_event_pass_pending(ecf)) {
         ev_idle_start(loop, &ecf->idle);
     }
 
@@ -271,7 +293,7 @@ nd_event_init_module(nd_cycle_t *cycle)
         return ND_ERROR;
     }
 
-    ecf->bus = nd_event_bus_create(cycle->loop);
+    ecf->bus = nd_event_bus_create();
     if (ecf->bus == NULL) {
         return ND_ERROR;
     }

@@ -31,7 +31,8 @@ void nd_timer_start(nd_timer_t *t, nd_msec_t msec, int repeat);
 void nd_timer_stop(nd_timer_t *t);
 #define nd_timer_active(t)  ev_is_active(&(t)->w)
 
-/* deferred work: runs in the next ev_prepare pass, once */
+/* deferred work: runs once, in the loop pass before the loop sleeps
+ * (nd_event.c); work posted from that pass runs in its next round */
 struct nd_posted_s {
     nd_queue_t            queue;
     nd_posted_handler_pt  handler;

@@ -1,5 +1,7 @@
 /*
- * Event bus.
+ * Event bus: the queue of published events and their subscribers.  It has
+ * no watcher of its own: the event module's loop pass (nd_event.c) calls
+ * nd_event_bus_dispatch() with the rest of the deferred work.
  */
 #include <nd_core.h>
 
@@ -18,9 +20,6 @@ typedef struct {
 } nd_bus_item_t;
 
 struct nd_event_bus_s {
-    struct ev_loop       *loop;
-    ev_prepare            prepare;
-    ev_idle               idle;
     nd_array_t            subs[ND_EV_MAX];
     nd_queue_t            pending;
     nd_hash_t             index;
@@ -41,29 +40,8 @@ nd_event_name(nd_event_id_e id)
 }
 
 
-static void
-nd_event_bus_idle_handler(struct ev_loop *loop, ev_idle *w, int revents)
-{
-    ev_idle_stop(loop, w);        /* only there to keep the loop awake */
-}
-
-
-static void
-nd_event_bus_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-    nd_event_bus_t  *bus;
-
-    bus = w->data;
-    nd_event_bus_dispatch(bus);
-
-    if (bus->npending) {
-        ev_idle_start(loop, &bus->idle);
-    }
-}
-
-
 nd_event_bus_t *
-nd_event_bus_create(struct ev_loop *loop)
+nd_event_bus_create(void)
 {
     nd_uint_t        i;
     nd_event_bus_t  *bus;
@@ -88,17 +66,6 @@ nd_event_bus_create(struct ev_loop *loop)
     }
 
     nd_queue_init(&bus->pending);
-    bus->loop = loop;
-
-    if (loop) {
-        ev_prepare_init(&bus->prepare, nd_event_bus_prepare_handler);
-        ev_set_priority(&bus->prepare, EV_MAXPRI);
-        bus->prepare.data = bus;
-        ev_prepare_start(loop, &bus->prepare);
-        ev_unref(loop);                 /* the bus alone keeps no loop */
-
-        ev_idle_init(&bus->idle, nd_event_bus_idle_handler);
-    }
 
     return bus;
 }
@@ -130,12 +97,6 @@ nd_event_bus_destroy(nd_event_bus_t *bus)
         nd_queue_remove(q);
         it = nd_queue_data(q, nd_bus_item_t, link);
         nd_bus_item_free(it);
-    }
-
-    if (bus->loop && ev_is_active(&bus->prepare)) {
-        ev_ref(bus->loop);
-        ev_prepare_stop(bus->loop, &bus->prepare);
-        ev_idle_stop(bus->loop, &bus->idle);
     }
 
     for (i = 0; i < ND_EV_MAX; i++) {

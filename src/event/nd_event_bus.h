@@ -1,9 +1,10 @@
 /*
- * Event bus: typed in-process publish/subscribe.  Publishing queues; one
- * ev_prepare pass per loop iteration dispatches, so a publisher never
- * re-enters a subscriber.  An event published again (same id, same key)
- * before dispatch coalesces: subscribers see it once, with the newest
- * payload.
+ * Event bus: typed in-process publish/subscribe.  Publishing queues; the
+ * loop pass before sleep (nd_event.c) dispatches, so a publisher never
+ * re-enters a subscriber, and what a subscriber publishes is dispatched in
+ * the next round of the same pass.  An event published again (same id,
+ * same key) before dispatch coalesces: subscribers see it once, with the
+ * newest payload.
  */
 #ifndef ND_EVENT_BUS_H
 #define ND_EVENT_BUS_H
@@ -31,7 +32,7 @@ typedef void (*nd_event_handler_pt)(nd_event_id_e id, const nd_str_t *key,
 /* frees a payload once every subscriber has seen it (or it coalesced) */
 typedef void (*nd_event_dispose_pt)(void *payload);
 
-nd_event_bus_t *nd_event_bus_create(struct ev_loop *loop);
+nd_event_bus_t *nd_event_bus_create(void);
 void nd_event_bus_destroy(nd_event_bus_t *bus);
 int nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
     nd_event_handler_pt handler, void *data);
@@ -39,7 +40,8 @@ int nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
  * takes ownership of payload (dispose is called even on error) */
 int nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
     const nd_str_t *key, void *payload, nd_event_dispose_pt dispose);
-/* dispatch what was queued before this call; returns events dispatched */
+/* dispatch what was queued before this call (what the subscribers publish
+ * stays queued); returns events dispatched */
 nd_uint_t nd_event_bus_dispatch(nd_event_bus_t *bus);
 nd_uint_t nd_event_bus_pending(nd_event_bus_t *bus);
 const char *nd_event_name(nd_event_id_e id);

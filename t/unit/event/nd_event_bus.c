@@ -1,7 +1,8 @@
 /*
- * Unit tests: the event bus dispatches once per loop pass from its
- * ev_prepare, coalesces duplicates, never re-enters a subscriber, and
- * disposes every payload exactly once.
+ * Unit tests: the event bus dispatches what was queued before the call,
+ * coalesces duplicates, never re-enters a subscriber, and disposes every
+ * payload exactly once.  The loop pass that calls it is tested in
+ * nd_event_pass.c.
  */
 #include <nd_core.h>
 #include <tap.h>
@@ -54,29 +55,19 @@ on_event(nd_event_id_e id, const nd_str_t *key, void *p, void *data)
 }
 
 
-static void
-stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    ev_break(loop, EVBREAK_ALL);
-}
-
-
 int
 main(void)
 {
-    ev_timer         t;
     counter_t        svc, cfg, svc2;
     nd_str_t         a = nd_string("public##DEFAULT_GROUP@@order");
     nd_str_t         b = nd_string("public##DEFAULT_GROUP@@pay");
     nd_event_bus_t  *bus;
-    struct ev_loop  *loop;
 
     memset(&svc, 0, sizeof(svc));
     memset(&svc2, 0, sizeof(svc2));
     memset(&cfg, 0, sizeof(cfg));
 
-    loop = ev_loop_new(EVFLAG_AUTO);
-    bus = nd_event_bus_create(loop);
+    bus = nd_event_bus_create();
     ok(bus != NULL, "bus created");
 
     nd_event_bus_subscribe(bus, ND_EV_SERVICE_CHANGED, on_event, &svc);
@@ -90,14 +81,14 @@ main(void)
     nd_event_bus_publish(bus, ND_EV_CONFIG_CHANGED, &a, payload(7), dispose);
     is_int(nd_event_bus_pending(bus), 2, "two distinct events pending");
     is_int(disposed, 2, "coalesced payloads disposed at once");
-    is_int(svc.calls, 0, "nothing dispatched before the loop runs");
+    is_int(svc.calls, 0, "nothing dispatched before dispatch");
 
     /* nobody listens to MEMBERS_CHANGED: payload is disposed, no queue */
     nd_event_bus_publish(bus, ND_EV_MEMBERS_CHANGED, &a, payload(5), dispose);
     is_int(disposed, 3, "payload without subscribers disposed");
     is_int(nd_event_bus_pending(bus), 2, "and not queued");
 
-    ev_run(loop, EVRUN_NOWAIT);
+    is_int(nd_event_bus_dispatch(bus), 2, "two events dispatched");
     is_int(svc.calls, 1, "service event dispatched once");
     is_int(svc.last, 3, "with the newest payload");
     is_str(svc.key, "public##DEFAULT_GROUP@@order", "with its key");
@@ -110,30 +101,23 @@ main(void)
     svc.bus = bus;
     svc.republish = 1;
     nd_event_bus_publish(bus, ND_EV_SERVICE_CHANGED, &b, payload(4), dispose);
-    ev_run(loop, EVRUN_NOWAIT);
+    nd_event_bus_dispatch(bus);
     is_int(svc.calls, 2, "event published in a pass");
     is_str(svc.key, "public##DEFAULT_GROUP@@pay", "its key");
     is_int(nd_event_bus_pending(bus), 1, "re-published event waits");
 
-    /* a pass that leaves events queued keeps the loop from sleeping:
-     * a blocking run returns at once instead of waiting for the timer */
-    ev_timer_init(&t, stop_loop, 5.0, 0.);
-    ev_timer_start(loop, &t);
+    /* the next dispatch delivers it */
     svc.republish = 1;
-    ev_run(loop, EVRUN_ONCE);
-    is_int(svc.calls, 3, "next pass dispatches it");
+    nd_event_bus_dispatch(bus);
+    is_int(svc.calls, 3, "next dispatch delivers it");
     is_str(svc.key, "again", "the re-published key");
     is_int(svc.last, 99, "the re-published payload");
-    ok(ev_is_active(&t), "loop did not sleep until the timer");
-    is_int(nd_event_bus_pending(bus), 1, "the event queued in that pass");
-    ev_timer_stop(loop, &t);
+    is_int(nd_event_bus_pending(bus), 1, "the event queued meanwhile");
 
     /* destroy disposes what is still queued */
     nd_event_bus_publish(bus, ND_EV_CONFIG_CHANGED, &b, payload(8), dispose);
     nd_event_bus_destroy(bus);
     is_int(disposed, 9, "all 9 payloads disposed exactly once");
-
-    ev_loop_destroy(loop);
 
     return done_testing();
 }
