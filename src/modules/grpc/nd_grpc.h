@@ -44,6 +44,15 @@ struct nd_grpc_call_s {
 };
 
 int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
+/* handlers of the cluster port (cluster RPC between nodes); its
+ * connections need no ConnectionSetup and have no bi-stream, and a type
+ * served on one port only is refused on the other */
+int nd_grpc_add_cluster_handlers(nd_cycle_t *cycle,
+    const nd_grpc_handler_t *h);
+/* open the cluster port (from init_conf, not when reloading) */
+int nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr);
+/* the connection is on the cluster port */
+int nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn);
 /* a server ability announced to 2.3+ clients in SetupAckRequest, e.g.
  * "supportPersistentInstanceByGrpc" (Java AbilityKey names) */
 int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);

@@ -18,6 +18,7 @@ static void nd_grpc_flush_handler(nd_posted_t *p);
 static void nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg,
     size_t len);
 static void nd_grpc_call_free(nd_grpc_call_t *call);
+static void nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type);
 
 
 static void
@@ -34,8 +35,8 @@ nd_grpc_conn_touch(nd_grpc_conn_t *conn)
 }
 
 
-void
-nd_grpc_init_connection(nd_connection_t *c)
+static void
+nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
 {
     nd_grpc_conn_t  *conn;
     nd_grpc_conf_t  *gcf;
@@ -50,6 +51,7 @@ nd_grpc_init_connection(nd_connection_t *c)
 
     conn->c = c;
     conn->gcf = gcf;
+    conn->cluster = cluster;
     c->data = conn;
     c->read_handler = nd_grpc_read;
     c->drained_handler = nd_grpc_drained;
@@ -80,6 +82,22 @@ nd_grpc_init_connection(nd_connection_t *c)
 
     nd_connection_read_start(c);
     nd_grpc_flush_later(conn);            /* our SETTINGS */
+}
+
+
+void
+nd_grpc_init_connection(nd_connection_t *c)
+{
+    nd_grpc_conn_init(c, 0);
+}
+
+
+/* the cluster port: the same protocol, the cluster's handlers, no
+ * ConnectionSetup and no bi-stream */
+void
+nd_grpc_init_cluster_connection(nd_connection_t *c)
+{
+    nd_grpc_conn_init(c, 1);
 }
 
 
@@ -653,6 +671,32 @@ nd_grpc_headers_json(Metadata *meta)
 }
 
 
+/* no handler on this port: say whether the other port serves the type */
+static void
+nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type)
+{
+    size_t           len;
+    nd_hash_t       *other;
+    nd_grpc_conn_t  *conn;
+
+    conn = call->conn;
+    len = strlen(type);
+    other = conn->cluster ? &conn->gcf->handlers : &conn->gcf->cluster_handlers;
+
+    nd_log_error(ND_LOG_INFO, &conn->c->log, 0, "no %s grpc handler for \"%s\"",
+                 conn->cluster ? "cluster" : "sdk", type);
+
+    if (len && nd_hash_find(other, (u_char *) type, len)) {
+        nd_grpc_reply_error(call, 403, conn->cluster
+                            ? "SDK request on the cluster port"
+                            : "cluster request on the SDK port");
+        return;
+    }
+
+    nd_grpc_reply_error(call, 302, "RequestHandler Not Found");
+}
+
+
 static void
 nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 {
@@ -686,23 +730,26 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->headers = nd_grpc_headers_json(payload->metadata);
     st->call = call;
 
-    handler = nd_hash_find(&conn->gcf->handlers, (u_char *) type,
-                           strlen(type));
+    handler = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
+                                         : &conn->gcf->handlers,
+                           (u_char *) type, strlen(type));
 
     if (body == NULL) {
         nd_grpc_reply_error(call, 502, "Invalid request payload");
         return;
     }
 
-    if (!conn->registered && strcmp(type, "ServerCheckRequest") != 0) {
+    /* a cluster connection needs no ConnectionSetup: the port is the
+     * cluster's (the place for a shared cluster secret check, too) */
+    if (!conn->registered && !conn->cluster
+        && strcmp(type, "ServerCheckRequest") != 0)
+    {
         nd_grpc_reply_error(call, 301, "Connection is unregistered.");
         return;
     }
 
     if (handler == NULL) {
-        nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
-                     "no grpc handler for \"%s\"", type);
-        nd_grpc_reply_error(call, 302, "RequestHandler Not Found");
+        nd_grpc_unknown_type(call, type);
         return;
     }
 
@@ -884,7 +931,11 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
         body = json_object();
     }
 
-    if (st->bidi) {
+    if (st->bidi && st->conn->cluster) {
+        nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED,
+                            "no bi-stream on the cluster port");
+
+    } else if (st->bidi) {
         nd_grpc_bidi(st, payload, body);
     } else {
         st->ended = 1;

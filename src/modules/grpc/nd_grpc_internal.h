@@ -77,6 +77,7 @@ typedef struct {
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
@@ -131,6 +132,7 @@ struct nd_grpc_conn_s {
     char                *tenant;
     size_t               queued;        /* bytes in streams' out buffers */
     unsigned             registered:1;
+    unsigned             cluster:1;     /* on the cluster port */
     unsigned             probing:1;
     unsigned             closing:1;
 };
@@ -165,6 +167,7 @@ ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 
 void nd_grpc_init_connection(nd_connection_t *c);
+void nd_grpc_init_cluster_connection(nd_connection_t *c);
 void nd_grpc_conn_touch(nd_grpc_conn_t *conn);
 void nd_grpc_probe_handler(nd_timer_t *t);
 nd_int_t nd_grpc_internal_init(nd_cycle_t *cycle);

@@ -169,15 +169,11 @@ nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
 }
 
 
-int
-nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
+static int
+nd_grpc_add_to(nd_cycle_t *cycle, nd_hash_t *table, const nd_grpc_handler_t *h)
 {
-    nd_grpc_conf_t  *gcf;
-
-    gcf = nd_grpc_conf(cycle);
-
     for ( /* void */ ; h->type.len; h++) {
-        if (nd_hash_add(&gcf->handlers, h->type.data, h->type.len,
+        if (nd_hash_add(table, h->type.data, h->type.len,
                         (void *) h->handler) != ND_OK)
         {
             nd_log_error(ND_LOG_EMERG, cycle->log, 0,
@@ -191,6 +187,36 @@ nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 }
 
 
+int
+nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
+{
+    return nd_grpc_add_to(cycle, &nd_grpc_conf(cycle)->handlers, h);
+}
+
+
+int
+nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
+{
+    return nd_grpc_add_to(cycle, &nd_grpc_conf(cycle)->cluster_handlers, h);
+}
+
+
+int
+nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr)
+{
+    return nd_listening_add(cycle, addr, 511, nd_grpc_init_cluster_connection,
+                            nd_grpc_conf(cycle), "cluster") != NULL
+           ? ND_OK : ND_ERROR;
+}
+
+
+int
+nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn)
+{
+    return conn->cluster;
+}
+
+
 static nd_int_t
 nd_grpc_init_module(nd_cycle_t *cycle)
 {
@@ -199,6 +225,7 @@ nd_grpc_init_module(nd_cycle_t *cycle)
     gcf = nd_grpc_conf(cycle);
 
     if (nd_hash_init(&gcf->handlers, 64) != ND_OK
+        || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_hash_init(&gcf->conns, 1024) != ND_OK)
     {
         return ND_ERROR;
@@ -214,6 +241,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
     }
 
     if (nd_grpc_add_handlers(cycle, nd_grpc_internal_handlers) != ND_OK
+        || nd_grpc_add_cluster_handlers(cycle, nd_grpc_internal_handlers)
+           != ND_OK
         || nd_http_add_routes(cycle, nd_grpc_routes) != ND_OK)
     {
         return ND_ERROR;
@@ -264,6 +293,7 @@ nd_grpc_exit(nd_cycle_t *cycle)
     gcf = nd_grpc_conf(cycle);
 
     nd_hash_free(&gcf->handlers);
+    nd_hash_free(&gcf->cluster_handlers);
     nd_hash_free(&gcf->conns);
     nd_buf_free(&gcf->scratch);
 

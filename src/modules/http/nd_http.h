@@ -102,4 +102,9 @@ void nd_http_hold(nd_http_request_t *r, nd_msec_t msec,
 
 const char *nd_http_status_text(nd_uint_t status);
 
+/* a Nacos Member object, as /v1/core/cluster/nodes lists it */
+json_t *nd_http_member_json(const char *host, nd_uint_t port,
+    const char *state, nd_uint_t fail, uint64_t refreshed,
+    const char *version);
+
 #endif /* ND_HTTP_H */

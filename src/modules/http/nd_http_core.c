@@ -6,7 +6,9 @@
 
 static nd_int_t nd_http_liveness(nd_http_request_t *r);
 static nd_int_t nd_http_readiness(nd_http_request_t *r);
+#if !(ND_WITH_CLUSTER)
 static nd_int_t nd_http_cluster_nodes(nd_http_request_t *r);
+#endif
 #ifdef ND_DEBUG
 static nd_int_t nd_http_debug_echo(nd_http_request_t *r);
 static nd_int_t nd_http_debug_sleep(nd_http_request_t *r);
@@ -17,8 +19,10 @@ static const nd_http_route_t  nd_http_core_routes[] = {
       nd_http_liveness },
     { ND_HTTP_GET, nd_string("/v1/console/health/readiness"),
       nd_http_readiness },
+#if !(ND_WITH_CLUSTER)
     { ND_HTTP_GET, nd_string("/v1/core/cluster/nodes"),
       nd_http_cluster_nodes },
+#endif
 #ifdef ND_DEBUG
     { ND_HTTP_ANY, nd_string("/v1/core/debug/echo"), nd_http_debug_echo },
     { ND_HTTP_GET, nd_string("/v1/core/debug/sleep"), nd_http_debug_sleep },
@@ -53,12 +57,42 @@ nd_http_readiness(nd_http_request_t *r)
 }
 
 
-/* this node as a Nacos Member: the cluster module, when built, answers
- * for real members; a standalone node lists itself */
+json_t *
+nd_http_member_json(const char *host, nd_uint_t port, const char *state,
+    nd_uint_t fail, uint64_t refreshed, const char *version)
+{
+    char  address[ND_SOCKADDR_STRLEN + 8];
+    char  raft[8];
+
+    snprintf(address, sizeof(address), "%s:%u", host, (unsigned) port);
+    snprintf(raft, sizeof(raft), "%u",
+             (unsigned) (port > 1000 ? port - 1000 : 0));
+
+    return json_pack(
+        "{s:s, s:i, s:s, s:{s:I, s:s, s:s, s:b}, s:s, s:i, s:b,"
+        " s:{s:{s:b, s:b}, s:{s:b}, s:{s:b}}}",
+        "ip", host, "port", (int) port, "state", state,
+        "extendInfo",
+            "lastRefreshTime", (json_int_t) refreshed,
+            "raftPort", raft, "version", version,
+            "readyToUpgrade", 1,
+        "address", address, "failAccessCnt", (int) fail,
+        "grpcReportEnabled", 1,
+        "abilities",
+            "remoteAbility", "supportRemoteConnection", 1,
+                             "grpcReportEnabled", 1,
+            "configAbility", "supportRemoteMetrics", 0,
+            "namingAbility", "supportJraft", 0);
+}
+
+
+#if !(ND_WITH_CLUSTER)
+
+/* this node as a Nacos Member: with the cluster module built, it answers
+ * for the members; a node without it lists itself */
 static nd_int_t
 nd_http_cluster_nodes(nd_http_request_t *r)
 {
-    char                     address[ND_SOCKADDR_STRLEN];
     json_t                  *data, *node, *res;
     nd_int_t                 rc;
     nd_str_t                 keyword;
@@ -71,29 +105,14 @@ nd_http_cluster_nodes(nd_http_request_t *r)
         return ND_ERROR;
     }
     nd_addr_from_sockaddr(&local, (struct sockaddr *) &sa, len);
-    snprintf(address, sizeof(address), "%s:%u", local.host,
-             (unsigned) local.port);
 
     data = json_array();
 
     if (nd_http_arg(r, "keyword", &keyword) != ND_OK || keyword.len == 0
-        || memmem(address, strlen(address), keyword.data, keyword.len))
+        || memmem(local.text, strlen(local.text), keyword.data, keyword.len))
     {
-        node = json_pack(
-            "{s:s, s:i, s:s, s:{s:I, s:s, s:s, s:b}, s:s, s:i, s:b,"
-            " s:{s:{s:b, s:b}, s:{s:b}, s:{s:b}}}",
-            "ip", local.host, "port", (int) local.port, "state", "UP",
-            "extendInfo",
-                "lastRefreshTime", (json_int_t) nd_current_msec,
-                "raftPort", "7848", "version", ND_NACOS_VERSION,
-                "readyToUpgrade", 1,
-            "address", address, "failAccessCnt", 0,
-            "grpcReportEnabled", 1,
-            "abilities",
-                "remoteAbility", "supportRemoteConnection", 1,
-                                 "grpcReportEnabled", 1,
-                "configAbility", "supportRemoteMetrics", 0,
-                "namingAbility", "supportJraft", 0);
+        node = nd_http_member_json(local.host, local.port, "UP", 0,
+                                   nd_current_msec, ND_NACOS_VERSION);
         json_array_append_new(data, node);
     }
 
@@ -103,6 +122,8 @@ nd_http_cluster_nodes(nd_http_request_t *r)
 
     return rc;
 }
+
+#endif
 
 
 #ifdef ND_DEBUG

@@ -201,6 +201,9 @@ const nd_store_config_t *nd_store_config_match(nd_cycle_t *cycle,
 int nd_store_ip_listed(const nd_str_t *list, const char *ip);
 /* the highest change sequence this node has committed or seen */
 int64_t nd_store_last_seq(nd_cycle_t *cycle);
+/* the backend is shared by several nodes (PostgreSQL), which a cluster
+ * needs; valid from the store's init_conf on */
+int nd_store_shared(nd_cycle_t *cycle);
 /* ND_OK when the backend can take writes now */
 nd_int_t nd_store_available(nd_cycle_t *cycle);
 

@@ -1194,6 +1194,13 @@ nd_store_last_seq(nd_cycle_t *cycle)
 }
 
 
+int
+nd_store_shared(nd_cycle_t *cycle)
+{
+    return nd_store_conf(cycle)->backend == ND_STORE_PG;
+}
+
+
 nd_int_t
 nd_store_available(nd_cycle_t *cycle)
 {
