@@ -5,7 +5,8 @@
 // Runs the steps in order over ONE channel (unary calls and the bi-stream
 // share the HTTP/2 connection, as the SDKs do) and prints one JSON line per
 // result.  Server pushes on the bi-stream are answered the way the Java SDK
-// answers them (XRequest -> XResponse echoing requestId) unless "silent".
+// answers them (XRequest -> XResponse echoing requestId) unless "silent";
+// a push's line carries "at", its arrival time (Unix epoch, ms).
 'use strict';
 
 const path = require('path');
@@ -64,7 +65,7 @@ function unary(buf) {
 
 function onPush(msg) {
   pushes.push(msg);
-  out({ event: 'push', type: msg.type, body: msg.body });
+  out({ event: 'push', type: msg.type, body: msg.body, at: Date.now() });
   // the Java SDK does not answer SetupAckRequest on the stream
   if (!silent && /Request$/.test(msg.type) && msg.type !== 'SetupAckRequest') {
     const answer = { resultCode: 200, errorCode: 0, success: true,
