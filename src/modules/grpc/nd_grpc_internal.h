@@ -153,6 +153,13 @@ void nd_grpc_stream_closed(nd_grpc_stream_t *st);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 
+/* a Payload as one gRPC message (5-byte prefix) at the end of out */
+int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
+    size_t len);
+/* a Payload's body: the JSON object (a new reference), {} when empty,
+ * NULL when it is not a JSON object */
+json_t *nd_grpc_payload_body(const Payload *payload);
+
 void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_conn_touch(nd_grpc_conn_t *conn);
 void nd_grpc_probe_handler(nd_timer_t *t);
