@@ -210,13 +210,6 @@ nd_grpc_h2_session(nd_grpc_conn_t *conn)
 
 /* receiving */
 
-static int
-nd_grpc_h2_name_is(const u_char *name, size_t nlen, const char *s)
-{
-    return nlen == strlen(s) && memcmp(name, s, nlen) == 0;
-}
-
-
 static void
 nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
     const u_char *value, size_t vlen)
@@ -253,19 +246,19 @@ nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
         if (f->regular || f->trailers) {
             f->malformed = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":method")) {
+        } else if (nd_h2_name_is(name, nlen, ":method")) {
             f->malformed |= f->method;
             f->method = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":scheme")) {
+        } else if (nd_h2_name_is(name, nlen, ":scheme")) {
             f->malformed |= f->scheme;
             f->scheme = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":path")) {
+        } else if (nd_h2_name_is(name, nlen, ":path")) {
             f->malformed |= f->path || vlen == 0;
             f->path = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":authority")) {
+        } else if (nd_h2_name_is(name, nlen, ":authority")) {
             f->malformed |= f->authority;
             f->authority = 1;
 
@@ -290,13 +283,13 @@ nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
         }
 
         /* 8.2.2: no connection-specific fields; te only "trailers" */
-        if (nd_grpc_h2_name_is(name, nlen, "connection")
-            || nd_grpc_h2_name_is(name, nlen, "keep-alive")
-            || nd_grpc_h2_name_is(name, nlen, "proxy-connection")
-            || nd_grpc_h2_name_is(name, nlen, "transfer-encoding")
-            || nd_grpc_h2_name_is(name, nlen, "upgrade")
-            || (nd_grpc_h2_name_is(name, nlen, "te")
-                && !nd_grpc_h2_name_is(value, vlen, "trailers")))
+        if (nd_h2_name_is(name, nlen, "connection")
+            || nd_h2_name_is(name, nlen, "keep-alive")
+            || nd_h2_name_is(name, nlen, "proxy-connection")
+            || nd_h2_name_is(name, nlen, "transfer-encoding")
+            || nd_h2_name_is(name, nlen, "upgrade")
+            || (nd_h2_name_is(name, nlen, "te")
+                && !nd_h2_name_is(value, vlen, "trailers")))
         {
             f->malformed = 1;
             return;

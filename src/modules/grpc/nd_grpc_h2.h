@@ -68,6 +68,10 @@
         (p)[2] = (u_char) ((v) >> 8); (p)[3] = (u_char) (v);                  \
     } while (0)
 
+/* a header name (not NUL-terminated) is the string s */
+#define nd_h2_name_is(name, nlen, s)                                          \
+    ((nlen) == sizeof(s) - 1 && memcmp(name, s, sizeof(s) - 1) == 0)
+
 /* the frame being read, and what the reader keeps between reads */
 typedef struct {
     nd_buf_t             in;            /* a frame or header block split
