@@ -182,6 +182,73 @@ nd_grpc_h2_idle(nd_grpc_h2_reader_t *rd, int32_t sid)
 }
 
 
+/* the control frames of a fixed shape (RFC 9113 6.3 - 6.9) */
+typedef enum {
+    ND_H2_ON_STREAM = 0,        /* a stream, never 0 */
+    ND_H2_ON_OPENED,            /* a stream opened before */
+    ND_H2_ON_CONNECTION,        /* stream 0 only */
+    ND_H2_ON_EITHER             /* stream 0 or one opened before */
+} nd_grpc_h2_on_e;
+
+typedef struct {
+    u_char                type;
+    uint8_t               on;           /* nd_grpc_h2_on_e */
+    uint8_t               len;          /* the payload's length ... */
+    uint8_t               at_least;     /* ... or its minimum */
+    const char           *bad_sid;
+    const char           *bad_len;
+} nd_grpc_h2_shape_t;
+
+static const nd_grpc_h2_shape_t  nd_grpc_h2_shapes[] = {
+    { ND_H2_PRIORITY, ND_H2_ON_STREAM, 5, 0,
+      "PRIORITY on stream 0", "PRIORITY length is not 5" },
+    { ND_H2_RST_STREAM, ND_H2_ON_OPENED, 4, 0,
+      "RST_STREAM on an idle stream", "RST_STREAM length is not 4" },
+    { ND_H2_PING, ND_H2_ON_CONNECTION, 8, 0,
+      "PING on a stream", "PING length is not 8" },
+    { ND_H2_GOAWAY, ND_H2_ON_CONNECTION, 8, 1,
+      "GOAWAY on a stream", "GOAWAY shorter than 8" },
+    { ND_H2_WINDOW_UPDATE, ND_H2_ON_EITHER, 4, 0,
+      "WINDOW_UPDATE on an idle stream", "WINDOW_UPDATE length is not 4" },
+};
+
+
+/* a control frame's stream and length: the stream's kind first, its
+ * length next, whether it was opened last */
+static int
+nd_grpc_h2_control_start(nd_grpc_h2_reader_t *rd,
+    const nd_grpc_h2_role_t *role, void *ctx)
+{
+    size_t                     i;
+    const nd_grpc_h2_shape_t  *f;
+
+    for (i = 0; nd_grpc_h2_shapes[i].type != nd_h2_type(rd); i++) {
+        /* void: every type handed here is in the table */
+    }
+
+    f = &nd_grpc_h2_shapes[i];
+
+    if ((f->on == ND_H2_ON_STREAM && rd->sid == 0)
+        || (f->on == ND_H2_ON_CONNECTION && rd->sid != 0))
+    {
+        return role->error(ctx, ND_H2_PROTOCOL_ERROR, f->bad_sid);
+    }
+
+    if (f->at_least ? rd->length < f->len : rd->length != f->len) {
+        return role->error(ctx, ND_H2_FRAME_SIZE, f->bad_len);
+    }
+
+    if ((f->on == ND_H2_ON_OPENED
+         || (f->on == ND_H2_ON_EITHER && rd->sid != 0))
+        && nd_grpc_h2_idle(rd, rd->sid))
+    {
+        return role->error(ctx, ND_H2_PROTOCOL_ERROR, f->bad_sid);
+    }
+
+    return ND_OK;
+}
+
+
 /* the 9 bytes of a frame header are in: check what can be checked now */
 static int
 nd_grpc_h2_frame_start(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
@@ -250,28 +317,6 @@ nd_grpc_h2_frame_start(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         }
         return ND_OK;
 
-    case ND_H2_PRIORITY:
-        if (sid == 0) {
-            return role->error(ctx, ND_H2_PROTOCOL_ERROR,
-                               "PRIORITY on stream 0");
-        }
-        if (len != 5) {
-            return role->error(ctx, ND_H2_FRAME_SIZE,
-                               "PRIORITY length is not 5");
-        }
-        return ND_OK;
-
-    case ND_H2_RST_STREAM:
-        if (len != 4) {
-            return role->error(ctx, ND_H2_FRAME_SIZE,
-                               "RST_STREAM length is not 4");
-        }
-        if (nd_grpc_h2_idle(rd, sid)) {
-            return role->error(ctx, ND_H2_PROTOCOL_ERROR,
-                               "RST_STREAM on an idle stream");
-        }
-        return ND_OK;
-
     case ND_H2_SETTINGS:
         if (sid != 0) {
             return role->error(ctx, ND_H2_PROTOCOL_ERROR,
@@ -286,36 +331,12 @@ nd_grpc_h2_frame_start(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         /* a client may not push; we never enable push as a client */
         return role->error(ctx, ND_H2_PROTOCOL_ERROR, "PUSH_PROMISE");
 
+    case ND_H2_PRIORITY:
+    case ND_H2_RST_STREAM:
     case ND_H2_PING:
-        if (sid != 0) {
-            return role->error(ctx, ND_H2_PROTOCOL_ERROR, "PING on a stream");
-        }
-        if (len != 8) {
-            return role->error(ctx, ND_H2_FRAME_SIZE, "PING length is not 8");
-        }
-        return ND_OK;
-
     case ND_H2_GOAWAY:
-        if (sid != 0) {
-            return role->error(ctx, ND_H2_PROTOCOL_ERROR,
-                               "GOAWAY on a stream");
-        }
-        if (len < 8) {
-            return role->error(ctx, ND_H2_FRAME_SIZE,
-                               "GOAWAY shorter than 8");
-        }
-        return ND_OK;
-
     case ND_H2_WINDOW_UPDATE:
-        if (len != 4) {
-            return role->error(ctx, ND_H2_FRAME_SIZE,
-                               "WINDOW_UPDATE length is not 4");
-        }
-        if (sid != 0 && nd_grpc_h2_idle(rd, sid)) {
-            return role->error(ctx, ND_H2_PROTOCOL_ERROR,
-                               "WINDOW_UPDATE on an idle stream");
-        }
-        return ND_OK;
+        return nd_grpc_h2_control_start(rd, role, ctx);
 
     case ND_H2_CONTINUATION:
         if (rd->cont_sid == 0) {
@@ -425,6 +446,16 @@ nd_grpc_h2_headers(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
 }
 
 
+/* the frames a role gets whole, through role->frame */
+static int
+nd_grpc_h2_control(u_char type)
+{
+    return type == ND_H2_PRIORITY || type == ND_H2_RST_STREAM
+           || type == ND_H2_SETTINGS || type == ND_H2_PING
+           || type == ND_H2_GOAWAY || type == ND_H2_WINDOW_UPDATE;
+}
+
+
 /* the payload of the current frame is complete */
 static int
 nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
@@ -456,18 +487,13 @@ nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         }
         return rc;
 
-    case ND_H2_PRIORITY:
-    case ND_H2_RST_STREAM:
-    case ND_H2_SETTINGS:
-    case ND_H2_PING:
-    case ND_H2_GOAWAY:
-    case ND_H2_WINDOW_UPDATE:
+    default:
+        if (!nd_grpc_h2_control(nd_h2_type(rd))) {
+            return ND_OK;               /* unknown: ignored */
+        }
         rc = role->frame(ctx, payload);
         nd_buf_free(&rd->in);
         return rc;
-
-    default:
-        return ND_OK;
     }
 }
 
@@ -476,18 +502,8 @@ nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
 static int
 nd_grpc_h2_whole(nd_grpc_h2_reader_t *rd)
 {
-    switch (nd_h2_type(rd)) {
-    case ND_H2_HEADERS:
-    case ND_H2_PRIORITY:
-    case ND_H2_RST_STREAM:
-    case ND_H2_SETTINGS:
-    case ND_H2_PING:
-    case ND_H2_GOAWAY:
-    case ND_H2_WINDOW_UPDATE:
-        return 1;
-    default:
-        return 0;
-    }
+    return nd_h2_type(rd) == ND_H2_HEADERS
+           || nd_grpc_h2_control(nd_h2_type(rd));
 }
 
 
