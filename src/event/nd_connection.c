@@ -10,6 +10,15 @@ static void nd_connection_read_handler(struct ev_loop *loop, ev_io *w,
 static void nd_connection_write_handler(struct ev_loop *loop, ev_io *w,
     int revents);
 
+/* an outbound connect in progress (in the connection's pool) */
+struct nd_connect_s {
+    nd_timer_t              timer;      /* the timeout, or 0 for an error
+                                           connect() gave at once */
+    nd_connect_handler_pt   handler;
+    void                   *data;
+    int                     err;
+};
+
 
 static size_t
 nd_connection_log_handler(nd_log_t *log, char *buf, size_t len)
@@ -18,7 +27,9 @@ nd_connection_log_handler(nd_log_t *log, char *buf, size_t len)
     nd_connection_t  *c;
 
     c = log->data;
-    n = snprintf(buf, len, ", client: %s", c->addr.host);
+    n = c->listening
+        ? snprintf(buf, len, ", client: %s", c->addr.host)
+        : snprintf(buf, len, ", peer: %s", c->addr.text);
 
     return n < 0 ? 0 : ((size_t) n < len ? (size_t) n : len - 1);
 }
@@ -84,6 +95,124 @@ static void
 nd_connection_write_handler(struct ev_loop *loop, ev_io *w, int revents)
 {
     nd_connection_flush(w->data);
+}
+
+
+/* outbound connections */
+
+static void
+nd_connection_connected(nd_connection_t *c, int err)
+{
+    nd_connect_t  *cn;
+
+    cn = c->connect;
+    c->connect = NULL;
+
+    nd_timer_stop(&cn->timer);
+    ev_io_stop(nd_cycle->loop, &c->wev);
+    ev_set_cb(&c->wev, nd_connection_write_handler);
+
+    if (err) {
+        nd_log_error(ND_LOG_INFO, &c->log, err, "connect() to %s failed",
+                     c->addr.text);
+        nd_connection_finalize(c, 0);
+    }
+
+    cn->handler(c, err, cn->data);
+}
+
+
+static void
+nd_connection_connect_handler(struct ev_loop *loop, ev_io *w, int revents)
+{
+    int               err;
+    socklen_t         len;
+    nd_connection_t  *c;
+
+    c = w->data;
+
+    if (c->close || c->connect == NULL) {
+        ev_io_stop(loop, w);
+        return;
+    }
+
+    err = 0;
+    len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+        err = errno;
+    }
+
+    nd_connection_connected(c, err);
+}
+
+
+static void
+nd_connection_connect_timeout(nd_timer_t *t)
+{
+    nd_connection_t  *c;
+
+    c = t->data;
+
+    if (c->close || c->connect == NULL) {
+        return;
+    }
+
+    nd_connection_connected(c, c->connect->err ? c->connect->err
+                                               : ETIMEDOUT);
+}
+
+
+nd_connection_t *
+nd_connection_connect(nd_cycle_t *cycle, const nd_addr_t *addr,
+    nd_msec_t timeout, nd_connect_handler_pt handler, void *data)
+{
+    int               fd, on;
+    nd_connect_t     *cn;
+    nd_connection_t  *c;
+
+    fd = socket(addr->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                0);
+    if (fd < 0) {
+        nd_log_error(ND_LOG_ERR, cycle->log, errno,
+                     "socket() for %s failed", addr->text);
+        return NULL;
+    }
+
+    on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+
+    c = nd_connection_create(cycle, fd, NULL);
+    if (c == NULL) {
+        close(fd);
+        return NULL;
+    }
+
+    cn = nd_pcalloc(c->pool, sizeof(nd_connect_t));
+    if (cn == NULL) {
+        nd_connection_close(c);
+        return NULL;
+    }
+
+    c->addr = *addr;
+    c->connect = cn;
+    cn->handler = handler;
+    cn->data = data;
+    nd_timer_init(&cn->timer, "connect", nd_connection_connect_timeout, c);
+
+    if (connect(fd, (struct sockaddr *) &addr->sa, addr->socklen) < 0
+        && errno != EINPROGRESS)
+    {
+        /* reported from the loop, as any other outcome */
+        cn->err = errno;
+        nd_timer_start(&cn->timer, 0, ND_TIMER_ONCE);
+        return c;
+    }
+
+    ev_set_cb(&c->wev, nd_connection_connect_handler);
+    ev_io_start(cycle->loop, &c->wev);
+    nd_timer_start(&cn->timer, timeout, ND_TIMER_ONCE);
+
+    return c;
 }
 
 
@@ -262,6 +391,9 @@ nd_connection_close(nd_connection_t *c)
     if (nd_cycle->loop) {
         ev_io_stop(nd_cycle->loop, &c->rev);
         ev_io_stop(nd_cycle->loop, &c->wev);
+        if (c->connect) {
+            nd_timer_stop(&c->connect->timer);
+        }
     }
 
     if (c->close_handler) {

@@ -9,6 +9,11 @@
 #include <nd_config.h>
 
 typedef void (*nd_connection_handler_pt)(nd_connection_t *c);
+/* an outbound connect ended: err 0 (c is connected), or an errno
+ * (ECONNREFUSED, ETIMEDOUT, ...): then c is already closing, forget it */
+typedef void (*nd_connect_handler_pt)(nd_connection_t *c, int err,
+    void *data);
+typedef struct nd_connect_s  nd_connect_t;
 
 struct nd_connection_s {
     int                        fd;
@@ -17,7 +22,8 @@ struct nd_connection_s {
     void                      *data;        /* owner (protocol) state */
     nd_pool_t                 *pool;
     nd_log_t                   log;
-    nd_listening_t            *listening;
+    nd_listening_t            *listening;   /* NULL: outbound */
+    nd_connect_t              *connect;     /* while connecting */
     nd_addr_t                  addr;        /* peer */
     nd_uint_t                  number;
 
@@ -40,6 +46,15 @@ struct nd_connection_s {
 
 nd_connection_t *nd_connection_create(nd_cycle_t *cycle, int fd,
     nd_listening_t *ls);
+/*
+ * Dial addr without blocking (TCP_NODELAY): the connection, with no read
+ * handler yet, or NULL when no socket could be made (logged).  handler
+ * runs exactly once, from the loop (never from inside this call), unless
+ * the connection is closed first; after it, c is like an accepted one.
+ */
+nd_connection_t *nd_connection_connect(nd_cycle_t *cycle,
+    const nd_addr_t *addr, nd_msec_t timeout, nd_connect_handler_pt handler,
+    void *data);
 /* queue output; ND_ERROR (and the connection is closed) when the queue
  * would pass out_max */
 int nd_connection_send(nd_connection_t *c, const void *data, size_t len);

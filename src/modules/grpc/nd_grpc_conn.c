@@ -479,20 +479,19 @@ nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
 
 /* the envelope */
 
-static int
-nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
+int
+nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
+    size_t len)
 {
     u_char                 *p;
     size_t                  size;
     Payload                 payload = PAYLOAD__INIT;
-    Metadata                meta = METADATA__INIT;
     Google__Protobuf__Any   any = GOOGLE__PROTOBUF__ANY__INIT;
 
-    meta.type = (char *) type;
     any.type_url = (char *) "";
-    any.value.data = json->data + json->pos;
-    any.value.len = nd_buf_size(json);
-    payload.metadata = &meta;
+    any.value.data = (u_char *) json;
+    any.value.len = len;
+    payload.metadata = meta;
     payload.body = &any;
 
     size = payload__get_packed_size(&payload);
@@ -510,6 +509,39 @@ nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
     out->len += 5 + size;
 
     return ND_OK;
+}
+
+
+json_t *
+nd_grpc_payload_body(const Payload *payload)
+{
+    json_t        *body;
+    json_error_t   err;
+
+    if (payload->body == NULL || payload->body->value.len == 0) {
+        return json_object();
+    }
+
+    body = json_loadb((const char *) payload->body->value.data,
+                      payload->body->value.len, JSON_REJECT_DUPLICATES, &err);
+    if (body && !json_is_object(body)) {
+        json_decref(body);
+        body = NULL;
+    }
+
+    return body;
+}
+
+
+static int
+nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
+{
+    Metadata  meta = METADATA__INIT;
+
+    meta.type = (char *) type;
+
+    return nd_grpc_payload_frame(out, &meta, nd_buf_start(json),
+                                 nd_buf_size(json));
 }
 
 
@@ -910,7 +942,6 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
 {
     json_t        *body;
     Payload       *payload;
-    json_error_t   err;
 
     payload = payload__unpack(NULL, len, msg);
     if (payload == NULL) {
@@ -918,18 +949,7 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
         return;
     }
 
-    body = NULL;
-    if (payload->body && payload->body->value.len) {
-        body = json_loadb((const char *) payload->body->value.data,
-                          payload->body->value.len, JSON_REJECT_DUPLICATES,
-                          &err);
-        if (body && !json_is_object(body)) {
-            json_decref(body);
-            body = NULL;
-        }
-    } else {
-        body = json_object();
-    }
+    body = nd_grpc_payload_body(payload);
 
     if (st->bidi && st->conn->cluster) {
         nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED,

@@ -29,64 +29,7 @@
  * beyond this much: a slow reader is bounded by push_queue_max */
 #define ND_GRPC_OUT_HIGH       (256 * 1024)
 
-#define ND_H2_PREFACE          "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-#define ND_H2_PREFACE_LEN      24
-#define ND_H2_HEAD             9
-#define ND_H2_FRAME_MAX        16384    /* ours: the default, never raised */
-#define ND_H2_FRAME_LIMIT      16777215 /* the largest MAX_FRAME_SIZE */
-#define ND_H2_WINDOW_MAX       0x7fffffff
-#define ND_H2_DEFAULT_WINDOW   65535
-#define ND_H2_TABLE_SIZE       4096     /* HEADER_TABLE_SIZE: the default */
-#define ND_H2_HEADER_LIST      16384    /* our MAX_HEADER_LIST_SIZE */
-#define ND_H2_BLOCK_MAX        (64 * 1024)  /* HEADERS + CONTINUATIONs */
 #define ND_H2_MESSAGE_MAX      1024     /* grpc-message we send */
-
-#define ND_H2_DATA             0x0
-#define ND_H2_HEADERS          0x1
-#define ND_H2_PRIORITY         0x2
-#define ND_H2_RST_STREAM       0x3
-#define ND_H2_SETTINGS         0x4
-#define ND_H2_PUSH_PROMISE     0x5
-#define ND_H2_PING             0x6
-#define ND_H2_GOAWAY           0x7
-#define ND_H2_WINDOW_UPDATE    0x8
-#define ND_H2_CONTINUATION     0x9
-
-#define ND_H2_END_STREAM       0x01
-#define ND_H2_ACK              0x01
-#define ND_H2_END_HEADERS      0x04
-#define ND_H2_PADDED           0x08
-#define ND_H2_PRIORITY_FLAG    0x20
-
-#define ND_H2_NO_ERROR         0x0
-#define ND_H2_PROTOCOL_ERROR   0x1
-#define ND_H2_INTERNAL_ERROR   0x2
-#define ND_H2_FLOW_CONTROL     0x3
-#define ND_H2_STREAM_CLOSED    0x5
-#define ND_H2_FRAME_SIZE       0x6
-#define ND_H2_REFUSED_STREAM   0x7
-#define ND_H2_COMPRESSION      0x9
-#define ND_H2_CALM             0xb      /* ENHANCE_YOUR_CALM */
-
-#define ND_H2_SET_TABLE_SIZE   0x1
-#define ND_H2_SET_ENABLE_PUSH  0x2
-#define ND_H2_SET_STREAMS      0x3
-#define ND_H2_SET_WINDOW       0x4
-#define ND_H2_SET_FRAME_SIZE   0x5
-#define ND_H2_SET_LIST_SIZE    0x6
-
-#define nd_h2_type(h2)   ((h2)->head[3])
-#define nd_h2_flags(h2)  ((h2)->head[4])
-
-#define nd_h2_get32(p)                                                        \
-    ((uint32_t) (p)[0] << 24 | (uint32_t) (p)[1] << 16                        \
-     | (uint32_t) (p)[2] << 8 | (uint32_t) (p)[3])
-
-#define nd_h2_put32(p, v)                                                     \
-    do {                                                                      \
-        (p)[0] = (u_char) ((v) >> 24); (p)[1] = (u_char) ((v) >> 16);         \
-        (p)[2] = (u_char) ((v) >> 8); (p)[3] = (u_char) (v);                  \
-    } while (0)
 
 /* what a header block does to its stream */
 typedef enum {
@@ -138,19 +81,6 @@ typedef enum {
 } nd_grpc_h2_out_e;
 
 
-static void
-nd_grpc_h2_head(u_char *p, size_t len, u_char type, u_char flags,
-    int32_t sid)
-{
-    p[0] = (u_char) (len >> 16);
-    p[1] = (u_char) (len >> 8);
-    p[2] = (u_char) len;
-    p[3] = type;
-    p[4] = flags;
-    nd_h2_put32(p + 5, (uint32_t) sid);
-}
-
-
 static int
 nd_grpc_h2_write(nd_grpc_conn_t *conn, const u_char *frame, size_t len)
 {
@@ -170,8 +100,7 @@ nd_grpc_h2_write32(nd_grpc_conn_t *conn, u_char type, int32_t sid,
 {
     u_char  f[ND_H2_HEAD + 4];
 
-    nd_grpc_h2_head(f, 4, type, 0, sid);
-    nd_h2_put32(f + ND_H2_HEAD, value);
+    nd_grpc_h2_frame32(f, type, sid, value);
 
     return nd_grpc_h2_write(conn, f, sizeof(f));
 }
@@ -182,9 +111,7 @@ nd_grpc_h2_write_goaway(nd_grpc_conn_t *conn, uint32_t code)
 {
     u_char  f[ND_H2_HEAD + 8];
 
-    nd_grpc_h2_head(f, 8, ND_H2_GOAWAY, 0, 0);
-    nd_h2_put32(f + ND_H2_HEAD, (uint32_t) conn->h2.last_sid);
-    nd_h2_put32(f + ND_H2_HEAD + 4, code);
+    nd_grpc_h2_frame_goaway(f, conn->h2.rd.last_sid, code);
     conn->h2.goaway_sent = 1;
 
     return nd_grpc_h2_write(conn, f, sizeof(f));
@@ -255,46 +182,33 @@ nd_grpc_h2_stream_error(nd_grpc_conn_t *conn, int32_t sid,
 int
 nd_grpc_h2_session(nd_grpc_conn_t *conn)
 {
-    u_char         f[ND_H2_HEAD + 18 + ND_H2_HEAD + 4], *p;
+    u_char         f[ND_H2_HEAD + 18 + ND_H2_HEAD + 4];
+    uint32_t       set[3][2];
     nd_grpc_h2_t  *h2;
 
     h2 = &conn->h2;
     nd_hpack_init(&h2->hpack, ND_H2_TABLE_SIZE);
-    nd_buf_init(&h2->in);
+    nd_grpc_h2_reader_init(&h2->rd, 1);
     h2->send_window = ND_H2_DEFAULT_WINDOW;
     h2->peer_window = ND_H2_DEFAULT_WINDOW;
     h2->peer_frame = ND_H2_FRAME_MAX;
     h2->enc_max = ND_H2_TABLE_SIZE;
 
     /* our SETTINGS, then the connection window up to 16 MiB */
-    nd_grpc_h2_head(f, 18, ND_H2_SETTINGS, 0, 0);
-    p = f + ND_H2_HEAD;
-    p[0] = 0;
-    p[1] = ND_H2_SET_STREAMS;
-    nd_h2_put32(p + 2, (uint32_t) conn->gcf->max_concurrent_streams);
-    p[6] = 0;
-    p[7] = ND_H2_SET_WINDOW;
-    nd_h2_put32(p + 8, ND_GRPC_STREAM_WINDOW);
-    p[12] = 0;
-    p[13] = ND_H2_SET_LIST_SIZE;
-    nd_h2_put32(p + 14, ND_H2_HEADER_LIST);
+    set[0][0] = ND_H2_SET_STREAMS;
+    set[0][1] = (uint32_t) conn->gcf->max_concurrent_streams;
+    set[1][0] = ND_H2_SET_WINDOW;
+    set[1][1] = ND_GRPC_STREAM_WINDOW;
+    set[2][0] = ND_H2_SET_LIST_SIZE;
+    set[2][1] = ND_H2_HEADER_LIST;
 
-    p += 18;
-    nd_grpc_h2_head(p, 4, ND_H2_WINDOW_UPDATE, 0, 0);
-    nd_h2_put32(p + ND_H2_HEAD, ND_GRPC_CONN_WINDOW - ND_H2_DEFAULT_WINDOW);
-
-    return nd_grpc_h2_write(conn, f, sizeof(f));
+    return nd_grpc_h2_write(conn, f,
+                            nd_grpc_h2_frame_session(f, set, 3,
+                                                     ND_GRPC_CONN_WINDOW));
 }
 
 
 /* receiving */
-
-static int
-nd_grpc_h2_name_is(const u_char *name, size_t nlen, const char *s)
-{
-    return nlen == strlen(s) && memcmp(name, s, nlen) == 0;
-}
-
 
 static void
 nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
@@ -332,19 +246,19 @@ nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
         if (f->regular || f->trailers) {
             f->malformed = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":method")) {
+        } else if (nd_h2_name_is(name, nlen, ":method")) {
             f->malformed |= f->method;
             f->method = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":scheme")) {
+        } else if (nd_h2_name_is(name, nlen, ":scheme")) {
             f->malformed |= f->scheme;
             f->scheme = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":path")) {
+        } else if (nd_h2_name_is(name, nlen, ":path")) {
             f->malformed |= f->path || vlen == 0;
             f->path = 1;
 
-        } else if (nd_grpc_h2_name_is(name, nlen, ":authority")) {
+        } else if (nd_h2_name_is(name, nlen, ":authority")) {
             f->malformed |= f->authority;
             f->authority = 1;
 
@@ -369,13 +283,13 @@ nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
         }
 
         /* 8.2.2: no connection-specific fields; te only "trailers" */
-        if (nd_grpc_h2_name_is(name, nlen, "connection")
-            || nd_grpc_h2_name_is(name, nlen, "keep-alive")
-            || nd_grpc_h2_name_is(name, nlen, "proxy-connection")
-            || nd_grpc_h2_name_is(name, nlen, "transfer-encoding")
-            || nd_grpc_h2_name_is(name, nlen, "upgrade")
-            || (nd_grpc_h2_name_is(name, nlen, "te")
-                && !nd_grpc_h2_name_is(value, vlen, "trailers")))
+        if (nd_h2_name_is(name, nlen, "connection")
+            || nd_h2_name_is(name, nlen, "keep-alive")
+            || nd_h2_name_is(name, nlen, "proxy-connection")
+            || nd_h2_name_is(name, nlen, "transfer-encoding")
+            || nd_h2_name_is(name, nlen, "upgrade")
+            || (nd_h2_name_is(name, nlen, "te")
+                && !nd_h2_name_is(value, vlen, "trailers")))
         {
             f->malformed = 1;
             return;
@@ -403,7 +317,6 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
     nd_grpc_h2_fields_t  f;
 
     h2 = &conn->h2;
-    h2->cont_sid = 0;
     memset(&f, 0, sizeof(f));
 
     st = nd_grpc_h2_find(conn, sid);
@@ -412,14 +325,14 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
         what = st->h2.remote ? ND_H2_BLOCK_CLOSED : ND_H2_BLOCK_TRAILERS;
         f.trailers = 1;
 
-    } else if (sid <= h2->last_sid) {
+    } else if (sid <= h2->rd.last_sid) {
         /* 5.1.1: a new stream's id is above every earlier one; and a
          * stream that ended takes no more HEADERS */
         return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
                                 "HEADERS on a closed stream");
 
     } else {
-        h2->last_sid = sid;
+        h2->rd.last_sid = sid;
 
         if (h2->goaway_sent || h2->goaway_recv) {
             what = ND_H2_BLOCK_IGNORED;
@@ -506,142 +419,59 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 
     return ND_OK;
 }
-
-
-static int
-nd_grpc_h2_headers(nd_grpc_conn_t *conn, const u_char *p, size_t len)
-{
-    size_t         off, pad;
-    u_char         flags;
-    nd_grpc_h2_t  *h2;
-
-    h2 = &conn->h2;
-    flags = nd_h2_flags(h2);
-    off = 0;
-    pad = 0;
-
-    if (flags & ND_H2_PADDED) {
-        if (len < 1) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "HEADERS too short for its padding");
-        }
-        pad = p[0];
-        off = 1;
-    }
-
-    if (flags & ND_H2_PRIORITY_FLAG) {
-        off += 5;                       /* dependency and weight: ignored */
-    }
-
-    if (off + pad > len) {
-        return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                "HEADERS padding over its length");
-    }
-
-    len -= off + pad;
-    p += off;
-
-    if (flags & ND_H2_END_HEADERS) {
-        return nd_grpc_h2_block(conn, h2->sid, flags, p, len);
-    }
-
-    /* the block goes on in CONTINUATION frames: keep the fragment */
-    h2->cont_sid = h2->sid;
-    h2->cont_flags = flags;
-
-    if (nd_buf_size(&h2->in)) {
-        /* p is inside h2->in (the frame came in pieces) */
-        memmove(h2->in.data, p, len);
-        h2->in.pos = 0;
-        h2->in.len = len;
-        return ND_OK;
-    }
-
-    if (nd_buf_append(&h2->in, p, len) != ND_OK) {
-        return nd_grpc_h2_error(conn, ND_H2_INTERNAL_ERROR, "no memory");
-    }
-
-    return ND_OK;
-}
-
-
 static int
 nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 {
-    u_char             ack[ND_H2_HEAD];
-    size_t             i;
-    int64_t            w, delta;
-    uint32_t           id, value;
-    nd_queue_t        *q;
-    nd_grpc_h2_t      *h2;
-    nd_grpc_stream_t  *st;
+    u_char                  ack[ND_H2_HEAD];
+    int64_t                 delta;
+    uint32_t                code, v;
+    const char             *reason;
+    nd_queue_t             *q;
+    nd_grpc_h2_t           *h2;
+    nd_grpc_stream_t       *st;
+    nd_grpc_h2_settings_t   set;
 
     h2 = &conn->h2;
 
-    if (nd_h2_flags(h2) & ND_H2_ACK) {
+    if (nd_h2_flags(&h2->rd) & ND_H2_ACK) {
         return ND_OK;
     }
 
-    for (i = 0; i + 6 <= len; i += 6) {
-        id = (uint32_t) p[i] << 8 | p[i + 1];
-        value = nd_h2_get32(p + i + 2);
-
-        switch (id) {
-
-        case ND_H2_SET_ENABLE_PUSH:
-            if (value > 1) {
-                return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                        "bad SETTINGS_ENABLE_PUSH");
-            }
-            break;
-
-        case ND_H2_SET_WINDOW:
-            if (value > ND_H2_WINDOW_MAX) {
-                return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                        "bad SETTINGS_INITIAL_WINDOW_SIZE");
-            }
-
-            /* 6.9.2: open streams' windows move by the difference */
-            delta = (int64_t) value - h2->peer_window;
-            for (q = nd_queue_head(&conn->streams);
-                 q != nd_queue_sentinel(&conn->streams);
-                 q = nd_queue_next(q))
-            {
-                st = nd_queue_data(q, nd_grpc_stream_t, link);
-                w = st->h2.window + delta;
-                if (w > ND_H2_WINDOW_MAX) {
-                    return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                            "stream window over 2^31 - 1");
-                }
-                st->h2.window = (int32_t) w;
-            }
-            h2->peer_window = value;
-            break;
-
-        case ND_H2_SET_FRAME_SIZE:
-            if (value < ND_H2_FRAME_MAX || value > ND_H2_FRAME_LIMIT) {
-                return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                        "bad SETTINGS_MAX_FRAME_SIZE");
-            }
-            h2->peer_frame = value;
-            break;
-
-        case ND_H2_SET_TABLE_SIZE:
-            /* RFC 7541 4.2: a smaller table is confirmed by a size
-             * update at the start of our next header block */
-            if (value < h2->enc_max) {
-                h2->enc_max = (uint16_t) value;
-                h2->enc_update = 1;
-            }
-            break;
-
-        default:
-            /* MAX_CONCURRENT_STREAMS: we open none; unknown: ignored */
-            break;
-        }
+    code = nd_grpc_h2_settings_parse(p, len, &set, &reason);
+    if (code) {
+        return nd_grpc_h2_error(conn, code, reason);
     }
 
-    h2->settings = 1;
+    if (nd_h2_has(&set, ND_H2_SET_WINDOW)) {
+        /* 6.9.2: open streams' windows move by the difference */
+        v = set.value[ND_H2_SET_WINDOW];
+        delta = (int64_t) v - h2->peer_window;
+        for (q = nd_queue_head(&conn->streams);
+             q != nd_queue_sentinel(&conn->streams);
+             q = nd_queue_next(q))
+        {
+            st = nd_queue_data(q, nd_grpc_stream_t, link);
+            if (nd_grpc_h2_window_add(&st->h2.window, delta) != ND_OK) {
+                return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
+                                        "stream window over 2^31 - 1");
+            }
+        }
+        h2->peer_window = v;
+    }
+
+    if (nd_h2_has(&set, ND_H2_SET_FRAME_SIZE)) {
+        h2->peer_frame = set.value[ND_H2_SET_FRAME_SIZE];
+    }
+
+    /* RFC 7541 4.2: a smaller table is confirmed by a size update at the
+     * start of our next header block */
+    v = set.value[ND_H2_SET_TABLE_SIZE];
+    if (nd_h2_has(&set, ND_H2_SET_TABLE_SIZE) && v < h2->enc_max) {
+        h2->enc_max = (uint16_t) v;
+        h2->enc_update = 1;
+    }
+
+    /* MAX_CONCURRENT_STREAMS: we open none; the rest: nothing to do */
 
     nd_grpc_h2_head(ack, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
 
@@ -652,86 +482,78 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 static int
 nd_grpc_h2_window_update(nd_grpc_conn_t *conn, const u_char *p)
 {
-    int64_t            w;
     uint32_t           inc;
+    int32_t            sid;
     nd_grpc_h2_t      *h2;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
+    sid = h2->rd.sid;
     inc = nd_h2_get32(p) & 0x7fffffff;
 
-    if (h2->sid == 0) {
+    if (sid == 0) {
         if (inc == 0) {
             return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
                                     "WINDOW_UPDATE of 0");
         }
-        w = (int64_t) h2->send_window + inc;
-        if (w > ND_H2_WINDOW_MAX) {
+        if (nd_grpc_h2_window_add(&h2->send_window, inc) != ND_OK) {
             return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
                                     "connection window over 2^31 - 1");
         }
-        h2->send_window = (int32_t) w;
         return ND_OK;
     }
 
-    st = nd_grpc_h2_find(conn, h2->sid);
+    st = nd_grpc_h2_find(conn, sid);
     if (st == NULL) {
         return ND_OK;                   /* a closed stream */
     }
 
     if (inc == 0) {
-        return nd_grpc_h2_stream_error(conn, h2->sid, st,
-                                       ND_H2_PROTOCOL_ERROR);
+        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_PROTOCOL_ERROR);
     }
 
-    w = (int64_t) st->h2.window + inc;
-    if (w > ND_H2_WINDOW_MAX) {
-        return nd_grpc_h2_stream_error(conn, h2->sid, st,
-                                       ND_H2_FLOW_CONTROL);
+    if (nd_grpc_h2_window_add(&st->h2.window, inc) != ND_OK) {
+        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_FLOW_CONTROL);
     }
-
-    st->h2.window = (int32_t) w;
 
     return ND_OK;
 }
 
 
-/* a frame other than DATA and CONTINUATION, its payload complete */
+/* a whole control frame: SETTINGS, PING, WINDOW_UPDATE, RST_STREAM,
+ * GOAWAY, PRIORITY */
 static int
-nd_grpc_h2_frame(nd_grpc_conn_t *conn, const u_char *p)
+nd_grpc_h2_frame(void *ctx, const u_char *p)
 {
     u_char             pong[ND_H2_HEAD + 8];
     uint32_t           code;
     nd_grpc_h2_t      *h2;
+    nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
 
-    switch (nd_h2_type(h2)) {
-
-    case ND_H2_HEADERS:
-        return nd_grpc_h2_headers(conn, p, h2->length);
+    switch (nd_h2_type(&h2->rd)) {
 
     case ND_H2_SETTINGS:
-        return nd_grpc_h2_settings(conn, p, h2->length);
+        return nd_grpc_h2_settings(conn, p, h2->rd.length);
 
     case ND_H2_PING:
-        if (nd_h2_flags(h2) & ND_H2_ACK) {
+        if (nd_h2_flags(&h2->rd) & ND_H2_ACK) {
             return ND_OK;
         }
         /* answered, never counted: gRPC clients ping as they like */
-        nd_grpc_h2_head(pong, 8, ND_H2_PING, ND_H2_ACK, 0);
-        memcpy(pong + ND_H2_HEAD, p, 8);
+        nd_grpc_h2_frame_pong(pong, p);
         return nd_grpc_h2_write(conn, pong, sizeof(pong));
 
     case ND_H2_WINDOW_UPDATE:
         return nd_grpc_h2_window_update(conn, p);
 
     case ND_H2_RST_STREAM:
-        st = nd_grpc_h2_find(conn, h2->sid);
+        st = nd_grpc_h2_find(conn, h2->rd.sid);
         if (st) {
             nd_log_debug(&conn->c->log, "http/2 stream %d reset by client, "
-                         "error %u", (int) h2->sid,
+                         "error %u", (int) h2->rd.sid,
                          (unsigned) nd_h2_get32(p));
             nd_grpc_h2_close(conn, st);
         }
@@ -754,85 +576,50 @@ nd_grpc_h2_frame(nd_grpc_conn_t *conn, const u_char *p)
 
 
 static int
-nd_grpc_h2_data_start(nd_grpc_conn_t *conn)
+nd_grpc_h2_data_start(void *ctx)
 {
     nd_grpc_h2_t      *h2;
+    nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
 
-    if (h2->sid == 0 || h2->sid > h2->last_sid || !(h2->sid & 1)) {
-        return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                "DATA on an idle stream");
-    }
-
-    if ((nd_h2_flags(h2) & ND_H2_PADDED) && h2->length == 0) {
-        return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                "DATA too short for its padding");
-    }
-
     /* every byte counts against the connection, even a closed stream's */
-    if (h2->length > ND_GRPC_CONN_WINDOW - h2->recv_unacked) {
+    if (nd_grpc_h2_window_take(&h2->recv_unacked, ND_GRPC_CONN_WINDOW,
+                               h2->rd.length)
+        != ND_OK)
+    {
         return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
                                 "DATA over the connection window");
     }
 
-    h2->recv_unacked += h2->length;
-
-    st = nd_grpc_h2_find(conn, h2->sid);
+    st = nd_grpc_h2_find(conn, h2->rd.sid);
 
     if (st == NULL || st->h2.remote) {
         /* 6.1: not open for the client's data */
-        return nd_grpc_h2_stream_error(conn, h2->sid, st,
+        return nd_grpc_h2_stream_error(conn, h2->rd.sid, st,
                                        ND_H2_STREAM_CLOSED);
     }
 
-    if (h2->length > ND_GRPC_STREAM_WINDOW - st->h2.unacked) {
-        return nd_grpc_h2_stream_error(conn, h2->sid, st,
+    if (nd_grpc_h2_window_take(&st->h2.unacked, ND_GRPC_STREAM_WINDOW,
+                               h2->rd.length)
+        != ND_OK)
+    {
+        return nd_grpc_h2_stream_error(conn, h2->rd.sid, st,
                                        ND_H2_FLOW_CONTROL);
     }
-
-    st->h2.unacked += h2->length;
 
     return ND_OK;
 }
 
 
-/* n payload bytes of a DATA frame at p; h2->got is where they start */
 static int
-nd_grpc_h2_data(nd_grpc_conn_t *conn, const u_char *p, size_t n)
+nd_grpc_h2_data(void *ctx, const u_char *p, size_t n)
 {
-    size_t             pos, limit;
-    nd_grpc_h2_t      *h2;
+    nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
-    h2 = &conn->h2;
-    pos = h2->got;
-
-    if (nd_h2_flags(h2) & ND_H2_PADDED) {
-        if (pos == 0) {
-            h2->pad = p[0];
-            if ((size_t) h2->pad >= h2->length) {
-                return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                        "DATA padding over its length");
-            }
-            p++;
-            n--;
-            pos++;
-        }
-        limit = h2->length - h2->pad;
-
-    } else {
-        limit = h2->length;
-    }
-
-    if (pos >= limit || n == 0) {
-        return ND_OK;                   /* padding */
-    }
-
-    n = nd_min(n, limit - pos);
-
-    st = nd_grpc_h2_find(conn, h2->sid);
+    st = nd_grpc_h2_find(conn, conn->h2.rd.sid);
     if (st && !st->h2.remote) {
         nd_grpc_stream_data(st, p, n);
     }
@@ -842,35 +629,38 @@ nd_grpc_h2_data(nd_grpc_conn_t *conn, const u_char *p, size_t n)
 
 
 static int
-nd_grpc_h2_data_end(nd_grpc_conn_t *conn)
+nd_grpc_h2_data_end(void *ctx)
 {
+    int32_t            sid;
     uint32_t           inc;
     nd_grpc_h2_t      *h2;
+    nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
+    sid = h2->rd.sid;
 
-    st = nd_grpc_h2_find(conn, h2->sid);
+    st = nd_grpc_h2_find(conn, sid);
 
     if (st && !st->h2.remote) {
-        if (nd_h2_flags(h2) & ND_H2_END_STREAM) {
+        if (nd_h2_flags(&h2->rd) & ND_H2_END_STREAM) {
             st->h2.remote = 1;
             nd_grpc_stream_end(st);
 
-        } else if (st->h2.unacked >= ND_GRPC_STREAM_WINDOW / 2) {
-            inc = st->h2.unacked;
-            st->h2.unacked = 0;
-            if (nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, h2->sid, inc)
-                != ND_OK)
+        } else {
+            inc = nd_grpc_h2_window_grant(&st->h2.unacked,
+                                          ND_GRPC_STREAM_WINDOW);
+            if (inc && nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, sid,
+                                          inc)
+                       != ND_OK)
             {
                 return ND_ERROR;
             }
         }
     }
 
-    if (h2->recv_unacked >= ND_GRPC_CONN_WINDOW / 2) {
-        inc = h2->recv_unacked;
-        h2->recv_unacked = 0;
+    inc = nd_grpc_h2_window_grant(&h2->recv_unacked, ND_GRPC_CONN_WINDOW);
+    if (inc) {
         return nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, 0, inc);
     }
 
@@ -878,309 +668,56 @@ nd_grpc_h2_data_end(nd_grpc_conn_t *conn)
 }
 
 
-/* the 9 bytes of a frame header are in: check what can be checked now */
 static int
-nd_grpc_h2_frame_start(nd_grpc_conn_t *conn)
+nd_grpc_h2_read_error(void *ctx, uint32_t code, const char *reason)
 {
-    u_char         type, flags;
-    uint32_t       len;
-    int32_t        sid;
-    nd_grpc_h2_t  *h2;
-
-    h2 = &conn->h2;
-
-    len = (uint32_t) h2->head[0] << 16 | (uint32_t) h2->head[1] << 8
-          | h2->head[2];
-    type = nd_h2_type(h2);
-    flags = nd_h2_flags(h2);
-    sid = (int32_t) (nd_h2_get32(h2->head + 5) & 0x7fffffff);
-
-    h2->length = len;
-    h2->sid = sid;
-    h2->got = 0;
-    h2->pad = 0;
-
-    if (len > ND_H2_FRAME_MAX) {
-        return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                "frame over SETTINGS_MAX_FRAME_SIZE");
-    }
-
-    /* 3.4: the preface ends with a SETTINGS frame */
-    if (!h2->settings && (type != ND_H2_SETTINGS || (flags & ND_H2_ACK))) {
-        return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                "first frame is not SETTINGS");
-    }
-
-    /* 6.10: nothing between HEADERS and its CONTINUATIONs */
-    if (h2->cont_sid
-        && (type != ND_H2_CONTINUATION || sid != h2->cont_sid))
-    {
-        return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                "CONTINUATION expected");
-    }
-
-    switch (type) {
-
-    case ND_H2_DATA:
-        return nd_grpc_h2_data_start(conn);
-
-    case ND_H2_HEADERS:
-        if (sid == 0 || !(sid & 1)) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "HEADERS on a bad stream id");
-        }
-        if ((flags & ND_H2_PRIORITY_FLAG)
-            && len < 5 + ((flags & ND_H2_PADDED) ? 1u : 0u))
-        {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "HEADERS too short for its priority");
-        }
-        return ND_OK;
-
-    case ND_H2_PRIORITY:
-        if (sid == 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "PRIORITY on stream 0");
-        }
-        if (len != 5) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "PRIORITY length is not 5");
-        }
-        return ND_OK;
-
-    case ND_H2_RST_STREAM:
-        if (len != 4) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "RST_STREAM length is not 4");
-        }
-        if (sid == 0 || sid > h2->last_sid || !(sid & 1)) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "RST_STREAM on an idle stream");
-        }
-        return ND_OK;
-
-    case ND_H2_SETTINGS:
-        if (sid != 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "SETTINGS on a stream");
-        }
-        if (((flags & ND_H2_ACK) && len != 0) || len % 6) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "bad SETTINGS length");
-        }
-        return ND_OK;
-
-    case ND_H2_PUSH_PROMISE:
-        return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                "PUSH_PROMISE from a client");
-
-    case ND_H2_PING:
-        if (sid != 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "PING on a stream");
-        }
-        if (len != 8) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "PING length is not 8");
-        }
-        return ND_OK;
-
-    case ND_H2_GOAWAY:
-        if (sid != 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "GOAWAY on a stream");
-        }
-        if (len < 8) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "GOAWAY shorter than 8");
-        }
-        return ND_OK;
-
-    case ND_H2_WINDOW_UPDATE:
-        if (len != 4) {
-            return nd_grpc_h2_error(conn, ND_H2_FRAME_SIZE,
-                                    "WINDOW_UPDATE length is not 4");
-        }
-        if (sid != 0 && (sid > h2->last_sid || !(sid & 1))) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "WINDOW_UPDATE on an idle stream");
-        }
-        return ND_OK;
-
-    case ND_H2_CONTINUATION:
-        if (h2->cont_sid == 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "CONTINUATION without HEADERS");
-        }
-        if (nd_buf_size(&h2->in) + len > ND_H2_BLOCK_MAX) {
-            return nd_grpc_h2_error(conn, ND_H2_CALM,
-                                    "header block too large");
-        }
-        return ND_OK;
-
-    default:
-        return ND_OK;                   /* 5.5: unknown types are ignored */
-    }
+    return nd_grpc_h2_error(ctx, code, reason);
 }
 
 
-/* the payload of the current frame is complete */
 static int
-nd_grpc_h2_frame_end(nd_grpc_conn_t *conn, const u_char *payload)
+nd_grpc_h2_block_in(void *ctx, int32_t sid, u_char flags, const u_char *p,
+    size_t len)
 {
-    int            rc;
-    nd_grpc_h2_t  *h2;
-
-    h2 = &conn->h2;
-
-    switch (nd_h2_type(h2)) {
-
-    case ND_H2_DATA:
-        return nd_grpc_h2_data_end(conn);
-
-    case ND_H2_CONTINUATION:
-        if (!(nd_h2_flags(h2) & ND_H2_END_HEADERS)) {
-            return ND_OK;
-        }
-        rc = nd_grpc_h2_block(conn, h2->cont_sid, h2->cont_flags,
-                              nd_buf_start(&h2->in), nd_buf_size(&h2->in));
-        nd_buf_free(&h2->in);
-        return rc;
-
-    case ND_H2_HEADERS:
-    case ND_H2_PRIORITY:
-    case ND_H2_RST_STREAM:
-    case ND_H2_SETTINGS:
-    case ND_H2_PING:
-    case ND_H2_GOAWAY:
-    case ND_H2_WINDOW_UPDATE:
-        rc = nd_grpc_h2_frame(conn, payload);
-        if (h2->cont_sid == 0) {
-            nd_buf_free(&h2->in);
-        }
-        return rc;
-
-    default:
-        return ND_OK;
-    }
+    return nd_grpc_h2_block(ctx, sid, flags, p, len);
 }
 
 
-/* payload bytes that must be seen whole: whole in this read, or kept */
 static int
-nd_grpc_h2_whole(nd_grpc_h2_t *h2)
+nd_grpc_h2_halted(void *ctx)
 {
-    switch (nd_h2_type(h2)) {
-    case ND_H2_HEADERS:
-    case ND_H2_PRIORITY:
-    case ND_H2_RST_STREAM:
-    case ND_H2_SETTINGS:
-    case ND_H2_PING:
-    case ND_H2_GOAWAY:
-    case ND_H2_WINDOW_UPDATE:
-        return 1;
-    default:
-        return 0;
-    }
+    nd_grpc_conn_t  *conn = ctx;
+
+    return conn->h2.failed || conn->closing || conn->c->close
+           || conn->c->close_after_write;
 }
+
+
+static const nd_grpc_h2_role_t  nd_grpc_h2_server = {
+    .data_start = nd_grpc_h2_data_start,
+    .data = nd_grpc_h2_data,
+    .data_end = nd_grpc_h2_data_end,
+    .block = nd_grpc_h2_block_in,
+    .frame = nd_grpc_h2_frame,
+    .error = nd_grpc_h2_read_error,
+    .halted = nd_grpc_h2_halted,
+};
 
 
 int
 nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len)
 {
-    int             rc;
-    size_t          n, need;
-    const u_char   *p, *end, *payload;
-    nd_grpc_h2_t   *h2;
+    int  rc;
 
-    h2 = &conn->h2;
-
-    if (h2->failed) {
+    if (conn->h2.failed) {
         return ND_ERROR;
     }
 
-    p = data;
-    end = data + len;
-    rc = ND_OK;
-    h2->in_recv = 1;
+    conn->h2.in_recv = 1;
+    rc = nd_grpc_h2_read(&conn->h2.rd, &nd_grpc_h2_server, conn, data, len);
+    conn->h2.in_recv = 0;
 
-    while (rc == ND_OK) {
-
-        if (h2->failed || conn->closing || conn->c->close
-            || conn->c->close_after_write)
-        {
-            break;
-        }
-
-        if (h2->preface < ND_H2_PREFACE_LEN) {
-            if (p == end) {
-                break;
-            }
-            if (*p != (u_char) ND_H2_PREFACE[h2->preface]) {
-                rc = nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                      "bad client preface");
-                break;
-            }
-            p++;
-            h2->preface++;
-            continue;
-        }
-
-        if (h2->hlen < ND_H2_HEAD) {
-            if (p == end) {
-                break;
-            }
-            n = nd_min((size_t) (end - p), (size_t) ND_H2_HEAD - h2->hlen);
-            memcpy(h2->head + h2->hlen, p, n);
-            h2->hlen += (uint8_t) n;
-            p += n;
-
-            if (h2->hlen < ND_H2_HEAD) {
-                break;
-            }
-
-            rc = nd_grpc_h2_frame_start(conn);
-            if (rc != ND_OK) {
-                break;
-            }
-        }
-
-        /* the payload, maybe empty */
-        need = h2->length - h2->got;
-        n = nd_min((size_t) (end - p), need);
-
-        if (need && n == 0) {
-            break;
-        }
-
-        payload = p;
-
-        if (nd_h2_type(h2) == ND_H2_DATA) {
-            rc = nd_grpc_h2_data(conn, p, n);
-
-        } else if (nd_h2_type(h2) == ND_H2_CONTINUATION
-                   || (nd_grpc_h2_whole(h2) && n < h2->length))
-        {
-            /* kept until complete: a block, or a frame split by reads */
-            if (nd_buf_append(&h2->in, p, n) != ND_OK) {
-                rc = nd_grpc_h2_error(conn, ND_H2_INTERNAL_ERROR,
-                                      "no memory");
-            }
-            payload = nd_buf_start(&h2->in);
-        }
-
-        p += n;
-        h2->got += (uint32_t) n;
-
-        if (rc == ND_OK && h2->got == h2->length) {
-            h2->hlen = 0;
-            rc = nd_grpc_h2_frame_end(conn, payload);
-        }
-    }
-
-    h2->in_recv = 0;
-
-    return rc == ND_OK ? ND_OK : ND_ERROR;
+    return rc;
 }
 
 
@@ -1526,5 +1063,5 @@ void
 nd_grpc_h2_free(nd_grpc_conn_t *conn)
 {
     nd_hpack_free(&conn->h2.hpack);
-    nd_buf_free(&conn->h2.in);
+    nd_grpc_h2_reader_free(&conn->h2.rd);
 }

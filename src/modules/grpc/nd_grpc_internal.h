@@ -6,6 +6,7 @@
 
 #include <nd_grpc.h>
 #include <nd_hpack.h>
+#include <nd_grpc_h2.h>
 #include "nacos_grpc.pb-c.h"
 
 #define ND_GRPC_PATH_UNARY  "/Request/request"
@@ -24,18 +25,7 @@ typedef struct nd_grpc_push_s    nd_grpc_push_t;
  * but the client's HPACK table */
 typedef struct {
     nd_hpack_t           hpack;         /* the client's header table */
-    nd_buf_t             in;            /* a frame or header block split
-                                           across reads; freed once used */
-    u_char               head[9];       /* the frame header being read */
-    uint8_t              hlen;
-    uint8_t              preface;       /* client preface bytes matched */
-    uint8_t              pad;           /* DATA: padding of this frame */
-    uint8_t              cont_flags;    /* flags of the HEADERS continued */
-    uint32_t             length;        /* payload of the current frame */
-    uint32_t             got;           /* payload bytes seen */
-    int32_t              sid;           /* stream of the current frame */
-    int32_t              last_sid;      /* highest client stream opened */
-    int32_t              cont_sid;      /* CONTINUATION expected, or 0 */
+    nd_grpc_h2_reader_t  rd;            /* frames in */
     int32_t              send_window;   /* connection, toward the client */
     uint32_t             recv_unacked;  /* connection, not yet granted */
     uint32_t             peer_window;   /* client's INITIAL_WINDOW_SIZE */
@@ -46,7 +36,6 @@ typedef struct {
     uint8_t              enc_count;     /* entries we inserted */
     uint8_t              enc_at[3];     /* each constant's insertion + 1 */
     unsigned             enc_update:1;  /* size update to send */
-    unsigned             settings:1;    /* client SETTINGS seen */
     unsigned             goaway_sent:1;
     unsigned             goaway_recv:1;
     unsigned             failed:1;      /* connection error sent */
@@ -165,6 +154,13 @@ void nd_grpc_stream_end(nd_grpc_stream_t *st);
 void nd_grpc_stream_closed(nd_grpc_stream_t *st);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
+
+/* a Payload as one gRPC message (5-byte prefix) at the end of out */
+int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
+    size_t len);
+/* a Payload's body: the JSON object (a new reference), {} when empty,
+ * NULL when it is not a JSON object */
+json_t *nd_grpc_payload_body(const Payload *payload);
 
 void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_init_cluster_connection(nd_connection_t *c);
