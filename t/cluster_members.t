@@ -51,18 +51,19 @@ sub member_ok ($m, $j, $what) {
     my $port = $cl->node($j)->port;
     subtest "$what: member object of node $j" => sub {
         is(ref $m, 'HASH', 'an object') or return;
-        is($m->{ip}, '127.0.0.1', 'ip');
-        is($m->{port}, $port, 'port');
-        ok(is_int($m->{port}), 'port is a JSON number');
-        is($m->{address}, "127.0.0.1:$port", 'address ip:port');
-        is($m->{state}, 'UP', 'state UP');
         is(ref $m->{extendInfo}, 'HASH', 'extendInfo object');
-        ok(defined $m->{extendInfo}{version}
-           && $m->{extendInfo}{version} ne '', 'extendInfo.version');
+        # types first: comparing as strings would make them strings
+        ok(is_int($m->{port}), 'port is a JSON number');
         ok(is_int($m->{extendInfo}{lastRefreshTime}),
            'extendInfo.lastRefreshTime is a number');
         ok(exists $m->{failAccessCnt} && is_int($m->{failAccessCnt}),
            'failAccessCnt is a number');
+        is($m->{ip}, '127.0.0.1', 'ip');
+        is($m->{port}, $port, 'port');
+        is($m->{address}, "127.0.0.1:$port", 'address ip:port');
+        is($m->{state}, 'UP', 'state UP');
+        ok(defined $m->{extendInfo}{version}
+           && $m->{extendInfo}{version} ne '', 'extendInfo.version');
         is(ref $m->{abilities}, 'HASH', 'abilities object');
     };
 }
@@ -81,7 +82,7 @@ for my $k (1 .. 3) {
 }
 
 my $p2 = $cl->node(2)->port;
-($j) = $n1->http_json('GET', "/nacos/v1/core/cluster/nodes?keyword=$p2");
+($j) = $n1->http_json('GET', "/nacos/v1/core/cluster/nodes?keyword=:$p2");
 is_deeply([ map { $_->{address} } @{ $j->{data} // [] } ],
           [ $cl->addr(2) ], 'v1 nodes?keyword=<port of node 2>: node 2 only');
 ($j) = $n1->http_json('GET', '/nacos/v1/core/cluster/nodes?keyword=127.0.0.1');
