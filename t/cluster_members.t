@@ -102,7 +102,7 @@ my %self;
 for my $i (1 .. 3) {
     ($j, $r) = $cl->node($i)->http_json('GET', '/nacos/v2/core/cluster/node/self');
     is($r->{status}, 200, "v2 node/self on node $i: 200");
-    ok($j->{code} == 0 && $j->{message} eq 'success',
+    ok(($j->{code} // -1) == 0 && ($j->{message} // '') eq 'success',
        "v2 node/self on node $i: code 0, success");
     is($j->{data}{address}, $cl->addr($i), "v2 node/self on node $i: itself");
     $self{$i} = $j->{data};
@@ -151,7 +151,8 @@ ok($cl->wait_all_up($ROUNDS), 'after the restart every node sees all UP')
 
 # ---- a cut link ----------------------------------------------------------------
 
-sub not_up ($i, $k) { ($cl->state($i, $k) // '') ne 'UP' }
+# listed, and not UP
+sub not_up ($i, $k) { ($cl->state($i, $k) // 'UP') ne 'UP' }
 
 $cl->cut(1, 2);
 ok($cl->wait_for($ROUNDS, sub { not_up(1, 2) && not_up(2, 1) }),
