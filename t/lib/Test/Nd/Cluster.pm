@@ -19,10 +19,14 @@ package Test::Nd::Cluster;
 use v5.36;
 
 use JSON::PP ();
+use Scalar::Util ();
+use Time::HiRes ();
 use Test::More ();
 use Test::Nd;
 use Test::Nd::Pg;
 use Test::Nd::Proxy;
+
+my %LIVE;      # refaddr => weak ref, for the END teardown
 
 
 # the modules a cluster test needs, or skip_all naming the missing ones
@@ -42,7 +46,7 @@ sub new ($class, %opt) {
     my $pg = $opt{pg} // Test::Nd::Pg->start_or_skip;
 
     my $self = bless { n => $n, nodes => \@nodes, pg => $pg, proxy => {},
-                       opt => \%opt, members => {} }, $class;
+                       opt => \%opt, members => {}, owner => $$ }, $class;
     $_->port for @nodes;              # P, P+1000 and P+1001 are free
 
     for my $link ($self->_links($opt{proxy})) {
@@ -52,6 +56,9 @@ sub new ($class, %opt) {
             mode => $opt{cut_mode} // 'blackhole');
     }
     $self->write_conf($_) for 1 .. $n;
+    my $addr = Scalar::Util::refaddr($self);
+    $LIVE{$addr} = $self;
+    Scalar::Util::weaken($LIVE{$addr});
     return $self;
 }
 
@@ -272,7 +279,7 @@ sub all_up_on ($self, $i) {
 
 # every node's members list shows every member UP, within $timeout s
 sub wait_all_up ($self, $timeout = 20) {
-    return $self->node(1)->wait_for($timeout, sub {
+    return $self->wait_for($timeout, sub {
         for my $i (1 .. $self->{n}) {
             return 0 unless $self->all_up_on($i);
         }
@@ -281,9 +288,15 @@ sub wait_all_up ($self, $timeout = 20) {
 }
 
 
-# polls until $cb->() is true, within $timeout s
+# polls $cb every 100 ms (each poll asks the nodes over HTTP) until it is
+# true, within $timeout s; true when it was
 sub wait_for ($self, $timeout, $cb) {
-    return $self->node(1)->wait_for($timeout, $cb);
+    my $deadline = Time::HiRes::time() + $timeout;
+    while (1) {
+        return 1 if $cb->();
+        return 0 if Time::HiRes::time() >= $deadline;
+        Time::HiRes::sleep(0.1);
+    }
 }
 
 
@@ -291,11 +304,17 @@ sub wait_for ($self, $timeout, $cb) {
 
 # stops every node (one test each: exit 0 on TERM, clean logs), then the
 # proxies, then PostgreSQL
-sub teardown ($self) {
+# $quiet (at exit, e.g. after a die): a test only for a problem
+sub teardown ($self, $quiet = 0) {
     return if $self->{down}++;
+    delete $LIVE{ Scalar::Util::refaddr($self) };
     for my $t ($self->nodes) {
-        $t->stop if $t->running || !$t->{checked} && -e $t->testdir
-                                   . '/stderr.log';
+        if ($quiet) {
+            $t->_end_check;
+        } elsif ($t->running || !$t->{checked} && -e $t->testdir
+                                                 . '/stderr.log') {
+            $t->stop;
+        }
     }
     $_->stop for values %{ $self->{proxy} };
     $self->{pg}->stop if $self->{pg} && !$self->{opt}{pg};
@@ -309,8 +328,17 @@ sub done_testing ($self, @args) {
 
 
 sub DESTROY ($self) {
-    return if ${^GLOBAL_PHASE} eq 'DESTRUCT';
+    return if ${^GLOBAL_PHASE} eq 'DESTRUCT' || $self->{owner} != $$;
     $self->teardown;
+}
+
+
+# before the END blocks of Test::Nd::Proxy, ::Pg and Test::Nd (compiled
+# earlier, so run later): the nodes stop while their database still runs
+END {
+    my $st = $?;
+    $_->teardown(1) for grep { defined && $_->{owner} == $$ } values %LIVE;
+    $? = $st;
 }
 
 1;
