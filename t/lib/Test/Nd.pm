@@ -141,6 +141,11 @@ sub _alloc_ports (@offsets) {
 }
 
 
+# one free loopback TCP port (below the ephemeral range), not handed out
+# again by this process
+sub free_port () { _alloc_ports(0) }
+
+
 sub port ($self, $n = 8848) {
     $self->{base} //= _alloc_ports(0, 1000, 1001);
     return $self->{base}        if $n == 8848;
@@ -233,7 +238,7 @@ sub run_cmd ($self, $cmd, %opt) {
     while (1) {
         my $left = $deadline - Time::HiRes::time();
         if ($left <= 0) {
-            kill 'KILL', $pid;
+            CORE::kill 'KILL', $pid;
             $out .= "\n[test harness: killed after ${timeout}s]\n";
             last;
         }
@@ -299,7 +304,7 @@ sub run ($self, @args) {
         return $self if $r->{status} == 200 && $self->running;
         Time::HiRes::sleep(0.05);
     }
-    kill 'KILL', $pid;
+    CORE::kill 'KILL', $pid;
     waitpid($pid, 0);
     $self->{pid} = undef;
     die "nacosd did not answer GET $path within 10s\n" . $self->_tails;
@@ -321,7 +326,7 @@ sub wait_ready ($self, $timeout = 10) {
 
 sub signal ($self, $sig) {
     die "nacosd not running\n" unless $self->{pid};
-    return kill $sig, $self->{pid};
+    return CORE::kill $sig, $self->{pid};
 }
 
 
@@ -346,12 +351,34 @@ sub wait_exit ($self, $timeout) {
 }
 
 
+# Sends $sig (KILL by default) and waits up to 10 s for the process to die:
+# an unclean end on purpose, so its exit status is no problem; runs one
+# test that the logs hold no [alert] or sanitizer report. Returns the exit
+# code (128 + signal).
+sub kill ($self, $sig = 'KILL') {
+    die "nacosd not running\n" unless $self->running;
+    CORE::kill($sig, $self->{pid});
+    if (!defined $self->wait_exit(10)) {
+        CORE::kill('KILL', $self->{pid});
+        waitpid($self->{pid}, 0);
+        $self->{status} = _exit_code($?);
+        $self->{pid} = undef;
+    }
+    my @problems = $self->log_problems;
+    Test::More::ok(!@problems, "nacosd killed with $sig: no [alert] or "
+                               . 'sanitizer report in logs')
+        or Test::More::diag(join "\n", @problems);
+    $self->{checked} = 1;
+    return $self->{status};
+}
+
+
 sub _terminate ($self) {
     my $killed = 0;
     if ($self->running) {
-        kill 'TERM', $self->{pid};
+        CORE::kill 'TERM', $self->{pid};
         if (!defined $self->wait_exit(15)) {
-            kill 'KILL', $self->{pid};
+            CORE::kill 'KILL', $self->{pid};
             waitpid($self->{pid}, 0);
             $self->{status} = _exit_code($?);
             $self->{pid} = undef;
@@ -781,6 +808,11 @@ Free TCP ports: C<port(8848)> (or C<port()>) is the HTTP port p chosen so that
 p, p+1000 and p+1001 are free; C<port(9848)> is p+1000, C<port(9849)> p+1001;
 any other C<$n> gets its own free port.
 
+=item free_port
+
+A plain function: one free loopback port below the ephemeral range, never
+handed out twice by this process.
+
 =item conf(%o)
 
 A standalone conf template: C<log_level> (info), C<context_path> (/nacos),
@@ -820,6 +852,12 @@ Polls readiness until 200; returns true on success.
 
 Send a signal; is the process alive; wait for it to exit by itself (returns
 its exit code, or undef on timeout).
+
+=item kill($sig)
+
+Send C<$sig> (default KILL), wait for the process to die, and check the
+logs (one test); its exit status is expected, so C<stop> and the end
+check do not count it as a problem. Returns the exit code.
 
 =item stop
 
