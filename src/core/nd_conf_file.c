@@ -23,6 +23,29 @@ static char *nd_conf_include(nd_conf_t *cf);
 
 
 void
+nd_conf_report(nd_cycle_t *cycle, int reloading, nd_err_t err,
+    const char *file, nd_uint_t line, const char *msg)
+{
+    if (reloading) {
+        if (file) {
+            nd_log_error(ND_LOG_EMERG, cycle->log, err, "%s in %s:%lu", msg,
+                         file, (unsigned long) line);
+        } else {
+            nd_log_error(ND_LOG_EMERG, cycle->log, err, "%s in command line",
+                         msg);
+        }
+        return;
+    }
+
+    if (file) {
+        nd_log_stderr(err, "%s in %s:%lu", msg, file, (unsigned long) line);
+    } else {
+        nd_log_stderr(err, "%s in command line", msg);
+    }
+}
+
+
+void
 nd_conf_error(nd_conf_t *cf, nd_err_t err, const char *fmt, ...)
 {
     char     msg[2048];
@@ -32,23 +55,9 @@ nd_conf_error(nd_conf_t *cf, nd_err_t err, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, args);
     va_end(args);
 
-    if (cf->reloading) {
-        if (cf->file && cf->file->path) {
-            nd_log_error(ND_LOG_EMERG, cf->cycle->log, err, "%s in %s:%lu",
-                         msg, cf->file->path, (unsigned long) cf->file->line);
-        } else {
-            nd_log_error(ND_LOG_EMERG, cf->cycle->log, err,
-                         "%s in command line", msg);
-        }
-        return;
-    }
-
-    if (cf->file && cf->file->path) {
-        nd_log_stderr(err, "%s in %s:%lu", msg, cf->file->path,
-                      (unsigned long) cf->file->line);
-    } else {
-        nd_log_stderr(err, "%s in command line", msg);
-    }
+    nd_conf_report(cf->cycle, cf->reloading, err,
+                   cf->file ? cf->file->path : NULL,
+                   cf->file ? cf->file->line : 0, msg);
 }
 
 

@@ -80,6 +80,10 @@ char *nd_conf_parse_file(nd_conf_t *cf, const nd_str_t *name);
 char *nd_conf_parse_param(nd_conf_t *cf, const nd_str_t *param);
 void nd_conf_error(nd_conf_t *cf, nd_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* msg "in file:line" (file NULL: the command line), to stderr at start,
+ * to the error log on a reload: for errors found after parsing */
+void nd_conf_report(nd_cycle_t *cycle, int reloading, nd_err_t err,
+    const char *file, nd_uint_t line, const char *msg);
 
 /* resolve a relative path against the prefix (or the conf dir when
  * conf_dir); returns a NUL-terminated pool string */
