@@ -72,6 +72,10 @@ struct nd_http_request_s {
 };
 
 int nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
+/* a filter runs before the handler of every routed request (parameters
+ * parsed, r->route set): ND_DECLINED goes on, anything else is the
+ * request's result as a handler's (distro forwards 1.x writes so) */
+int nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter);
 /* the first HTTP listen address (127.0.0.1:8848 by default); other ports
  * follow the Nacos convention of offsets from it */
 void nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr);
@@ -101,6 +105,22 @@ void nd_http_hold(nd_http_request_t *r, nd_msec_t msec,
     nd_http_hold_pt handler);
 
 const char *nd_http_status_text(nd_uint_t status);
+
+/*
+ * One request to another node (nd_http_client.c): req is the whole
+ * request text (send "Connection: close"); cb runs once, from the loop:
+ * rc ND_OK with the status, Content-Type and body (borrowed), ND_AGAIN
+ * timed out, ND_DECLINED could not connect, ND_ERROR failed.  NULL: not
+ * started (cb will not run).  A fetch cancelled runs no callback.
+ */
+typedef struct nd_http_fetch_s  nd_http_fetch_t;
+typedef void (*nd_http_fetch_pt)(nd_int_t rc, nd_uint_t status,
+    nd_str_t *content_type, nd_str_t *body, void *data);
+
+nd_http_fetch_t *nd_http_fetch(nd_cycle_t *cycle, const nd_addr_t *addr,
+    const u_char *req, size_t len, nd_msec_t timeout, nd_http_fetch_pt cb,
+    void *data);
+void nd_http_fetch_cancel(nd_http_fetch_t *f);
 
 /* a Nacos Member object, as /v1/core/cluster/nodes lists it */
 json_t *nd_http_member_json(const char *host, nd_uint_t port,

@@ -30,6 +30,7 @@ typedef struct {
 
     /* runtime */
     nd_hash_t            routes;             /* path -> route entry */
+    nd_array_t           filters;            /* nd_http_handler_pt */
     llhttp_settings_t    settings;
     char                *access_log_path;
     nd_log_file_t        access_file;        /* fd -1: off */

@@ -285,7 +285,10 @@ nd_http_init_module(nd_cycle_t *cycle)
 
     hcf = nd_http_conf(cycle);
 
-    if (nd_hash_init(&hcf->routes, 128) != ND_OK) {
+    if (nd_hash_init(&hcf->routes, 128) != ND_OK
+        || nd_array_init(&hcf->filters, cycle->pool, 2,
+                         sizeof(nd_http_handler_pt)) != ND_OK)
+    {
         return ND_ERROR;
     }
 
@@ -427,6 +430,22 @@ nd_http_method_index(nd_uint_t bit)
     }
 
     return -1;
+}
+
+
+int
+nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter)
+{
+    nd_http_handler_pt  *f;
+
+    f = nd_array_push(&nd_http_conf(cycle)->filters);
+    if (f == NULL) {
+        return ND_ERROR;
+    }
+
+    *f = filter;
+
+    return ND_OK;
 }
 
 

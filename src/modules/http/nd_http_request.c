@@ -736,7 +736,7 @@ nd_http_dispatch(nd_http_conn_t *hc)
     nd_http_conf_t         *hcf;
     nd_http_request_t      *r;
     nd_http_route_entry_t  *e;
-    nd_http_handler_pt      handler;
+    nd_http_handler_pt      handler, *filters;
 
     r = hc->r;
     hcf = hc->hcf;
@@ -829,7 +829,17 @@ nd_http_dispatch(nd_http_conn_t *hc)
     /* while the handler runs, a response only marks r done: r is freed
      * here, once nothing up the stack holds it */
     r->in_handler = 1;
-    rc = handler(r);
+
+    rc = ND_DECLINED;
+    filters = hcf->filters.elts;
+    for (i = 0; rc == ND_DECLINED && i < hcf->filters.nelts; i++) {
+        rc = filters[i](r);
+    }
+
+    if (rc == ND_DECLINED) {
+        rc = handler(r);
+    }
+
     r->in_handler = 0;
 
     if (r->done) {
