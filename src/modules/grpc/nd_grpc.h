@@ -57,6 +57,18 @@ int nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn);
  * "supportPersistentInstanceByGrpc" (Java AbilityKey names) */
 int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);
 
+/*
+ * A gate decides, before any handler, whether this node takes a request
+ * of an SDK connection now: ND_OK lets it through, a Nacos error code
+ * refuses it with *msg (a ConnectionSetupRequest refused gets
+ * ConnectResetRequest and the connection is closed, so the client goes to
+ * another server).  Gates run in the order added; the cluster port has
+ * none.  Distro refuses while its snapshot loads, conn_limit over limits.
+ */
+typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
+    const char **msg);
+int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
+
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
 nd_int_t nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body);

@@ -703,6 +703,32 @@ nd_grpc_headers_json(Metadata *meta)
 }
 
 
+/* ND_OK, or the code of the gate that refuses the request (*msg set) */
+static nd_int_t
+nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+{
+    nd_int_t          rc;
+    nd_uint_t         i;
+    nd_grpc_gate_pt  *gates;
+
+    if (conn->cluster) {
+        return ND_OK;
+    }
+
+    gates = conn->gcf->gates.elts;
+
+    for (i = 0; i < conn->gcf->gates.nelts; i++) {
+        *msg = "refused";
+        rc = gates[i](conn, type, msg);
+        if (rc != ND_OK) {
+            return rc;
+        }
+    }
+
+    return ND_OK;
+}
+
+
 /* no handler on this port: say whether the other port serves the type */
 static void
 nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type)
@@ -733,6 +759,7 @@ static void
 nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 {
     char                *type;
+    const char          *msg;
     nd_int_t             rc;
     nd_pool_t           *pool;
     nd_grpc_conn_t      *conn;
@@ -782,6 +809,12 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 
     if (handler == NULL) {
         nd_grpc_unknown_type(call, type);
+        return;
+    }
+
+    rc = nd_grpc_gate(conn, type, &msg);
+    if (rc != ND_OK) {
+        nd_grpc_reply_error(call, rc, msg);
         return;
     }
 
@@ -905,7 +938,7 @@ static void
 nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 {
     size_t           len;
-    const char      *type;
+    const char      *type, *msg;
     nd_grpc_conn_t  *conn;
 
     conn = st->conn;
@@ -921,6 +954,15 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         if (conn->bidi == NULL) {
             conn->bidi = st;
         }
+
+        if (!conn->registered && nd_grpc_gate(conn, type, &msg) != ND_OK) {
+            nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
+                         "grpc connection %s refused: %s", conn->id, msg);
+            nd_grpc_reset(conn, NULL, 0);
+            nd_grpc_conn_close(conn, msg);
+            return;
+        }
+
         nd_grpc_setup(conn, payload, body);
         return;
     }

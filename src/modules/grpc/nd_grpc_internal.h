@@ -67,6 +67,7 @@ typedef struct {
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
+    nd_array_t           gates;             /* nd_grpc_gate_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;

@@ -202,6 +202,22 @@ nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 
 
 int
+nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
+{
+    nd_grpc_gate_pt  *g;
+
+    g = nd_array_push(&nd_grpc_conf(cycle)->gates);
+    if (g == NULL) {
+        return ND_ERROR;
+    }
+
+    *g = gate;
+
+    return ND_OK;
+}
+
+
+int
 nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr)
 {
     return nd_listening_add(cycle, addr, 511, nd_grpc_init_cluster_connection,
@@ -226,6 +242,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&gcf->handlers, 64) != ND_OK
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
+        || nd_array_init(&gcf->gates, cycle->pool, 2,
+                         sizeof(nd_grpc_gate_pt)) != ND_OK
         || nd_hash_init(&gcf->conns, 1024) != ND_OK)
     {
         return ND_ERROR;
