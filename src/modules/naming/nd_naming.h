@@ -173,6 +173,7 @@ typedef struct {
     nd_str_t                client_id;      /* client events, subscriber */
     uint64_t                revision;
     unsigned                ephemeral:1;
+    unsigned                native:1;       /* client events: ours */
 } nd_naming_event_t;
 
 /* what a register call carries; views, copied by the model */
@@ -297,6 +298,10 @@ void nd_naming_client_release(nd_naming_conf_t *nf, nd_naming_client_t *c);
 /* frees a 1.x client that owns nothing any more */
 void nd_naming_client_gc(nd_naming_conf_t *nf, nd_naming_client_t *c);
 void nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c);
+/* a client becomes ours (native: its 1.x instances live by our beat
+ * expiry, from now) or a copy synced from its owner (no expiry here) */
+void nd_naming_client_set_native(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    int native);
 
 nd_naming_instance_t *nd_naming_client_instance(nd_naming_client_t *c,
     nd_naming_service_t *s);

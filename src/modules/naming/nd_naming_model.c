@@ -192,6 +192,7 @@ nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,
         ev->client_id.data = p;
         ev->client_id.len = c->id_len;
         memcpy(p, c->id, c->id_len + 1);
+        ev->native = c->native;
         if (s == NULL) {
             key = ev->client_id;
             ev->revision = c->revision;
@@ -532,6 +533,38 @@ nd_naming_client_gc(nd_naming_conf_t *nf, nd_naming_client_t *c)
 
 
 void
+nd_naming_client_set_native(nd_naming_conf_t *nf, nd_naming_client_t *c,
+    int native)
+{
+    nd_queue_t            *q;
+    nd_naming_instance_t  *inst;
+
+    if (c->native == (native ? 1 : 0)) {
+        return;
+    }
+
+    c->native = native ? 1 : 0;
+    c->last_updated = nd_current_msec;
+
+    for (q = nd_queue_head(&c->instances);
+         q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
+    {
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+
+        if (native) {
+            /* its beats went to the old owner: count from now */
+            inst->last_beat = nd_current_msec;
+            nd_naming_instance_rearm(nf, inst);
+
+        } else if (inst->in_expire) {
+            nd_rbtree_delete(&nf->expire, &inst->expire);
+            inst->in_expire = 0;
+        }
+    }
+}
+
+
+void
 nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c)
 {
     c->revision++;
@@ -851,10 +884,13 @@ nd_naming_instance_deadline(nd_naming_instance_t *inst)
 }
 
 
+/* ephemeral 1.x instances of our own clients; a synced copy lives as
+ * long as its owner says (Distro) */
 static int
 nd_naming_instance_beats(nd_naming_instance_t *inst)
 {
-    return inst->ephemeral && inst->client->type == ND_NAMING_CLIENT_IPPORT;
+    return inst->ephemeral && inst->client->type == ND_NAMING_CLIENT_IPPORT
+           && inst->client->native;
 }
 
 
