@@ -368,6 +368,45 @@ C<members> (node numbers listed, default all).
 
 =back
 
+=head1 THE CONF OF A NODE
+
+Node 1 of three, the link 1->2 proxied, C<cluster =E<gt> 'report_interval
+500ms;'> (ports are examples; the PostgreSQL is the test's own):
+
+    daemon off;
+    pid logs/nacosd.pid;
+    error_log logs/error.log info;
+
+    events {
+
+    }
+    http {
+        listen 127.0.0.1:14811;
+        context_path /nacos;
+        access_log logs/access.log;
+
+    }
+    store {
+        schema_dir <repo>/conf/schema;
+        backend pg;
+        pg_conninfo "hostaddr=127.0.0.1 port=45399 dbname=nacos user=postgres connect_timeout=5";
+        pg_pool 3;
+        pg_reconnect_max 300ms;
+        query_timeout 3s;
+        cache_refresh 200ms;
+    }
+    cluster {
+        member 127.0.0.1:14811;
+        member 127.0.0.1:20627 rpc=127.0.0.1:14989;
+        member 127.0.0.1:12229;
+        report_interval 500ms;
+    }
+
+C<self> and C<listen> are left to their defaults (the member equal to the
+HTTP listen address; HTTP port + 1001); the SDK gRPC port is the default
+HTTP port + 1000. The proxy 127.0.0.1:14989 forwards to node 2's cluster
+RPC port, 20627 + 1001.
+
 =head1 METHODS
 
 =over
