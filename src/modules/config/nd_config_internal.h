@@ -24,6 +24,8 @@ typedef struct {
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */
     nd_uint_t             polls;             /* held long polls */
+    nd_queue_t            peers;             /* nd_config_cluster.c's */
+    nd_uint_t             syncs_sent;        /* cluster notifies */
 } nd_config_conf_t;
 
 extern nd_module_t  nd_config_module;
@@ -59,6 +61,10 @@ nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
 void nd_config_grpc_exit(void);
 #endif
 nd_int_t nd_config_listener_query(nd_http_request_t *r);
+#if (ND_WITH_CLUSTER)
+nd_int_t nd_config_cluster_init(nd_cycle_t *cycle);
+void nd_config_cluster_exit(nd_cycle_t *cycle);
+#endif
 
 /* request parameters shared by the HTTP files */
 int nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);

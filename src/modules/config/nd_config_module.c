@@ -104,6 +104,12 @@ nd_config_init_module(nd_cycle_t *cycle)
     }
 #endif
 
+#if (ND_WITH_CLUSTER)
+    if (nd_config_cluster_init(cycle) != ND_OK) {
+        return ND_ERROR;
+    }
+#endif
+
     return ND_OK;
 }
 
@@ -123,6 +129,9 @@ nd_config_exit(nd_cycle_t *cycle)
 
 #if (ND_WITH_GRPC)
     nd_config_grpc_exit();
+#endif
+#if (ND_WITH_CLUSTER)
+    nd_config_cluster_exit(cycle);
 #endif
 
     /* connections (and so long polls) are gone by now */

@@ -119,6 +119,9 @@ typedef struct {
     unsigned            deleted:1;
     unsigned            gray:1;         /* a gray version changed: the
                                            formal one did not */
+    unsigned            local:1;        /* this node's own commit (the
+                                           cluster is told); else learnt
+                                           from the store */
 } nd_store_change_t;
 
 typedef struct nd_store_op_s  nd_store_op_t;
@@ -199,6 +202,9 @@ const nd_store_config_t *nd_store_config_match(nd_cycle_t *cycle,
     const char *ip, const nd_str_t *tag);
 /* ip is in a comma separated list (blanks around items ignored) */
 int nd_store_ip_listed(const nd_str_t *list, const char *ip);
+/* read the changes other nodes committed now, not at the next
+ * cache_refresh tick (a peer said it committed one) */
+void nd_store_refresh_now(nd_cycle_t *cycle);
 /* the highest change sequence this node has committed or seen */
 int64_t nd_store_last_seq(nd_cycle_t *cycle);
 /* the backend is shared by several nodes (PostgreSQL), which a cluster

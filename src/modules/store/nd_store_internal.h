@@ -129,6 +129,8 @@ typedef struct {
     unsigned             schema_explicit:1;
     unsigned             loading:1;         /* no events while loading */
     unsigned             refreshing:1;
+    unsigned             refresh_again:1;   /* asked while refreshing */
+    unsigned             committing:1;      /* delivering our own write */
     unsigned             started:1;
 } nd_store_conf_t;
 

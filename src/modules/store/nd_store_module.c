@@ -1237,6 +1237,7 @@ nd_store_complete(nd_store_op_t *op)
     }
 
     c = &op->config;
+    scf->committing = 1;            /* the changes below are ours */
 
     switch (op->type) {
 
@@ -1326,6 +1327,8 @@ nd_store_complete(nd_store_op_t *op)
         scf->last_seq = op->seq;
     }
 
+    scf->committing = 0;
+
 done:
 
     if (op->rc != ND_OK && op->status >= 500) {
@@ -1408,6 +1411,7 @@ nd_store_notify(nd_store_conf_t *scf, const nd_store_config_t *c,
     ch->seq = seq;
     ch->deleted = deleted ? 1 : 0;
     ch->gray = c->gray_name.len ? 1 : 0;
+    ch->local = scf->committing;
 
     nd_event_publish(scf->cycle, ND_EV_CONFIG_CHANGED, &key, ch, nd_free);
     nd_free(key.data);
@@ -1619,14 +1623,32 @@ nd_store_refresh_done(nd_store_op_t *op)
     scf = op->data;
     scf->refreshing = 0;
 
-    if (op->rc != ND_OK) {
+    if (op->rc == ND_OK) {
+        nd_store_cache_load(scf, op);
+    }
+
+    if (nd_cycle->stopping) {
         return;
     }
 
-    nd_store_cache_load(scf, op);
-
-    if (op->rows.nelts == op->page_size && !nd_cycle->stopping) {
+    if ((op->rc == ND_OK && op->rows.nelts == op->page_size)
+        || scf->refresh_again)
+    {
+        scf->refresh_again = 0;
         nd_store_refresh(&scf->refresh);      /* more to come */
+    }
+}
+
+
+void
+nd_store_refresh_now(nd_cycle_t *cycle)
+{
+    nd_store_conf_t  *scf;
+
+    scf = nd_store_conf(cycle);
+
+    if (scf->started && !scf->loading) {
+        nd_store_refresh(&scf->refresh);
     }
 }
 
@@ -1639,7 +1661,12 @@ nd_store_refresh(nd_timer_t *t)
 
     scf = t->data;
 
-    if (scf->refreshing || scf->be->available(scf->cycle) != ND_OK) {
+    if (scf->refreshing) {
+        scf->refresh_again = 1;     /* a change may be past its read */
+        return;
+    }
+
+    if (scf->be->available(scf->cycle) != ND_OK) {
         return;
     }
 

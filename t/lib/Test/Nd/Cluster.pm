@@ -118,7 +118,7 @@ sub store_block ($self, $extra = '') {
          . "    pg_pool 3;\n"
          . "    pg_reconnect_max 300ms;\n"
          . "    query_timeout 3s;\n"
-         . "    cache_refresh 200ms;\n"
+         . ($extra =~ /\bcache_refresh\b/ ? '' : "    cache_refresh 200ms;\n")
          . ($extra ne '' ? "    $extra\n" : '')
          . "}\n";
 }

@@ -1,0 +1,316 @@
+/*
+ * Config across the cluster.  After a commit of this node (CONFIG_CHANGED
+ * with local set) every other member gets ConfigChangeClusterSyncRequest
+ * {dataId, group, tenant, lastModified (the change sequence), grayName}.
+ * The notify carries no content: the receiver reads every change after
+ * the last sequence it applied from the store (the truth) and fires its
+ * own CONFIG_CHANGED, which answers its long polls and pushes to its gRPC
+ * listeners.  A failed notify is retried with a growing delay while the
+ * member is not DOWN; a member that comes back UP is told again, and a
+ * node that sees a peer come back reads the store, so whatever is lost on
+ * the way is repaired; the store's cache_refresh is the backstop.
+ */
+#include <nd_config_internal.h>
+
+#if (ND_WITH_CLUSTER)
+
+#include <nd_cluster.h>
+
+#define ND_CONFIG_SYNC_TYPE      "ConfigChangeClusterSyncRequest"
+#define ND_CONFIG_SYNC_RESPONSE  "ConfigChangeClusterSyncResponse"
+#define ND_CONFIG_RETRY_MIN      500
+#define ND_CONFIG_RETRY_MAX      30000
+
+/* a member this node owes a notify */
+typedef struct {
+    nd_queue_t           link;
+    nd_timer_t           timer;
+    nd_msec_t            delay;
+    json_t              *body;          /* the newest notify */
+    unsigned             inflight:1;
+    unsigned             again:1;       /* a newer notify while in flight */
+    unsigned             gone:1;
+    char                 address[ND_SOCKADDR_STRLEN];
+} nd_config_peer_t;
+
+static void nd_config_sync_send(nd_config_peer_t *p);
+
+
+static void nd_config_sync_timer(nd_timer_t *t);
+
+
+static nd_config_peer_t *
+nd_config_peer_get(nd_config_conf_t *ccf, const char *address)
+{
+    nd_queue_t        *q;
+    nd_config_peer_t  *p;
+
+    for (q = nd_queue_head(&ccf->peers);
+         q != nd_queue_sentinel(&ccf->peers); q = nd_queue_next(q))
+    {
+        p = nd_queue_data(q, nd_config_peer_t, link);
+        if (strcmp(p->address, address) == 0) {
+            return p;
+        }
+    }
+
+    p = nd_calloc(sizeof(nd_config_peer_t));
+    if (p == NULL) {
+        return NULL;
+    }
+
+    snprintf(p->address, sizeof(p->address), "%s", address);
+    nd_timer_init(&p->timer, "config cluster notify", nd_config_sync_timer,
+                  p);
+    nd_queue_insert_tail(&ccf->peers, &p->link);
+
+    return p;
+}
+
+
+static void
+nd_config_peer_free(nd_config_peer_t *p)
+{
+    nd_timer_stop(&p->timer);
+    nd_queue_remove(&p->link);
+    json_decref(p->body);
+
+    if (p->inflight) {
+        p->gone = 1;                /* freed by the answer */
+        return;
+    }
+
+    nd_free(p);
+}
+
+
+static void
+nd_config_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
+{
+    nd_config_peer_t  *p = data;
+
+    p->inflight = 0;
+
+    if (p->gone) {
+        nd_free(p);
+        return;
+    }
+
+    if (rc == ND_ABORT) {
+        return;
+    }
+
+    if (rc == ND_OK && strcmp(type, ND_CONFIG_SYNC_RESPONSE) == 0) {
+        p->delay = 0;
+
+        if (p->again) {
+            p->again = 0;
+            nd_config_sync_send(p);
+            return;
+        }
+
+        json_decref(p->body);
+        p->body = NULL;
+        return;
+    }
+
+    /* Nacos: 0.5 s, 1.5 s, 4.5 s ... capped; the newest notify goes */
+    p->delay = p->delay ? nd_min(p->delay * 3, ND_CONFIG_RETRY_MAX)
+                        : ND_CONFIG_RETRY_MIN;
+    p->again = 0;
+
+    nd_log_error(ND_LOG_INFO, nd_cycle->log, 0,
+                 "config: notify to %s failed (%s), retry in %lu ms",
+                 p->address, rc == ND_AGAIN ? "timed out" : "failed",
+                 (unsigned long) p->delay);
+
+    nd_timer_start(&p->timer, p->delay, ND_TIMER_ONCE);
+}
+
+
+static void
+nd_config_sync_send(nd_config_peer_t *p)
+{
+    nd_member_t  *m;
+
+    if (p->body == NULL) {
+        return;
+    }
+
+    if (p->inflight) {
+        p->again = 1;
+        return;
+    }
+
+    m = nd_cluster_member_find(nd_cycle, p->address);
+    if (m == NULL || m->state == ND_MEMBER_DOWN) {
+        return;                     /* told again when it is back */
+    }
+
+    p->inflight = 1;
+
+    if (nd_cluster_call(m, ND_CONFIG_SYNC_TYPE, json_incref(p->body), 0,
+                        nd_config_sync_done, p) != ND_OK)
+    {
+        p->inflight = 0;
+        return;
+    }
+
+    nd_config_conf(nd_cycle)->syncs_sent++;
+}
+
+
+static void
+nd_config_sync_timer(nd_timer_t *t)
+{
+    nd_config_sync_send(t->data);
+}
+
+
+/* a commit of ours: tell every other member */
+static void
+nd_config_cluster_changed(nd_event_id_e id, const nd_str_t *ikey,
+    void *payload, void *data)
+{
+    u_char              *s1, *s2, *end;
+    json_t              *body;
+    nd_uint_t            i;
+    nd_member_t        **mp;
+    nd_config_peer_t    *p;
+    nd_store_change_t   *ch = payload;
+    const nd_array_t    *members;
+
+    if (ch == NULL || !ch->local || !nd_cluster_enabled(nd_cycle)) {
+        return;
+    }
+
+    end = ikey->data + ikey->len;
+    s1 = memchr(ikey->data, '\002', ikey->len);
+    s2 = s1 ? memchr(s1 + 1, '\002', (size_t) (end - s1 - 1)) : NULL;
+    if (s2 == NULL) {
+        return;
+    }
+
+    members = nd_cluster_members(nd_cycle);
+    mp = members->elts;
+
+    for (i = 0; i < members->nelts; i++) {
+        if (mp[i]->self) {
+            continue;
+        }
+
+        body = json_pack("{s:s%, s:s%, s:s%, s:I, s:b}",
+                         "dataId", ikey->data, (size_t) (s1 - ikey->data),
+                         "group", s1 + 1, (size_t) (s2 - s1 - 1),
+                         "tenant", s2 + 1, (size_t) (end - s2 - 1),
+                         "lastModified", (json_int_t) ch->seq,
+                         "isBeta", (int) ch->gray);
+        p = nd_config_peer_get(data, mp[i]->addr.text);
+
+        if (body == NULL || p == NULL) {
+            json_decref(body);
+            continue;
+        }
+
+        /* the newest notify replaces one not sent yet: it is a "read the
+         * store" either way */
+        json_decref(p->body);
+        p->body = body;
+
+        if (!nd_timer_active(&p->timer)) {
+            nd_config_sync_send(p);
+        }
+    }
+}
+
+
+static void
+nd_config_cluster_members(nd_event_id_e id, const nd_str_t *key,
+    void *payload, void *data)
+{
+    nd_queue_t        *q, *next;
+    nd_member_t       *m;
+    nd_config_peer_t  *p;
+    nd_config_conf_t  *ccf = data;
+
+    for (q = nd_queue_head(&ccf->peers);
+         q != nd_queue_sentinel(&ccf->peers); q = next)
+    {
+        next = nd_queue_next(q);
+        p = nd_queue_data(q, nd_config_peer_t, link);
+        m = nd_cluster_member_find(nd_cycle, p->address);
+
+        if (m == NULL) {
+            nd_config_peer_free(p);
+
+        } else if (m->state == ND_MEMBER_UP && p->body
+                   && !nd_timer_active(&p->timer))
+        {
+            nd_config_sync_send(p);     /* back: what it missed */
+        }
+    }
+
+    /* a peer may have committed while we could not hear it */
+    nd_store_refresh_now(nd_cycle);
+}
+
+
+static nd_int_t
+nd_config_sync_handler(nd_grpc_call_t *call, json_t *body)
+{
+    /* the store is the truth: read what changed, whatever it was */
+    nd_store_refresh_now(nd_cycle);
+
+    return nd_grpc_reply(call, ND_CONFIG_SYNC_RESPONSE, json_object());
+}
+
+
+static const nd_grpc_handler_t  nd_config_cluster_handlers[] = {
+    { nd_string(ND_CONFIG_SYNC_TYPE), nd_config_sync_handler },
+    nd_grpc_null_handler
+};
+
+
+nd_int_t
+nd_config_cluster_init(nd_cycle_t *cycle)
+{
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_config_conf(cycle);
+    nd_queue_init(&ccf->peers);
+
+    if (nd_cluster_add_handlers(cycle, nd_config_cluster_handlers) != ND_OK
+        || nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED,
+                              nd_config_cluster_changed, ccf) != ND_OK
+        || nd_event_subscribe(cycle, ND_EV_MEMBERS_CHANGED,
+                              nd_config_cluster_members, ccf) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+void
+nd_config_cluster_exit(nd_cycle_t *cycle)
+{
+    nd_queue_t        *q;
+    nd_config_peer_t  *p;
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_config_conf(cycle);
+
+    if (ccf->peers.next == NULL) {
+        return;
+    }
+
+    while (!nd_queue_empty(&ccf->peers)) {
+        q = nd_queue_head(&ccf->peers);
+        p = nd_queue_data(q, nd_config_peer_t, link);
+        p->inflight = 0;            /* the cluster's peers are gone */
+        nd_config_peer_free(p);
+    }
+}
+
+#endif
