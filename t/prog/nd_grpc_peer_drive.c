@@ -224,6 +224,9 @@ int
 main(int argc, char **argv)
 {
     int                   a, i, n, states, limit_hit;
+    nd_msec_t             ms;
+    nd_uint_t             inflight;
+    const char           *type;
     ev_timer              t;
     nd_str_t              s;
     nd_cycle_t           *cycle;
@@ -288,8 +291,8 @@ main(int argc, char **argv)
 
         } else if (strcmp(argv[i], "calls") == 0 && i + 2 < argc) {
             n = atoi(argv[++i]);
-            const char *type = argv[++i];
-            nd_msec_t   ms = 5000;
+            type = argv[++i];
+            ms = 5000;
             if (i + 1 < argc && argv[i + 1][0] >= '0'
                 && argv[i + 1][0] <= '9')
             {
@@ -302,14 +305,14 @@ main(int argc, char **argv)
             while (n-- > 0 && d.peer) {
                 call(type, ms, 0);
             }
-            unsigned long inflight = nd_grpc_peer_inflight(d.peer);
+            inflight = nd_grpc_peer_inflight(d.peer);
             limit_hit = run_until(&d.pending, 0, 0, LIMIT);
             printf("calls n=%d OK=%d AGAIN=%d DECLINED=%d ERROR=%d "
                    "types=%s ids=%d conns=%lu inflight=%lu\n",
                    d.counts[0] + d.counts[2] + d.counts[5] + d.counts[1],
                    d.counts[0], d.counts[2], d.counts[5], d.counts[1],
                    d.types, d.nids, (unsigned long) cycle->connection_n,
-                   inflight);
+                   (unsigned long) inflight);
 
         } else if (strcmp(argv[i], "call") == 0 && i + 2 < argc) {
             d.waited = 1;

@@ -272,9 +272,12 @@ nd_grpc_h2c_field(void *data, const u_char *name, size_t nlen,
 static int
 nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 {
-    int32_t  sid;
+    int32_t   sid;
+    unsigned  local;
 
+    /* st is the owner's again once it ended */
     sid = st->id;
+    local = st->local;
 
     if (st->http_status != 200) {
         snprintf(st->message, sizeof(st->message), "http status %u",
@@ -289,7 +292,7 @@ nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
         nd_grpc_h2c_end(h2c, st, ND_GRPC_H2C_ANSWERED, 0);
     }
 
-    if (!st->local) {
+    if (!local) {
         /* answered before the request was all out: stop it (8.1) */
         return nd_grpc_h2c_write32(h2c, ND_H2_RST_STREAM, sid, ND_H2_CANCEL);
     }
