@@ -482,41 +482,33 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 static int
 nd_grpc_h2_window_update(nd_grpc_conn_t *conn, const u_char *p)
 {
-    uint32_t           inc;
-    int32_t            sid;
-    nd_grpc_h2_t      *h2;
+    int32_t            sid, *window;
+    uint32_t           code;
+    const char        *reason;
     nd_grpc_stream_t  *st;
 
-    h2 = &conn->h2;
-    sid = h2->rd.sid;
-    inc = nd_h2_get32(p) & 0x7fffffff;
+    sid = conn->h2.rd.sid;
+    st = NULL;
 
     if (sid == 0) {
-        if (inc == 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "WINDOW_UPDATE of 0");
+        window = &conn->h2.send_window;
+
+    } else {
+        st = nd_grpc_h2_find(conn, sid);
+        if (st == NULL) {
+            return ND_OK;               /* a closed stream */
         }
-        if (nd_grpc_h2_window_add(&h2->send_window, inc) != ND_OK) {
-            return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                    "connection window over 2^31 - 1");
-        }
+        window = &st->h2.window;
+    }
+
+    code = nd_grpc_h2_window_inc(window, sid, p, &reason);
+
+    if (code == 0) {
         return ND_OK;
     }
 
-    st = nd_grpc_h2_find(conn, sid);
-    if (st == NULL) {
-        return ND_OK;                   /* a closed stream */
-    }
-
-    if (inc == 0) {
-        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_PROTOCOL_ERROR);
-    }
-
-    if (nd_grpc_h2_window_add(&st->h2.window, inc) != ND_OK) {
-        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_FLOW_CONTROL);
-    }
-
-    return ND_OK;
+    return sid ? nd_grpc_h2_stream_error(conn, sid, st, code)
+               : nd_grpc_h2_error(conn, code, reason);
 }
 
 
@@ -631,14 +623,17 @@ nd_grpc_h2_data(void *ctx, const u_char *p, size_t n)
 static int
 nd_grpc_h2_data_end(void *ctx)
 {
+    u_char             f[2 * (ND_H2_HEAD + 4)];
+    size_t             n;
     int32_t            sid;
-    uint32_t           inc;
+    uint32_t          *unacked;
     nd_grpc_h2_t      *h2;
     nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
     sid = h2->rd.sid;
+    unacked = NULL;
 
     st = nd_grpc_h2_find(conn, sid);
 
@@ -648,23 +643,14 @@ nd_grpc_h2_data_end(void *ctx)
             nd_grpc_stream_end(st);
 
         } else {
-            inc = nd_grpc_h2_window_grant(&st->h2.unacked,
-                                          ND_GRPC_STREAM_WINDOW);
-            if (inc && nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, sid,
-                                          inc)
-                       != ND_OK)
-            {
-                return ND_ERROR;
-            }
+            unacked = &st->h2.unacked;
         }
     }
 
-    inc = nd_grpc_h2_window_grant(&h2->recv_unacked, ND_GRPC_CONN_WINDOW);
-    if (inc) {
-        return nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, 0, inc);
-    }
+    n = nd_grpc_h2_frame_grants(f, sid, unacked, ND_GRPC_STREAM_WINDOW,
+                                &h2->recv_unacked, ND_GRPC_CONN_WINDOW);
 
-    return ND_OK;
+    return n ? nd_grpc_h2_write(conn, f, n) : ND_OK;
 }
 
 

@@ -162,5 +162,15 @@ int nd_grpc_h2_window_take(uint32_t *unacked, uint32_t window,
 /* the increment to grant (and reset *unacked), once half the window was
  * received; 0 while less */
 uint32_t nd_grpc_h2_window_grant(uint32_t *unacked, uint32_t window);
+/* after a DATA frame: WINDOW_UPDATEs for the stream (when st_unacked is
+ * not NULL) and the connection, each once half its window was received;
+ * the bytes written at f (at most 26), 0 for none */
+size_t nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
+    uint32_t st_window, uint32_t *conn_unacked, uint32_t conn_window);
+/* a WINDOW_UPDATE payload p added to window (the connection's for sid
+ * 0, else the stream's): 0, or the error code with *reason, an error of
+ * the connection for sid 0 and of the stream otherwise */
+uint32_t nd_grpc_h2_window_inc(int32_t *window, int32_t sid, const u_char *p,
+    const char **reason);
 
 #endif /* ND_GRPC_H2_H */

@@ -432,12 +432,16 @@ nd_grpc_h2c_data(void *ctx, const u_char *p, size_t n)
 static int
 nd_grpc_h2c_data_end(void *ctx)
 {
+    u_char                 f[2 * (ND_H2_HEAD + 4)];
+    size_t                 n;
     int32_t                sid;
-    uint32_t               inc;
+    uint32_t              *unacked;
     nd_grpc_h2c_t         *h2c = ctx;
     nd_grpc_h2c_stream_t  *st;
 
     sid = h2c->rd.sid;
+    unacked = NULL;
+
     st = nd_grpc_h2c_find(h2c, sid);
 
     if (st) {
@@ -448,23 +452,14 @@ nd_grpc_h2c_data_end(void *ctx)
             }
 
         } else {
-            inc = nd_grpc_h2_window_grant(&st->unacked, h2c->window);
-            if (inc && nd_grpc_h2c_write32(h2c, ND_H2_WINDOW_UPDATE, sid,
-                                           inc)
-                       != ND_OK)
-            {
-                return ND_ERROR;
-            }
+            unacked = &st->unacked;
         }
     }
 
-    inc = nd_grpc_h2_window_grant(&h2c->recv_unacked,
-                                  ND_GRPC_H2C_CONN_WINDOW);
-    if (inc) {
-        return nd_grpc_h2c_write32(h2c, ND_H2_WINDOW_UPDATE, 0, inc);
-    }
+    n = nd_grpc_h2_frame_grants(f, sid, unacked, h2c->window,
+                                &h2c->recv_unacked, ND_GRPC_H2C_CONN_WINDOW);
 
-    return ND_OK;
+    return n ? nd_grpc_h2c_write(h2c, f, n) : ND_OK;
 }
 
 
@@ -534,41 +529,33 @@ nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 static int
 nd_grpc_h2c_window_update(nd_grpc_h2c_t *h2c, const u_char *p)
 {
-    int32_t                sid;
-    uint32_t               inc;
+    int32_t                sid, *window;
+    uint32_t               code;
+    const char            *reason;
     nd_grpc_h2c_stream_t  *st;
 
     sid = h2c->rd.sid;
-    inc = nd_h2_get32(p) & 0x7fffffff;
+    st = NULL;
 
     if (sid == 0) {
-        if (inc == 0) {
-            return nd_grpc_h2c_error(h2c, ND_H2_PROTOCOL_ERROR,
-                                     "WINDOW_UPDATE of 0");
+        window = &h2c->send_window;
+
+    } else {
+        st = nd_grpc_h2c_find(h2c, sid);
+        if (st == NULL) {
+            return ND_OK;               /* ended or cancelled */
         }
-        if (nd_grpc_h2_window_add(&h2c->send_window, inc) != ND_OK) {
-            return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
-                                     "connection window over 2^31 - 1");
-        }
+        window = &st->window;
+    }
+
+    code = nd_grpc_h2_window_inc(window, sid, p, &reason);
+
+    if (code == 0) {
         return ND_OK;
     }
 
-    st = nd_grpc_h2c_find(h2c, sid);
-    if (st == NULL) {
-        return ND_OK;
-    }
-
-    if (inc == 0) {
-        return nd_grpc_h2c_stream_error(h2c, st, ND_H2_PROTOCOL_ERROR,
-                                        "WINDOW_UPDATE of 0");
-    }
-
-    if (nd_grpc_h2_window_add(&st->window, inc) != ND_OK) {
-        return nd_grpc_h2c_stream_error(h2c, st, ND_H2_FLOW_CONTROL,
-                                        "stream window over 2^31 - 1");
-    }
-
-    return ND_OK;
+    return sid ? nd_grpc_h2c_stream_error(h2c, st, code, reason)
+               : nd_grpc_h2c_error(h2c, code, reason);
 }
 
 

@@ -156,6 +156,56 @@ nd_grpc_h2_window_grant(uint32_t *unacked, uint32_t window)
 }
 
 
+size_t
+nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
+    uint32_t st_window, uint32_t *conn_unacked, uint32_t conn_window)
+{
+    size_t    n;
+    uint32_t  inc;
+
+    n = 0;
+
+    if (st_unacked) {
+        inc = nd_grpc_h2_window_grant(st_unacked, st_window);
+        if (inc) {
+            nd_grpc_h2_frame32(f, ND_H2_WINDOW_UPDATE, sid, inc);
+            n += ND_H2_HEAD + 4;
+        }
+    }
+
+    inc = nd_grpc_h2_window_grant(conn_unacked, conn_window);
+    if (inc) {
+        nd_grpc_h2_frame32(f + n, ND_H2_WINDOW_UPDATE, 0, inc);
+        n += ND_H2_HEAD + 4;
+    }
+
+    return n;
+}
+
+
+uint32_t
+nd_grpc_h2_window_inc(int32_t *window, int32_t sid, const u_char *p,
+    const char **reason)
+{
+    uint32_t  inc;
+
+    inc = nd_h2_get32(p) & 0x7fffffff;
+
+    if (inc == 0) {
+        *reason = "WINDOW_UPDATE of 0";
+        return ND_H2_PROTOCOL_ERROR;
+    }
+
+    if (nd_grpc_h2_window_add(window, inc) != ND_OK) {
+        *reason = sid ? "stream window over 2^31 - 1"
+                      : "connection window over 2^31 - 1";
+        return ND_H2_FLOW_CONTROL;
+    }
+
+    return 0;
+}
+
+
 /* the reader */
 
 void
