@@ -422,7 +422,6 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 static int
 nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 {
-    u_char                  ack[ND_H2_HEAD];
     int64_t                 delta;
     uint32_t                code, v;
     const char             *reason;
@@ -473,51 +472,14 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 
     /* MAX_CONCURRENT_STREAMS: we open none; the rest: nothing to do */
 
-    nd_grpc_h2_head(ack, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
-
-    return nd_grpc_h2_write(conn, ack, sizeof(ack));
+    return ND_OK;
 }
 
 
-static int
-nd_grpc_h2_window_update(nd_grpc_conn_t *conn, const u_char *p)
-{
-    int32_t            sid, *window;
-    uint32_t           code;
-    const char        *reason;
-    nd_grpc_stream_t  *st;
-
-    sid = conn->h2.rd.sid;
-    st = NULL;
-
-    if (sid == 0) {
-        window = &conn->h2.send_window;
-
-    } else {
-        st = nd_grpc_h2_find(conn, sid);
-        if (st == NULL) {
-            return ND_OK;               /* a closed stream */
-        }
-        window = &st->h2.window;
-    }
-
-    code = nd_grpc_h2_window_inc(window, sid, p, &reason);
-
-    if (code == 0) {
-        return ND_OK;
-    }
-
-    return sid ? nd_grpc_h2_stream_error(conn, sid, st, code)
-               : nd_grpc_h2_error(conn, code, reason);
-}
-
-
-/* a whole control frame: SETTINGS, PING, WINDOW_UPDATE, RST_STREAM,
- * GOAWAY, PRIORITY */
+/* a whole SETTINGS, RST_STREAM or GOAWAY */
 static int
 nd_grpc_h2_frame(void *ctx, const u_char *p)
 {
-    u_char             pong[ND_H2_HEAD + 8];
     uint32_t           code;
     nd_grpc_h2_t      *h2;
     nd_grpc_conn_t    *conn = ctx;
@@ -529,17 +491,6 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
 
     case ND_H2_SETTINGS:
         return nd_grpc_h2_settings(conn, p, h2->rd.length);
-
-    case ND_H2_PING:
-        if (nd_h2_flags(&h2->rd) & ND_H2_ACK) {
-            return ND_OK;
-        }
-        /* answered, never counted: gRPC clients ping as they like */
-        nd_grpc_h2_frame_pong(pong, p);
-        return nd_grpc_h2_write(conn, pong, sizeof(pong));
-
-    case ND_H2_WINDOW_UPDATE:
-        return nd_grpc_h2_window_update(conn, p);
 
     case ND_H2_RST_STREAM:
         st = nd_grpc_h2_find(conn, h2->rd.sid);
@@ -561,7 +512,7 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
         }
         return ND_OK;
 
-    default:                            /* PRIORITY: ignored */
+    default:
         return ND_OK;
     }
 }
@@ -670,6 +621,37 @@ nd_grpc_h2_block_in(void *ctx, int32_t sid, u_char flags, const u_char *p,
 
 
 static int
+nd_grpc_h2_write_out(void *ctx, const u_char *p, size_t len)
+{
+    return nd_grpc_h2_write(ctx, p, len);
+}
+
+
+static int32_t *
+nd_grpc_h2_send_window(void *ctx, int32_t sid)
+{
+    nd_grpc_conn_t    *conn = ctx;
+    nd_grpc_stream_t  *st;
+
+    if (sid == 0) {
+        return &conn->h2.send_window;
+    }
+
+    st = nd_grpc_h2_find(conn, sid);
+
+    return st ? &st->h2.window : NULL;
+}
+
+
+static int
+nd_grpc_h2_stream_fail(void *ctx, int32_t sid, uint32_t code,
+    const char *reason)
+{
+    return nd_grpc_h2_stream_error(ctx, sid, nd_grpc_h2_find(ctx, sid), code);
+}
+
+
+static int
 nd_grpc_h2_halted(void *ctx)
 {
     nd_grpc_conn_t  *conn = ctx;
@@ -685,6 +667,9 @@ static const nd_grpc_h2_role_t  nd_grpc_h2_server = {
     .data_end = nd_grpc_h2_data_end,
     .block = nd_grpc_h2_block_in,
     .frame = nd_grpc_h2_frame,
+    .write = nd_grpc_h2_write_out,
+    .send_window = nd_grpc_h2_send_window,
+    .stream_error = nd_grpc_h2_stream_fail,
     .error = nd_grpc_h2_read_error,
     .halted = nd_grpc_h2_halted,
 };

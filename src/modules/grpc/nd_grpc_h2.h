@@ -110,9 +110,19 @@ typedef struct {
     /* a complete header block; flags are those of its HEADERS frame */
     int    (*block)(void *ctx, int32_t sid, u_char flags, const u_char *p,
         size_t len);
-    /* a complete PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY or
-     * WINDOW_UPDATE frame (rd->sid, rd->length, flags in rd->head) */
+    /* a complete SETTINGS (the reader acknowledges it once this
+     * returned ND_OK), RST_STREAM or GOAWAY frame (rd->sid, rd->length,
+     * flags in rd->head); PING, WINDOW_UPDATE and PRIORITY are the
+     * reader's */
     int    (*frame)(void *ctx, const u_char *p);
+    /* frames the reader sends (PING and SETTINGS acks) */
+    int    (*write)(void *ctx, const u_char *p, size_t len);
+    /* the send window of stream sid, the connection's for 0; NULL when
+     * the stream is closed */
+    int32_t *(*send_window)(void *ctx, int32_t sid);
+    /* a stream error: RST_STREAM with code, and the stream ends */
+    int    (*stream_error)(void *ctx, int32_t sid, uint32_t code,
+        const char *reason);
     int    (*error)(void *ctx, uint32_t code, const char *reason);
     /* non-zero: read nothing more (closing, failed) */
     int    (*halted)(void *ctx);
@@ -167,10 +177,5 @@ uint32_t nd_grpc_h2_window_grant(uint32_t *unacked, uint32_t window);
  * the bytes written at f (at most 26), 0 for none */
 size_t nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
     uint32_t st_window, uint32_t *conn_unacked, uint32_t conn_window);
-/* a WINDOW_UPDATE payload p added to window (the connection's for sid
- * 0, else the stream's): 0, or the error code with *reason, an error of
- * the connection for sid 0 and of the stream otherwise */
-uint32_t nd_grpc_h2_window_inc(int32_t *window, int32_t sid, const u_char *p,
-    const char **reason);
 
 #endif /* ND_GRPC_H2_H */

@@ -466,7 +466,6 @@ nd_grpc_h2c_data_end(void *ctx)
 static int
 nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 {
-    u_char                  ack[ND_H2_HEAD];
     int64_t                 delta;
     uint32_t                code, v;
     const char             *reason;
@@ -508,12 +507,8 @@ nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
         h2c->max_streams = set.value[ND_H2_SET_STREAMS];
     }
 
-    /* HEADER_TABLE_SIZE: our encoder never indexes, nothing to do */
-
-    nd_grpc_h2_head(ack, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
-    if (nd_grpc_h2c_write(h2c, ack, sizeof(ack)) != ND_OK) {
-        return ND_ERROR;
-    }
+    /* HEADER_TABLE_SIZE: our encoder never indexes, nothing to do;
+     * the reader acknowledges */
 
     if (!h2c->ready) {
         h2c->ready = 1;
@@ -523,39 +518,6 @@ nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
     }
 
     return ND_OK;
-}
-
-
-static int
-nd_grpc_h2c_window_update(nd_grpc_h2c_t *h2c, const u_char *p)
-{
-    int32_t                sid, *window;
-    uint32_t               code;
-    const char            *reason;
-    nd_grpc_h2c_stream_t  *st;
-
-    sid = h2c->rd.sid;
-    st = NULL;
-
-    if (sid == 0) {
-        window = &h2c->send_window;
-
-    } else {
-        st = nd_grpc_h2c_find(h2c, sid);
-        if (st == NULL) {
-            return ND_OK;               /* ended or cancelled */
-        }
-        window = &st->window;
-    }
-
-    code = nd_grpc_h2_window_inc(window, sid, p, &reason);
-
-    if (code == 0) {
-        return ND_OK;
-    }
-
-    return sid ? nd_grpc_h2c_stream_error(h2c, st, code, reason)
-               : nd_grpc_h2c_error(h2c, code, reason);
 }
 
 
@@ -603,7 +565,6 @@ nd_grpc_h2c_goaway_in(nd_grpc_h2c_t *h2c, const u_char *p)
 static int
 nd_grpc_h2c_frame(void *ctx, const u_char *p)
 {
-    u_char                 pong[ND_H2_HEAD + 8];
     uint32_t               code;
     nd_grpc_h2c_t         *h2c = ctx;
     nd_grpc_h2c_stream_t  *st;
@@ -612,16 +573,6 @@ nd_grpc_h2c_frame(void *ctx, const u_char *p)
 
     case ND_H2_SETTINGS:
         return nd_grpc_h2c_settings(h2c, p, h2c->rd.length);
-
-    case ND_H2_PING:
-        if (nd_h2_flags(&h2c->rd) & ND_H2_ACK) {
-            return ND_OK;
-        }
-        nd_grpc_h2_frame_pong(pong, p);
-        return nd_grpc_h2c_write(h2c, pong, sizeof(pong));
-
-    case ND_H2_WINDOW_UPDATE:
-        return nd_grpc_h2c_window_update(h2c, p);
 
     case ND_H2_RST_STREAM:
         st = nd_grpc_h2c_find(h2c, h2c->rd.sid);
@@ -640,7 +591,7 @@ nd_grpc_h2c_frame(void *ctx, const u_char *p)
         nd_grpc_h2c_goaway_in(h2c, p);
         return ND_OK;
 
-    default:                            /* PRIORITY: ignored */
+    default:
         return ND_OK;
     }
 }
@@ -650,6 +601,41 @@ static int
 nd_grpc_h2c_read_error(void *ctx, uint32_t code, const char *reason)
 {
     return nd_grpc_h2c_error(ctx, code, reason);
+}
+
+
+static int
+nd_grpc_h2c_write_out(void *ctx, const u_char *p, size_t len)
+{
+    return nd_grpc_h2c_write(ctx, p, len);
+}
+
+
+static int32_t *
+nd_grpc_h2c_send_window(void *ctx, int32_t sid)
+{
+    nd_grpc_h2c_t         *h2c = ctx;
+    nd_grpc_h2c_stream_t  *st;
+
+    if (sid == 0) {
+        return &h2c->send_window;
+    }
+
+    st = nd_grpc_h2c_find(h2c, sid);
+
+    return st ? &st->window : NULL;
+}
+
+
+static int
+nd_grpc_h2c_stream_fail(void *ctx, int32_t sid, uint32_t code,
+    const char *reason)
+{
+    nd_grpc_h2c_stream_t  *st;
+
+    st = nd_grpc_h2c_find(ctx, sid);
+
+    return st ? nd_grpc_h2c_stream_error(ctx, st, code, reason) : ND_OK;
 }
 
 
@@ -668,6 +654,9 @@ static const nd_grpc_h2_role_t  nd_grpc_h2c_role = {
     .data_end = nd_grpc_h2c_data_end,
     .block = nd_grpc_h2c_block,
     .frame = nd_grpc_h2c_frame,
+    .write = nd_grpc_h2c_write_out,
+    .send_window = nd_grpc_h2c_send_window,
+    .stream_error = nd_grpc_h2c_stream_fail,
     .error = nd_grpc_h2c_read_error,
     .halted = nd_grpc_h2c_halted,
 };

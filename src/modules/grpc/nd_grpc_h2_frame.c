@@ -183,29 +183,6 @@ nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
 }
 
 
-uint32_t
-nd_grpc_h2_window_inc(int32_t *window, int32_t sid, const u_char *p,
-    const char **reason)
-{
-    uint32_t  inc;
-
-    inc = nd_h2_get32(p) & 0x7fffffff;
-
-    if (inc == 0) {
-        *reason = "WINDOW_UPDATE of 0";
-        return ND_H2_PROTOCOL_ERROR;
-    }
-
-    if (nd_grpc_h2_window_add(window, inc) != ND_OK) {
-        *reason = sid ? "stream window over 2^31 - 1"
-                      : "connection window over 2^31 - 1";
-        return ND_H2_FLOW_CONTROL;
-    }
-
-    return 0;
-}
-
-
 /* the reader */
 
 void
@@ -506,6 +483,79 @@ nd_grpc_h2_control(u_char type)
 }
 
 
+/* WINDOW_UPDATE (6.9): the increment goes to the stream's window, or
+ * the connection's */
+static int
+nd_grpc_h2_window_update(nd_grpc_h2_reader_t *rd,
+    const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
+{
+    int32_t     *window;
+    uint32_t     inc;
+    const char  *reason;
+
+    window = role->send_window(ctx, rd->sid);
+    if (window == NULL) {
+        return ND_OK;                   /* a closed stream */
+    }
+
+    inc = nd_h2_get32(p) & 0x7fffffff;
+
+    if (inc == 0) {
+        reason = "WINDOW_UPDATE of 0";
+        return rd->sid ? role->stream_error(ctx, rd->sid,
+                                            ND_H2_PROTOCOL_ERROR, reason)
+                       : role->error(ctx, ND_H2_PROTOCOL_ERROR, reason);
+    }
+
+    if (nd_grpc_h2_window_add(window, inc) != ND_OK) {
+        return rd->sid ? role->stream_error(ctx, rd->sid, ND_H2_FLOW_CONTROL,
+                                            "stream window over 2^31 - 1")
+                       : role->error(ctx, ND_H2_FLOW_CONTROL,
+                                     "connection window over 2^31 - 1");
+    }
+
+    return ND_OK;
+}
+
+
+/* a whole control frame */
+static int
+nd_grpc_h2_control_end(nd_grpc_h2_reader_t *rd,
+    const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
+{
+    int     rc;
+    u_char  f[ND_H2_HEAD + 8];
+
+    switch (nd_h2_type(rd)) {
+
+    case ND_H2_PING:
+        if (nd_h2_flags(rd) & ND_H2_ACK) {
+            return ND_OK;
+        }
+        /* answered, never counted: gRPC peers ping as they like */
+        nd_grpc_h2_frame_pong(f, p);
+        return role->write(ctx, f, sizeof(f));
+
+    case ND_H2_WINDOW_UPDATE:
+        return nd_grpc_h2_window_update(rd, role, ctx, p);
+
+    case ND_H2_PRIORITY:
+        return ND_OK;                   /* ignored */
+
+    case ND_H2_SETTINGS:
+        rc = role->frame(ctx, p);
+        if (rc != ND_OK || (nd_h2_flags(rd) & ND_H2_ACK)) {
+            return rc;
+        }
+        nd_grpc_h2_head(f, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
+        return role->write(ctx, f, ND_H2_HEAD);
+
+    default:                            /* RST_STREAM, GOAWAY */
+        return role->frame(ctx, p);
+    }
+}
+
+
 /* the payload of the current frame is complete */
 static int
 nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
@@ -541,7 +591,7 @@ nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         if (!nd_grpc_h2_control(nd_h2_type(rd))) {
             return ND_OK;               /* unknown: ignored */
         }
-        rc = role->frame(ctx, payload);
+        rc = nd_grpc_h2_control_end(rd, role, ctx, payload);
         nd_buf_free(&rd->in);
         return rc;
     }
