@@ -189,9 +189,7 @@ nd_grpc_h2_session(nd_grpc_conn_t *conn)
     h2 = &conn->h2;
     nd_hpack_init(&h2->hpack, ND_H2_TABLE_SIZE);
     nd_grpc_h2_reader_init(&h2->rd, 1);
-    h2->send_window = ND_H2_DEFAULT_WINDOW;
-    h2->peer_window = ND_H2_DEFAULT_WINDOW;
-    h2->peer_frame = ND_H2_FRAME_MAX;
+    nd_grpc_h2_flow_init(&h2->flow);
     h2->enc_max = ND_H2_TABLE_SIZE;
 
     /* our SETTINGS, then the connection window up to 16 MiB */
@@ -349,7 +347,7 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 
             } else {
                 what = ND_H2_BLOCK_OPEN;
-                st->h2.window = (int32_t) h2->peer_window;
+                st->h2.window = (int32_t) h2->flow.peer_window;
                 h2->nstreams++;
             }
         }
@@ -441,25 +439,18 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
         return nd_grpc_h2_error(conn, code, reason);
     }
 
-    if (nd_h2_has(&set, ND_H2_SET_WINDOW)) {
-        /* 6.9.2: open streams' windows move by the difference */
-        v = set.value[ND_H2_SET_WINDOW];
-        delta = (int64_t) v - h2->peer_window;
-        for (q = nd_queue_head(&conn->streams);
-             q != nd_queue_sentinel(&conn->streams);
-             q = nd_queue_next(q))
-        {
-            st = nd_queue_data(q, nd_grpc_stream_t, link);
-            if (nd_grpc_h2_window_add(&st->h2.window, delta) != ND_OK) {
-                return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                        "stream window over 2^31 - 1");
-            }
-        }
-        h2->peer_window = v;
-    }
+    nd_grpc_h2_flow_settings(&h2->flow, &set, &delta);
 
-    if (nd_h2_has(&set, ND_H2_SET_FRAME_SIZE)) {
-        h2->peer_frame = set.value[ND_H2_SET_FRAME_SIZE];
+    /* 6.9.2: open streams' windows move by the difference */
+    for (q = nd_queue_head(&conn->streams);
+         delta && q != nd_queue_sentinel(&conn->streams);
+         q = nd_queue_next(q))
+    {
+        st = nd_queue_data(q, nd_grpc_stream_t, link);
+        if (nd_grpc_h2_window_add(&st->h2.window, delta) != ND_OK) {
+            return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
+                                    "stream window over 2^31 - 1");
+        }
     }
 
     /* RFC 7541 4.2: a smaller table is confirmed by a size update at the
@@ -528,7 +519,7 @@ nd_grpc_h2_data_start(void *ctx)
     h2 = &conn->h2;
 
     /* every byte counts against the connection, even a closed stream's */
-    if (nd_grpc_h2_window_take(&h2->recv_unacked, ND_GRPC_CONN_WINDOW,
+    if (nd_grpc_h2_window_take(&h2->flow.recv_unacked, ND_GRPC_CONN_WINDOW,
                                h2->rd.length)
         != ND_OK)
     {
@@ -599,7 +590,7 @@ nd_grpc_h2_data_end(void *ctx)
     }
 
     n = nd_grpc_h2_frame_grants(f, sid, unacked, ND_GRPC_STREAM_WINDOW,
-                                &h2->recv_unacked, ND_GRPC_CONN_WINDOW);
+                                &h2->flow.recv_unacked, ND_GRPC_CONN_WINDOW);
 
     return n ? nd_grpc_h2_write(conn, f, n) : ND_OK;
 }
@@ -634,7 +625,7 @@ nd_grpc_h2_send_window(void *ctx, int32_t sid)
     nd_grpc_stream_t  *st;
 
     if (sid == 0) {
-        return &conn->h2.send_window;
+        return &conn->h2.flow.send_window;
     }
 
     st = nd_grpc_h2_find(conn, sid);
@@ -821,7 +812,7 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
 {
     int            eof;
     ssize_t        n;
-    int32_t        room;
+    size_t         room;
     nd_grpc_h2_t  *h2;
 
     h2 = &conn->h2;
@@ -862,20 +853,18 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
         return 0;
     }
 
-    room = nd_min(h2->send_window, st->h2.window);
-    room = nd_min(room, (int32_t) nd_min(h2->peer_frame, ND_H2_FRAME_MAX));
+    room = nd_grpc_h2_flow_room(&h2->flow, st->h2.window);
 
     eof = 0;
     n = nd_grpc_stream_read(st, buf + ND_H2_HEAD,
-                            room > 0 ? (size_t) room : 0, &eof);
+                            room, &eof);
 
     if (n > 0) {
         nd_grpc_h2_head(buf, (size_t) n, ND_H2_DATA, 0, st->id);
         if (nd_grpc_h2_write(conn, buf, ND_H2_HEAD + (size_t) n) != ND_OK) {
             return ND_ERROR;
         }
-        h2->send_window -= (int32_t) n;
-        st->h2.window -= (int32_t) n;
+        nd_grpc_h2_flow_spend(&h2->flow, &st->h2.window, (size_t) n);
     }
 
     if (eof) {

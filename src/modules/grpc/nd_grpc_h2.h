@@ -134,6 +134,22 @@ void nd_grpc_h2_reader_free(nd_grpc_h2_reader_t *rd);
 int nd_grpc_h2_read(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx, const u_char *data, size_t len);
 
+/* a connection's flow control, either role */
+typedef struct {
+    int32_t              send_window;   /* ours toward the peer */
+    uint32_t             recv_unacked;  /* received, not yet granted */
+    uint32_t             peer_window;   /* its INITIAL_WINDOW_SIZE */
+    uint32_t             peer_frame;    /* its MAX_FRAME_SIZE */
+} nd_grpc_h2_flow_t;
+
+void nd_grpc_h2_flow_init(nd_grpc_h2_flow_t *fl);
+/* DATA bytes a stream with send window st_window may send now, in one
+ * frame of ours (at most 16384) */
+size_t nd_grpc_h2_flow_room(const nd_grpc_h2_flow_t *fl, int32_t st_window);
+/* n DATA bytes went out on a stream */
+void nd_grpc_h2_flow_spend(nd_grpc_h2_flow_t *fl, int32_t *st_window,
+    size_t n);
+
 /* frame builders: p has room for the frame */
 void nd_grpc_h2_head(u_char *p, size_t len, u_char type, u_char flags,
     int32_t sid);
@@ -151,7 +167,7 @@ size_t nd_grpc_h2_frame_session(u_char *p, const uint32_t (*set)[2],
     size_t n, uint32_t conn_window);
 
 /* a SETTINGS frame's parameters; where one repeats, the last counts */
-typedef struct {
+typedef struct nd_grpc_h2_settings_s {
     uint32_t             value[ND_H2_SET_LIST_SIZE + 1];    /* by id */
     uint32_t             has;                   /* 1 << id: present */
 } nd_grpc_h2_settings_t;
@@ -162,6 +178,12 @@ typedef struct {
  * with *reason */
 uint32_t nd_grpc_h2_settings_parse(const u_char *p, size_t len,
     nd_grpc_h2_settings_t *s, const char **reason);
+struct nd_grpc_h2_settings_s;
+/* apply a peer's MAX_FRAME_SIZE and INITIAL_WINDOW_SIZE; *delta is what
+ * every open stream's send window moves by (6.9.2) */
+void nd_grpc_h2_flow_settings(nd_grpc_h2_flow_t *fl,
+    const struct nd_grpc_h2_settings_s *set, int64_t *delta);
+
 /* add a WINDOW_UPDATE increment or a SETTINGS delta to a send window:
  * ND_ERROR when the window would pass 2^31 - 1 */
 int nd_grpc_h2_window_add(int32_t *window, int64_t delta);

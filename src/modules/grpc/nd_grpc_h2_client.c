@@ -195,9 +195,7 @@ nd_grpc_h2c_init(nd_grpc_h2c_t *h2c, const nd_grpc_h2c_handler_t *h,
     h2c->window = window ? window : ND_GRPC_H2C_WINDOW;
     h2c->next_sid = 1;
     h2c->max_streams = UINT32_MAX;          /* until SETTINGS say */
-    h2c->send_window = ND_H2_DEFAULT_WINDOW;
-    h2c->peer_window = ND_H2_DEFAULT_WINDOW;
-    h2c->peer_frame = ND_H2_FRAME_MAX;
+    nd_grpc_h2_flow_init(&h2c->flow);
 
     memcpy(f, ND_H2_PREFACE, ND_H2_PREFACE_LEN);
 
@@ -375,7 +373,7 @@ nd_grpc_h2c_data_start(void *ctx)
     nd_grpc_h2c_stream_t  *st;
 
     /* every byte counts against the connection, even a dropped stream's */
-    if (nd_grpc_h2_window_take(&h2c->recv_unacked, ND_GRPC_H2C_CONN_WINDOW,
+    if (nd_grpc_h2_window_take(&h2c->flow.recv_unacked, ND_GRPC_H2C_CONN_WINDOW,
                                h2c->rd.length)
         != ND_OK)
     {
@@ -457,7 +455,7 @@ nd_grpc_h2c_data_end(void *ctx)
     }
 
     n = nd_grpc_h2_frame_grants(f, sid, unacked, h2c->window,
-                                &h2c->recv_unacked, ND_GRPC_H2C_CONN_WINDOW);
+                                &h2c->flow.recv_unacked, ND_GRPC_H2C_CONN_WINDOW);
 
     return n ? nd_grpc_h2c_write(h2c, f, n) : ND_OK;
 }
@@ -467,7 +465,7 @@ static int
 nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 {
     int64_t                 delta;
-    uint32_t                code, v;
+    uint32_t                code;
     const char             *reason;
     nd_queue_t             *q;
     nd_grpc_h2c_stream_t   *st;
@@ -483,24 +481,17 @@ nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
         return nd_grpc_h2c_error(h2c, code, reason);
     }
 
-    if (nd_h2_has(&set, ND_H2_SET_WINDOW)) {
-        v = set.value[ND_H2_SET_WINDOW];
-        delta = (int64_t) v - h2c->peer_window;
-        for (q = nd_queue_head(&h2c->open);
-             q != nd_queue_sentinel(&h2c->open);
-             q = nd_queue_next(q))
-        {
-            st = nd_queue_data(q, nd_grpc_h2c_stream_t, link);
-            if (nd_grpc_h2_window_add(&st->window, delta) != ND_OK) {
-                return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
-                                         "stream window over 2^31 - 1");
-            }
-        }
-        h2c->peer_window = v;
-    }
+    nd_grpc_h2_flow_settings(&h2c->flow, &set, &delta);
 
-    if (nd_h2_has(&set, ND_H2_SET_FRAME_SIZE)) {
-        h2c->peer_frame = set.value[ND_H2_SET_FRAME_SIZE];
+    for (q = nd_queue_head(&h2c->open);
+         delta && q != nd_queue_sentinel(&h2c->open);
+         q = nd_queue_next(q))
+    {
+        st = nd_queue_data(q, nd_grpc_h2c_stream_t, link);
+        if (nd_grpc_h2_window_add(&st->window, delta) != ND_OK) {
+            return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
+                                     "stream window over 2^31 - 1");
+        }
     }
 
     if (nd_h2_has(&set, ND_H2_SET_STREAMS)) {
@@ -618,7 +609,7 @@ nd_grpc_h2c_send_window(void *ctx, int32_t sid)
     nd_grpc_h2c_stream_t  *st;
 
     if (sid == 0) {
-        return &h2c->send_window;
+        return &h2c->flow.send_window;
     }
 
     st = nd_grpc_h2c_find(h2c, sid);
@@ -716,7 +707,7 @@ nd_grpc_h2c_open(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
     st->id = (int32_t) h2c->next_sid;
     h2c->next_sid += 2;
     h2c->rd.last_sid = st->id;
-    st->window = (int32_t) h2c->peer_window;
+    st->window = (int32_t) h2c->flow.peer_window;
 
     nd_queue_remove(&st->link);
     h2c->npending--;
@@ -747,23 +738,21 @@ static int
 nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     u_char *buf)
 {
-    size_t   n, left;
-    int32_t  room;
+    size_t   n, left, room;
     u_char   flags;
 
     if (st->local) {
         return 0;
     }
 
-    room = nd_min(h2c->send_window, st->window);
-    room = nd_min(room, (int32_t) nd_min(h2c->peer_frame, ND_H2_FRAME_MAX));
+    room = nd_grpc_h2_flow_room(&h2c->flow, st->window);
     left = nd_buf_size(&st->out);
 
-    if (left && room <= 0) {
+    if (left && room == 0) {
         return 0;                       /* waits for WINDOW_UPDATE */
     }
 
-    n = nd_min(left, (size_t) nd_max(room, 0));
+    n = nd_min(left, room);
     flags = (n == left) ? ND_H2_END_STREAM : 0;
 
     nd_grpc_h2_head(buf, n, ND_H2_DATA, flags, st->id);
@@ -774,8 +763,7 @@ nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     }
 
     nd_buf_consume(&st->out, n);
-    h2c->send_window -= (int32_t) n;
-    st->window -= (int32_t) n;
+    nd_grpc_h2_flow_spend(&h2c->flow, &st->window, n);
 
     if (flags) {
         st->local = 1;

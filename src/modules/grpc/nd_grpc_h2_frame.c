@@ -70,6 +70,53 @@ nd_grpc_h2_frame_session(u_char *p, const uint32_t (*set)[2], size_t n,
 }
 
 
+void
+nd_grpc_h2_flow_init(nd_grpc_h2_flow_t *fl)
+{
+    fl->send_window = ND_H2_DEFAULT_WINDOW;
+    fl->recv_unacked = 0;
+    fl->peer_window = ND_H2_DEFAULT_WINDOW;
+    fl->peer_frame = ND_H2_FRAME_MAX;
+}
+
+
+size_t
+nd_grpc_h2_flow_room(const nd_grpc_h2_flow_t *fl, int32_t st_window)
+{
+    int32_t  room;
+
+    room = nd_min(fl->send_window, st_window);
+    room = nd_min(room, (int32_t) nd_min(fl->peer_frame, ND_H2_FRAME_MAX));
+
+    return room > 0 ? (size_t) room : 0;
+}
+
+
+void
+nd_grpc_h2_flow_spend(nd_grpc_h2_flow_t *fl, int32_t *st_window, size_t n)
+{
+    fl->send_window -= (int32_t) n;
+    *st_window -= (int32_t) n;
+}
+
+
+void
+nd_grpc_h2_flow_settings(nd_grpc_h2_flow_t *fl,
+    const nd_grpc_h2_settings_t *set, int64_t *delta)
+{
+    *delta = 0;
+
+    if (nd_h2_has(set, ND_H2_SET_WINDOW)) {
+        *delta = (int64_t) set->value[ND_H2_SET_WINDOW] - fl->peer_window;
+        fl->peer_window = set->value[ND_H2_SET_WINDOW];
+    }
+
+    if (nd_h2_has(set, ND_H2_SET_FRAME_SIZE)) {
+        fl->peer_frame = set->value[ND_H2_SET_FRAME_SIZE];
+    }
+}
+
+
 uint32_t
 nd_grpc_h2_settings_parse(const u_char *p, size_t len,
     nd_grpc_h2_settings_t *s, const char **reason)
