@@ -455,7 +455,8 @@ nd_grpc_h2c_data_end(void *ctx)
     }
 
     n = nd_grpc_h2_frame_grants(f, sid, unacked, h2c->window,
-                                &h2c->flow.recv_unacked, ND_GRPC_H2C_CONN_WINDOW);
+                                &h2c->flow.recv_unacked,
+                                ND_GRPC_H2C_CONN_WINDOW);
 
     return n ? nd_grpc_h2c_write(h2c, f, n) : ND_OK;
 }
