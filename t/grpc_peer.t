@@ -37,7 +37,7 @@ $t->write_conf('nacosd.conf', $t->conf(
     extra => "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"));
 $t->run;
 my $addr = '127.0.0.1:' . $t->port(9848);
-my @bad;
+my (@bad, @done);
 
 # many calls on one connection
 my ($out, $code) = drive($addr, 'wait_state', 'connected',
@@ -77,6 +77,21 @@ like($out, qr/^done rc=AGAIN type=- body=-$/m, 'call timed out: ND_AGAIN')
 like($out, qr/^connected 0$/m, 'not connected without SETTINGS');
 unlike($out, qr/^state /m, 'no state change while the handshake waits');
 cmp_ok($took, '<', 5, 'the timeout did not block');
+
+# destroy: calls pending get ND_ABORT at once; a callback may destroy
+($out, $code) = drive("127.0.0.1:$sport", 'send', 'ServerCheckRequest', 5000,
+                      'send', 'ServerCheckRequest', 5000, 'destroy');
+is($code, 0, 'driver exit 0 (destroy)') or diag($out);
+@done = $out =~ /^(done rc=\w+)/mg;
+is_deeply(\@done, [ 'done rc=ABORT', 'done rc=ABORT' ],
+          'destroy: both pending calls ABORT') or diag($out);
+($out, $code) = drive("127.0.0.1:$sport", 'send', 'ServerCheckRequest', 200,
+                      'send', 'ServerCheckRequest', 5000, 'destroy_in_cb',
+                      'wait_calls');
+is($code, 0, 'driver exit 0 (destroy in a callback)') or diag($out);
+like($out, qr/^done rc=AGAIN.*\ndestroying in a callback\ndone rc=ABORT/m,
+     'the callback of a timed-out call destroys the peer: the other ABORTs')
+    or diag($out);
 close $silent;
 
 # a closed port: ECONNREFUSED, then DECLINED at once while in backoff,
@@ -96,6 +111,30 @@ like($out, qr/^done rc=DECLINED/m, 'a call in backoff is DECLINED at once');
 is(scalar(@states), 3, 'kick and the next backoff: two more attempts')
     or diag($out);
 is($states[2], 'up=0 err=ECONNREFUSED', 'each refused');
+
+# limits: max_inflight declines the calls over it, at once
+($out, $code) = drive('-i', 4, $addr, 'wait_state',
+                      'calls', 10, 'ServerCheckRequest');
+like($out, qr/^calls n=10 OK=4 AGAIN=0 DECLINED=6 ERROR=0 /m,
+     'max_inflight 4: 4 answered, 6 declined') or diag($out);
+
+# max_message_size: a request over it is refused by nd_grpc_peer_call,
+# an answer over it fails the call, not the connection
+($out, $code, my $log) = drive('-m', 1000, $addr, 'wait_state',
+                               'big', 2000, 1000, 'big', 100, 1000);
+like($out, qr/^call rc=ERROR$/m, 'a request over max_message_size: '
+     . 'ND_ERROR from nd_grpc_peer_call, no callback') or diag($out);
+like($log, qr/over max_message_size 1000/, 'and a clear error in the log');
+like($out, qr/^done rc=OK type=ServerCheckResponse/m,
+     'a request under it goes through');
+($out, $code, $log) = drive('-m', 120, $addr, 'wait_state',
+                            'call', 'ServerCheckRequest', 1000,
+                            'call', 'ServerCheckRequest', 1000, 'connected');
+@done = $out =~ /^(done rc=\w+)/mg;
+is_deeply(\@done, [ 'done rc=ERROR', 'done rc=ERROR' ],
+          'answers over max_message_size fail their calls') or diag($out);
+like($log, qr/response over max_message_size/, 'and say so');
+like($out, qr/^connected 1$/m, 'the connection stays up');
 
 # a graceful stop: the server sends GOAWAY; the peer reports it down
 # (err 0) and dials again at once, refused by the stopped server

@@ -3,7 +3,7 @@
  * gRPC peer API (nd_grpc_client.h) against a real server, step by step,
  * and prints what happened, one line per event, for t/grpc_peer.t.
  *
- *   nd_grpc_peer_drive IP:PORT STEP...
+ *   nd_grpc_peer_drive [-i MAX_INFLIGHT] [-m MAX_MESSAGE] IP:PORT STEP...
  *
  *   wait_state          run until the state handler is called; prints
  *                       "state up=1 err=0" / "state up=0 err=ECONNREFUSED"
@@ -18,6 +18,9 @@
  *   kick                nd_grpc_peer_kick
  *   connected           prints "connected 0|1"
  *   destroy             nd_grpc_peer_destroy (pending calls: ABORT)
+ *   destroy_in_cb       the next callback destroys the peer
+ *   big BYTES MS        one ServerCheckRequest with a BYTES long field,
+ *                       sent and waited for
  *
  * Every step has a 10 s limit; one that runs out prints "timeout STEP"
  * and the program exits 2.
@@ -39,6 +42,7 @@ typedef struct {
     char             types[1024];
     char             ids[64][128];
     int              nids;
+    int              destroy_in_cb;
 } drive_t;
 
 static drive_t  d;
@@ -146,6 +150,13 @@ on_done(nd_int_t rc, const char *type, json_t *body, void *data)
         fflush(stdout);
         free(s);
     }
+
+    if (d.destroy_in_cb && d.peer) {
+        d.destroy_in_cb = 0;
+        printf("destroying in a callback\n");
+        nd_grpc_peer_destroy(d.peer);
+        d.peer = NULL;
+    }
 }
 
 
@@ -175,12 +186,25 @@ run_until(int *value, int want, int above, nd_msec_t ms)
 
 
 static int
-call(const char *type, nd_msec_t ms)
+call(const char *type, nd_msec_t ms, size_t pad)
 {
+    char    *fill;
     json_t  *body, *headers;
     int      rc;
 
+    if (d.peer == NULL) {
+        printf("call rc=NOPEER\n");
+        return ND_ERROR;
+    }
+
     body = json_pack("{s:s, s:{}}", "module", "internal", "headers");
+    if (pad) {
+        fill = malloc(pad + 1);
+        memset(fill, 'x', pad);
+        fill[pad] = '\0';
+        json_object_set_new(body, "pad", json_string(fill));
+        free(fill);
+    }
     headers = json_pack("{s:s}", "test", "nd_grpc_peer_drive");
 
     d.pending++;
@@ -199,15 +223,31 @@ call(const char *type, nd_msec_t ms)
 int
 main(int argc, char **argv)
 {
-    int                   i, n, states, limit_hit;
+    int                   a, i, n, states, limit_hit;
+    nd_msec_t             ms;
+    nd_uint_t             inflight;
+    const char           *type;
     ev_timer              t;
     nd_str_t              s;
     nd_cycle_t           *cycle;
     nd_event_conf_t      *ecf;
     nd_grpc_peer_conf_t   conf;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s IP:PORT STEP...\n", argv[0]);
+    memset(&conf, 0, sizeof(conf));
+    a = 1;
+
+    while (a + 1 < argc && argv[a][0] == '-') {
+        if (strcmp(argv[a], "-i") == 0) {
+            conf.max_inflight = (nd_uint_t) atol(argv[a + 1]);
+        } else if (strcmp(argv[a], "-m") == 0) {
+            conf.max_message_size = (size_t) atol(argv[a + 1]);
+        }
+        a += 2;
+    }
+
+    if (a >= argc) {
+        fprintf(stderr, "usage: %s [-i N] [-m N] IP:PORT STEP...\n",
+                argv[0]);
         return 1;
     }
 
@@ -228,11 +268,10 @@ main(int argc, char **argv)
     ev_timer_init(&t, tick, 0.05, 0.05);
     ev_timer_start(cycle->loop, &t);
 
-    memset(&conf, 0, sizeof(conf));
-    s.data = (u_char *) argv[1];
-    s.len = strlen(argv[1]);
+    s.data = (u_char *) argv[a];
+    s.len = strlen(argv[a]);
     if (nd_parse_addr(&s, &conf.addr) != ND_OK) {
-        fprintf(stderr, "bad address %s\n", argv[1]);
+        fprintf(stderr, "bad address %s\n", argv[a]);
         return 1;
     }
     conf.connect_timeout = 1000;
@@ -244,7 +283,7 @@ main(int argc, char **argv)
     d.peer = nd_grpc_peer_create(cycle, &conf);
     limit_hit = 0;
 
-    for (i = 2; i < argc && !limit_hit; i++) {
+    for (i = a + 1; i < argc && !limit_hit; i++) {
 
         if (strcmp(argv[i], "wait_state") == 0) {
             states = d.states;
@@ -252,8 +291,8 @@ main(int argc, char **argv)
 
         } else if (strcmp(argv[i], "calls") == 0 && i + 2 < argc) {
             n = atoi(argv[++i]);
-            const char *type = argv[++i];
-            nd_msec_t   ms = 5000;
+            type = argv[++i];
+            ms = 5000;
             if (i + 1 < argc && argv[i + 1][0] >= '0'
                 && argv[i + 1][0] <= '9')
             {
@@ -263,27 +302,27 @@ main(int argc, char **argv)
             d.types[0] = '\0';
             d.nids = 0;
             d.waited = 0;
-            while (n-- > 0) {
-                call(type, ms);
+            while (n-- > 0 && d.peer) {
+                call(type, ms, 0);
             }
-            unsigned long inflight = nd_grpc_peer_inflight(d.peer);
+            inflight = nd_grpc_peer_inflight(d.peer);
             limit_hit = run_until(&d.pending, 0, 0, LIMIT);
             printf("calls n=%d OK=%d AGAIN=%d DECLINED=%d ERROR=%d "
                    "types=%s ids=%d conns=%lu inflight=%lu\n",
                    d.counts[0] + d.counts[2] + d.counts[5] + d.counts[1],
                    d.counts[0], d.counts[2], d.counts[5], d.counts[1],
                    d.types, d.nids, (unsigned long) cycle->connection_n,
-                   inflight);
+                   (unsigned long) inflight);
 
         } else if (strcmp(argv[i], "call") == 0 && i + 2 < argc) {
             d.waited = 1;
-            call(argv[i + 1], (nd_msec_t) atoi(argv[i + 2]));
+            call(argv[i + 1], (nd_msec_t) atoi(argv[i + 2]), 0);
             i += 2;
             limit_hit = run_until(&d.pending, 0, 0, LIMIT);
 
         } else if (strcmp(argv[i], "send") == 0 && i + 2 < argc) {
             d.waited = 1;
-            call(argv[i + 1], (nd_msec_t) atoi(argv[i + 2]));
+            call(argv[i + 1], (nd_msec_t) atoi(argv[i + 2]), 0);
             i += 2;
 
         } else if (strcmp(argv[i], "wait_calls") == 0) {
@@ -301,6 +340,16 @@ main(int argc, char **argv)
 
         } else if (strcmp(argv[i], "connected") == 0) {
             printf("connected %d\n", nd_grpc_peer_connected(d.peer));
+
+        } else if (strcmp(argv[i], "big") == 0 && i + 2 < argc) {
+            d.waited = 1;
+            call("ServerCheckRequest", (nd_msec_t) atoi(argv[i + 2]),
+                 (size_t) atol(argv[i + 1]));
+            i += 2;
+            limit_hit = run_until(&d.pending, 0, 0, LIMIT);
+
+        } else if (strcmp(argv[i], "destroy_in_cb") == 0) {
+            d.destroy_in_cb = 1;
 
         } else if (strcmp(argv[i], "destroy") == 0) {
             d.waited = 1;

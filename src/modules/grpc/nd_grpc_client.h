@@ -42,7 +42,8 @@ typedef struct {
     nd_uint_t              max_inflight;    /* 0: 1024 */
     size_t                 max_message_size;/* 0: 4 MiB */
     const char            *source;          /* header "source" on every
-                                               call, e.g. "cluster"; NULL none */
+                                               call, e.g. "cluster";
+                                               NULL none */
     nd_grpc_peer_state_pt  state_handler;
     void                  *data;
 } nd_grpc_peer_conf_t;

@@ -189,9 +189,7 @@ nd_grpc_h2_session(nd_grpc_conn_t *conn)
     h2 = &conn->h2;
     nd_hpack_init(&h2->hpack, ND_H2_TABLE_SIZE);
     nd_grpc_h2_reader_init(&h2->rd, 1);
-    h2->send_window = ND_H2_DEFAULT_WINDOW;
-    h2->peer_window = ND_H2_DEFAULT_WINDOW;
-    h2->peer_frame = ND_H2_FRAME_MAX;
+    nd_grpc_h2_flow_init(&h2->flow);
     h2->enc_max = ND_H2_TABLE_SIZE;
 
     /* our SETTINGS, then the connection window up to 16 MiB */
@@ -349,7 +347,7 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 
             } else {
                 what = ND_H2_BLOCK_OPEN;
-                st->h2.window = (int32_t) h2->peer_window;
+                st->h2.window = (int32_t) h2->flow.peer_window;
                 h2->nstreams++;
             }
         }
@@ -422,7 +420,6 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 static int
 nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 {
-    u_char                  ack[ND_H2_HEAD];
     int64_t                 delta;
     uint32_t                code, v;
     const char             *reason;
@@ -442,25 +439,18 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
         return nd_grpc_h2_error(conn, code, reason);
     }
 
-    if (nd_h2_has(&set, ND_H2_SET_WINDOW)) {
-        /* 6.9.2: open streams' windows move by the difference */
-        v = set.value[ND_H2_SET_WINDOW];
-        delta = (int64_t) v - h2->peer_window;
-        for (q = nd_queue_head(&conn->streams);
-             q != nd_queue_sentinel(&conn->streams);
-             q = nd_queue_next(q))
-        {
-            st = nd_queue_data(q, nd_grpc_stream_t, link);
-            if (nd_grpc_h2_window_add(&st->h2.window, delta) != ND_OK) {
-                return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                        "stream window over 2^31 - 1");
-            }
-        }
-        h2->peer_window = v;
-    }
+    nd_grpc_h2_flow_settings(&h2->flow, &set, &delta);
 
-    if (nd_h2_has(&set, ND_H2_SET_FRAME_SIZE)) {
-        h2->peer_frame = set.value[ND_H2_SET_FRAME_SIZE];
+    /* 6.9.2: open streams' windows move by the difference */
+    for (q = nd_queue_head(&conn->streams);
+         delta && q != nd_queue_sentinel(&conn->streams);
+         q = nd_queue_next(q))
+    {
+        st = nd_queue_data(q, nd_grpc_stream_t, link);
+        if (nd_grpc_h2_window_add(&st->h2.window, delta) != ND_OK) {
+            return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
+                                    "stream window over 2^31 - 1");
+        }
     }
 
     /* RFC 7541 4.2: a smaller table is confirmed by a size update at the
@@ -473,59 +463,14 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 
     /* MAX_CONCURRENT_STREAMS: we open none; the rest: nothing to do */
 
-    nd_grpc_h2_head(ack, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
-
-    return nd_grpc_h2_write(conn, ack, sizeof(ack));
-}
-
-
-static int
-nd_grpc_h2_window_update(nd_grpc_conn_t *conn, const u_char *p)
-{
-    uint32_t           inc;
-    int32_t            sid;
-    nd_grpc_h2_t      *h2;
-    nd_grpc_stream_t  *st;
-
-    h2 = &conn->h2;
-    sid = h2->rd.sid;
-    inc = nd_h2_get32(p) & 0x7fffffff;
-
-    if (sid == 0) {
-        if (inc == 0) {
-            return nd_grpc_h2_error(conn, ND_H2_PROTOCOL_ERROR,
-                                    "WINDOW_UPDATE of 0");
-        }
-        if (nd_grpc_h2_window_add(&h2->send_window, inc) != ND_OK) {
-            return nd_grpc_h2_error(conn, ND_H2_FLOW_CONTROL,
-                                    "connection window over 2^31 - 1");
-        }
-        return ND_OK;
-    }
-
-    st = nd_grpc_h2_find(conn, sid);
-    if (st == NULL) {
-        return ND_OK;                   /* a closed stream */
-    }
-
-    if (inc == 0) {
-        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_PROTOCOL_ERROR);
-    }
-
-    if (nd_grpc_h2_window_add(&st->h2.window, inc) != ND_OK) {
-        return nd_grpc_h2_stream_error(conn, sid, st, ND_H2_FLOW_CONTROL);
-    }
-
     return ND_OK;
 }
 
 
-/* a whole control frame: SETTINGS, PING, WINDOW_UPDATE, RST_STREAM,
- * GOAWAY, PRIORITY */
+/* a whole SETTINGS, RST_STREAM or GOAWAY */
 static int
 nd_grpc_h2_frame(void *ctx, const u_char *p)
 {
-    u_char             pong[ND_H2_HEAD + 8];
     uint32_t           code;
     nd_grpc_h2_t      *h2;
     nd_grpc_conn_t    *conn = ctx;
@@ -537,17 +482,6 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
 
     case ND_H2_SETTINGS:
         return nd_grpc_h2_settings(conn, p, h2->rd.length);
-
-    case ND_H2_PING:
-        if (nd_h2_flags(&h2->rd) & ND_H2_ACK) {
-            return ND_OK;
-        }
-        /* answered, never counted: gRPC clients ping as they like */
-        nd_grpc_h2_frame_pong(pong, p);
-        return nd_grpc_h2_write(conn, pong, sizeof(pong));
-
-    case ND_H2_WINDOW_UPDATE:
-        return nd_grpc_h2_window_update(conn, p);
 
     case ND_H2_RST_STREAM:
         st = nd_grpc_h2_find(conn, h2->rd.sid);
@@ -569,7 +503,7 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
         }
         return ND_OK;
 
-    default:                            /* PRIORITY: ignored */
+    default:
         return ND_OK;
     }
 }
@@ -585,7 +519,7 @@ nd_grpc_h2_data_start(void *ctx)
     h2 = &conn->h2;
 
     /* every byte counts against the connection, even a closed stream's */
-    if (nd_grpc_h2_window_take(&h2->recv_unacked, ND_GRPC_CONN_WINDOW,
+    if (nd_grpc_h2_window_take(&h2->flow.recv_unacked, ND_GRPC_CONN_WINDOW,
                                h2->rd.length)
         != ND_OK)
     {
@@ -631,14 +565,17 @@ nd_grpc_h2_data(void *ctx, const u_char *p, size_t n)
 static int
 nd_grpc_h2_data_end(void *ctx)
 {
+    u_char             f[2 * (ND_H2_HEAD + 4)];
+    size_t             n;
     int32_t            sid;
-    uint32_t           inc;
+    uint32_t          *unacked;
     nd_grpc_h2_t      *h2;
     nd_grpc_conn_t    *conn = ctx;
     nd_grpc_stream_t  *st;
 
     h2 = &conn->h2;
     sid = h2->rd.sid;
+    unacked = NULL;
 
     st = nd_grpc_h2_find(conn, sid);
 
@@ -648,23 +585,14 @@ nd_grpc_h2_data_end(void *ctx)
             nd_grpc_stream_end(st);
 
         } else {
-            inc = nd_grpc_h2_window_grant(&st->h2.unacked,
-                                          ND_GRPC_STREAM_WINDOW);
-            if (inc && nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, sid,
-                                          inc)
-                       != ND_OK)
-            {
-                return ND_ERROR;
-            }
+            unacked = &st->h2.unacked;
         }
     }
 
-    inc = nd_grpc_h2_window_grant(&h2->recv_unacked, ND_GRPC_CONN_WINDOW);
-    if (inc) {
-        return nd_grpc_h2_write32(conn, ND_H2_WINDOW_UPDATE, 0, inc);
-    }
+    n = nd_grpc_h2_frame_grants(f, sid, unacked, ND_GRPC_STREAM_WINDOW,
+                                &h2->flow.recv_unacked, ND_GRPC_CONN_WINDOW);
 
-    return ND_OK;
+    return n ? nd_grpc_h2_write(conn, f, n) : ND_OK;
 }
 
 
@@ -684,6 +612,37 @@ nd_grpc_h2_block_in(void *ctx, int32_t sid, u_char flags, const u_char *p,
 
 
 static int
+nd_grpc_h2_write_out(void *ctx, const u_char *p, size_t len)
+{
+    return nd_grpc_h2_write(ctx, p, len);
+}
+
+
+static int32_t *
+nd_grpc_h2_send_window(void *ctx, int32_t sid)
+{
+    nd_grpc_conn_t    *conn = ctx;
+    nd_grpc_stream_t  *st;
+
+    if (sid == 0) {
+        return &conn->h2.flow.send_window;
+    }
+
+    st = nd_grpc_h2_find(conn, sid);
+
+    return st ? &st->h2.window : NULL;
+}
+
+
+static int
+nd_grpc_h2_stream_fail(void *ctx, int32_t sid, uint32_t code,
+    const char *reason)
+{
+    return nd_grpc_h2_stream_error(ctx, sid, nd_grpc_h2_find(ctx, sid), code);
+}
+
+
+static int
 nd_grpc_h2_halted(void *ctx)
 {
     nd_grpc_conn_t  *conn = ctx;
@@ -699,6 +658,9 @@ static const nd_grpc_h2_role_t  nd_grpc_h2_server = {
     .data_end = nd_grpc_h2_data_end,
     .block = nd_grpc_h2_block_in,
     .frame = nd_grpc_h2_frame,
+    .write = nd_grpc_h2_write_out,
+    .send_window = nd_grpc_h2_send_window,
+    .stream_error = nd_grpc_h2_stream_fail,
     .error = nd_grpc_h2_read_error,
     .halted = nd_grpc_h2_halted,
 };
@@ -850,7 +812,7 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
 {
     int            eof;
     ssize_t        n;
-    int32_t        room;
+    size_t         room;
     nd_grpc_h2_t  *h2;
 
     h2 = &conn->h2;
@@ -891,20 +853,18 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
         return 0;
     }
 
-    room = nd_min(h2->send_window, st->h2.window);
-    room = nd_min(room, (int32_t) nd_min(h2->peer_frame, ND_H2_FRAME_MAX));
+    room = nd_grpc_h2_flow_room(&h2->flow, st->h2.window);
 
     eof = 0;
     n = nd_grpc_stream_read(st, buf + ND_H2_HEAD,
-                            room > 0 ? (size_t) room : 0, &eof);
+                            room, &eof);
 
     if (n > 0) {
         nd_grpc_h2_head(buf, (size_t) n, ND_H2_DATA, 0, st->id);
         if (nd_grpc_h2_write(conn, buf, ND_H2_HEAD + (size_t) n) != ND_OK) {
             return ND_ERROR;
         }
-        h2->send_window -= (int32_t) n;
-        st->h2.window -= (int32_t) n;
+        nd_grpc_h2_flow_spend(&h2->flow, &st->h2.window, (size_t) n);
     }
 
     if (eof) {

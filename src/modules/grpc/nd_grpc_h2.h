@@ -110,9 +110,19 @@ typedef struct {
     /* a complete header block; flags are those of its HEADERS frame */
     int    (*block)(void *ctx, int32_t sid, u_char flags, const u_char *p,
         size_t len);
-    /* a complete PRIORITY, RST_STREAM, SETTINGS, PING, GOAWAY or
-     * WINDOW_UPDATE frame (rd->sid, rd->length, flags in rd->head) */
+    /* a complete SETTINGS (the reader acknowledges it once this
+     * returned ND_OK), RST_STREAM or GOAWAY frame (rd->sid, rd->length,
+     * flags in rd->head); PING, WINDOW_UPDATE and PRIORITY are the
+     * reader's */
     int    (*frame)(void *ctx, const u_char *p);
+    /* frames the reader sends (PING and SETTINGS acks) */
+    int    (*write)(void *ctx, const u_char *p, size_t len);
+    /* the send window of stream sid, the connection's for 0; NULL when
+     * the stream is closed */
+    int32_t *(*send_window)(void *ctx, int32_t sid);
+    /* a stream error: RST_STREAM with code, and the stream ends */
+    int    (*stream_error)(void *ctx, int32_t sid, uint32_t code,
+        const char *reason);
     int    (*error)(void *ctx, uint32_t code, const char *reason);
     /* non-zero: read nothing more (closing, failed) */
     int    (*halted)(void *ctx);
@@ -123,6 +133,22 @@ void nd_grpc_h2_reader_free(nd_grpc_h2_reader_t *rd);
 /* feed bytes: ND_OK, or ND_ERROR once a role function stopped the read */
 int nd_grpc_h2_read(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx, const u_char *data, size_t len);
+
+/* a connection's flow control, either role */
+typedef struct {
+    int32_t              send_window;   /* ours toward the peer */
+    uint32_t             recv_unacked;  /* received, not yet granted */
+    uint32_t             peer_window;   /* its INITIAL_WINDOW_SIZE */
+    uint32_t             peer_frame;    /* its MAX_FRAME_SIZE */
+} nd_grpc_h2_flow_t;
+
+void nd_grpc_h2_flow_init(nd_grpc_h2_flow_t *fl);
+/* DATA bytes a stream with send window st_window may send now, in one
+ * frame of ours (at most 16384) */
+size_t nd_grpc_h2_flow_room(const nd_grpc_h2_flow_t *fl, int32_t st_window);
+/* n DATA bytes went out on a stream */
+void nd_grpc_h2_flow_spend(nd_grpc_h2_flow_t *fl, int32_t *st_window,
+    size_t n);
 
 /* frame builders: p has room for the frame */
 void nd_grpc_h2_head(u_char *p, size_t len, u_char type, u_char flags,
@@ -141,7 +167,7 @@ size_t nd_grpc_h2_frame_session(u_char *p, const uint32_t (*set)[2],
     size_t n, uint32_t conn_window);
 
 /* a SETTINGS frame's parameters; where one repeats, the last counts */
-typedef struct {
+typedef struct nd_grpc_h2_settings_s {
     uint32_t             value[ND_H2_SET_LIST_SIZE + 1];    /* by id */
     uint32_t             has;                   /* 1 << id: present */
 } nd_grpc_h2_settings_t;
@@ -152,6 +178,12 @@ typedef struct {
  * with *reason */
 uint32_t nd_grpc_h2_settings_parse(const u_char *p, size_t len,
     nd_grpc_h2_settings_t *s, const char **reason);
+struct nd_grpc_h2_settings_s;
+/* apply a peer's MAX_FRAME_SIZE and INITIAL_WINDOW_SIZE; *delta is what
+ * every open stream's send window moves by (6.9.2) */
+void nd_grpc_h2_flow_settings(nd_grpc_h2_flow_t *fl,
+    const struct nd_grpc_h2_settings_s *set, int64_t *delta);
+
 /* add a WINDOW_UPDATE increment or a SETTINGS delta to a send window:
  * ND_ERROR when the window would pass 2^31 - 1 */
 int nd_grpc_h2_window_add(int32_t *window, int64_t delta);
@@ -162,5 +194,10 @@ int nd_grpc_h2_window_take(uint32_t *unacked, uint32_t window,
 /* the increment to grant (and reset *unacked), once half the window was
  * received; 0 while less */
 uint32_t nd_grpc_h2_window_grant(uint32_t *unacked, uint32_t window);
+/* after a DATA frame: WINDOW_UPDATEs for the stream (when st_unacked is
+ * not NULL) and the connection, each once half its window was received;
+ * the bytes written at f (at most 26), 0 for none */
+size_t nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
+    uint32_t st_window, uint32_t *conn_unacked, uint32_t conn_window);
 
 #endif /* ND_GRPC_H2_H */

@@ -195,9 +195,7 @@ nd_grpc_h2c_init(nd_grpc_h2c_t *h2c, const nd_grpc_h2c_handler_t *h,
     h2c->window = window ? window : ND_GRPC_H2C_WINDOW;
     h2c->next_sid = 1;
     h2c->max_streams = UINT32_MAX;          /* until SETTINGS say */
-    h2c->send_window = ND_H2_DEFAULT_WINDOW;
-    h2c->peer_window = ND_H2_DEFAULT_WINDOW;
-    h2c->peer_frame = ND_H2_FRAME_MAX;
+    nd_grpc_h2_flow_init(&h2c->flow);
 
     memcpy(f, ND_H2_PREFACE, ND_H2_PREFACE_LEN);
 
@@ -272,9 +270,12 @@ nd_grpc_h2c_field(void *data, const u_char *name, size_t nlen,
 static int
 nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 {
-    int32_t  sid;
+    int32_t   sid;
+    unsigned  local;
 
+    /* st is the owner's again once it ended */
     sid = st->id;
+    local = st->local;
 
     if (st->http_status != 200) {
         snprintf(st->message, sizeof(st->message), "http status %u",
@@ -289,7 +290,7 @@ nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
         nd_grpc_h2c_end(h2c, st, ND_GRPC_H2C_ANSWERED, 0);
     }
 
-    if (!st->local) {
+    if (!local) {
         /* answered before the request was all out: stop it (8.1) */
         return nd_grpc_h2c_write32(h2c, ND_H2_RST_STREAM, sid, ND_H2_CANCEL);
     }
@@ -372,7 +373,7 @@ nd_grpc_h2c_data_start(void *ctx)
     nd_grpc_h2c_stream_t  *st;
 
     /* every byte counts against the connection, even a dropped stream's */
-    if (nd_grpc_h2_window_take(&h2c->recv_unacked, ND_GRPC_H2C_CONN_WINDOW,
+    if (nd_grpc_h2_window_take(&h2c->flow.recv_unacked, ND_GRPC_H2C_CONN_WINDOW,
                                h2c->rd.length)
         != ND_OK)
     {
@@ -429,12 +430,16 @@ nd_grpc_h2c_data(void *ctx, const u_char *p, size_t n)
 static int
 nd_grpc_h2c_data_end(void *ctx)
 {
+    u_char                 f[2 * (ND_H2_HEAD + 4)];
+    size_t                 n;
     int32_t                sid;
-    uint32_t               inc;
+    uint32_t              *unacked;
     nd_grpc_h2c_t         *h2c = ctx;
     nd_grpc_h2c_stream_t  *st;
 
     sid = h2c->rd.sid;
+    unacked = NULL;
+
     st = nd_grpc_h2c_find(h2c, sid);
 
     if (st) {
@@ -445,32 +450,23 @@ nd_grpc_h2c_data_end(void *ctx)
             }
 
         } else {
-            inc = nd_grpc_h2_window_grant(&st->unacked, h2c->window);
-            if (inc && nd_grpc_h2c_write32(h2c, ND_H2_WINDOW_UPDATE, sid,
-                                           inc)
-                       != ND_OK)
-            {
-                return ND_ERROR;
-            }
+            unacked = &st->unacked;
         }
     }
 
-    inc = nd_grpc_h2_window_grant(&h2c->recv_unacked,
-                                  ND_GRPC_H2C_CONN_WINDOW);
-    if (inc) {
-        return nd_grpc_h2c_write32(h2c, ND_H2_WINDOW_UPDATE, 0, inc);
-    }
+    n = nd_grpc_h2_frame_grants(f, sid, unacked, h2c->window,
+                                &h2c->flow.recv_unacked,
+                                ND_GRPC_H2C_CONN_WINDOW);
 
-    return ND_OK;
+    return n ? nd_grpc_h2c_write(h2c, f, n) : ND_OK;
 }
 
 
 static int
 nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 {
-    u_char                  ack[ND_H2_HEAD];
     int64_t                 delta;
-    uint32_t                code, v;
+    uint32_t                code;
     const char             *reason;
     nd_queue_t             *q;
     nd_grpc_h2c_stream_t   *st;
@@ -486,83 +482,31 @@ nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
         return nd_grpc_h2c_error(h2c, code, reason);
     }
 
-    if (nd_h2_has(&set, ND_H2_SET_WINDOW)) {
-        v = set.value[ND_H2_SET_WINDOW];
-        delta = (int64_t) v - h2c->peer_window;
-        for (q = nd_queue_head(&h2c->open);
-             q != nd_queue_sentinel(&h2c->open);
-             q = nd_queue_next(q))
-        {
-            st = nd_queue_data(q, nd_grpc_h2c_stream_t, link);
-            if (nd_grpc_h2_window_add(&st->window, delta) != ND_OK) {
-                return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
-                                         "stream window over 2^31 - 1");
-            }
-        }
-        h2c->peer_window = v;
-    }
+    nd_grpc_h2_flow_settings(&h2c->flow, &set, &delta);
 
-    if (nd_h2_has(&set, ND_H2_SET_FRAME_SIZE)) {
-        h2c->peer_frame = set.value[ND_H2_SET_FRAME_SIZE];
+    for (q = nd_queue_head(&h2c->open);
+         delta && q != nd_queue_sentinel(&h2c->open);
+         q = nd_queue_next(q))
+    {
+        st = nd_queue_data(q, nd_grpc_h2c_stream_t, link);
+        if (nd_grpc_h2_window_add(&st->window, delta) != ND_OK) {
+            return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
+                                     "stream window over 2^31 - 1");
+        }
     }
 
     if (nd_h2_has(&set, ND_H2_SET_STREAMS)) {
         h2c->max_streams = set.value[ND_H2_SET_STREAMS];
     }
 
-    /* HEADER_TABLE_SIZE: our encoder never indexes, nothing to do */
-
-    nd_grpc_h2_head(ack, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
-    if (nd_grpc_h2c_write(h2c, ack, sizeof(ack)) != ND_OK) {
-        return ND_ERROR;
-    }
+    /* HEADER_TABLE_SIZE: our encoder never indexes, nothing to do;
+     * the reader acknowledges */
 
     if (!h2c->ready) {
         h2c->ready = 1;
         if (h2c->handler->ready) {
             h2c->handler->ready(h2c->data);
         }
-    }
-
-    return ND_OK;
-}
-
-
-static int
-nd_grpc_h2c_window_update(nd_grpc_h2c_t *h2c, const u_char *p)
-{
-    int32_t                sid;
-    uint32_t               inc;
-    nd_grpc_h2c_stream_t  *st;
-
-    sid = h2c->rd.sid;
-    inc = nd_h2_get32(p) & 0x7fffffff;
-
-    if (sid == 0) {
-        if (inc == 0) {
-            return nd_grpc_h2c_error(h2c, ND_H2_PROTOCOL_ERROR,
-                                     "WINDOW_UPDATE of 0");
-        }
-        if (nd_grpc_h2_window_add(&h2c->send_window, inc) != ND_OK) {
-            return nd_grpc_h2c_error(h2c, ND_H2_FLOW_CONTROL,
-                                     "connection window over 2^31 - 1");
-        }
-        return ND_OK;
-    }
-
-    st = nd_grpc_h2c_find(h2c, sid);
-    if (st == NULL) {
-        return ND_OK;
-    }
-
-    if (inc == 0) {
-        return nd_grpc_h2c_stream_error(h2c, st, ND_H2_PROTOCOL_ERROR,
-                                        "WINDOW_UPDATE of 0");
-    }
-
-    if (nd_grpc_h2_window_add(&st->window, inc) != ND_OK) {
-        return nd_grpc_h2c_stream_error(h2c, st, ND_H2_FLOW_CONTROL,
-                                        "stream window over 2^31 - 1");
     }
 
     return ND_OK;
@@ -613,7 +557,6 @@ nd_grpc_h2c_goaway_in(nd_grpc_h2c_t *h2c, const u_char *p)
 static int
 nd_grpc_h2c_frame(void *ctx, const u_char *p)
 {
-    u_char                 pong[ND_H2_HEAD + 8];
     uint32_t               code;
     nd_grpc_h2c_t         *h2c = ctx;
     nd_grpc_h2c_stream_t  *st;
@@ -622,16 +565,6 @@ nd_grpc_h2c_frame(void *ctx, const u_char *p)
 
     case ND_H2_SETTINGS:
         return nd_grpc_h2c_settings(h2c, p, h2c->rd.length);
-
-    case ND_H2_PING:
-        if (nd_h2_flags(&h2c->rd) & ND_H2_ACK) {
-            return ND_OK;
-        }
-        nd_grpc_h2_frame_pong(pong, p);
-        return nd_grpc_h2c_write(h2c, pong, sizeof(pong));
-
-    case ND_H2_WINDOW_UPDATE:
-        return nd_grpc_h2c_window_update(h2c, p);
 
     case ND_H2_RST_STREAM:
         st = nd_grpc_h2c_find(h2c, h2c->rd.sid);
@@ -650,7 +583,7 @@ nd_grpc_h2c_frame(void *ctx, const u_char *p)
         nd_grpc_h2c_goaway_in(h2c, p);
         return ND_OK;
 
-    default:                            /* PRIORITY: ignored */
+    default:
         return ND_OK;
     }
 }
@@ -660,6 +593,41 @@ static int
 nd_grpc_h2c_read_error(void *ctx, uint32_t code, const char *reason)
 {
     return nd_grpc_h2c_error(ctx, code, reason);
+}
+
+
+static int
+nd_grpc_h2c_write_out(void *ctx, const u_char *p, size_t len)
+{
+    return nd_grpc_h2c_write(ctx, p, len);
+}
+
+
+static int32_t *
+nd_grpc_h2c_send_window(void *ctx, int32_t sid)
+{
+    nd_grpc_h2c_t         *h2c = ctx;
+    nd_grpc_h2c_stream_t  *st;
+
+    if (sid == 0) {
+        return &h2c->flow.send_window;
+    }
+
+    st = nd_grpc_h2c_find(h2c, sid);
+
+    return st ? &st->window : NULL;
+}
+
+
+static int
+nd_grpc_h2c_stream_fail(void *ctx, int32_t sid, uint32_t code,
+    const char *reason)
+{
+    nd_grpc_h2c_stream_t  *st;
+
+    st = nd_grpc_h2c_find(ctx, sid);
+
+    return st ? nd_grpc_h2c_stream_error(ctx, st, code, reason) : ND_OK;
 }
 
 
@@ -678,6 +646,9 @@ static const nd_grpc_h2_role_t  nd_grpc_h2c_role = {
     .data_end = nd_grpc_h2c_data_end,
     .block = nd_grpc_h2c_block,
     .frame = nd_grpc_h2c_frame,
+    .write = nd_grpc_h2c_write_out,
+    .send_window = nd_grpc_h2c_send_window,
+    .stream_error = nd_grpc_h2c_stream_fail,
     .error = nd_grpc_h2c_read_error,
     .halted = nd_grpc_h2c_halted,
 };
@@ -737,7 +708,7 @@ nd_grpc_h2c_open(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
     st->id = (int32_t) h2c->next_sid;
     h2c->next_sid += 2;
     h2c->rd.last_sid = st->id;
-    st->window = (int32_t) h2c->peer_window;
+    st->window = (int32_t) h2c->flow.peer_window;
 
     nd_queue_remove(&st->link);
     h2c->npending--;
@@ -768,23 +739,21 @@ static int
 nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     u_char *buf)
 {
-    size_t   n, left;
-    int32_t  room;
+    size_t   n, left, room;
     u_char   flags;
 
     if (st->local) {
         return 0;
     }
 
-    room = nd_min(h2c->send_window, st->window);
-    room = nd_min(room, (int32_t) nd_min(h2c->peer_frame, ND_H2_FRAME_MAX));
+    room = nd_grpc_h2_flow_room(&h2c->flow, st->window);
     left = nd_buf_size(&st->out);
 
-    if (left && room <= 0) {
+    if (left && room == 0) {
         return 0;                       /* waits for WINDOW_UPDATE */
     }
 
-    n = nd_min(left, (size_t) nd_max(room, 0));
+    n = nd_min(left, room);
     flags = (n == left) ? ND_H2_END_STREAM : 0;
 
     nd_grpc_h2_head(buf, n, ND_H2_DATA, flags, st->id);
@@ -795,8 +764,7 @@ nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     }
 
     nd_buf_consume(&st->out, n);
-    h2c->send_window -= (int32_t) n;
-    st->window -= (int32_t) n;
+    nd_grpc_h2_flow_spend(&h2c->flow, &st->window, n);
 
     if (flags) {
         st->local = 1;

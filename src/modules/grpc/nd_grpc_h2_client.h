@@ -76,11 +76,8 @@ struct nd_grpc_h2c_s {
     uint32_t                      nopen;
     uint32_t                      max_streams;  /* the server's limit */
     uint32_t                      next_sid;
-    int32_t                       send_window;  /* connection */
-    uint32_t                      recv_unacked; /* connection */
+    nd_grpc_h2_flow_t             flow;         /* the connection's */
     uint32_t                      window;       /* ours, per stream */
-    uint32_t                      peer_window;  /* INITIAL_WINDOW_SIZE */
-    uint32_t                      peer_frame;   /* MAX_FRAME_SIZE */
     size_t                        max_message;
     int32_t                       goaway_sid;
     unsigned                      ready:1;      /* server SETTINGS seen */

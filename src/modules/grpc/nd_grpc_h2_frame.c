@@ -70,6 +70,53 @@ nd_grpc_h2_frame_session(u_char *p, const uint32_t (*set)[2], size_t n,
 }
 
 
+void
+nd_grpc_h2_flow_init(nd_grpc_h2_flow_t *fl)
+{
+    fl->send_window = ND_H2_DEFAULT_WINDOW;
+    fl->recv_unacked = 0;
+    fl->peer_window = ND_H2_DEFAULT_WINDOW;
+    fl->peer_frame = ND_H2_FRAME_MAX;
+}
+
+
+size_t
+nd_grpc_h2_flow_room(const nd_grpc_h2_flow_t *fl, int32_t st_window)
+{
+    int32_t  room;
+
+    room = nd_min(fl->send_window, st_window);
+    room = nd_min(room, (int32_t) nd_min(fl->peer_frame, ND_H2_FRAME_MAX));
+
+    return room > 0 ? (size_t) room : 0;
+}
+
+
+void
+nd_grpc_h2_flow_spend(nd_grpc_h2_flow_t *fl, int32_t *st_window, size_t n)
+{
+    fl->send_window -= (int32_t) n;
+    *st_window -= (int32_t) n;
+}
+
+
+void
+nd_grpc_h2_flow_settings(nd_grpc_h2_flow_t *fl,
+    const nd_grpc_h2_settings_t *set, int64_t *delta)
+{
+    *delta = 0;
+
+    if (nd_h2_has(set, ND_H2_SET_WINDOW)) {
+        *delta = (int64_t) set->value[ND_H2_SET_WINDOW] - fl->peer_window;
+        fl->peer_window = set->value[ND_H2_SET_WINDOW];
+    }
+
+    if (nd_h2_has(set, ND_H2_SET_FRAME_SIZE)) {
+        fl->peer_frame = set->value[ND_H2_SET_FRAME_SIZE];
+    }
+}
+
+
 uint32_t
 nd_grpc_h2_settings_parse(const u_char *p, size_t len,
     nd_grpc_h2_settings_t *s, const char **reason)
@@ -153,6 +200,33 @@ nd_grpc_h2_window_grant(uint32_t *unacked, uint32_t window)
     *unacked = 0;
 
     return inc;
+}
+
+
+size_t
+nd_grpc_h2_frame_grants(u_char *f, int32_t sid, uint32_t *st_unacked,
+    uint32_t st_window, uint32_t *conn_unacked, uint32_t conn_window)
+{
+    size_t    n;
+    uint32_t  inc;
+
+    n = 0;
+
+    if (st_unacked) {
+        inc = nd_grpc_h2_window_grant(st_unacked, st_window);
+        if (inc) {
+            nd_grpc_h2_frame32(f, ND_H2_WINDOW_UPDATE, sid, inc);
+            n += ND_H2_HEAD + 4;
+        }
+    }
+
+    inc = nd_grpc_h2_window_grant(conn_unacked, conn_window);
+    if (inc) {
+        nd_grpc_h2_frame32(f + n, ND_H2_WINDOW_UPDATE, 0, inc);
+        n += ND_H2_HEAD + 4;
+    }
+
+    return n;
 }
 
 
@@ -456,6 +530,79 @@ nd_grpc_h2_control(u_char type)
 }
 
 
+/* WINDOW_UPDATE (6.9): the increment goes to the stream's window, or
+ * the connection's */
+static int
+nd_grpc_h2_window_update(nd_grpc_h2_reader_t *rd,
+    const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
+{
+    int32_t     *window;
+    uint32_t     inc;
+    const char  *reason;
+
+    window = role->send_window(ctx, rd->sid);
+    if (window == NULL) {
+        return ND_OK;                   /* a closed stream */
+    }
+
+    inc = nd_h2_get32(p) & 0x7fffffff;
+
+    if (inc == 0) {
+        reason = "WINDOW_UPDATE of 0";
+        return rd->sid ? role->stream_error(ctx, rd->sid,
+                                            ND_H2_PROTOCOL_ERROR, reason)
+                       : role->error(ctx, ND_H2_PROTOCOL_ERROR, reason);
+    }
+
+    if (nd_grpc_h2_window_add(window, inc) != ND_OK) {
+        return rd->sid ? role->stream_error(ctx, rd->sid, ND_H2_FLOW_CONTROL,
+                                            "stream window over 2^31 - 1")
+                       : role->error(ctx, ND_H2_FLOW_CONTROL,
+                                     "connection window over 2^31 - 1");
+    }
+
+    return ND_OK;
+}
+
+
+/* a whole control frame */
+static int
+nd_grpc_h2_control_end(nd_grpc_h2_reader_t *rd,
+    const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
+{
+    int     rc;
+    u_char  f[ND_H2_HEAD + 8];
+
+    switch (nd_h2_type(rd)) {
+
+    case ND_H2_PING:
+        if (nd_h2_flags(rd) & ND_H2_ACK) {
+            return ND_OK;
+        }
+        /* answered, never counted: gRPC peers ping as they like */
+        nd_grpc_h2_frame_pong(f, p);
+        return role->write(ctx, f, sizeof(f));
+
+    case ND_H2_WINDOW_UPDATE:
+        return nd_grpc_h2_window_update(rd, role, ctx, p);
+
+    case ND_H2_PRIORITY:
+        return ND_OK;                   /* ignored */
+
+    case ND_H2_SETTINGS:
+        rc = role->frame(ctx, p);
+        if (rc != ND_OK || (nd_h2_flags(rd) & ND_H2_ACK)) {
+            return rc;
+        }
+        nd_grpc_h2_head(f, 0, ND_H2_SETTINGS, ND_H2_ACK, 0);
+        return role->write(ctx, f, ND_H2_HEAD);
+
+    default:                            /* RST_STREAM, GOAWAY */
+        return role->frame(ctx, p);
+    }
+}
+
+
 /* the payload of the current frame is complete */
 static int
 nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
@@ -491,7 +638,7 @@ nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         if (!nd_grpc_h2_control(nd_h2_type(rd))) {
             return ND_OK;               /* unknown: ignored */
         }
-        rc = role->frame(ctx, payload);
+        rc = nd_grpc_h2_control_end(rd, role, ctx, payload);
         nd_buf_free(&rd->in);
         return rc;
     }

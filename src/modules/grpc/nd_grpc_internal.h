@@ -26,10 +26,7 @@ typedef struct nd_grpc_push_s    nd_grpc_push_t;
 typedef struct {
     nd_hpack_t           hpack;         /* the client's header table */
     nd_grpc_h2_reader_t  rd;            /* frames in */
-    int32_t              send_window;   /* connection, toward the client */
-    uint32_t             recv_unacked;  /* connection, not yet granted */
-    uint32_t             peer_window;   /* client's INITIAL_WINDOW_SIZE */
-    uint32_t             peer_frame;    /* client's MAX_FRAME_SIZE */
+    nd_grpc_h2_flow_t    flow;          /* toward the client and back */
     uint32_t             nstreams;
     uint16_t             enc_max;       /* our encoder's table size */
     uint16_t             enc_size;      /* what we inserted in it */

@@ -717,6 +717,81 @@ test_write_fails(void)
 }
 
 
+/* seeded mutations of a valid answer: no crash, no leak, and every
+ * stream ends exactly once (ASan and UBSan watch the rest) */
+static void
+test_mutations(void)
+{
+    int                    round, i, ends, bad_ends;
+    size_t                 n, k;
+    u_char                 good[512], b[512], *p;
+    env_t                  e;
+    nd_grpc_h2c_t          h2c;
+    nd_grpc_h2c_stream_t   st[3];
+
+    /* SETTINGS, answers to streams 1 and 3, a PING, a WINDOW_UPDATE */
+    p = good;
+    nd_grpc_h2_head(p, 6, ND_H2_SETTINGS, 0, 0);
+    p[9] = 0;
+    p[10] = ND_H2_SET_STREAMS;
+    nd_h2_put32(p + 11, 2);
+    p += 15;
+    for (i = 1; i <= 3; i += 2) {
+        nd_grpc_h2_head(p, 1, ND_H2_HEADERS, ND_H2_END_HEADERS, i);
+        p[9] = 0x88;
+        p += 10;
+        nd_grpc_h2_head(p, 7, ND_H2_DATA, 0, i);
+        memcpy(p + 9, "\0\0\0\0\2hi", 7);
+        p += 16;
+        nd_grpc_h2_head(p, 15, ND_H2_HEADERS,
+                        ND_H2_END_HEADERS | ND_H2_END_STREAM, i);
+        p = nd_hpack_encode_literal(p + 9, (u_char *) "grpc-status", 11,
+                                    (u_char *) "0", 1);
+    }
+    nd_grpc_h2_head(p, 8, ND_H2_PING, 0, 0);
+    memcpy(p + 9, "pingpong", 8);
+    p += 17;
+    nd_grpc_h2_frame32(p, ND_H2_WINDOW_UPDATE, 0, 1000);
+    p += 13;
+    n = (size_t) (p - good);
+
+    srandom(20261206);
+    bad_ends = 0;
+
+    for (round = 0; round < 3000; round++) {
+        memcpy(b, good, n);
+        for (k = 1 + (size_t) random() % 4; k > 0; k--) {
+            b[(size_t) random() % n] = (u_char) random();
+        }
+
+        session(&e, &h2c, 0, 64);
+        for (i = 0; i < 3; i++) {
+            stream_init(&st[i], 8);
+            nd_grpc_h2c_submit(&h2c, &st[i]);
+        }
+
+        /* in random pieces */
+        for (k = 0; k < n; ) {
+            size_t  piece = 1 + (size_t) random() % 40;
+            piece = nd_min(piece, n - k);
+            if (nd_grpc_h2c_recv(&h2c, b + k, piece) != ND_OK) {
+                break;
+            }
+            k += piece;
+        }
+
+        nd_grpc_h2c_fail(&h2c, ND_GRPC_H2C_LOST);
+        ends = e.ended;
+        if (ends != 3) {
+            bad_ends++;
+        }
+        done(&e, &h2c, st, 3);
+    }
+
+    is_int(bad_ends, 0, "3000 mutated answers: every stream ended once");
+}
+
+
 int
 main(void)
 {
@@ -727,6 +802,7 @@ main(void)
     test_bad();
     test_split();
     test_write_fails();
+    test_mutations();
 
     return done_testing();
 }
