@@ -16,6 +16,7 @@
 
 #include <nd_cluster.h>
 #include <nd_naming.h>
+#include <nd_http.h>
 
 #define ND_DISTRO_VERSION       1
 #define ND_DISTRO_TYPE          "DistroDataRequest"

@@ -17,7 +17,6 @@
 #define ND_NAMING_H
 
 #include <nd_core.h>
-#include <nd_http.h>
 #include <inttypes.h>
 
 #define ND_NAMING_DEFAULT_NS        "public"
@@ -377,31 +376,16 @@ int nd_naming_json_double(nd_buf_t *b, double d);
 u_char *nd_naming_info_stamp(nd_pool_t *pool, nd_shared_t *body,
     size_t ref_time_pos, nd_msec_t now);
 
-/* HTTP (nd_naming_http.c, nd_naming_http_v2.c) */
-int nd_naming_http_init(nd_cycle_t *cycle);
-/* the parameter checks of Nacos's filter */
+/* the parameter checks of Nacos's filter (HTTP and gRPC) */
 int nd_naming_ns_ok(const nd_str_t *ns);
 int nd_naming_group_ok(const nd_str_t *g);
 int nd_naming_svc_name_ok(const nd_str_t *n);
-int nd_naming_http_v2_init(nd_cycle_t *cycle);
-/* v1: text body; v2: {code, message, data} with the Nacos ErrorCode */
-nd_int_t nd_naming_fail(nd_http_request_t *r, nd_uint_t status,
-    nd_int_t code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-nd_int_t nd_naming_ok(nd_http_request_t *r);
-/* v1: the JSON as is; v2: wrapped in the envelope (takes the ref) */
-nd_int_t nd_naming_send_json(nd_http_request_t *r, json_t *data);
-int nd_naming_is_v2(nd_http_request_t *r);
-/* trimmed parameter; ND_DECLINED when absent or empty */
-int nd_naming_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
-/* ND_OK or an answered error (the handler's return code in *rc) */
-int nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref,
-    nd_int_t *rc);
-int nd_naming_bool(const nd_str_t *v);
-int nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt);
+/* metadata text as a JSON object (an empty one for NULL or bad text) */
 json_t *nd_naming_meta_json(const char *text);
-json_t *nd_naming_client_json(nd_naming_client_t *c);
-json_t *nd_naming_sub_json(nd_naming_sub_t *sub);
+
+/* the HTTP API (nd_naming_http*.c, see nd_naming_http.h) */
+int nd_naming_http_init(nd_cycle_t *cycle);
+int nd_naming_http_v2_init(nd_cycle_t *cycle);
 
 /* who waits for a persistent write: the HTTP or gRPC request behind it */
 typedef struct nd_naming_waiter_s  nd_naming_waiter_t;

@@ -2,7 +2,7 @@
  * Naming Open API v2 client introspection (/v2/ns/client/...); the v2
  * instance and service routes share the v1 handlers (nd_naming_http.c).
  */
-#include <nd_naming.h>
+#include <nd_naming_http.h>
 
 static nd_int_t nd_naming_client_list(nd_http_request_t *r);
 static nd_int_t nd_naming_client_detail(nd_http_request_t *r);

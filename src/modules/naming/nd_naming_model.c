@@ -687,6 +687,20 @@ nd_naming_parse_metadata(const nd_str_t *text)
 }
 
 
+json_t *
+nd_naming_meta_json(const char *text)
+{
+    json_t  *j;
+
+    if (text == NULL) {
+        return json_object();
+    }
+
+    j = json_loads(text, 0, NULL);
+    return j ? j : json_object();
+}
+
+
 char *
 nd_naming_dump_metadata(json_t *meta)
 {
