@@ -148,7 +148,17 @@ nd_uint_t nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan);
 int nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
     nd_store_row_t *row);
 void nd_store_fail(nd_store_op_t *op, nd_uint_t status, const char *msg);
+
+/* nd_store_cache.c: the config cache and its refresh */
 void nd_store_cache_load(nd_store_conf_t *scf, nd_store_op_t *op);
+void nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c);
+void nd_store_cache_del(nd_store_conf_t *scf, const nd_store_config_t *c,
+    int64_t seq);
+/* the cache key of a row: its group key, \x01 gray name for a gray one;
+ * dst >= nd_store_gray_key_len() */
+size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, const nd_str_t *gray);
+void nd_store_refresh(nd_timer_t *t);
 
 /* nd_store_util.c: pure helpers (unit tested) */
 int nd_store_valid_name(const nd_str_t *s, size_t max);
