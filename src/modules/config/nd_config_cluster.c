@@ -265,8 +265,165 @@ nd_config_sync_handler(nd_grpc_call_t *call, json_t *body)
 }
 
 
+/* ---- listener queries for the whole cluster ------------------------------ */
+
+#define ND_CONFIG_LISTENERS_TYPE      "ConfigListenerQueryRequest"
+#define ND_CONFIG_LISTENERS_RESPONSE  "ConfigListenerQueryResponse"
+
+typedef struct {
+    nd_http_request_t   *r;             /* NULL once the client went */
+    json_t              *map;
+    nd_uint_t            pending;
+} nd_config_gather_t;
+
+
+static void
+nd_config_gather_finish(nd_config_gather_t *g)
+{
+    if (g->pending) {
+        return;
+    }
+
+    if (g->r) {
+        g->r->abort_handler = NULL;
+        nd_config_listeners_answer(g->r, g->map);
+    }
+
+    json_decref(g->map);
+    nd_free(g);
+}
+
+
+static void
+nd_config_gather_done(nd_int_t rc, const char *type, json_t *body,
+    void *data)
+{
+    json_t              *part;
+    nd_config_gather_t  *g = data;
+
+    part = json_object_get(body, "map");
+
+    /* a member that does not answer is left out, as Nacos does */
+    if (rc == ND_OK && strcmp(type, ND_CONFIG_LISTENERS_RESPONSE) == 0
+        && json_is_object(part))
+    {
+        json_object_update(g->map, part);
+    }
+
+    g->pending--;
+    nd_config_gather_finish(g);
+}
+
+
+static void
+nd_config_gather_abort(nd_http_request_t *r)
+{
+    ((nd_config_gather_t *) r->ctx)->r = NULL;
+}
+
+
+nd_int_t
+nd_config_cluster_gather(nd_http_request_t *r, const nd_config_key_t *key,
+    const nd_str_t *ip, json_t *map)
+{
+    json_t              *body;
+    nd_uint_t            i;
+    nd_member_t        **mp;
+    nd_config_gather_t  *g;
+    const nd_array_t    *members;
+
+    if (!nd_cluster_enabled(nd_cycle)) {
+        return ND_DECLINED;
+    }
+
+    if (key) {
+        body = json_pack("{s:s%, s:s%, s:s%}",
+                         "dataId", key->data_id.data, key->data_id.len,
+                         "group", key->group.data, key->group.len,
+                         "tenant", key->tenant.data ? key->tenant.data
+                                                    : (u_char *) "",
+                         key->tenant.len);
+    } else {
+        body = json_pack("{s:s%}", "ip", ip->data, ip->len);
+    }
+
+    g = nd_calloc(sizeof(nd_config_gather_t));
+    if (body == NULL || g == NULL) {
+        json_decref(body);
+        nd_free(g);
+        return ND_DECLINED;
+    }
+
+    g->r = r;
+    g->map = map;
+    g->pending = 1;                 /* held while the calls go out */
+
+    members = nd_cluster_members(nd_cycle);
+    mp = members->elts;
+
+    for (i = 0; i < members->nelts; i++) {
+        if (!mp[i]->self
+            && nd_cluster_call(mp[i], ND_CONFIG_LISTENERS_TYPE,
+                               json_incref(body), 0, nd_config_gather_done, g)
+               == ND_OK)
+        {
+            g->pending++;
+        }
+    }
+
+    json_decref(body);
+
+    r->ctx = g;
+    r->abort_handler = nd_config_gather_abort;
+
+    if (--g->pending == 0) {
+        /* nobody to ask after all: the caller answers */
+        r->abort_handler = NULL;
+        nd_free(g);
+        return ND_DECLINED;
+    }
+
+    return ND_DONE;
+}
+
+
+static nd_int_t
+nd_config_listeners_handler(nd_grpc_call_t *call, json_t *body)
+{
+    json_t           *map;
+    nd_str_t          ip;
+    nd_config_key_t   key;
+
+    ip.data = (u_char *) nd_json_get_str(body, "ip", "");
+    ip.len = strlen((char *) ip.data);
+
+    if (ip.len == 0) {
+        key.data_id.data = (u_char *) nd_json_get_str(body, "dataId", "");
+        key.data_id.len = strlen((char *) key.data_id.data);
+        key.group.data = (u_char *) nd_json_get_str(body, "group", "");
+        key.group.len = strlen((char *) key.group.data);
+        key.tenant.data = (u_char *) nd_json_get_str(body, "tenant", "");
+        key.tenant.len = strlen((char *) key.tenant.data);
+
+        if (key.data_id.len == 0 || key.group.len == 0) {
+            return nd_grpc_reply_error(call, 400, "a listener query needs "
+                                       "dataId and group, or ip");
+        }
+    }
+
+    map = nd_config_listeners_map(nd_cycle, ip.len ? NULL : &key, &ip);
+    if (map == NULL) {
+        return ND_ERROR;
+    }
+
+    return nd_grpc_reply(call, ND_CONFIG_LISTENERS_RESPONSE,
+                         json_pack("{s:o}", "map", map));
+}
+
+
 static const nd_grpc_handler_t  nd_config_cluster_handlers[] = {
     { nd_string(ND_CONFIG_SYNC_TYPE), nd_config_sync_handler },
+    { nd_string(ND_CONFIG_LISTENERS_TYPE), nd_config_listeners_handler },
     nd_grpc_null_handler
 };
 

@@ -61,9 +61,20 @@ nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
 void nd_config_grpc_exit(void);
 #endif
 nd_int_t nd_config_listener_query(nd_http_request_t *r);
+/* this node's listeners of key (client ip -> md5), or of the client ip
+ * (group key -> md5) when key is NULL */
+json_t *nd_config_listeners_map(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const nd_str_t *ip);
+/* {"collectStatus":200,"lisentersGroupkeyStatus":map}; map borrowed */
+nd_int_t nd_config_listeners_answer(nd_http_request_t *r, json_t *map);
 #if (ND_WITH_CLUSTER)
 nd_int_t nd_config_cluster_init(nd_cycle_t *cycle);
 void nd_config_cluster_exit(nd_cycle_t *cycle);
+/* ask every other member for its part of a listener query (map takes
+ * it, the request is answered once all did): ND_DONE; ND_DECLINED when
+ * there is nobody to ask (answer map now) */
+nd_int_t nd_config_cluster_gather(nd_http_request_t *r,
+    const nd_config_key_t *key, const nd_str_t *ip, json_t *map);
 #endif
 
 /* request parameters shared by the HTTP files */

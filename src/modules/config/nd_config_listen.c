@@ -351,109 +351,152 @@ nd_config_listener_poll(nd_http_request_t *r)
 
 
 /*
- * GET /v1/cs/configs/listener?dataId=&group=&tenant=: who listens, with
- * the md5 each holds (the misspelt field is Nacos's).
- * GET /v1/cs/listener?ip=: what one client address listens to.
+ * Who listens on this node: to a key (key set: client ip -> md5), or what
+ * one client address listens to (ip set: group key -> md5, the group key
+ * as Nacos writes it, dataId+group[+tenant]).
  */
-nd_int_t
-nd_config_listener_query(nd_http_request_t *r)
+json_t *
+nd_config_listeners_map(nd_cycle_t *cycle, const nd_config_key_t *key,
+    const nd_str_t *ip)
 {
-    u_char                *k;
-    json_t                *map, *res;
-    nd_str_t               ip, tenant;
-    nd_int_t               rc;
+    char                   gk[1200];
+    u_char                 k[1200];
+    size_t                 n;
+    json_t                *map;
     nd_uint_t              it;
     nd_queue_t            *q;
     nd_hash_elt_t         *e;
-    nd_config_key_t        key;
     nd_config_conf_t      *ccf;
     nd_config_watch_t     *w;
     nd_config_listener_t  *l;
 
-    ccf = nd_config_conf(nd_cycle);
+    ccf = nd_config_conf(cycle);
     map = json_object();
+    if (map == NULL) {
+        return NULL;
+    }
 
-    if (r->route.len == sizeof("/v1/cs/listener") - 1) {
-        if (nd_config_arg(r, "ip", &ip) != ND_OK || ip.len == 0) {
-            json_decref(map);
-            return nd_config_v1_error(r, 400,
-                       "Required request parameter 'ip' for method "
-                       "parameter type String is not present");
+    if (key) {
+        if (nd_config_index_len(key) > sizeof(k)) {
+            return map;
         }
 
-        for (e = nd_hash_first(&ccf->watches, &it); e;
-             e = nd_hash_next(&ccf->watches, e, &it))
-        {
-            w = e->value;
-            for (q = nd_queue_head(&w->listeners);
-                 q != nd_queue_sentinel(&w->listeners);
-                 q = nd_queue_next(q))
-            {
-                l = nd_queue_data(q, nd_config_listener_t, link);
-                if (l->client_ip && strlen(l->client_ip) == ip.len
-                    && memcmp(l->client_ip, ip.data, ip.len) == 0)
-                {
-                    /* dataId+group+tenant, as Nacos's group keys */
-                    char  gk[1200];
-                    size_t  n = nd_min(w->klen, sizeof(gk) - 1);
+        w = nd_hash_find(&ccf->watches, k, nd_config_index_key(k, key));
 
-                    memcpy(gk, w->key, n);
-                    gk[n] = '\0';
-                    for (char *c = gk; *c; c++) {
-                        if (*c == '\002') {
-                            *c = '+';
-                        }
-                    }
-                    if (n && gk[n - 1] == '+') {
-                        gk[n - 1] = '\0';
-                    }
-                    json_object_set_new(map, gk, json_string(l->md5));
-                }
-            }
-        }
-
-        res = json_pack("{s:i, s:o}", "collectStatus", 200,
-                        "lisentersGroupkeyStatus", map);
-        rc = nd_http_send_json(r, 200, res);
-        json_decref(res);
-        return rc;
-    }
-
-    if (nd_config_arg(r, "dataId", &key.data_id) != ND_OK
-        || nd_config_arg(r, "group", &key.group) != ND_OK)
-    {
-        json_decref(map);
-        return nd_config_v1_error(r, 400, "Required request parameter "
-                                  "'dataId' and 'group' are not present");
-    }
-    tenant.len = 0;
-    nd_config_arg(r, "tenant", &tenant);
-    key.tenant = tenant;
-    nd_config_key_normalize(&key);
-
-    k = nd_pnalloc(r->pool, nd_config_index_len(&key));
-    if (k == NULL) {
-        json_decref(map);
-        return ND_ERROR;
-    }
-
-    w = nd_hash_find(&ccf->watches, k, nd_config_index_key(k, &key));
-    if (w) {
-        for (q = nd_queue_head(&w->listeners);
-             q != nd_queue_sentinel(&w->listeners);
-             q = nd_queue_next(q))
+        for (q = w ? nd_queue_head(&w->listeners) : NULL;
+             q && q != nd_queue_sentinel(&w->listeners); q = nd_queue_next(q))
         {
             l = nd_queue_data(q, nd_config_listener_t, link);
             if (l->client_ip) {
                 json_object_set_new(map, l->client_ip, json_string(l->md5));
             }
         }
+
+        return map;
     }
 
-    res = json_pack("{s:i, s:o}", "collectStatus", 200,
+    for (e = nd_hash_first(&ccf->watches, &it); e;
+         e = nd_hash_next(&ccf->watches, e, &it))
+    {
+        w = e->value;
+        for (q = nd_queue_head(&w->listeners);
+             q != nd_queue_sentinel(&w->listeners); q = nd_queue_next(q))
+        {
+            l = nd_queue_data(q, nd_config_listener_t, link);
+            if (l->client_ip == NULL || strlen(l->client_ip) != ip->len
+                || memcmp(l->client_ip, ip->data, ip->len) != 0)
+            {
+                continue;
+            }
+
+            /* dataId+group+tenant, as Nacos's group keys */
+            n = nd_min(w->klen, sizeof(gk) - 1);
+            memcpy(gk, w->key, n);
+            gk[n] = '\0';
+            for (char *c = gk; *c; c++) {
+                if (*c == '\002') {
+                    *c = '+';
+                }
+            }
+            if (n && gk[n - 1] == '+') {
+                gk[n - 1] = '\0';
+            }
+            json_object_set_new(map, gk, json_string(l->md5));
+        }
+    }
+
+    return map;
+}
+
+
+nd_int_t
+nd_config_listeners_answer(nd_http_request_t *r, json_t *map)
+{
+    json_t    *res;
+    nd_int_t   rc;
+
+    res = json_pack("{s:i, s:O}", "collectStatus", 200,
                     "lisentersGroupkeyStatus", map);
     rc = nd_http_send_json(r, 200, res);
     json_decref(res);
+
+    return rc;
+}
+
+
+/*
+ * GET /v1/cs/configs/listener?dataId=&group=&tenant=: who listens, with
+ * the md5 each holds (the misspelt field is Nacos's).
+ * GET /v1/cs/listener?ip=: what one client address listens to.
+ * In a cluster both answer for every member.
+ */
+nd_int_t
+nd_config_listener_query(nd_http_request_t *r)
+{
+    json_t           *map;
+    nd_str_t          ip, tenant;
+    nd_int_t          rc;
+    nd_config_key_t   key, *kp;
+
+    kp = NULL;
+    ip.len = 0;
+
+    if (r->route.len == sizeof("/v1/cs/listener") - 1) {
+        if (nd_config_arg(r, "ip", &ip) != ND_OK || ip.len == 0) {
+            return nd_config_v1_error(r, 400,
+                       "Required request parameter 'ip' for method "
+                       "parameter type String is not present");
+        }
+
+    } else {
+        if (nd_config_arg(r, "dataId", &key.data_id) != ND_OK
+            || nd_config_arg(r, "group", &key.group) != ND_OK)
+        {
+            return nd_config_v1_error(r, 400, "Required request parameter "
+                                      "'dataId' and 'group' are not "
+                                      "present");
+        }
+        tenant.len = 0;
+        nd_config_arg(r, "tenant", &tenant);
+        key.tenant = tenant;
+        nd_config_key_normalize(&key);
+        kp = &key;
+    }
+
+    map = nd_config_listeners_map(nd_cycle, kp, &ip);
+    if (map == NULL) {
+        return ND_ERROR;
+    }
+
+#if (ND_WITH_CLUSTER)
+    rc = nd_config_cluster_gather(r, kp, &ip, map);
+    if (rc != ND_DECLINED) {
+        return rc;                  /* the members answer, then we do */
+    }
+#endif
+
+    rc = nd_config_listeners_answer(r, map);
+    json_decref(map);
 
     return rc;
 }
