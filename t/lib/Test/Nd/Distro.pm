@@ -104,7 +104,7 @@ sub handshake ($self, %labels) {
 
 
 sub inst ($self, $ip, $port, %o) {
-    return { ip => $ip, port => $port, weight => 1.0,
+    return { ip => $ip, port => $port + 0, weight => 1.0,
              healthy => JSON::PP::true, enabled => JSON::PP::true,
              ephemeral => JSON::PP::true, clusterName => 'DEFAULT',
              metadata => {}, %o };
