@@ -12,6 +12,7 @@
 use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
+use JSON::PP ();
 use Test::More;
 use Test::Nd;
 use Test::Nd::Distro;

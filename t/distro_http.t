@@ -1,8 +1,9 @@
 # Distro and 1.x HTTP ephemeral clients on three real nodes: every write
 # goes to node 2; an ip:port another node is responsible for is forwarded
 # there and the client gets that node's answer, a plain `ok` or beat JSON.
-# The instances are listed by every node and stay healthy while beaten;
-# when beats stop each one becomes unhealthy, then is removed, on every
+# The instances are listed by every node and stay healthy while beaten
+# (through node 2, then through nodes 1 and 3, which forward too); when
+# beats stop each one becomes unhealthy, then is removed, on every
 # node, once (never healthy again, never back once gone).  The nacos npm
 # client pointed at node 2 alone works the same.
 #
@@ -14,6 +15,7 @@ use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
+use JSON::PP ();
 use Time::HiRes qw(time);
 use Test::Nd;
 use Test::Nd::Distro;
@@ -64,7 +66,7 @@ $d->converged($svc, [ map { addr($_) } @all ], $SYNC,
 # ---- beats through node 2: the responsible node's beat JSON ----------------
 
 # a full beat (the Java 1.x client's form body) for each, then light beats
-sub beat ($e, $full = 0) {
+sub beat ($e, $full = 0, $via = $n2) {
     my $q = "$ns/instance/beat?serviceName=$svc&ip=$e->[0]&port=$e->[1]";
     my %o;
     if ($full) {
@@ -77,7 +79,7 @@ sub beat ($e, $full = 0) {
               headers => { 'Content-Type'
                            => 'application/x-www-form-urlencoded' });
     }
-    my ($j, $r) = $n2->http_json('PUT', $q, %o);
+    my ($j, $r) = $via->http_json('PUT', $q, %o);
     return ($j, $r);
 }
 
@@ -113,31 +115,50 @@ sub health ($i) {
     return { map { ("$_->{ip}:$_->{port}" => $_->{healthy} ? 1 : 0) } @$h };
 }
 
+# beats every round for twice the beat timeout through the nodes @via
+# (in turn); every instance must stay listed healthy on every node
 my @problems;
-my $until = time + 2 * $BEAT_TIMEOUT;
-my $rounds = 0;
-while (time < $until) {
-    for my $e (@all) {
-        my ($j, $r) = beat($e);
-        push @problems, 'beat ' . addr($e) . " -> $r->{status} '$r->{body}'"
-            unless ref $j eq 'HASH' && ($j->{code} // 0) == 10200;
-    }
-    for my $i (1 .. 3) {
-        my $h = health($i);
-        push @problems, "node $i: no list" unless $h;
+sub beaten (@via) {
+    @problems = ();
+    my $until = time + 2 * $BEAT_TIMEOUT;
+    my $rounds = 0;
+    while (time < $until) {
+        my $via = $d->node($via[ $rounds % @via ]);
         for my $e (@all) {
-            my $v = $h && $h->{ addr($e) };
-            push @problems, "node $i: " . addr($e) . ' '
-                            . (defined $v ? 'unhealthy' : 'missing')
-                unless $v;
+            my ($j, $r) = beat($e, 0, $via);
+            push @problems, 'beat ' . addr($e) . " -> $r->{status} "
+                            . "'$r->{body}'"
+                unless ref $j eq 'HASH' && ($j->{code} // 0) == 10200;
         }
+        for my $i (1 .. 3) {
+            my $h = health($i);
+            push @problems, "node $i: no list" unless $h;
+            for my $e (@all) {
+                my $v = $h && $h->{ addr($e) };
+                push @problems, "node $i: " . addr($e) . ' '
+                                . (defined $v ? 'unhealthy' : 'missing')
+                    unless $v;
+            }
+        }
+        $rounds++;
+        Time::HiRes::sleep(0.2);      # beat interval 1 s: well within it
     }
-    $rounds++;
-    Time::HiRes::sleep(0.2);      # beat interval 1 s: well within it
+    ok(!@problems, "beaten through node(s) @via for "
+                   . 2 * $BEAT_TIMEOUT . " s ($rounds rounds): every "
+                   . 'instance listed healthy everywhere')
+        or do {
+            diag(join "\n", @problems[0 .. ($#problems > 20 ? 20
+                                                             : $#problems)]);
+            $d->diag_state($svc, [ map { addr($_) } @all ]);
+        };
 }
-ok(!@problems, "beaten every round through node 2 for ${\(2 * $BEAT_TIMEOUT)} s"
-               . " ($rounds rounds): every instance listed healthy everywhere")
-    or diag(join "\n", @problems[0 .. ($#problems > 20 ? 20 : $#problems)]);
+
+beaten(2);
+# a 1.x client may beat through any node: nodes 1 and 3 forward too, so
+# the responsible nodes (node 2 for some) get the beats; a node that kept
+# the beats for itself would let its peers' instances expire here
+beaten(1, 3);
+@problems = ();
 
 # ---- beats stop (but for the anchor): unhealthy, then gone, once ------------
 
@@ -172,7 +193,7 @@ ok($gone, 'beats stopped: every instance gone from every node within '
 note(sprintf 'all gone %.1f s after the last beat', time - $stopped);
 
 # a few more verify intervals and beat timeouts: nothing comes back
-$until = time + $DEL_TIMEOUT;
+my $until = time + $DEL_TIMEOUT;
 while (time < $until) {
     beat($anchor);
     $record->();
@@ -181,7 +202,7 @@ while (time < $until) {
 
 for my $i (1 .. 3) {
     my @flap = grep { $seq{$i}{$_} !~ /^H?UG$/ } sort keys %{ $seq{$i} // {} };
-    ok(keys %{ $seq{$i} // {} } == @eps && !@flap,
+    ok(scalar(keys %{ $seq{$i} // {} }) == @eps && !@flap,
        "node $i: every instance went healthy -> unhealthy -> gone, once, "
        . 'and stayed gone')
         or diag(join "\n", map { "$_: $seq{$i}{$_}" } @flap);
