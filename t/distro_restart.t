@@ -55,7 +55,7 @@ my $t2 = $d->node(2);
 $t2->run;                              # answers liveness
 my (@codes, $first);
 my $ready = $d->cl->wait_for($READY, sub {
-    my $r = $t2->http_get('/nacos/v1/console/health/readiness', timeout => 3);
+    my $r = $t2->http_get('/nacos/v1/console/health/readiness', timeout => 5);
     push @codes, $r->{status};
     return 0 unless $r->{status} == 200;
     $first = $d->addrs(2, $svc);       # right after the first 200
