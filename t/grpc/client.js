@@ -141,6 +141,15 @@ async function run() {
         await new Promise((r) => setTimeout(r, s.ms));
         out({ step: i, op: 'sleep' });
         break;
+      case 'gate': {
+        // wait until the test creates s.file: lets a test run the next
+        // steps on the same connection when it chooses
+        while (!fs.existsSync(s.file)) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        out({ step: i, op: 'gate' });
+        break;
+      }
       case 'hold':
         // stay connected until the test kills us
         out({ step: i, op: 'hold' });
