@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -228,8 +229,18 @@ main(int argc, char **argv)
     waitpid(pid, NULL, 0);
 
     qsort(lat, nlat, sizeof(double), cmp);
-    printf("round trips %ld seconds %.2f rt/s %.0f p50 %.3f ms p99 %.3f ms\n",
-           done, t, done / t, nlat ? lat[nlat / 2] * 1000 : 0,
-           nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0);
+    {
+        struct rusage  ru;
+        double         cpu;
+
+        getrusage(RUSAGE_SELF, &ru);
+        cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+              + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+        printf("round trips %ld seconds %.2f rt/s %.0f p50 %.3f ms "
+               "p99 %.3f ms client-cpu %.0f%%\n", done, t, done / t,
+               nlat ? lat[nlat / 2] * 1000 : 0,
+               nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0,
+               cpu * 100 / t);
+    }
     return 0;
 }

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +95,8 @@ static int          fan_defer;
 static conn_t     **fan_dirty;
 static int          ndirty;
 static int          no_setup;        /* -N: a cluster port */
+static char         answer[64];      /* the type of the first unary answer
+                                      * of the timed calls (-N and plain) */
 
 
 static double
@@ -299,6 +302,18 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
     (void) s; (void) flags;
 
     if (id != c->bidi_id) {
+        /* one answer is enough to say what the calls get; a whole
+         * gRPC message in this chunk, as small answers come */
+        if (c->ready && answer[0] == '\0' && len > 5) {
+            size_t          ml, tl;
+            const uint8_t  *meta, *type;
+
+            meta = pb_field(data + 5, len - 5, 2, &ml);
+            type = meta ? pb_field(meta, ml, 3, &tl) : NULL;
+            if (type) {
+                snprintf(answer, sizeof(answer), "%.*s", (int) tl, type);
+            }
+        }
         return 0;
     }
 
@@ -879,10 +894,19 @@ main(int argc, char **argv)
     }
 
     qsort(lat, nlat, sizeof(double), cmp);
-    printf("calls %ld failed %ld seconds %.2f calls/s %.0f "
-           "p50 %.3f ms p99 %.3f ms\n", done_calls, failed_calls,
-           now() - t0, done_calls / (now() - t0),
-           nlat ? lat[nlat / 2] * 1000 : 0,
-           nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0);
+    {
+        struct rusage  ru;
+        double         t = now() - t0, cpu;
+
+        getrusage(RUSAGE_SELF, &ru);
+        cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+              + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+        printf("calls %ld failed %ld seconds %.2f calls/s %.0f "
+               "p50 %.3f ms p99 %.3f ms client-cpu %.0f%% answer %s\n",
+               done_calls, failed_calls, t, done_calls / t,
+               nlat ? lat[nlat / 2] * 1000 : 0,
+               nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0,
+               cpu * 100 / t, answer[0] ? answer : "?");
+    }
     return 0;
 }
