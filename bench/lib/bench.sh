@@ -542,3 +542,23 @@ nd_bench_cpu_ns()
             'BEGIN { printf "%.0f\n", t * 1e9 / hz }'
     fi
 }
+
+
+# nd_bench_settle PID [MAX_S]: wait until PID uses under 2% of a core over
+# half a second (what it still had to do is done), at most MAX_S (60);
+# prints the seconds waited
+nd_bench_settle()
+{
+    local pid=$1 max=${2:-60} i c0 c1
+
+    c0=$(nd_bench_cpu_ns "$pid")
+    for i in $(seq $((max * 2))); do
+        sleep 0.5
+        c1=$(nd_bench_cpu_ns "$pid")
+        if [ $((c1 - c0)) -lt 10000000 ]; then
+            break
+        fi
+        c0=$c1
+    done
+    awk -v i="$i" 'BEGIN { printf "%.1f\n", i / 2 }'
+}
