@@ -27,9 +27,12 @@
  *                                     subscribes to `services` services,
  *                                     a connection to PORT registers one
  *                                     new instance at a time in them
- *                                     (round robin); prints the time from
- *                                     each register sent to its push
- *                                     arriving on PORT2 (p50/p99/max)
+ *                                     (round robin; as a 2.x client, it
+ *                                     holds one instance a service, so a
+ *                                     register replaces its previous one
+ *                                     there); prints the time from each
+ *                                     register sent to the push carrying
+ *                                     it arriving on PORT2 (p50/p99/max)
  *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
