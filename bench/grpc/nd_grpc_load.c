@@ -18,6 +18,21 @@
  *                                     connections listen to config
  *                                     SERVICE (ConfigBatchListenRequest)
  *                                     and connection 0 publishes it
+ *   nd_grpc_load -p PORT -N [-c conns] [-d depth] [-t seconds] [-T ...]
+ *                                     unary calls on a cluster RPC port:
+ *                                     no ServerCheck, no bi-stream, no
+ *                                     ConnectionSetupRequest
+ *   nd_grpc_load -p PORT -R PORT2 [-k registrations] [-m services]
+ *                                     replication: a connection to PORT2
+ *                                     subscribes to `services` services,
+ *                                     a connection to PORT registers one
+ *                                     new instance at a time in them
+ *                                     (round robin; as a 2.x client, it
+ *                                     holds one instance a service, so a
+ *                                     register replaces its previous one
+ *                                     there); prints the time from each
+ *                                     register sent to the push carrying
+ *                                     it arriving on PORT2 (p50/p99/max)
  *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
@@ -34,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +97,9 @@ static long         fan_left;        /* connections still without it */
 static int          fan_defer;
 static conn_t     **fan_dirty;
 static int          ndirty;
+static int          no_setup;        /* -N: a cluster port */
+static char         answer[64];      /* the type of the first unary answer
+                                      * of the timed calls (-N and plain) */
 
 
 static double
@@ -286,6 +305,18 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
     (void) s; (void) flags;
 
     if (id != c->bidi_id) {
+        /* one answer is enough to say what the calls get; a whole
+         * gRPC message in this chunk, as small answers come */
+        if (c->ready && answer[0] == '\0' && len > 5) {
+            size_t          ml, tl;
+            const uint8_t  *meta, *type;
+
+            meta = pb_field(data + 5, len - 5, 2, &ml);
+            type = meta ? pb_field(meta, ml, 3, &tl) : NULL;
+            if (type) {
+                snprintf(answer, sizeof(answer), "%.*s", (int) tl, type);
+            }
+        }
         return 0;
     }
 
@@ -407,7 +438,7 @@ on_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
 
 
 static conn_t *
-dial(void)
+dial(int to)
 {
     int                   one = 1;
     conn_t               *c = calloc(1, sizeof(*c));
@@ -417,7 +448,7 @@ dial(void)
     c->fd = socket(AF_INET, SOCK_STREAM, 0);
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t) port);
+    sa.sin_port = htons((uint16_t) to);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(c->fd, (struct sockaddr *) &sa, sizeof(sa)) != 0) {
         perror("connect");
@@ -433,6 +464,9 @@ dial(void)
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, NULL, 0);
 
+    if (no_setup) {
+        return c;
+    }
     submit(c, "/Request/request", "ServerCheckRequest", "{}", 0);
     submit(c, "/BiRequestStream/requestBiStream", "ConnectionSetupRequest",
            "{\"clientVersion\":\"nd_grpc_load\",\"labels\":{}}", 1);
@@ -665,16 +699,97 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     return 0;
 }
 
+/* -R: register on cs[0] (one node), the push on cs[1] (another node) */
+static int
+replicate(conn_t **cs, struct pollfd *pfd, int regs, int services)
+{
+    int      i, k;
+    char     body[512];
+    long     acked, base = done_calls;
+    double   t_sent, t_ack, t_push, *lat_ms, sum = 0;
+
+    for (i = 0; i < services; i++) {
+        snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+                 "\"serviceName\":\"repl-%d\",\"groupName\":\"DEFAULT_GROUP\","
+                 "\"subscribe\":true,\"clusters\":\"\"}", i);
+        submit(cs[1], "/Request/request", "SubscribeServiceRequest", body, 0);
+    }
+    if (io(cs[1]) < 0) {
+        return 1;
+    }
+    /* subscribed, and past the pushes the server sends after subscribing */
+    t_sent = now() + 1.0;
+    while (now() < t_sent || done_calls - base < services) {
+        pump(cs, 2, pfd, 50);
+    }
+    printf("%d services subscribed\n", services);
+    fflush(stdout);
+
+    lat_ms = calloc((size_t) regs, sizeof(double));
+    cs[1]->seen = 0;
+
+    for (k = 1; k <= regs; k++) {
+        snprintf(fan_marker, sizeof(fan_marker), "\"10.%d.%d.%d\"",
+                 k / 62500 + 20, k / 250 % 250, k % 250 + 1);
+        fan_change = k;
+        fan_left = 1;
+        snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+                 "\"serviceName\":\"repl-%d\",\"groupName\":\"DEFAULT_GROUP\","
+                 "\"type\":\"registerInstance\",\"instance\":{\"ip\":%s,"
+                 "\"port\":8080,\"weight\":1.0,\"healthy\":true,"
+                 "\"enabled\":true,\"ephemeral\":true,"
+                 "\"clusterName\":\"DEFAULT\",\"metadata\":{}}}",
+                 (k - 1) % services, fan_marker);
+
+        acked = done_calls;
+        t_sent = now();
+        submit(cs[0], "/Request/request", "InstanceRequest", body, 0);
+        if (flush_out(cs[0]) < 0) {
+            return 1;
+        }
+
+        t_ack = t_push = 0;
+        for ( ;; ) {
+            pump(cs, 2, pfd, 20);
+            if (t_push == 0 && fan_left <= 0) {
+                t_push = now();
+            }
+            if (t_ack == 0 && done_calls > acked) {
+                t_ack = now();
+            }
+            if (t_push && t_ack) {
+                break;
+            }
+            if (now() - t_sent > 10) {
+                fprintf(stderr, "registration %d: %s within 10 s\n", k,
+                        t_ack ? "no push on the other node"
+                              : "no answer to the register");
+                return 1;
+            }
+        }
+        lat_ms[k - 1] = (t_push - t_sent) * 1000;
+        sum += lat_ms[k - 1];
+    }
+
+    qsort(lat_ms, (size_t) regs, sizeof(double), cmp);
+    printf("replicated %d registrations over %d services push p50 %.2f ms "
+           "p99 %.2f ms max %.2f ms mean %.2f ms\n", regs, services,
+           lat_ms[(regs - 1) / 2], lat_ms[(int) ((regs - 1) * 0.99)],
+           lat_ms[regs - 1], sum / regs);
+    return 0;
+}
+
 
 int
 main(int argc, char **argv)
 {
-    int              i, o, nconns = 1, idle = 0, changes = 20;
+    int              i, o, nconns = 1, idle = 0, changes = 20, port2 = 0;
+    int              services = 100;
     conn_t         **cs;
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:C")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -686,21 +801,27 @@ main(int argc, char **argv)
         case 'F': fan_service = optarg; break;
         case 'k': changes = atoi(optarg); break;
         case 'C': fan_config = 1; break;
+        case 'N': no_setup = 1; break;
+        case 'R': port2 = atoi(optarg); break;
+        case 'm': services = atoi(optarg); break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
         }
     }
 
+    if (port2) {
+        nconns = 2;
+    }
     cs = calloc((size_t) nconns, sizeof(*cs));
     pfd = calloc((size_t) nconns + 1, sizeof(*pfd));
     for (i = 0; i < nconns; i++) {
-        cs[i] = dial();
+        cs[i] = dial(port2 && i == 1 ? port2 : port);
         io(cs[i]);
     }
 
     /* let the setups land (the SDKs wait about 100 ms too) */
-    setup_until = now() + 0.3;
+    setup_until = now() + (no_setup ? 0.05 : 0.3);
     while (now() < setup_until) {
         for (i = 0; i < nconns; i++) {
             pfd[i].fd = cs[i]->fd;
@@ -714,6 +835,9 @@ main(int argc, char **argv)
 
     if (fan_service) {
         return fan_out(cs, nconns, pfd, changes);
+    }
+    if (port2) {
+        return replicate(cs, pfd, changes, services < 1 ? 1 : services);
     }
 
     if (idle) {
@@ -773,10 +897,19 @@ main(int argc, char **argv)
     }
 
     qsort(lat, nlat, sizeof(double), cmp);
-    printf("calls %ld failed %ld seconds %.2f calls/s %.0f "
-           "p50 %.3f ms p99 %.3f ms\n", done_calls, failed_calls,
-           now() - t0, done_calls / (now() - t0),
-           nlat ? lat[nlat / 2] * 1000 : 0,
-           nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0);
+    {
+        struct rusage  ru;
+        double         t = now() - t0, cpu;
+
+        getrusage(RUSAGE_SELF, &ru);
+        cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
+              + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+        printf("calls %ld failed %ld seconds %.2f calls/s %.0f "
+               "p50 %.3f ms p99 %.3f ms client-cpu %.0f%% answer %s\n",
+               done_calls, failed_calls, t, done_calls / t,
+               nlat ? lat[nlat / 2] * 1000 : 0,
+               nlat ? lat[(size_t) (nlat * 0.99)] * 1000 : 0,
+               cpu * 100 / t, answer[0] ? answer : "?");
+    }
     return 0;
 }

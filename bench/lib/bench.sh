@@ -380,3 +380,185 @@ nd_summary()
         printf '%s\n' "$@"
     fi
 }
+
+
+# ---- clusters (bench/70-cluster.bench, bench/75-distro.bench) ---------------
+
+# nd_bench_pg: a private PostgreSQL (bench/lib/pg.pl, as the tests start
+# theirs), stopped by nd_bench_cleanup.  Sets nd_bench_pg_conninfo; returns
+# 1 with the reason in nd_bench_pg_why when it cannot be had.
+nd_bench_pg()
+{
+    local line i
+
+    nd_bench_spawn pg perl "$ND_ROOT/bench/lib/pg.pl"
+    nd_bench_pg_pid=$nd_bench_pid
+    for i in $(seq 1200); do
+        line=$(head -1 "$nd_bench_tmp/pg.out" 2>/dev/null)
+        case $line in
+            conninfo\ *) nd_bench_pg_conninfo=${line#conninfo }; return 0 ;;
+            skip\ *|error\ *) nd_bench_pg_why=${line#* }; return 1 ;;
+        esac
+        if ! kill -0 "$nd_bench_pg_pid" 2>/dev/null; then
+            nd_bench_pg_why="bench/lib/pg.pl exited: $(tail -3 "$nd_bench_tmp/pg.out" | tr '\n' ' ')"
+            return 1
+        fi
+        sleep 0.1
+    done
+    nd_bench_pg_why="PostgreSQL did not start within 120 s"
+    return 1
+}
+
+
+# nd_bench_ports N: N distinct free ports (each with +1000 and +1001 free),
+# one a line
+nd_bench_ports()
+{
+    local n=$1 p seen=" "
+
+    while [ "$n" -gt 0 ]; do
+        p=$(nd_bench_port) || return 1
+        case $seen in *" $p "*|*" $((p + 1000)) "*|*" $((p + 1001)) "*|*" $((p - 1000)) "*|*" $((p - 1001)) "*) continue ;; esac
+        seen="$seen$p $((p + 1000)) $((p + 1001)) "
+        printf '%s\n' "$p"
+        n=$((n - 1))
+    done
+}
+
+
+# nd_bench_cluster_conf NAME PORT "MEMBER_PORTS" [EXTRA]: the conf of a
+# cluster node in $nd_bench_tmp/NAME: HTTP on PORT, SDK gRPC on PORT+1000,
+# cluster RPC on PORT+1001, backend pg on nd_bench_pg_conninfo, members
+# 127.0.0.1:P for each P of MEMBER_PORTS; EXTRA is appended.
+nd_bench_cluster_conf()
+{
+    local name=$1 port=$2 members=$3 extra=${4:-} m list=
+
+    for m in $members; do
+        list="$list    member 127.0.0.1:$m;"$'\n'
+    done
+    nd_bench_nacosd_conf "$nd_bench_tmp/$name" "$port" "store {
+    backend pg;
+    pg_conninfo \"$nd_bench_pg_conninfo\";
+    pg_pool 2;
+}
+
+cluster {
+$list}
+$extra"
+}
+
+
+# nd_bench_cluster_start NAME PORT: start the node whose conf
+# nd_bench_cluster_conf wrote (pinned like every server); does not wait.
+# Sets nd_bench_pid.
+nd_bench_cluster_start()
+{
+    local dir=$nd_bench_tmp/$1
+
+    nd_bench_spawn "$1" $(nd_bench_cpu 0) \
+        "$ND_BIN" -p "$dir/" -c "$dir/nacosd.conf"
+}
+
+
+# nd_bench_ready PORT [TIMEOUT_MS]: wait for readiness 200
+nd_bench_ready()
+{
+    perl "$ND_PROBE" wait "$1" "$ND_CONTEXT_PATH/v1/console/health/readiness" \
+        "${2:-30000}" "${3:-}"
+}
+
+
+# nd_bench_node_fail NAME: the tails of a node's output and error log
+nd_bench_node_fail()
+{
+    sed 's/^/    /' "$nd_bench_tmp/$1.out" "$nd_bench_tmp/$1/logs/error.log" \
+        2>/dev/null | tail -20
+}
+
+
+# nd_bench_members_up PORT: how many members the node on PORT lists UP
+nd_bench_members_up()
+{
+    perl "$ND_PROBE" get "$1" "$ND_CONTEXT_PATH/v1/core/cluster/nodes" \
+        2>/dev/null | grep -o '"state":"UP"' | wc -l
+}
+
+
+# nd_bench_wait_up N TIMEOUT_S PORT...: every node on PORT... lists N
+# members UP, within TIMEOUT_S
+nd_bench_wait_up()
+{
+    local n=$1 secs=$2 p ok i
+    shift 2
+
+    for i in $(seq $((secs * 10))); do
+        ok=1
+        for p in "$@"; do
+            [ "$(nd_bench_members_up "$p")" -ge "$n" ] || { ok=; break; }
+        done
+        [ -n "$ok" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+
+# nd_bench_private PID: private (anonymous and file-backed private) memory
+# in KB: Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, RssAnon
+# of /proc/PID/status where smaps_rollup is missing
+nd_bench_private()
+{
+    if [ -r /proc/"$1"/smaps_rollup ]; then
+        awk '/^Private_(Clean|Dirty):/ { kb += $2 } END { print kb + 0 }' \
+            /proc/"$1"/smaps_rollup
+    else
+        awk '/^RssAnon:/ { print $2 }' /proc/"$1"/status 2>/dev/null
+    fi
+}
+
+
+# nd_bench_cputicks PID: utime + stime of /proc/PID/stat, in clock ticks
+nd_bench_cputicks()
+{
+    # the command name (field 2) may hold blanks: split after its ")"
+    sed 's/.*) //' /proc/"$1"/stat 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+
+# nd_bench_cpu_ns PID: CPU time of every thread of PID in ns (run time of
+# /proc/PID/task/*/schedstat; utime + stime at clock-tick resolution
+# where schedstat is missing)
+nd_bench_cpu_ns()
+{
+    local hz
+
+    if [ -r /proc/"$1"/schedstat ]; then
+        cat /proc/"$1"/task/*/schedstat 2>/dev/null \
+            | awk '{ ns += $1 } END { printf "%.0f\n", ns }'
+    else
+        hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+        awk -v t="$(nd_bench_cputicks "$1")" -v hz="$hz" \
+            'BEGIN { printf "%.0f\n", t * 1e9 / hz }'
+    fi
+}
+
+
+# nd_bench_settle PID [MAX_S]: wait until PID uses under 2% of a core over
+# half a second (what it still had to do is done), at most MAX_S (60);
+# prints the seconds waited
+nd_bench_settle()
+{
+    local pid=$1 max=${2:-60} i c0 c1
+
+    c0=$(nd_bench_cpu_ns "$pid")
+    for i in $(seq $((max * 2))); do
+        sleep 0.5
+        c1=$(nd_bench_cpu_ns "$pid")
+        if [ $((c1 - c0)) -lt 10000000 ]; then
+            break
+        fi
+        c0=$c1
+    done
+    awk -v i="$i" 'BEGIN { printf "%.1f\n", i / 2 }'
+}

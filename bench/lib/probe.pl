@@ -3,7 +3,9 @@
 #
 #   probe.pl port                      free 127.0.0.1 port p (p+1000, p+1001
 #                                      free as well)
-#   probe.pl wait PORT PATH MS         exit 0 once GET PATH answers 200
+#   probe.pl wait PORT PATH MS [POLL_US]
+#                                      exit 0 once GET PATH answers 200
+#                                      (one attempt every POLL_US, 10 ms)
 #   probe.pl get PORT PATH             print status and body of GET PATH
 #   probe.pl startup N PORT PATH LOG CMD...
 #                                      N times: fork+exec CMD, time until
@@ -179,12 +181,12 @@ if ($cmd eq 'port') {
     print free_port(), "\n";
 
 } elsif ($cmd eq 'wait') {
-    my ($port, $path, $ms) = @ARGV;
+    my ($port, $path, $ms, $poll_us) = @ARGV;
     my $end = now_ms() + $ms;
     while (now_ms() < $end) {
         my ($st) = get($port, $path, 1);
         exit 0 if defined $st && $st == 200;
-        usleep(10000);
+        usleep($poll_us || 10000);
     }
     exit 1;
 
