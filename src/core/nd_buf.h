@@ -15,6 +15,8 @@ typedef struct {
 
 #define nd_buf_size(b)   ((b)->len - (b)->pos)
 #define nd_buf_start(b)  ((b)->data + (b)->pos)
+/* a string literal, its length counted by the compiler */
+#define nd_buf_append_lit(b, s)  nd_buf_append(b, s, sizeof(s) - 1)
 
 void nd_buf_init(nd_buf_t *b);
 /* make room for n more bytes after len; compacts first */

@@ -826,6 +826,23 @@ nd_cluster_call(nd_member_t *m, const char *type, json_t *body,
 }
 
 
+int
+nd_cluster_call_raw(nd_member_t *m, const char *type, const u_char *json,
+    size_t len, nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data)
+{
+    if (m->self || m->peer == NULL || m->state == ND_MEMBER_DOWN) {
+        return ND_DECLINED;
+    }
+
+    if (timeout == 0) {
+        timeout = nd_cluster_conf(nd_cycle)->call_timeout;
+    }
+
+    return nd_grpc_peer_call_raw(m->peer, type, json, len, NULL, timeout, cb,
+                                 data);
+}
+
+
 nd_uint_t
 nd_cluster_broadcast(nd_cycle_t *cycle, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data)

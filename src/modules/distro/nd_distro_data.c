@@ -10,89 +10,127 @@
 #define ND_DISTRO_MAX_INSTANCES  65536
 
 
-static json_t *
-nd_distro_instance_json(nd_naming_instance_t *inst)
+static int
+nd_distro_by_service(const void *a, const void *b)
 {
-    json_t               *o;
+    const nd_naming_instance_t  *x = *(nd_naming_instance_t **) a;
+    const nd_naming_instance_t  *y = *(nd_naming_instance_t **) b;
+    uintptr_t                    sx, sy;
+
+    sx = (uintptr_t) x->cluster->service;
+    sy = (uintptr_t) y->cluster->service;
+
+    return sx < sy ? -1 : sx > sy;
+}
+
+
+static void
+nd_distro_instance_text(nd_buf_t *b, nd_naming_instance_t *inst)
+{
     nd_naming_cluster_t  *cl;
 
     cl = inst->cluster;
 
-    o = json_pack("{s:s%, s:i, s:s%, s:f, s:b, s:b}",
-                  "ip", inst->ip, (size_t) inst->ip_len,
-                  "port", (int) inst->port,
-                  "cluster", cl->name, (size_t) cl->name_len,
-                  "weight", inst->weight,
-                  "healthy", (int) inst->healthy,
-                  "enabled", (int) inst->enabled);
-    if (o == NULL) {
-        return NULL;
-    }
+    nd_buf_append_lit(b, "{\"ip\":");
+    nd_json_str(b, inst->ip, inst->ip_len);
+    nd_buf_appendf(b, ",\"port\":%u,\"cluster\":", (unsigned) inst->port);
+    nd_json_str(b, cl->name, cl->name_len);
+    nd_buf_append_lit(b, ",\"weight\":");
+    nd_naming_json_double(b, inst->weight);
+    nd_buf_appendf(b, ",\"healthy\":%s,\"enabled\":%s",
+                   inst->healthy ? "true" : "false",
+                   inst->enabled ? "true" : "false");
 
     if (inst->metadata) {
-        json_object_set_new(o, "md", json_string(inst->metadata));
-    }
-    if (inst->instance_id) {
-        json_object_set_new(o, "iid", json_string(inst->instance_id));
+        nd_buf_append_lit(b, ",\"md\":");
+        nd_json_str(b, inst->metadata, strlen(inst->metadata));
     }
 
-    return o;
+    if (inst->instance_id) {
+        nd_buf_append_lit(b, ",\"iid\":");
+        nd_json_str(b, inst->instance_id, strlen(inst->instance_id));
+    }
+
+    nd_buf_append_lit(b, "}");
 }
 
 
-json_t *
-nd_distro_client_json(nd_naming_client_t *c)
+/* the client's state as JSON text (the CLIENT of nd_distro.h), written
+ * straight into b: a snapshot or a batch holds many thousands */
+int
+nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c)
 {
-    char                  key[512];
-    json_t               *res, *services, *by, *svc, *list;
-    nd_queue_t           *q;
-    nd_naming_service_t  *s;
-    nd_naming_instance_t *inst;
+    nd_uint_t              i, n;
+    nd_queue_t            *q;
+    nd_naming_service_t   *s, *prev;
+    nd_naming_instance_t  *one, **all;
 
-    res = json_pack("{s:s, s:i, s:I}", "id", c->id, "type", (int) c->type,
-                    "rev", (json_int_t) c->revision);
-    services = json_array();
-    by = json_object();
+    nd_buf_append_lit(b, "{\"id\":");
+    nd_json_str(b, c->id, c->id_len);
+    nd_buf_appendf(b, ",\"type\":%u,\"rev\":%" PRIu64 ",\"services\":[",
+                   (unsigned) c->type, c->revision);
 
-    if (res == NULL || services == NULL || by == NULL) {
-        json_decref(res);
-        json_decref(services);
-        json_decref(by);
-        return NULL;
+    n = c->ninstances;
+    all = NULL;
+
+    if (n > 1) {
+        /* group the instances by service */
+        all = nd_alloc(n * sizeof(nd_naming_instance_t *));
+        if (all == NULL) {
+            return ND_ERROR;
+        }
     }
 
-    /* a client's instances are in registration order: group by service */
+    i = 0;
     for (q = nd_queue_head(&c->instances);
-         q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
+         q != nd_queue_sentinel(&c->instances) && i < nd_max(n, 1);
+         q = nd_queue_next(q))
     {
-        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
-        s = inst->cluster->service;
+        one = nd_queue_data(q, nd_naming_instance_t, client_link);
+        if (all) {
+            all[i] = one;
+        }
+        i++;
+    }
+    n = i;
 
-        snprintf(key, sizeof(key), "%.*s##%.*s", (int) s->ns->id_len,
-                 s->ns->id, (int) s->grouped_len, s->grouped);
+    if (all) {
+        qsort(all, n, sizeof(nd_naming_instance_t *), nd_distro_by_service);
+    }
 
-        svc = json_object_get(by, key);
-        if (svc == NULL) {
-            svc = json_pack("{s:s%, s:s%, s:[]}",
-                            "ns", s->ns->id, (size_t) s->ns->id_len,
-                            "s", s->grouped, (size_t) s->grouped_len,
-                            "instances");
-            if (svc == NULL) {
-                continue;
+    prev = NULL;
+
+    for (i = 0; i < n; i++) {
+        if (all) {
+            one = all[i];
+        }
+        s = one->cluster->service;
+
+        if (s != prev) {
+            if (prev) {
+                nd_buf_append_lit(b, "]},");
             }
-            json_object_set_new(by, key, svc);
-            json_array_append(services, svc);
+            nd_buf_append_lit(b, "{\"ns\":");
+            nd_json_str(b, s->ns->id, s->ns->id_len);
+            nd_buf_append_lit(b, ",\"s\":");
+            nd_json_str(b, s->grouped, s->grouped_len);
+            nd_buf_append_lit(b, ",\"instances\":[");
+            prev = s;
+
+        } else {
+            nd_buf_append_lit(b, ",");
         }
 
-        list = json_object_get(svc, "instances");
-        json_array_append_new(list, nd_distro_instance_json(inst));
+        nd_distro_instance_text(b, one);
     }
 
-    json_decref(by);
+    if (prev) {
+        nd_buf_append_lit(b, "]}");
+    }
 
-    json_object_set_new(res, "services", services);
+    nd_free(all);
 
-    return res;
+    return nd_buf_append_lit(b, "]}");
 }
 
 

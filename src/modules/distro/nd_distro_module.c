@@ -291,6 +291,28 @@ nd_distro_peer_add(nd_distro_conf_t *dcf, const char *address)
 }
 
 
+/* a peer went DOWN: its queued CHANGE and ADD go (see enqueue_all) */
+static void
+nd_distro_purge(nd_distro_peer_t *p)
+{
+    nd_queue_t        *q, *next;
+    nd_distro_task_t  *t;
+
+    for (q = nd_queue_head(&p->tasks); q != nd_queue_sentinel(&p->tasks);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        t = nd_queue_data(q, nd_distro_task_t, link);
+
+        if (t->op != ND_DISTRO_DELETE) {
+            nd_queue_remove(q);
+            nd_hash_del(&p->pending, (u_char *) t->id, t->len);
+            nd_free(t);
+        }
+    }
+}
+
+
 static void
 nd_distro_schedule(nd_distro_peer_t *p)
 {
@@ -345,17 +367,32 @@ nd_distro_enqueue(nd_distro_peer_t *p, nd_distro_op_e op, const char *id,
 }
 
 
+/*
+ * A peer that is DOWN gets no CHANGE: when it comes back, verify names what
+ * it lacks (and a restarted peer loads a snapshot).  It keeps its DELETEs,
+ * ids only: nothing else would remove a copy whose client is gone before
+ * synced_expire.
+ */
 static void
 nd_distro_enqueue_all(nd_distro_conf_t *dcf, nd_distro_op_e op,
     const char *id, size_t len)
 {
     nd_queue_t        *q;
+    nd_member_t       *m;
     nd_distro_peer_t  *p;
 
     for (q = nd_queue_head(&dcf->peers); q != nd_queue_sentinel(&dcf->peers);
          q = nd_queue_next(q))
     {
         p = nd_queue_data(q, nd_distro_peer_t, link);
+
+        if (op != ND_DISTRO_DELETE) {
+            m = nd_cluster_member_find(nd_cycle, p->address);
+            if (m == NULL || m->state == ND_MEMBER_DOWN) {
+                continue;
+            }
+        }
+
         nd_distro_enqueue(p, op, id, len);
     }
 }
@@ -424,13 +461,14 @@ nd_distro_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
 }
 
 
-/* one batch of the queued tasks to p */
+/* one batch of the queued tasks to p, written as text: a batch after a
+ * restart holds many thousands of clients */
 static void
 nd_distro_flush(nd_distro_peer_t *p)
 {
-    json_t              *body, *items, *item, *client;
+    nd_buf_t             body;
     nd_str_t             id;
-    nd_uint_t            n;
+    nd_uint_t            n, items;
     nd_queue_t          *q;
     nd_member_t         *m;
     nd_distro_task_t    *t;
@@ -445,10 +483,10 @@ nd_distro_flush(nd_distro_peer_t *p)
         return;                     /* MEMBERS_CHANGED brings us back */
     }
 
-    items = json_array();
-    if (items == NULL) {
-        return;
-    }
+    nd_buf_init(&body);
+    nd_buf_appendf(&body, "{\"v\":%d,\"op\":\"SYNC\",\"items\":[",
+                   ND_DISTRO_VERSION);
+    items = 0;
 
     for (n = 0; n < p->dcf->batch_max && !nd_queue_empty(&p->tasks); n++) {
         q = nd_queue_head(&p->tasks);
@@ -461,39 +499,39 @@ nd_distro_flush(nd_distro_peer_t *p)
         id.len = t->len;
         c = nd_naming_client_find(p->dcf->nf, &id);
 
-        if (t->op == ND_DISTRO_DELETE || c == NULL) {
-            item = json_pack("{s:s, s:s}", "op", "DELETE", "id", t->id);
-
-        } else if (!c->native) {
+        if (c && t->op != ND_DISTRO_DELETE && !c->native) {
             continue;               /* no longer ours */
+        }
+
+        if (items++) {
+            nd_buf_append_lit(&body, ",");
+        }
+
+        if (t->op == ND_DISTRO_DELETE || c == NULL) {
+            nd_buf_append_lit(&body, "{\"op\":\"DELETE\",\"id\":");
+            nd_json_str(&body, t->id, t->len);
+            nd_buf_append_lit(&body, "}");
 
         } else {
-            client = nd_distro_client_json(c);
-            item = client ? json_pack("{s:s, s:o}", "op",
-                                      nd_distro_op_names[t->op], "client",
-                                      client)
-                          : NULL;
-        }
-
-        if (item) {
-            json_array_append_new(items, item);
+            nd_buf_appendf(&body, "{\"op\":\"%s\",\"client\":",
+                           nd_distro_op_names[t->op]);
+            nd_distro_client_text(&body, c);
+            nd_buf_append_lit(&body, "}");
         }
     }
 
-    body = json_pack("{s:i, s:s, s:o}", "v", ND_DISTRO_VERSION, "op", "SYNC",
-                     "items", items);
-    if (body == NULL) {
-        nd_distro_sync_done(ND_ERROR, NULL, NULL, p);
-        return;
-    }
+    nd_buf_append_lit(&body, "]}");
 
     p->sending = 1;
 
-    if (nd_cluster_call(m, ND_DISTRO_TYPE, body, 0, nd_distro_sync_done, p)
+    if (nd_cluster_call_raw(m, ND_DISTRO_TYPE, nd_buf_start(&body),
+                            nd_buf_size(&body), 0, nd_distro_sync_done, p)
         != ND_OK)
     {
         nd_distro_sync_done(ND_DECLINED, NULL, NULL, p);
     }
+
+    nd_buf_free(&body);
 }
 
 
@@ -570,7 +608,13 @@ nd_distro_members_changed(nd_event_id_e id, const nd_str_t *key,
             p = nd_distro_peer_add(dcf, mp[i]->addr.text);
         }
 
-        if (p && mp[i]->state != ND_MEMBER_DOWN) {
+        if (p == NULL) {
+            continue;
+        }
+
+        if (mp[i]->state == ND_MEMBER_DOWN) {
+            nd_distro_purge(p);
+        } else {
             nd_distro_schedule(p);
         }
     }
@@ -845,11 +889,13 @@ nd_distro_verify(nd_distro_conf_t *dcf, nd_grpc_call_t *call, json_t *body)
 
 
 /* a page of every ephemeral client this node holds: hash buckets from
- * the cursor on, whole buckets, until batch_max clients */
+ * the cursor on, whole buckets, until batch_max clients; written as text */
 static nd_int_t
 nd_distro_snapshot(nd_distro_conf_t *dcf, nd_grpc_call_t *call, json_t *body)
 {
-    json_t              *clients, *v;
+    json_t              *v;
+    nd_int_t             rc;
+    nd_buf_t             out;
     nd_uint_t            i, n, start;
     nd_hash_t           *h;
     nd_hash_elt_t       *e;
@@ -862,25 +908,33 @@ nd_distro_snapshot(nd_distro_conf_t *dcf, nd_grpc_call_t *call, json_t *body)
 
     start = v ? (nd_uint_t) json_integer_value(v) : 0;
     h = &dcf->nf->clients;
-    clients = json_array();
     n = 0;
+
+    nd_buf_init(&out);
+    nd_buf_appendf(&out, "{\"resultCode\":200,\"errorCode\":0,"
+                   "\"success\":true,\"v\":%d,\"ready\":%s,\"clients\":[",
+                   ND_DISTRO_VERSION, dcf->loading ? "false" : "true");
 
     for (i = start; i < h->size && n < dcf->batch_max; i++) {
         for (e = h->buckets[i]; e; e = e->next) {
             c = e->value;
             if (c->ephemeral) {
-                json_array_append_new(clients, nd_distro_client_json(c));
-                n++;
+                if (n++) {
+                    nd_buf_append_lit(&out, ",");
+                }
+                nd_distro_client_text(&out, c);
             }
         }
     }
 
-    return nd_grpc_reply(call, ND_DISTRO_RESPONSE,
-                         json_pack("{s:i, s:b, s:o, s:I}", "v",
-                                   ND_DISTRO_VERSION, "ready", !dcf->loading,
-                                   "clients", clients, "next",
-                                   (json_int_t) (i < h->size ? (int64_t) i
-                                                             : -1)));
+    nd_buf_appendf(&out, "],\"next\":%" PRId64 "}",
+                   i < h->size ? (int64_t) i : (int64_t) -1);
+
+    rc = nd_grpc_reply_raw(call, ND_DISTRO_RESPONSE, nd_buf_start(&out),
+                           nd_buf_size(&out));
+    nd_buf_free(&out);
+
+    return rc;
 }
 
 

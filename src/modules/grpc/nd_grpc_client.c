@@ -757,12 +757,11 @@ nd_grpc_peer_timeout(nd_timer_t *t)
 /* the request: Payload {metadata {type, headers}, body} */
 static int
 nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
-    const char *type, json_t *body, json_t *headers)
+    const char *type, const u_char *json, size_t len, json_t *headers)
 {
     int                      rc;
     size_t                   n, i;
     json_t                  *v;
-    nd_buf_t                 json;
     Metadata                 meta = METADATA__INIT;
     const char              *key;
     Metadata__HeadersEntry  *entries, **ptrs;
@@ -772,13 +771,10 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
 
     entries = nd_calloc(n * sizeof(Metadata__HeadersEntry) + 1);
     ptrs = nd_calloc(n * sizeof(Metadata__HeadersEntry *) + 1);
-    nd_buf_init(&json);
 
     rc = ND_ERROR;
 
-    if (entries == NULL || ptrs == NULL
-        || nd_json_dump_buf(body, &json) != ND_OK)
-    {
+    if (entries == NULL || ptrs == NULL) {
         goto done;
     }
 
@@ -811,17 +807,20 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
     meta.n_headers = i;
     meta.headers = ptrs;
 
-    rc = nd_grpc_payload_frame(&call->st.out, &meta, nd_buf_start(&json),
-                               nd_buf_size(&json));
+    rc = nd_grpc_payload_frame(&call->st.out, &meta, json, len);
 
 done:
 
     nd_free(entries);
     nd_free(ptrs);
-    nd_buf_free(&json);
 
     return rc;
 }
+
+
+static int nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
+    const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
+    nd_grpc_peer_done_pt cb, void *data);
 
 
 int
@@ -829,21 +828,58 @@ nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
     json_t *headers, nd_msec_t timeout, nd_grpc_peer_done_pt cb,
     void *data)
 {
+    int       rc;
+    nd_buf_t  json;
+
+    nd_buf_init(&json);
+
+    if (!json_is_object(body) || nd_json_dump_buf(body, &json) != ND_OK) {
+        nd_log_error(ND_LOG_ERR, peer->cycle->log, 0,
+                     "grpc peer %s: \"%s\" not called: bad body",
+                     peer->conf.addr.text, type);
+        json_decref(body);
+        nd_buf_free(&json);
+        return ND_ERROR;
+    }
+
+    json_decref(body);
+
+    rc = nd_grpc_peer_start(peer, type, nd_buf_start(&json),
+                            nd_buf_size(&json), headers, timeout, cb, data);
+    nd_buf_free(&json);
+
+    return rc;
+}
+
+
+int
+nd_grpc_peer_call_raw(nd_grpc_peer_t *peer, const char *type,
+    const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
+    nd_grpc_peer_done_pt cb, void *data)
+{
+    return nd_grpc_peer_start(peer, type, json, len, headers, timeout, cb,
+                              data);
+}
+
+
+static int
+nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
+    const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
+    nd_grpc_peer_done_pt cb, void *data)
+{
     size_t                size;
     nd_grpc_peer_call_t  *call;
 
-    if (peer->destroyed || !json_is_object(body) || cb == NULL) {
+    if (peer->destroyed || cb == NULL) {
         nd_log_error(ND_LOG_ERR, peer->cycle->log, 0,
                      "grpc peer %s: \"%s\" not called: %s",
                      peer->conf.addr.text, type,
                      peer->destroyed ? "peer destroyed" : "bad arguments");
-        json_decref(body);
         return ND_ERROR;
     }
 
     call = nd_calloc(sizeof(nd_grpc_peer_call_t));
     if (call == NULL) {
-        json_decref(body);
         return ND_ERROR;
     }
 
@@ -855,16 +891,13 @@ nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
     nd_buf_init(&call->st.in);
     nd_timer_init(&call->timer, "grpc peer call", nd_grpc_peer_timeout, call);
 
-    if (nd_grpc_peer_encode(peer, call, type, body, headers) != ND_OK) {
+    if (nd_grpc_peer_encode(peer, call, type, json, len, headers) != ND_OK) {
         nd_log_error(ND_LOG_ERR, peer->cycle->log, 0,
                      "grpc peer %s: cannot encode \"%s\"",
                      peer->conf.addr.text, type);
-        json_decref(body);
         nd_grpc_peer_call_free(call);
         return ND_ERROR;
     }
-
-    json_decref(body);
 
     size = nd_buf_size(&call->st.out) - 5;
     if (size > peer->conf.max_message_size) {

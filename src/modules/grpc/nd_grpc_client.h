@@ -64,6 +64,11 @@ void nd_grpc_peer_destroy(nd_grpc_peer_t *peer); /* pending: ND_ABORT */
 int nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
     json_t *headers, nd_msec_t timeout, nd_grpc_peer_done_pt cb,
     void *data);
+/* the same with a body serialized by the caller (a JSON object's text,
+ * borrowed): one message built once, no jansson tree */
+int nd_grpc_peer_call_raw(nd_grpc_peer_t *peer, const char *type,
+    const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
+    nd_grpc_peer_done_pt cb, void *data);
 int nd_grpc_peer_connected(nd_grpc_peer_t *peer);
 /* forget the backoff and connect now (e.g. a peer reported itself up) */
 void nd_grpc_peer_kick(nd_grpc_peer_t *peer);
