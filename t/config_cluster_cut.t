@@ -11,11 +11,14 @@
 # its own connection, each fetching a key from node 3 with
 # ConfigQueryRequest when notified, one fetch after another).
 #
-# The link 1<->3 is black-holed (no answers, no refusals) while node 1
-# gets 100 publishes of 5 keys: half at once, half after node 1 sees node
-# 3 DOWN.  Then the link heals.  Every listener must end with the final
-# content of every key, and the contents it fetched for a key must never
-# go back (each content carries its publish number).
+# Twice, the link 1<->3 is black-holed (no answers, no refusals) while
+# node 1 gets 100 publishes of 5 keys: half at once, half after node 1
+# sees node 3 DOWN; then the link heals: once soon (node 1 may still have
+# a retry pending), once 31 s after node 3 went DOWN (beyond the longest
+# retry delay, 30 s: only "told again when back UP" and node 3's re-read
+# when it sees node 1 back can repair).  Every listener must end with the
+# final content of every key, and the contents it fetched for a key must
+# never go back (each content carries its publish number).
 use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -80,39 +83,7 @@ ok($ls->wait_ready(30), scalar(@L) . ' gRPC listeners on node 3, each on '
 is_deeply([ map { @{ $_->{changed} // [] } } $ls->events('ready') ], [],
           'none of them out of date');
 
-# ---- the cut ------------------------------------------------------------------
-
-$cl->cut(1, 3);
-my $ok = 1;
-my $seq = 0;
-my $burst = sub ($n) {
-    for (1 .. $n) {
-        my $d = $KEYS[ $seq % @KEYS ];
-        my $c = "$d:" . ++$seq;
-        $ok &&= publish(1, $d, $c) or diag("publish $c failed");
-        $final{$d} = $c;
-    }
-};
-$burst->($N / 2);
-ok($cl->wait_for(20, sub { ($cl->state(1, 3) // '') eq 'DOWN' }),
-   'node 1 sees node 3 DOWN behind the black-holed link')
-    or $cl->diag_views;
-$burst->($N / 2);
-ok($ok, "$N publishes on node 1 during the cut");
-ok($cl->wait_for($WAIT, sub { !grep { get(2, $_) ne $final{$_} } @KEYS }),
-   'node 2 (its links healthy) serves the final content of every key');
-
-# what node 3 had before the heal (notes: how the repair went)
-note('before the heal, node 3 serves: '
-     . join(', ', map { get(3, $_) } @KEYS) . '; listener fetches so far: '
-     . scalar($ls->events('fetched')));
-note("node 1's views: " . join(' ', map { "$_=" . ($cl->state(1, $_) // '?') }
-                                     1 .. 3));
-$cl->heal(1, 3);
-ok($cl->wait_all_up(20), 'healed: every node sees every member UP again')
-    or $cl->diag_views;
-
-# ---- the repair ---------------------------------------------------------------
+# ---- the cuts -----------------------------------------------------------------
 
 # listener => dataId => [ contents fetched, in order ]
 sub fetches () {
@@ -122,37 +93,82 @@ sub fetches () {
     }
     return \%f;
 }
-my $converged = sub {
-    my $f = fetches();
-    for my $l (@L) {
-        for my $d (@KEYS) {
-            my $s = $f->{$l}{$d} // [];
-            return 0 unless @$s && $s->[-1] eq $final{$d};
-        }
-    }
-    return 1;
-};
-my $t0 = time;
-my $done = $cl->wait_for($REPAIR, $converged);
-ok($done, "every listener on node 3 ends with the final content of every "
-          . "key (within ${REPAIR}s of the heal; the store refresh is 600s)");
-is(get(3, $_), $final{$_}, "node 3 serves the final $_") for @KEYS;
 
-my $f = fetches();
-note('after the heal: listener fetches in all: '
-     . scalar($ls->events('fetched')));
-note("node 1 log, config notify lines:\n" . join("\n",
-    grep { /config: notify/ } split /\n/, $cl->node(1)->error_log));
-if (!$done) {
-    for my $l (@L) {
-        diag("$l last fetched: " . join(', ', map {
-            "$_=" . (($f->{$l}{$_} // [])->[-1] // 'nothing') } @KEYS));
+my $seq = 0;
+
+# cut 1<->3; N/2 publishes on node 1; node 1 sees node 3 DOWN; N/2 more;
+# the cut held $hold s more; heal; node 3's listeners must converge
+sub round ($name, $hold) {
+    $cl->cut(1, 3);
+    my $ok = 1;
+    my $burst = sub ($n) {
+        for (1 .. $n) {
+            my $d = $KEYS[ $seq % @KEYS ];
+            my $c = "$d:" . ++$seq;
+            $ok &&= publish(1, $d, $c) or diag("publish $c failed");
+            $final{$d} = $c;
+        }
+    };
+    $burst->($N / 2);
+    ok($cl->wait_for(20, sub { ($cl->state(1, 3) // '') eq 'DOWN' }),
+       "$name: node 1 sees node 3 DOWN behind the black-holed link")
+        or $cl->diag_views;
+    $burst->($N / 2);
+    ok($ok, "$name: $N publishes on node 1 during the cut");
+    ok($cl->wait_for($WAIT, sub { !grep { get(2, $_) ne $final{$_} } @KEYS }),
+       "$name: node 2 (its links healthy) serves the final content of "
+       . 'every key');
+    sleep $hold if $hold;
+
+    # what node 3 had before the heal (notes: how the repair went)
+    note("$name: before the heal node 3 serves "
+         . join(', ', map { get(3, $_) } @KEYS) . '; listener fetches so '
+         . 'far: ' . scalar($ls->events('fetched')));
+    $cl->heal(1, 3);
+    ok($cl->wait_all_up(20), "$name: healed, every node sees every member "
+                             . 'UP again') or $cl->diag_views;
+
+    my $converged = sub {
+        my $f = fetches();
+        for my $l (@L) {
+            for my $d (@KEYS) {
+                my $s = $f->{$l}{$d} // [];
+                return 0 unless @$s && $s->[-1] eq $final{$d};
+            }
+        }
+        return 1;
+    };
+    my $done = $cl->wait_for($REPAIR, $converged);
+    ok($done, "$name: every listener on node 3 ends with the final content "
+              . "of every key (within ${REPAIR}s of the heal; the store "
+              . 'refresh is 600s)');
+    is(get(3, $_), $final{$_}, "$name: node 3 serves the final $_")
+        for @KEYS;
+    note("$name: after the heal, listener fetches in all: "
+         . scalar($ls->events('fetched')));
+    if (!$done) {
+        my $f = fetches();
+        for my $l (@L) {
+            diag("$l last fetched: " . join(', ', map {
+                "$_=" . (($f->{$l}{$_} // [])->[-1] // 'nothing') } @KEYS));
+        }
+        diag('final: ' . join(', ', map { "$_=$final{$_}" } @KEYS));
     }
-    diag("final: " . join(', ', map { "$_=$final{$_}" } @KEYS));
-    diag("node 1 log, config notify lines:\n" . join("\n",
-        grep { /config: notify/ } split /\n/, $cl->node(1)->error_log));
 }
 
+# 1. healed soon after node 3 went DOWN: node 1 may still have a retry
+#    pending (0.5, 1.5, 4.5 s ...), or tells node 3 again when it is UP
+round('short cut', 0);
+
+# 2. the cut held 31 s after node 3 went DOWN, beyond the longest retry
+#    delay (30 s): no retry of node 1 is pending at the heal, so node 3
+#    hears of the lost changes only because it is back UP
+round('long cut', 31);
+
+note("node 1 log, config notify lines:\n" . join("\n",
+    grep { /config: notify/ } split /\n/, $cl->node(1)->error_log));
+
+my $f = fetches();
 for my $l (@L) {
     my @back;
     for my $d (@KEYS) {
