@@ -9,7 +9,8 @@
 # back UP, or node 3's own re-read of the store when it sees node 1 come
 # back.  Node 3 holds real 2.x gRPC listeners (t/grpc/listeners.js: each
 # its own connection, each fetching a key from node 3 with
-# ConfigQueryRequest when notified, one fetch after another).
+# ConfigQueryRequest when notified, one fetch after another) and a 1.x
+# client's loop (long poll, then GET of each key the poll names).
 #
 # Twice, the link 1<->3 is black-holed (no answers, no refusals) while
 # node 1 gets 100 publishes of 5 keys: half at once, half after node 1
@@ -83,12 +84,18 @@ ok($ls->wait_ready(30), scalar(@L) . ' gRPC listeners on node 3, each on '
 is_deeply([ map { @{ $_->{changed} // [] } } $ls->events('ready') ], [],
           'none of them out of date');
 
+# and a 1.x client's listener loop on node 3: long poll, GET what changed
+my $lp = Test::Nd::Listeners->long_poller('n3-lp', $cl->node(3),
+                                          [ map { [ $_, $G, $final{$_} ] }
+                                            @KEYS ]);
+push @L, 'n3-lp';
+
 # ---- the cuts -----------------------------------------------------------------
 
 # listener => dataId => [ contents fetched, in order ]
 sub fetches () {
     my %f;
-    for my $e ($ls->events('fetched')) {
+    for my $e ($ls->events('fetched'), $lp->events('fetched')) {
         push @{ $f{ $e->{l} }{ $e->{dataId} } }, $e->{content} // '(deleted)';
     }
     return \%f;
@@ -182,8 +189,10 @@ for my $l (@L) {
     ok(!@back, "listener $l never fetched an older content after a newer one")
         or diag(join("\n", @back));
 }
-ok(!@{ $ls->errors }, 'the listeners saw no error or stream end')
-    or diag(explain($ls->errors));
+ok(!@{ $ls->errors } && !@{ $lp->errors },
+   'the listeners saw no error or stream end')
+    or diag(explain([ @{ $ls->errors }, @{ $lp->errors } ]));
 $ls->kill;
+$lp->kill;
 
 $cl->done_testing;

@@ -16,6 +16,7 @@ use v5.36;
 use JSON::PP ();
 use File::Temp ();
 use Time::HiRes ();
+use POSIX ();
 use Test::Nd::Grpc;
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
@@ -142,6 +143,57 @@ sub long_poll ($class, $t, $keys, %o) {
              . join('', map { "$_: $h{$_}\r\n" } sort keys %h)
              . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
     return $c;
+}
+
+
+# A 1.x SDK's listener loop in a child process: long polls node $t for
+# the keys ([ [dataId, group, content it holds], ... ]), and for each
+# key a poll answers, GETs it from $t and holds the new md5, as the Java
+# 1.x client does.  Its lines, like listeners.js's: fetched { l, dataId,
+# content (undef: not found) }, and error.  ->lines, ->events, ->kill.
+sub long_poller ($class, $id, $t, $keys, %o) {
+    my ($ofh, $ofile) = File::Temp::tempfile(UNLINK => 0);
+    close $ofh;
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        require Digest::MD5;
+        open my $out, '>', $ofile or POSIX::_exit(2);
+        $out->autoflush(1);
+        my $say = sub ($h) { print $out JSON::PP::encode_json($h), "\n" };
+        my %md5 = map { ("$_->[0]\x02$_->[1]" => Digest::MD5::md5_hex($_->[2])) }
+                  @$keys;
+        while (1) {
+            my $c = $class->long_poll($t, [ map { [ split(/\x02/, $_),
+                                                    $md5{$_} ] } sort keys %md5 ],
+                                      timeout_ms => $o{timeout_ms} // 30000);
+            my $r = $c ? $c->read_response(timeout => 40, method => 'POST')
+                       : undef;
+            $c->close if $c;
+            if (!$r || $r->{status} != 200) {
+                $say->({ event => 'error', l => $id,
+                         status => $r ? $r->{status} : 'no answer' });
+                Time::HiRes::sleep(0.5);
+                next;
+            }
+            (my $body = $r->{body}) =~ s/\s+\z//;
+            $body =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge;
+            for my $line (grep { length } split /\x01/, $body) {
+                my ($d, $g) = split /\x02/, $line;
+                my $q = $t->http_get("/nacos/v1/cs/configs?dataId=$d&group=$g",
+                                     timeout => 10);
+                my $found = $q->{status} == 200;
+                $say->({ event => 'fetched', l => $id, dataId => $d,
+                         group => $g, status => $q->{status},
+                         content => $found ? $q->{body} : undef,
+                         at => int(Time::HiRes::time() * 1000) });
+                $md5{"$d\x02$g"} = $found ? Digest::MD5::md5_hex($q->{body})
+                                          : '';
+            }
+        }
+    }
+    open my $in, '<', $ofile or die "$ofile: $!";
+    return bless { pid => $pid, out => $ofile, spec => '', in => $in,
+                   buf => '', lines => [], n => 1 }, $class;
 }
 
 1;
