@@ -243,10 +243,11 @@ nd_config_cluster_members(nd_event_id_e id, const nd_str_t *key,
         if (m == NULL) {
             nd_config_peer_free(p);
 
-        } else if (m->state == ND_MEMBER_UP && p->body
-                   && !nd_timer_active(&p->timer))
-        {
-            nd_config_sync_send(p);     /* back: what it missed */
+        } else if (m->state == ND_MEMBER_UP && p->body) {
+            /* back (or seen UP again after a one-way cut): what it
+             * missed goes now, not when the retry's delay is over */
+            nd_timer_stop(&p->timer);
+            nd_config_sync_send(p);
         }
     }
 

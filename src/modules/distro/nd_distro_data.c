@@ -207,9 +207,15 @@ nd_distro_client_check(json_t *client)
                 return "instance with a missing or bad field";
             }
 
+            /* the owner wrote it compact from an object it parsed: the
+             * cluster port is the members' own, so a shape check will do */
             v = json_object_get(inst, "md");
-            if (v && !json_is_string(v)) {
-                return "instance metadata is not a JSON text";
+            if (v && (!json_is_string(v) || json_string_length(v) < 2
+                      || json_string_value(v)[0] != '{'
+                      || json_string_value(v)[json_string_length(v) - 1]
+                         != '}'))
+            {
+                return "instance metadata is not a JSON object text";
             }
 
             v = json_object_get(inst, "iid");
@@ -249,15 +255,57 @@ nd_distro_spec(json_t *inst, nd_naming_spec_t *spec)
     spec->enabled = json_is_true(json_object_get(inst, "enabled"));
     spec->ephemeral = 1;
 
+    /* the owner's compact text is kept as it is; parsed only for the
+     * preserved.* timeouts it may hold */
     v = json_object_get(inst, "md");
-    if (v) {
-        spec->metadata = json_loadb(json_string_value(v),
-                                    json_string_length(v), 0, &err);
-        if (!json_is_object(spec->metadata)) {
-            json_decref(spec->metadata);
-            spec->metadata = NULL;
+    if (v && json_string_length(v)) {
+        spec->metadata_text.data = (u_char *) json_string_value(v);
+        spec->metadata_text.len = json_string_length(v);
+
+        if (strstr(json_string_value(v), "preserved.")) {
+            spec->metadata = json_loadb(json_string_value(v),
+                                        json_string_length(v), 0, &err);
+            if (!json_is_object(spec->metadata)) {
+                json_decref(spec->metadata);
+                spec->metadata = NULL;
+            }
         }
     }
+}
+
+
+/* the client's own instance of s at ip:port in cluster cname, or NULL:
+ * the client's list is short, a service's may be long */
+static nd_naming_instance_t *
+nd_distro_client_has(nd_naming_client_t *c, nd_naming_service_t *s,
+    json_t *inst)
+{
+    json_t                *ip, *cname;
+    nd_uint_t              port;
+    nd_queue_t            *q;
+    nd_naming_instance_t  *have;
+
+    ip = json_object_get(inst, "ip");
+    cname = json_object_get(inst, "cluster");
+    port = (nd_uint_t) json_integer_value(json_object_get(inst, "port"));
+
+    for (q = nd_queue_head(&c->instances);
+         q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
+    {
+        have = nd_queue_data(q, nd_naming_instance_t, client_link);
+
+        if (have->cluster->service == s && have->port == port
+            && have->ip_len == json_string_length(ip)
+            && memcmp(have->ip, json_string_value(ip), have->ip_len) == 0
+            && have->cluster->name_len == json_string_length(cname)
+            && memcmp(have->cluster->name, json_string_value(cname),
+                      have->cluster->name_len) == 0)
+        {
+            return have;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -267,7 +315,6 @@ nd_distro_same(nd_naming_client_t *c, nd_naming_service_t *s, json_t *list)
 {
     size_t                 i, n;
     json_t                *inst, *md, *iid;
-    nd_str_t               ip, cname;
     nd_queue_t            *q;
     nd_naming_instance_t  *have;
 
@@ -284,17 +331,8 @@ nd_distro_same(nd_naming_client_t *c, nd_naming_service_t *s, json_t *list)
     }
 
     json_array_foreach(list, i, inst) {
-        ip.data = (u_char *) json_string_value(json_object_get(inst, "ip"));
-        ip.len = json_string_length(json_object_get(inst, "ip"));
-        cname.data = (u_char *) json_string_value(json_object_get(inst,
-                                                                  "cluster"));
-        cname.len = json_string_length(json_object_get(inst, "cluster"));
-
-        have = nd_naming_instance_find(s, &ip,
-                   (nd_uint_t) json_integer_value(json_object_get(inst,
-                                                                  "port")),
-                   &cname);
-        if (have == NULL || have->client != c) {
+        have = nd_distro_client_has(c, s, inst);
+        if (have == NULL) {
             return 0;
         }
 

@@ -838,6 +838,13 @@ nd_distro_verify(nd_distro_conf_t *dcf, nd_grpc_call_t *call, json_t *body)
         return nd_grpc_reply_error(call, 400, "VERIFY without clients");
     }
 
+    if (dcf->loading) {
+        /* our snapshot is on its way: nothing to ask for yet */
+        return nd_grpc_reply(call, ND_DISTRO_RESPONSE,
+                             json_pack("{s:i, s:[]}", "v", ND_DISTRO_VERSION,
+                                       "missing"));
+    }
+
     json_array_foreach(clients, i, pair) {
         if (!json_is_array(pair) || json_array_size(pair) != 2
             || !json_is_string(json_array_get(pair, 0))
@@ -1015,6 +1022,13 @@ nd_distro_snapshot_done(nd_int_t rc, const char *type, json_t *body,
         return;
     }
 
+    /* the next page is asked first: the peer writes it while we apply
+     * this one */
+    if (json_integer_value(next) >= 0) {
+        dcf->snapshot_cursor = json_integer_value(next);
+        nd_distro_snapshot_next(dcf);
+    }
+
     json_array_foreach(clients, i, client) {
         if (nd_distro_client_check(client) == NULL) {
             nd_distro_client_apply(dcf, client);
@@ -1022,8 +1036,6 @@ nd_distro_snapshot_done(nd_int_t rc, const char *type, json_t *body,
     }
 
     if (json_integer_value(next) >= 0) {
-        dcf->snapshot_cursor = json_integer_value(next);
-        nd_distro_snapshot_next(dcf);
         return;
     }
 

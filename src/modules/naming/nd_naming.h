@@ -183,6 +183,9 @@ typedef struct {
     nd_str_t                instance_id;    /* empty: generated */
     double                  weight;
     json_t                 *metadata;       /* object of strings or NULL */
+    nd_str_t                metadata_text;  /* or already as compact text
+                                               (metadata then only when it
+                                               has preserved.* keys) */
     unsigned                healthy:1;
     unsigned                enabled:1;
     unsigned                ephemeral:1;

@@ -936,7 +936,10 @@ nd_naming_instance_new(nd_naming_conf_t *nf, nd_naming_client_t *c,
         return NULL;
     }
 
-    meta_text = nd_naming_dump_metadata(spec->metadata);
+    meta_text = spec->metadata_text.len
+                ? strndup((char *) spec->metadata_text.data,
+                          spec->metadata_text.len)
+                : nd_naming_dump_metadata(spec->metadata);
     iid = NULL;
     if (spec->instance_id.len) {
         iid = strndup((char *) spec->instance_id.data, spec->instance_id.len);
