@@ -9,6 +9,8 @@ package Test::Nd::Notify;
 # Used by t/config_notify_idle.t and bench/55-notify.bench.
 #
 #     my $n = Test::Nd::Notify->new(pg => $pg, refresh_ms => 1000);
+#     (cluster => 1: the nodes form a cluster, so node 2 is notified by
+#     node 1 rather than by its own refresh)
 #     my $r = $n->publish_and_wait(at => $when, long_poll => 1);
 #     # $r->{grpc}, $r->{lp}: seconds from the publish's answer (undef if
 #     # none arrived within 3 refreshes + 2 s)
@@ -36,7 +38,12 @@ sub _conf ($t, $pg, %o) {
                . "    pg_pool 2;\n"
                . "    cache_refresh $o{refresh_ms}ms;\n}\n"
                . ($o{grpc} ? "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"
-                           : ''));
+                           : '')
+               . ($o{members} ? "cluster {\n"
+                                . join('', map { "    member 127.0.0.1:$_;\n" }
+                                           @{ $o{members} })
+                                . "}\n"
+                              : ''));
 }
 
 
@@ -48,11 +55,17 @@ sub new ($class, %o) {
     my $self = bless { pg => $pg, refresh => $refresh / 1000, n => 0,
                        seen => 0 }, $class;
 
+    # cluster => 1: the two nodes are one cluster, node 1 tells node 2
+    # of its commits (ConfigChangeClusterSyncRequest)
+    my @t = (Test::Nd->new, Test::Nd->new);
+    my $members = $o{cluster} ? [ map { $_->port } @t ] : undef;
+
     for my $i (1, 2) {
-        my $t = Test::Nd->new;
+        my $t = $t[$i - 1];
         $t->write_conf('nacosd.conf',
                        _conf($t, $pg, refresh_ms => $refresh, grpc => $i == 2,
-                             log_level => $o{log_level}));
+                             log_level => $o{log_level},
+                             members => $members));
         $t->run;
         $t->wait_ready(20)
             or die "node $i not ready:\n" . $t->error_log . "\n";
