@@ -9,8 +9,10 @@
  *
  * Events published on the bus (payload nd_naming_event_t, borrowed):
  *   ND_EV_SERVICE_CHANGED      key "namespace##group@@service"
- *   ND_EV_CLIENT_CHANGED       key client id
- *   ND_EV_CLIENT_DISCONNECTED  key client id (the client is gone)
+ *   ND_EV_CLIENT_CHANGED       key client id (native clients only: a
+ *                              synced copy is its owner's to announce)
+ *   ND_EV_CLIENT_DISCONNECTED  key client id (the client is gone; native
+ *                              clients only)
  *   ND_EV_SUBSCRIBER_ADDED     key "namespace##group@@service"
  */
 #ifndef ND_NAMING_H

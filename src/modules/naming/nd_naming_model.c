@@ -494,7 +494,10 @@ nd_naming_client_free(nd_naming_conf_t *nf, nd_naming_client_t *c)
         nf->nclients_conn--;
     }
 
-    nd_naming_publish(nf, ND_EV_CLIENT_DISCONNECTED, NULL, c);
+    if (c->native) {
+        /* a synced copy is its owner's to announce, never ours */
+        nd_naming_publish(nf, ND_EV_CLIENT_DISCONNECTED, NULL, c);
+    }
     nd_free(c);
 }
 
@@ -569,7 +572,10 @@ nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c)
 {
     c->revision++;
     c->last_updated = nd_current_msec;
-    nd_naming_publish(nf, ND_EV_CLIENT_CHANGED, NULL, c);
+
+    if (c->native) {
+        nd_naming_publish(nf, ND_EV_CLIENT_CHANGED, NULL, c);
+    }
 }
 
 
