@@ -24,6 +24,7 @@ typedef struct {
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */
     nd_uint_t             polls;             /* held long polls */
+    nd_queue_t            held;              /* nd_config_listen.c's */
     nd_queue_t            peers;             /* nd_config_cluster.c's */
     nd_uint_t             syncs_sent;        /* cluster notifies */
 } nd_config_conf_t;
@@ -56,6 +57,8 @@ nd_str_t nd_config_row_type(nd_cycle_t *cycle, const nd_store_config_t *c);
 nd_int_t nd_config_http_init(nd_cycle_t *cycle);
 nd_int_t nd_config_console_init(nd_cycle_t *cycle);
 nd_int_t nd_config_listener_poll(nd_http_request_t *r);
+/* answer every held long poll "no change" (the node stops) */
+void nd_config_polls_stop(nd_cycle_t *cycle);
 #if (ND_WITH_GRPC)
 nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
 void nd_config_grpc_exit(void);

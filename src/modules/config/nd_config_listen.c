@@ -24,6 +24,7 @@ typedef struct {
 } nd_config_poll_key_t;
 
 typedef struct {
+    nd_queue_t             link;      /* ccf->held */
     nd_http_request_t     *r;
     nd_uint_t              n;
     nd_config_poll_key_t  *keys;
@@ -107,6 +108,7 @@ nd_config_poll_unlisten(nd_config_poll_t *poll)
 
     ccf = nd_config_conf(nd_cycle);
     ccf->polls--;
+    nd_queue_remove(&poll->link);
 }
 
 
@@ -130,6 +132,25 @@ nd_config_poll_timeout(nd_http_request_t *r)
     nd_config_poll_unlisten(r->ctx);
     nd_config_poll_headers(r);
     nd_http_send(r, 200, "text/html;charset=UTF-8", "", 0);
+}
+
+
+void
+nd_config_polls_stop(nd_cycle_t *cycle)
+{
+    nd_queue_t        *q;
+    nd_config_conf_t  *ccf;
+
+    ccf = nd_config_conf(cycle);
+
+    if (ccf->held.next == NULL) {
+        return;
+    }
+
+    while (!nd_queue_empty(&ccf->held)) {
+        q = nd_queue_head(&ccf->held);
+        nd_config_poll_timeout(nd_queue_data(q, nd_config_poll_t, link)->r);
+    }
 }
 
 
@@ -342,6 +363,7 @@ nd_config_listener_poll(nd_http_request_t *r)
     }
 
     ccf->polls++;
+    nd_queue_insert_tail(&ccf->held, &poll->link);
     r->ctx = poll;
     r->abort_handler = nd_config_poll_abort;
     nd_http_hold(r, hold, nd_config_poll_timeout);

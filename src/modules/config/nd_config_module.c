@@ -7,6 +7,7 @@
 static void *nd_config_create_conf(nd_cycle_t *cycle);
 static char *nd_config_init_conf(nd_cycle_t *cycle, void *conf);
 static nd_int_t nd_config_init_module(nd_cycle_t *cycle);
+static void nd_config_stop(nd_cycle_t *cycle);
 static void nd_config_exit(nd_cycle_t *cycle);
 static void nd_config_on_change(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
@@ -43,6 +44,7 @@ nd_module_t  nd_config_module = {
     .create_conf = nd_config_create_conf,
     .init_conf = nd_config_init_conf,
     .init_module = nd_config_init_module,
+    .stop = nd_config_stop,
     .exit = nd_config_exit,
 };
 
@@ -90,6 +92,8 @@ nd_config_init_module(nd_cycle_t *cycle)
         return ND_ERROR;
     }
 
+    nd_queue_init(&ccf->held);
+
     if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
                            cycle) != ND_OK
         || nd_config_http_init(cycle) != ND_OK
@@ -114,12 +118,23 @@ nd_config_init_module(nd_cycle_t *cycle)
 }
 
 
+/* a stop answers every held long poll "no change", as a restarting Nacos
+ * does, so the clients poll again (elsewhere) at once */
+static void
+nd_config_stop(nd_cycle_t *cycle)
+{
+    nd_config_polls_stop(cycle);
+}
+
+
 static void
 nd_config_exit(nd_cycle_t *cycle)
 {
-    nd_uint_t          i;
-    nd_hash_elt_t     *e;
-    nd_config_conf_t  *ccf;
+    nd_uint_t           i;
+    nd_queue_t         *q;
+    nd_hash_elt_t      *e;
+    nd_config_conf_t   *ccf;
+    nd_config_watch_t  *w;
 
     ccf = nd_config_conf(cycle);
 
@@ -134,11 +149,18 @@ nd_config_exit(nd_cycle_t *cycle)
     nd_config_cluster_exit(cycle);
 #endif
 
-    /* connections (and so long polls) are gone by now */
+    /* a listener still registered (a connection the event module closes
+     * after us) must not find its watch: detach them all */
     for (e = nd_hash_first(&ccf->watches, &i); e;
          e = nd_hash_next(&ccf->watches, e, &i))
     {
-        nd_free(e->value);
+        w = e->value;
+        while (!nd_queue_empty(&w->listeners)) {
+            q = nd_queue_head(&w->listeners);
+            nd_queue_remove(q);
+            nd_queue_data(q, nd_config_listener_t, link)->watch = NULL;
+        }
+        nd_free(w);
     }
 
     nd_hash_free(&ccf->watches);
