@@ -118,6 +118,18 @@ is($t->http_get($live)->{status}, 200, 'HUP with a broken conf: still serving');
 $el = idle_close_time($t);
 ok($el >= 0.8 && $el <= 3.5, "HUP with a broken conf: old settings kept ($el s)");
 
+# an emptied conf would be all defaults (keepalive_timeout 60s): refused,
+# the settings in use kept
+$t->write_file('nacosd.conf', "# nothing here yet\n");
+$t->signal('HUP');
+ok($t->wait_for(5, sub {
+        $t->error_log =~ /\[emerg\][^\n]*has no directive/ }),
+   'HUP with an empty conf: refused, and said so');
+sleep 0.2;
+ok($t->running, 'HUP with an empty conf: still running');
+$el = idle_close_time($t);
+ok($el >= 0.8 && $el <= 3.5, "HUP with an empty conf: old settings kept ($el s)");
+
 # -s reload after fixing the conf
 $t->write_conf('nacosd.conf', $t->conf(http => 'keepalive_timeout 60s;'));
 $before = $nreload->();

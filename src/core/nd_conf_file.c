@@ -481,6 +481,7 @@ nd_conf_handler(nd_conf_t *cf, int last)
             cf->cmd_module = prev;
 
             if (rv == ND_CONF_OK) {
+                cf->directives++;
                 return ND_CONF_OK;
             }
 

@@ -63,6 +63,7 @@ struct nd_conf_s {
     nd_module_t     *cmd_module;    /* owner of the directive being run */
     uint64_t         blocks_seen;   /* module blocks already parsed */
     nd_uint_t        depth;         /* include depth */
+    nd_uint_t        directives;    /* directives applied */
     unsigned         reloading:1;   /* errors go to the error log */
 };
 

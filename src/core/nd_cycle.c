@@ -291,6 +291,14 @@ nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctxp,
         goto failed;
     }
 
+    if (reloading && cf.directives == 0) {
+        /* an emptied file (a half-done edit, a bad deploy) would turn
+         * every setting back to its default: keep what runs */
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "%.*s has no directive", ND_STR_ARG(cycle->conf_file));
+        goto failed;
+    }
+
     /* init_conf sees the new ctx through cycle->conf_ctx */
     {
         void  **live = cycle->conf_ctx;
