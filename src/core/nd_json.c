@@ -2,6 +2,7 @@
  * JSON glue on jansson.
  */
 #include <nd_core.h>
+#include <math.h>
 
 
 static int
@@ -82,37 +83,132 @@ nd_json_get_str(json_t *obj, const char *key, const char *dflt)
 }
 
 
+/*
+ * Numbers as clients send them.  Java servers read JSON with Jackson,
+ * which takes a string holding a number where a number is expected
+ * ("port":"2001" from the C++ SDK's beat), so we do too: the whole string
+ * must be the number, else it is not one.
+ */
+int
+nd_json_int(json_t *obj, const char *key, int64_t *out)
+{
+    char        *end;
+    json_t      *v;
+    double       d;
+    long long    n;
+    const char  *s;
+
+    v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v)) {
+        return ND_DECLINED;
+    }
+
+    if (json_is_integer(v)) {
+        *out = (int64_t) json_integer_value(v);
+        return ND_OK;
+    }
+
+    if (json_is_real(v)) {
+        d = json_real_value(v);
+        if (d != d || d < -9.2e18 || d > 9.2e18) {
+            return ND_ERROR;
+        }
+        *out = (int64_t) d;
+        return ND_OK;
+    }
+
+    if (json_is_string(v)) {
+        s = json_string_value(v);
+        errno = 0;
+        n = strtoll(s, &end, 10);
+        if (end == s || *end != '\0' || errno == ERANGE || isspace(*s)) {
+            return ND_ERROR;
+        }
+        *out = (int64_t) n;
+        return ND_OK;
+    }
+
+    return ND_ERROR;
+}
+
+
+int
+nd_json_real(json_t *obj, const char *key, double *out)
+{
+    char        *end;
+    json_t      *v;
+    double       d;
+    const char  *s;
+
+    v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v)) {
+        return ND_DECLINED;
+    }
+
+    if (json_is_number(v)) {
+        d = json_number_value(v);
+
+    } else if (json_is_string(v)) {
+        s = json_string_value(v);
+        d = strtod(s, &end);
+        if (end == s || *end != '\0' || isspace(*s)) {
+            return ND_ERROR;
+        }
+
+    } else {
+        return ND_ERROR;
+    }
+
+    if (!isfinite(d)) {
+        return ND_ERROR;
+    }
+
+    *out = d;
+    return ND_OK;
+}
+
+
 int64_t
 nd_json_get_int(json_t *obj, const char *key, int64_t dflt)
 {
-    json_t  *v;
+    int64_t  n;
 
-    v = json_object_get(obj, key);
-    if (json_is_integer(v)) {
-        return (int64_t) json_integer_value(v);
-    }
-    if (json_is_real(v)) {
-        return (int64_t) json_real_value(v);
-    }
-    return dflt;
+    return nd_json_int(obj, key, &n) == ND_OK ? n : dflt;
 }
 
 
 int
 nd_json_get_bool(json_t *obj, const char *key, int dflt)
 {
-    json_t  *v;
+    json_t      *v;
+    const char  *s;
 
     v = json_object_get(obj, key);
-    return json_is_boolean(v) ? json_is_true(v) : dflt;
+
+    if (json_is_boolean(v)) {
+        return json_is_true(v);
+    }
+
+    s = json_is_string(v) ? json_string_value(v) : NULL;
+
+    if (s && strcmp(s, "true") == 0) {
+        return 1;
+    }
+
+    if (s && strcmp(s, "false") == 0) {
+        return 0;
+    }
+
+    return dflt;
 }
 
 
 double
 nd_json_get_real(json_t *obj, const char *key, double dflt)
 {
-    json_t  *v;
+    double  d;
 
-    v = json_object_get(obj, key);
-    return json_is_number(v) ? json_number_value(v) : dflt;
+    return nd_json_real(obj, key, &d) == ND_OK ? d : dflt;
 }

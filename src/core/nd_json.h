@@ -16,6 +16,12 @@ int nd_json_dump_buf(json_t *json, nd_buf_t *b);
 int nd_json_str(nd_buf_t *b, const char *s, size_t len);
 
 const char *nd_json_get_str(json_t *obj, const char *key, const char *dflt);
+/* a number, or a string holding one as Jackson takes it: ND_OK (*out),
+ * ND_DECLINED absent or null, ND_ERROR not a number (reals: not finite) */
+int nd_json_int(json_t *obj, const char *key, int64_t *out);
+int nd_json_real(json_t *obj, const char *key, double *out);
+/* the same with a default for absent or bad values; booleans also from
+ * "true" and "false" */
 int64_t nd_json_get_int(json_t *obj, const char *key, int64_t dflt);
 int nd_json_get_bool(json_t *obj, const char *key, int dflt);
 double nd_json_get_real(json_t *obj, const char *key, double dflt);

@@ -300,9 +300,10 @@ static const char *
 nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     size_t size)
 {
+    int          rc;
     char        *text;
     size_t       i;
-    int64_t      interval, timeout, del;
+    int64_t      interval, timeout, del, port;
     json_t      *v;
     nd_str_t     t;
     const char  *s;
@@ -327,15 +328,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         }
     }
 
-    v = json_object_get(j, "port");
-    if (v && !json_is_null(v)
-        && (!json_is_integer(v) || json_integer_value(v) < 0
-            || json_integer_value(v) > 65535))
-    {
+    port = 0;
+    rc = nd_json_int(j, "port", &port);
+    if (rc == ND_ERROR || port < 0 || port > 65535) {
         return "Param 'port' is illegal, the value should be between 0 and "
                "65535.";
     }
-    spec->port = v ? (nd_uint_t) json_integer_value(v) : 0;
+    spec->port = (nd_uint_t) port;
 
     nd_naming_grpc_field(j, "clusterName", &spec->cluster);
     for (i = 0; i < spec->cluster.len; i++) {
@@ -347,9 +346,10 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         }
     }
 
-    v = json_object_get(j, "weight");
-    spec->weight = json_is_number(v) ? json_number_value(v) : 1.0;
-    if (!(spec->weight >= 0.0 && spec->weight <= ND_NAMING_MAX_WEIGHT)) {
+    spec->weight = 1.0;
+    if (nd_json_real(j, "weight", &spec->weight) == ND_ERROR
+        || !(spec->weight >= 0.0 && spec->weight <= ND_NAMING_MAX_WEIGHT))
+    {
         return "instance format invalid: The weights range from 0.0 to "
                "10000.0";
     }

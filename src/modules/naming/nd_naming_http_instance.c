@@ -351,6 +351,7 @@ nd_int_t
 nd_naming_instance_beat_h(nd_http_request_t *r)
 {
     json_t                *beat, *m;
+    int64_t                n;
     nd_int_t               rc;
     nd_str_t               ip, cluster, v, cid;
     nd_uint_t              port;
@@ -389,7 +390,14 @@ nd_naming_instance_beat_h(nd_http_request_t *r)
         s_val = nd_json_get_str(beat, "ip", "");
         ip.data = (u_char *) s_val;
         ip.len = strlen(s_val);
-        port = (nd_uint_t) nd_json_get_int(beat, "port", 0) & 0xffff;
+
+        /* a number or a string holding one ("port":"2001", the C++ SDK) */
+        if (nd_json_int(beat, "port", &n) != ND_OK || n < 1 || n > 65535) {
+            rc = nd_naming_fail(r, 400, 20002, "Param 'port' is illegal, "
+                                "the value should be between 1 and 65535.");
+            goto done;
+        }
+        port = (nd_uint_t) n;
     }
 
     nf = nd_naming_conf(nd_cycle);
@@ -410,7 +418,7 @@ nd_naming_instance_beat_h(nd_http_request_t *r)
         spec.port = port;
         spec.cluster = cluster;
         spec.weight = nd_json_get_real(beat, "weight", 1.0);
-        if (spec.weight < 0 || spec.weight > ND_NAMING_MAX_WEIGHT) {
+        if (!(spec.weight >= 0 && spec.weight <= ND_NAMING_MAX_WEIGHT)) {
             spec.weight = 1.0;
         }
         spec.healthy = 1;
