@@ -24,6 +24,14 @@ nd_naming_float_arg(nd_http_request_t *r, const char *name, float *out,
         return ND_ERROR;
     }
 
+    /* a ratio: "inf" or 2 stored would break every read of the service */
+    if (!(d >= 0.0 && d <= 1.0)) {
+        *rc = nd_naming_fail(r, 400, 20002, "Param '%s' must be a number "
+                             "from 0 to 1 (current: %.*s)", name,
+                             ND_STR_ARG(v));
+        return ND_ERROR;
+    }
+
     *out = (float) d;
     return ND_OK;
 }
