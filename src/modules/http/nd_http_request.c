@@ -353,6 +353,14 @@ nd_http_on_headers_complete(llhttp_t *p)
         return -1;
     }
 
+    /* RFC 9112 3.2: an HTTP/1.1 request without Host is a 400 */
+    if (r->http_minor >= 1 && nd_http_header_in(r, "Host") == NULL) {
+        nd_log_error(ND_LOG_INFO, &hc->c->log, 0,
+                     "client sent HTTP/1.1 request without \"Host\" header");
+        hc->error = 400;
+        return -1;
+    }
+
     /* body limits and 100-continue */
     if ((p->flags & F_CONTENT_LENGTH)
         && p->content_length > hc->hcf->client_max_body_size)
