@@ -326,6 +326,12 @@ nd_write_pid(nd_cycle_t *cycle)
     ccf = nd_get_conf(cycle, nd_core_module);
 
     fd = open(ccf->pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1 && errno == ENOENT
+        && nd_create_parent_dir(ccf->pid_path) == ND_OK)
+    {
+        fd = open(ccf->pid_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0644);
+    }
     if (fd < 0) {
         nd_log_stderr(errno, "open() \"%s\" failed", ccf->pid_path);
         return ND_ERROR;

@@ -165,12 +165,44 @@ nd_log_stderr(nd_err_t err, const char *fmt, ...)
 }
 
 
+/* the directory a file is written in, made when missing (one level: a
+ * fresh prefix has no logs/), as "make run" used to do by hand */
+int
+nd_create_parent_dir(const char *path)
+{
+    int     rc;
+    char   *dir, *slash;
+
+    dir = strdup(path);
+    if (dir == NULL) {
+        return ND_ERROR;
+    }
+
+    slash = strrchr(dir, '/');
+    rc = ND_OK;
+
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+            rc = ND_ERROR;
+        }
+    }
+
+    free(dir);
+
+    return rc;
+}
+
+
 int
 nd_log_file_open(nd_log_file_t *file, const char *path)
 {
     int  fd;
 
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT && nd_create_parent_dir(path) == ND_OK) {
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    }
     if (fd < 0) {
         return ND_ERROR;
     }
