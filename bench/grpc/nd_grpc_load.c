@@ -18,6 +18,20 @@
  *                                     connections listen to config
  *                                     SERVICE (ConfigBatchListenRequest)
  *                                     and connection 0 publishes it
+ *   nd_grpc_load -p PORT -P PORT2,PORT3 -c N -F SERVICE -C [-k changes]
+ *                                     the same over several nodes:
+ *                                     connection i dials the (i mod
+ *                                     ports)th of PORT, PORT2, ...
+ *                                     (connection 0, the publisher, is
+ *                                     on PORT); prints besides, first,
+ *                                     "listeners" p50/p99/max over every
+ *                                     listener of every change and the
+ *                                     last listener's p50/p99 over the
+ *                                     changes, all from the publish sent,
+ *                                     with the notifications lost (a
+ *                                     change not seen within -w seconds,
+ *                                     default 30: counted, not fatal) and
+ *                                     duplicated
  *   nd_grpc_load -p PORT -N [-c conns] [-d depth] [-t seconds] [-T ...]
  *                                     unary calls on a cluster RPC port:
  *                                     no ServerCheck, no bi-stream, no
@@ -90,6 +104,12 @@ static int          fan_config;      /* -C: config listeners, not naming */
 static long         fan_change;      /* the change being waited for */
 static char         fan_marker[64];  /* its instance ip, in the push */
 static long         fan_left;        /* connections still without it */
+static double       fan_sent;        /* when the change was sent */
+static double      *fan_lat;         /* -P: per listener and change, ms */
+static size_t       fan_nlat;
+static long         fan_dup;         /* notifies beyond one a change */
+static int          nports = 1, ports[8];
+static double       wait_s = 30;     /* -w: a change's notifies, -P */
 /* while a change spreads, the answers to the pushes are queued and sent
  * once every connection has it: one process plays 10,000 clients on one
  * CPU here, and answering in between would make the last reader wait for
@@ -253,8 +273,16 @@ on_push(conn_t *c, const uint8_t *msg, size_t len)
 
     if (fan_config) {
         if (tl == 25 && memcmp(type, "ConfigChangeNotifyRequest", 25) == 0) {
-            if (++c->seen == fan_change) {  /* one notify per change */
+            if (fan_lat == NULL) {
+                if (++c->seen == fan_change) {  /* one notify per change */
+                    fan_left--;
+                }
+            } else if (fan_change && c->seen < fan_change) {
+                c->seen = fan_change;   /* the first notify since the change */
                 fan_left--;
+                fan_lat[fan_nlat++] = (now() - fan_sent) * 1000;
+            } else if (fan_change) {
+                fan_dup++;
             }
         }
     } else if (fan_change
@@ -581,8 +609,9 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 {
     int                  i, k, m, ep;
     char                 body[512];
-    long                 acked;
-    double               t_sent, t_ack, wait_until, *lat_ms;
+    long                 acked, lost = 0;
+    double               t_sent, t_ack, wait_until, *lat_ms, *last_ms = NULL;
+    size_t               from;
     struct epoll_event   ev, evs[1024];
 
     if (fan_config) {
@@ -617,6 +646,10 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 
     lat_ms = calloc((size_t) changes, sizeof(double));
     fan_dirty = calloc((size_t) n, sizeof(conn_t *));
+    if (nports > 1 && fan_config) {
+        fan_lat = calloc((size_t) n * (size_t) changes, sizeof(double));
+        last_ms = calloc((size_t) changes, sizeof(double));
+    }
 
     /* epoll from here: poll() over 10,000 descriptors per round would
      * cost the client more than reading them */
@@ -652,7 +685,9 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         }
 
         acked = done_calls;
+        from = fan_nlat;
         t_sent = now();
+        fan_sent = t_sent;
         submit(cs[0], "/Request/request", fan_config
                ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
         flush_out(cs[0]);
@@ -672,10 +707,27 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             if (fan_left <= 0 && t_ack) {
                 break;
             }
-            if (t_ack && now() - t_ack > 30) {
+            if (fan_lat && now() - t_sent > wait_s) {
+                /* -P: lost notifications are a figure, not the end */
+                fprintf(stderr, "change %d: %s; %ld listeners without a "
+                        "notify after %.0f s\n", k,
+                        t_ack ? "answered" : "no answer to the publish",
+                        fan_left, wait_s);
+                lost += fan_left;
+                break;
+            }
+            if (!fan_lat && t_ack && now() - t_ack > 30) {
                 fprintf(stderr, "change %d: %ld subscribers never got it\n",
                         k, fan_left);
                 return 1;
+            }
+        }
+        if (fan_lat) {
+            last_ms[k - 1] = 0;
+            for (size_t j = from; j < fan_nlat; j++) {
+                if (fan_lat[j] > last_ms[k - 1]) {
+                    last_ms[k - 1] = fan_lat[j];
+                }
             }
         }
         /* from the change sent: its answer may come after the pushes */
@@ -690,6 +742,30 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             }
         }
         ndirty = 0;
+    }
+
+    if (fan_lat) {
+        /* let late duplicates show */
+        wait_until = now() + 0.5;
+        while (now() < wait_until) {
+            m = epoll_wait(ep, evs, 1024, 20);
+            for (i = 0; i < m; i++) {
+                if (io_read(evs[i].data.ptr) < 0) {
+                    return 1;
+                }
+            }
+        }
+        qsort(fan_lat, fan_nlat, sizeof(double), cmp);
+        qsort(last_ms, (size_t) changes, sizeof(double), cmp);
+        printf("listeners %d ports %d changes %d notified %zu lost %ld "
+               "duplicate %ld notify p50 %.2f ms p99 %.2f ms max %.2f ms "
+               "last p50 %.2f ms p99 %.2f ms max %.2f ms\n", n, nports,
+               changes, fan_nlat, lost, fan_dup,
+               fan_nlat ? fan_lat[(fan_nlat - 1) / 2] : 0,
+               fan_nlat ? fan_lat[(size_t) ((fan_nlat - 1) * 0.99)] : 0,
+               fan_nlat ? fan_lat[fan_nlat - 1] : 0,
+               last_ms[(changes - 1) / 2],
+               last_ms[(int) ((changes - 1) * 0.99)], last_ms[changes - 1]);
     }
 
     qsort(lat_ms, (size_t) changes, sizeof(double), cmp);
@@ -789,7 +865,7 @@ main(int argc, char **argv)
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -804,6 +880,14 @@ main(int argc, char **argv)
         case 'N': no_setup = 1; break;
         case 'R': port2 = atoi(optarg); break;
         case 'm': services = atoi(optarg); break;
+        case 'P':
+            for (char *t = strtok(optarg, ","); t && nports < 8;
+                 t = strtok(NULL, ","))
+            {
+                ports[nports++] = atoi(t);
+            }
+            break;
+        case 'w': wait_s = atof(optarg); break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
@@ -813,10 +897,11 @@ main(int argc, char **argv)
     if (port2) {
         nconns = 2;
     }
+    ports[0] = port;
     cs = calloc((size_t) nconns, sizeof(*cs));
     pfd = calloc((size_t) nconns + 1, sizeof(*pfd));
     for (i = 0; i < nconns; i++) {
-        cs[i] = dial(port2 && i == 1 ? port2 : port);
+        cs[i] = dial(port2 && i == 1 ? port2 : ports[i % nports]);
         io(cs[i]);
     }
 
