@@ -195,15 +195,14 @@ sub backend_tests ($backend) {
               ip => '10.1.0.10', port => 1);
     is($r->{status}, 400, "$L ephemeral into a persistent service: 400");
 
-    # namespaces: one the store does not know is refused, a created one
-    # works (the load finds it again)
-    ($r, $j) = call($t, 'POST', "$NS2/instance", namespaceId => 'nsx',
-                    serviceName => 'nsvc', ip => '10.1.0.11', port => 1,
+    # namespaces are implicit for naming (Nacos 2.x): one never created
+    # takes persistent instances too, and the load finds them again
+    ($r, $j) = call($t, 'POST', "$NS2/instance", namespaceId => 'nsy',
+                    serviceName => 'nsvc', ip => '10.1.0.12', port => 1,
                     ephemeral => 'false');
-    is($r->{status}, 400, "$L unknown namespace: 400");
-    is($j->{code}, 22001, "$L unknown namespace: 22001");
-    ok(!hosts($t, namespaceId => 'nsx', serviceName => 'nsvc')
-          ->{'10.1.0.11:1'}, "$L and not registered");
+    is($r->{status}, 200, "$L namespace never created: 200");
+    ok(hosts($t, namespaceId => 'nsy', serviceName => 'nsvc')
+          ->{'10.1.0.12:1'}, "$L and registered");
     SKIP: {
         skip "$L no config module to create namespaces", 2 unless $config;
         $r = call($t, 'POST', '/nacos/v1/console/namespaces',
@@ -255,6 +254,9 @@ sub backend_tests ($backend) {
     }
     ok(!hosts($t, serviceName => 'esvc')->{'10.1.0.9:1'},
        "$L the ephemeral instance did not survive");
+    ok(hosts($t, namespaceId => 'nsy', serviceName => 'nsvc')
+          ->{'10.1.0.12:1'}, "$L the never created namespace's instance "
+                             . "survived");
     SKIP: {
         skip "$L no config module", 1 unless $config;
         ok(hosts($t, namespaceId => 'nsx', serviceName => 'nsvc')

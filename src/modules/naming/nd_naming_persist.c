@@ -15,12 +15,11 @@
  * already sent completes and is applied in memory all the same.
  *
  * At start every persistent instance is loaded before the module reports
- * ready: NS_LIST, then INSTANCE_LIST for public and each namespace, one
- * after the other, retried with backoff while the store is unavailable.
- * Writes are refused (503) until then.  INSTANCE_LIST needs a namespace,
- * so only namespaces the store knows (public and tenant_info) are loaded:
- * a persistent register in another namespace is refused (400) rather than
- * acknowledged and lost on restart.
+ * ready: INSTANCE_NAMESPACES (the namespaces that hold instances, created
+ * through the console or not: naming namespaces are implicit, as in
+ * Nacos 2.x), then INSTANCE_LIST for public and each of them, one after
+ * the other, retried with backoff while the store is unavailable.  Writes
+ * are refused (503) until then.
  *
  * Without the store module this file only has the stubs: persistent
  * instances live in memory, as before.
@@ -74,7 +73,6 @@ struct nd_naming_pw_s {
     char                   *meta_text;      /* register, or NULL */
     unsigned                kind:2;
     unsigned                started:1;      /* its key was free: it runs */
-    unsigned                ns_checked:1;
     unsigned                healthy:1;
     unsigned                enabled:1;
 };
@@ -682,31 +680,6 @@ nd_naming_pw_done(nd_store_op_t *op)
 }
 
 
-static void
-nd_naming_pw_ns_done(nd_store_op_t *op)
-{
-    nd_naming_pw_t  *pw;
-
-    pw = op->data;
-    pw->op = NULL;
-
-    if (op->rc != ND_OK) {
-        if (op->status == 404) {
-            nd_naming_preq_fail(pw->preq, 400, 22001, "Namespace '%.*s' "
-                                "does not exist: persistent instances need a "
-                                "created namespace", ND_STR_ARG(pw->ns));
-        } else {
-            nd_naming_preq_store_fail(pw->preq, op);
-        }
-        nd_naming_pw_finish(pw);
-        return;
-    }
-
-    pw->ns_checked = 1;
-    nd_naming_pw_start(pw);
-}
-
-
 /* the write's key is free: compute the row from memory and send it */
 static void
 nd_naming_pw_start(nd_naming_pw_t *pw)
@@ -725,19 +698,6 @@ nd_naming_pw_start(nd_naming_pw_t *pw)
     nd_naming_persist_split(&pw->grouped, &group, &name);
     inst = nd_naming_persist_find(pw);
     text = NULL;
-
-    /* the namespace must be one the load will find again */
-    if (pw->kind == ND_NAMING_PW_REGISTER && sns.len && !pw->ns_checked) {
-        op = nd_store_op_create(nf->cycle, ND_STORE_NS_GET,
-                                nd_naming_pw_ns_done, pw);
-        if (op == NULL) {
-            goto nomem;
-        }
-        op->ns.id = sns;
-        pw->op = op;
-        nd_store_submit(op);
-        return;
-    }
 
     op = nd_store_op_create(nf->cycle, pw->kind == ND_NAMING_PW_REGISTER
                                        && pw->cluster.len
@@ -1276,7 +1236,7 @@ nd_naming_persist_load_step(nd_naming_persist_t *ps)
 
     op = nd_store_op_create(ps->nf->cycle, ps->load_ns
                                            ? ND_STORE_INSTANCE_LIST
-                                           : ND_STORE_NS_LIST,
+                                           : ND_STORE_INSTANCE_NAMESPACES,
                             ps->load_ns ? nd_naming_persist_list_done
                                         : nd_naming_persist_ns_done, ps);
     if (op == NULL) {

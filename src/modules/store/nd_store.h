@@ -50,6 +50,9 @@ typedef enum {
     ND_STORE_GRAY_PUBLISH,       /* config + beta_ips or tag (+ cas) -> seq */
     ND_STORE_GRAY_DELETE,        /* key + tag (else the beta) -> seq (0:
                                     there was nothing) */
+    ND_STORE_INSTANCE_NAMESPACES,/* -> rows (nd_store_ns_t, id only): the
+                                    namespaces persistent instances are in,
+                                    created or not (naming's are implicit) */
     ND_STORE_OP_N
 } nd_store_op_e;
 

@@ -161,6 +161,7 @@ nd_store_debug_done(nd_store_op_t *op)
         switch (op->type) {
         case ND_STORE_NS_LIST:
         case ND_STORE_NS_GET:
+        case ND_STORE_INSTANCE_NAMESPACES:
             ns = nd_array_elt(&op->rows, nd_store_ns_t, i);
             it = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I}",
                            "namespace", nd_store_debug_str(&ns->id),

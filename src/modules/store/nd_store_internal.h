@@ -30,6 +30,7 @@ typedef enum {
     ND_STORE_SQL_INSTANCE_UPSERT,
     ND_STORE_SQL_INSTANCE_DELETE,
     ND_STORE_SQL_INSTANCE_LIST,
+    ND_STORE_SQL_INSTANCE_NAMESPACES,
     ND_STORE_SQL_CONFIG_PUBLISH,     /* pg: one function call */
     ND_STORE_SQL_CONFIG_DELETE,      /* pg: one function call */
     ND_STORE_SQL_SEQ_LOCK,           /* pg: the change sequence row lock */

@@ -112,7 +112,7 @@ static const char  *nd_store_op_names[] = {
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
     "instance delete", "instance list", "config load", "gray publish",
-    "gray delete"
+    "gray delete", "instance namespaces"
 };
 
 
@@ -454,6 +454,7 @@ nd_store_op_create(nd_cycle_t *cycle, nd_store_op_e type,
 
     if (nd_array_init(&op->rows, pool, 4,
                       type == ND_STORE_NS_LIST || type == ND_STORE_NS_GET
+                      || type == ND_STORE_INSTANCE_NAMESPACES
                       ? sizeof(nd_store_ns_t)
                       : type == ND_STORE_INSTANCE_LIST
                       ? sizeof(nd_store_instance_t)

@@ -302,6 +302,10 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
         "AND cluster_name = $4::text AND ip = $5::text AND port = $6::int "
         "RETURNING id",
 
+    [ND_STORE_SQL_INSTANCE_NAMESPACES] =
+        "SELECT DISTINCT namespace_id, ''::text, ''::text, ''::text, "
+        "0::bigint, 0::bigint FROM naming_instance ORDER BY 1",
+
     [ND_STORE_SQL_INSTANCE_LIST] =
         "SELECT " ND_PG_INSTANCE_COLS "FROM naming_instance "
         "WHERE namespace_id = $1::text "

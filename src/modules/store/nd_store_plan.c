@@ -158,6 +158,10 @@ nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan)
         nd_store_stmt(st, ND_STORE_SQL_NS_LIST, ND_STORE_ROWS_NS);
         return 1;
 
+    case ND_STORE_INSTANCE_NAMESPACES:
+        nd_store_stmt(st, ND_STORE_SQL_INSTANCE_NAMESPACES, ND_STORE_ROWS_NS);
+        return 1;
+
     case ND_STORE_NS_GET:
         nd_store_stmt(st, ND_STORE_SQL_NS_GET, ND_STORE_ROWS_NS);
         nd_store_p_text(st, &op->ns.id);

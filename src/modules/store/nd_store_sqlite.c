@@ -166,6 +166,10 @@ static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "AND group_name = ?2 AND service_name = ?3 AND cluster_name = ?4 "
         "AND ip = ?5 AND port = ?6 RETURNING id",
 
+    [ND_STORE_SQL_INSTANCE_NAMESPACES] =
+        "SELECT DISTINCT namespace_id, '', '', '', 0, 0 "
+        "FROM naming_instance ORDER BY 1",
+
     [ND_STORE_SQL_INSTANCE_LIST] =
         "SELECT " ND_SQLITE_INSTANCE_COLS "FROM naming_instance "
         "WHERE namespace_id = ?1 AND (?2 = '' OR group_name = ?2) "
