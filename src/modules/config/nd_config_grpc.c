@@ -40,8 +40,8 @@ typedef struct {
     unsigned              remove:1;
 } nd_config_gwrite_t;
 
-static nd_hash_t  *nd_config_gconns;   /* connection id -> gconn */
-static nd_buf_t    nd_config_gpush;     /* a notify's JSON text */
+#define nd_config_gconns  (&nd_config_conf(nd_cycle)->gconns)
+#define nd_config_gpush   (nd_config_conf(nd_cycle)->gpush)
 
 static nd_int_t nd_config_grpc_query(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_config_grpc_publish(nd_grpc_call_t *call, json_t *body);
@@ -72,9 +72,7 @@ static const nd_grpc_handler_t  nd_config_grpc_handlers[] = {
 nd_int_t
 nd_config_grpc_init(nd_cycle_t *cycle)
 {
-    nd_config_gconns = nd_pcalloc(cycle->pool, sizeof(nd_hash_t));
-    if (nd_config_gconns == NULL
-        || nd_hash_init(nd_config_gconns, 256) != ND_OK
+    if (nd_hash_init(&nd_config_conf(cycle)->gconns, 256) != ND_OK
         || nd_grpc_add_handlers(cycle, nd_config_grpc_handlers) != ND_OK
         || nd_http_add_routes(cycle, nd_config_grpc_routes) != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
@@ -99,7 +97,7 @@ nd_config_glisten_free(nd_config_glisten_t *gl)
 
 
 void
-nd_config_grpc_exit(void)
+nd_config_grpc_exit(nd_cycle_t *cycle)
 {
     nd_uint_t           i, j;
     nd_hash_elt_t      *e, *k;
@@ -107,7 +105,7 @@ nd_config_grpc_exit(void)
 
     nd_buf_free(&nd_config_gpush);
 
-    if (nd_config_gconns == NULL || nd_config_gconns->buckets == NULL) {
+    if (nd_config_gconns->buckets == NULL) {
         return;
     }
 

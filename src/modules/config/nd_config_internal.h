@@ -26,6 +26,9 @@ typedef struct {
     nd_uint_t             polls;             /* held long polls */
     nd_queue_t            held;              /* nd_config_listen.c's */
     nd_queue_t            peers;             /* nd_config_cluster.c's */
+    nd_hash_t             gconns;            /* nd_config_grpc.c's:
+                                                connection id -> gconn */
+    nd_buf_t              gpush;             /* a notify's JSON text */
     nd_uint_t             syncs_sent;        /* cluster notifies */
 } nd_config_conf_t;
 
@@ -61,7 +64,7 @@ nd_int_t nd_config_listener_poll(nd_http_request_t *r);
 void nd_config_polls_stop(nd_cycle_t *cycle);
 #if (ND_WITH_GRPC)
 nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
-void nd_config_grpc_exit(void);
+void nd_config_grpc_exit(nd_cycle_t *cycle);
 #endif
 nd_int_t nd_config_listener_query(nd_http_request_t *r);
 /* this node's listeners of key (client ip -> md5), or of the client ip

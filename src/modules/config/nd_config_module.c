@@ -143,7 +143,7 @@ nd_config_exit(nd_cycle_t *cycle)
     }
 
 #if (ND_WITH_GRPC)
-    nd_config_grpc_exit();
+    nd_config_grpc_exit(cycle);
 #endif
 #if (ND_WITH_CLUSTER)
     nd_config_cluster_exit(cycle);
