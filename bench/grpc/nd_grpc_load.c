@@ -47,6 +47,14 @@
  *                                     there); prints the time from each
  *                                     register sent to the push carrying
  *                                     it arriving on PORT2 (p50/p99/max)
+ *   nd_grpc_load -p PORT -B SERVICE [-k changes]
+ *                                     burst: connection 1 subscribes to
+ *                                     SERVICE, connection 0 sends `changes`
+ *                                     registrations of it at once (each a
+ *                                     new ip: the last one is the final
+ *                                     state); prints the pushes connection
+ *                                     1 got, and when the final state came
+ *                                     (from the last answer)
  *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
@@ -118,6 +126,9 @@ static int          fan_defer;
 static conn_t     **fan_dirty;
 static int          ndirty;
 static int          no_setup;        /* -N: a cluster port */
+static const char  *burst_service;   /* -B */
+static long         burst_pushes;    /* NotifySubscriberRequests counted */
+static double       burst_final;     /* when the final state came */
 static char         answer[64];      /* the type of the first unary answer
                                       * of the timed calls (-N and plain) */
 
@@ -285,6 +296,18 @@ on_push(conn_t *c, const uint8_t *msg, size_t len)
                 fan_dup++;
             }
         }
+    } else if (burst_service) {
+        if (fan_change && tl == 23
+            && memcmp(type, "NotifySubscriberRequest", 23) == 0)
+        {
+            burst_pushes++;
+            if (burst_final == 0
+                && memmem(val, vl, fan_marker, strlen(fan_marker)))
+            {
+                burst_final = now();
+            }
+        }
+
     } else if (fan_change
                && memmem(val, vl, fan_marker, strlen(fan_marker)))
     {
@@ -856,6 +879,80 @@ replicate(conn_t **cs, struct pollfd *pfd, int regs, int services)
 }
 
 
+/* -B: `changes` registrations of one service at once on cs[0]; the
+ * pushes cs[1] gets for them, and when the final state comes */
+static int
+burst(conn_t **cs, struct pollfd *pfd, int changes)
+{
+    int      k;
+    char     body[512], ip[32];
+    long     base;
+    double   t_first, t_last = 0, until;
+
+    snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+             "\"serviceName\":\"%s\",\"groupName\":\"DEFAULT_GROUP\","
+             "\"subscribe\":true,\"clusters\":\"\"}", burst_service);
+    base = done_calls;
+    submit(cs[1], "/Request/request", "SubscribeServiceRequest", body, 0);
+    if (io(cs[1]) < 0) {
+        return 1;
+    }
+    /* subscribed, and past the push the server sends after subscribing */
+    until = now() + 1.0;
+    while (now() < until || done_calls == base) {
+        pump(cs, 2, pfd, 50);
+    }
+
+    snprintf(fan_marker, sizeof(fan_marker), "\"10.8.%d.%d\"",
+             changes / 250, changes % 250 + 1);
+    fan_change = 1;
+    base = done_calls;
+    t_first = now();
+
+    for (k = 1; k <= changes; k++) {
+        snprintf(ip, sizeof(ip), "\"10.8.%d.%d\"", k / 250, k % 250 + 1);
+        snprintf(body, sizeof(body), "{\"namespace\":\"public\","
+                 "\"serviceName\":\"%s\",\"groupName\":\"DEFAULT_GROUP\","
+                 "\"type\":\"registerInstance\",\"instance\":{\"ip\":%s,"
+                 "\"port\":8080,\"weight\":1.0,\"healthy\":true,"
+                 "\"enabled\":true,\"ephemeral\":true,"
+                 "\"clusterName\":\"DEFAULT\",\"metadata\":{}}}",
+                 burst_service, ip);
+        submit(cs[0], "/Request/request", "InstanceRequest", body, 0);
+    }
+    if (io(cs[0]) < 0) {
+        return 1;
+    }
+
+    for ( ;; ) {
+        pump(cs, 2, pfd, 5);
+        if (t_last == 0 && done_calls - base >= changes) {
+            t_last = now();
+        }
+        if (t_last && burst_final) {
+            break;
+        }
+        if (now() - t_first > 30) {
+            fprintf(stderr, "burst: %s within 30 s\n", t_last
+                    ? "no push of the final state" : "registrations unanswered");
+            return 1;
+        }
+    }
+
+    /* anything after the final state would be a wasted push */
+    until = now() + 0.5;
+    while (now() < until) {
+        pump(cs, 2, pfd, 20);
+    }
+
+    printf("burst %d changes in %.1f ms pushes %ld final-state %.1f ms "
+           "after the last answer %.1f ms after the first sent\n", changes,
+           (t_last - t_first) * 1000, burst_pushes,
+           (burst_final - t_last) * 1000, (burst_final - t_first) * 1000);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -865,7 +962,7 @@ main(int argc, char **argv)
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -888,13 +985,14 @@ main(int argc, char **argv)
             }
             break;
         case 'w': wait_s = atof(optarg); break;
+        case 'B': burst_service = optarg; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
         }
     }
 
-    if (port2) {
+    if (port2 || burst_service) {
         nconns = 2;
     }
     ports[0] = port;
@@ -920,6 +1018,9 @@ main(int argc, char **argv)
 
     if (fan_service) {
         return fan_out(cs, nconns, pfd, changes);
+    }
+    if (burst_service) {
+        return burst(cs, pfd, changes);
     }
     if (port2) {
         return replicate(cs, pfd, changes, services < 1 ? 1 : services);

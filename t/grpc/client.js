@@ -107,6 +107,21 @@ async function run() {
         out(Object.assign({ step: i, op: 'unary' }, r));
         break;
       }
+      case 'burst': {
+        // s.n unary calls at once; in the JSON of s.body, "%n" (with its
+        // quotes) becomes the number k = 1..n, and %n inside a string k
+        const text = JSON.stringify(s.body);
+        const calls = [];
+        for (let k = 1; k <= s.n; k++) {
+          const b = text.split('"%n"').join(String(k)).split('%n').join(String(k));
+          calls.push(unary(payload(s.type, JSON.parse(b), s.headers,
+                                   s.clientIp)));
+        }
+        const rs = await Promise.all(calls);
+        out({ step: i, op: 'burst', n: s.n, at: Date.now(),
+              ok: rs.filter((r) => r.body && r.body.resultCode === 200).length });
+        break;
+      }
       case 'raw_unary': {
         const buf = s.hex !== undefined ? Buffer.from(s.hex, 'hex')
           : s.json !== undefined ? payloadRaw(s.type, s.json)

@@ -34,6 +34,9 @@
 #define ND_NAMING_DELETE_TIMEOUT    30000
 #define ND_NAMING_MAX_WEIGHT        10000.0
 
+/* push_min_interval's default, ms (docs/naming.md, "Push scheduling") */
+#define ND_NAMING_PUSH_MIN_INTERVAL 100
+
 typedef struct nd_naming_ns_s        nd_naming_ns_t;
 typedef struct nd_naming_service_s   nd_naming_service_t;
 typedef struct nd_naming_cluster_s   nd_naming_cluster_t;
@@ -119,12 +122,14 @@ struct nd_naming_service_s {
     nd_queue_t              clusters;       /* nd_naming_cluster_t */
     nd_queue_t              subs;           /* nd_naming_sub_t.service_link */
     nd_queue_t              clean_link;     /* conf->empty (no instance) */
-    nd_queue_t              push_link;      /* conf->push_pending */
+    nd_queue_t              push_link;      /* conf->push_pending or
+                                               conf->push_ready */
     nd_naming_ns_t         *ns;
     nd_naming_cache_t      *caches;
     uint64_t                revision;
     nd_msec_t               last_updated;
     nd_msec_t               push_due;
+    nd_msec_t               push_last;      /* its last push round */
     char                   *metadata;       /* JSON object or NULL */
     char                   *selector;       /* JSON object or NULL (none) */
     float                   protect_threshold;
@@ -232,6 +237,7 @@ struct nd_naming_conf_s {
     nd_msec_t               client_beat_interval;
     nd_msec_t               cache_millis;
     nd_msec_t               push_delay;
+    nd_msec_t               push_min_interval;
     nd_msec_t               push_ack_timeout;
     nd_flag_t               push_udp;
     nd_msec_t               empty_service_clean_interval;
@@ -253,6 +259,8 @@ struct nd_naming_conf_s {
     nd_timer_t              sub_timer;
     nd_queue_t              push_pending;   /* services by push_due */
     nd_timer_t              push_timer;
+    nd_queue_t              push_ready;     /* services to push this pass */
+    nd_posted_t             push_post;      /* pushes push_ready */
     nd_naming_push_pt       push[2];        /* by client type */
     nd_naming_forget_pt     forget[2];      /* by client type, or NULL */
     nd_naming_persist_t    *persist;        /* NULL: memory only */

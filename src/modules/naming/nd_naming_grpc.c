@@ -15,7 +15,8 @@
  * subscriber of that round as it is (nd_grpc_push_raw).  A
  * failed or unanswered push is retried after push_retry_delay, a few
  * times, with the state current then; a newer push supersedes a pending
- * retry.  A subscribe is followed by one push after push_delay, as Java.
+ * retry.  A subscribe is followed by one push after push_delay, as Java
+ * (push_delay 0: at once, in the next loop iteration, after the answer).
  */
 #include <nd_naming.h>
 
@@ -1125,7 +1126,8 @@ nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
             sub->agent = strdup(nd_grpc_conn_client_version(call->conn));
         }
 
-        /* Java pushes once more push_delay after a subscribe */
+        /* Java pushes once more push_delay after a subscribe; with
+         * push_delay 0 the timer fires in the next loop iteration */
         gp = nd_naming_grpc_pusher(nf, sub);
         if (gp && nf->started) {
             nd_timer_stop(&gp->timer);

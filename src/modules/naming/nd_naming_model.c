@@ -23,6 +23,7 @@ nd_naming_model_init(nd_naming_conf_t *nf)
     nd_queue_init(&nf->empty);
     nd_queue_init(&nf->sub_expire);
     nd_queue_init(&nf->push_pending);
+    nd_queue_init(&nf->push_ready);
 
     return ND_OK;
 }

@@ -1,6 +1,16 @@
 /*
  * The naming module: directives, start/stop, timers, the push scheduler
  * fed by SERVICE_CHANGED.
+ *
+ * Push scheduling (push_delay 0, the default): a change to a service whose
+ * last push round is at least push_min_interval old is pushed at the end
+ * of the current loop pass (deferred work: every change of the pass goes
+ * in that one round); a change within push_min_interval of the last round
+ * waits for last round + push_min_interval (one timer, services ordered by
+ * due time), and every change until then goes in that round.  The state
+ * pushed is the one current when the round runs.  push_delay > 0 is
+ * Nacos's fixed merge window: a change is pushed push_delay after the
+ * first change of the burst.
  */
 #include <nd_naming.h>
 
@@ -40,6 +50,11 @@ static nd_command_t  nd_naming_commands[] = {
     { nd_string("push_delay"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_delay), NULL },
+
+    { nd_string("push_min_interval"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_min_interval),
+      NULL },
 
     { nd_string("push_ack_timeout"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -90,6 +105,7 @@ nd_naming_create_conf(nd_cycle_t *cycle)
     nf->client_beat_interval = ND_CONF_UNSET_MSEC;
     nf->cache_millis = ND_CONF_UNSET_MSEC;
     nf->push_delay = ND_CONF_UNSET_MSEC;
+    nf->push_min_interval = ND_CONF_UNSET_MSEC;
     nf->push_ack_timeout = ND_CONF_UNSET_MSEC;
     nf->push_udp = ND_CONF_UNSET;
     nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
@@ -110,7 +126,9 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(nf->client_beat_interval,
                             ND_NAMING_BEAT_INTERVAL);
     nd_conf_init_msec_value(nf->cache_millis, 10000);
-    nd_conf_init_msec_value(nf->push_delay, 500);
+    nd_conf_init_msec_value(nf->push_delay, 0);
+    nd_conf_init_msec_value(nf->push_min_interval,
+                            ND_NAMING_PUSH_MIN_INTERVAL);
     nd_conf_init_msec_value(nf->push_ack_timeout, 10000);
     nd_conf_init_value(nf->push_udp, 1);
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
@@ -135,6 +153,74 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
+/* one push round of s: every subscriber gets the state current now */
+static void
+nd_naming_push_service(nd_naming_conf_t *nf, nd_naming_service_t *s)
+{
+    nd_queue_t         *sq;
+    nd_str_t            clusters;
+    nd_naming_sub_t    *sub;
+    nd_naming_cache_t  *ca;
+
+    s->push_last = nd_current_msec;
+
+    for (sq = nd_queue_head(&s->subs); sq != nd_queue_sentinel(&s->subs);
+         sq = nd_queue_next(sq))
+    {
+        sub = nd_queue_data(sq, nd_naming_sub_t, service_link);
+
+        if (nf->push[sub->client->type] == NULL) {
+            continue;
+        }
+
+        clusters.data = (u_char *) sub->clusters;
+        clusters.len = strlen(sub->clusters);
+
+        /* 1.x clients read the grouped name, gRPC ones the bare one */
+        ca = nd_naming_info_get(nf, s, &clusters, 0,
+                                sub->client->type == ND_NAMING_CLIENT_IPPORT);
+        if (ca == NULL) {
+            continue;
+        }
+
+        nf->push[sub->client->type](nf, sub, ca->body, ca->ref_time_pos);
+    }
+}
+
+
+/* s is pushed at due: push_pending stays ordered by due time */
+static void
+nd_naming_push_schedule(nd_naming_conf_t *nf, nd_naming_service_t *s,
+    nd_msec_t due)
+{
+    nd_queue_t           *q;
+    nd_naming_service_t  *o;
+
+    s->push_due = due;
+
+    /* the due times of a fixed window only grow; those of the trailing
+     * edge almost so: look from the tail */
+    for (q = nd_queue_last(&nf->push_pending);
+         q != nd_queue_sentinel(&nf->push_pending);
+         q = nd_queue_prev(q))
+    {
+        o = nd_queue_data(q, nd_naming_service_t, push_link);
+        if (o->push_due <= due) {
+            break;
+        }
+    }
+
+    nd_queue_insert_head(q, &s->push_link);      /* after q */
+
+    if (nd_queue_head(&nf->push_pending) == &s->push_link) {
+        nd_timer_stop(&nf->push_timer);
+        nd_timer_start(&nf->push_timer,
+                       due > nd_current_msec ? due - nd_current_msec : 0,
+                       ND_TIMER_ONCE);
+    }
+}
+
+
 static void
 nd_naming_service_changed_handler(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data)
@@ -144,7 +230,7 @@ nd_naming_service_changed_handler(nd_event_id_e id, const nd_str_t *key,
     nd_naming_service_t  *s;
     nd_str_t              grouped;
 
-    if (ev == NULL) {
+    if (ev == NULL || !nf->started) {
         return;
     }
 
@@ -156,12 +242,42 @@ nd_naming_service_changed_handler(nd_event_id_e id, const nd_str_t *key,
         return;                 /* gone, nobody listens, or already due */
     }
 
-    /* merge window: one push per subscriber per burst of changes */
-    s->push_due = nd_current_msec + nf->push_delay;
-    nd_queue_insert_tail(&nf->push_pending, &s->push_link);
+    if (nf->push_delay) {
+        /* Nacos's fixed merge window */
+        nd_naming_push_schedule(nf, s, nd_current_msec + nf->push_delay);
+        return;
+    }
 
-    if (!nd_timer_active(&nf->push_timer)) {
-        nd_timer_start(&nf->push_timer, nf->push_delay, ND_TIMER_ONCE);
+    if (s->push_last == 0 || s->push_last > nd_current_msec
+        || nd_current_msec - s->push_last >= nf->push_min_interval)
+    {
+        /* leading edge: at the end of this loop pass (the wall clock
+         * going back counts as quiet) */
+        nd_queue_insert_tail(&nf->push_ready, &s->push_link);
+        nd_post(&nf->push_post);
+        return;
+    }
+
+    /* trailing edge: one round when the interval ends */
+    nd_naming_push_schedule(nf, s, s->push_last + nf->push_min_interval);
+}
+
+
+/* the services changed in this loop pass */
+static void
+nd_naming_push_posted(nd_posted_t *p)
+{
+    nd_queue_t           *q;
+    nd_naming_conf_t     *nf;
+    nd_naming_service_t  *s;
+
+    nf = p->data;
+
+    while (!nd_queue_empty(&nf->push_ready)) {
+        q = nd_queue_head(&nf->push_ready);
+        s = nd_queue_data(q, nd_naming_service_t, push_link);
+        nd_queue_remove(q);
+        nd_naming_push_service(nf, s);
     }
 }
 
@@ -169,12 +285,9 @@ nd_naming_service_changed_handler(nd_event_id_e id, const nd_str_t *key,
 void
 nd_naming_push_timer_handler(nd_timer_t *t)
 {
-    nd_queue_t           *q, *sq;
-    nd_naming_sub_t      *sub;
+    nd_queue_t           *q;
     nd_naming_conf_t     *nf;
-    nd_naming_cache_t    *ca;
     nd_naming_service_t  *s;
-    nd_str_t              clusters;
 
     nf = t->data;
 
@@ -189,28 +302,7 @@ nd_naming_push_timer_handler(nd_timer_t *t)
         }
 
         nd_queue_remove(q);
-
-        for (sq = nd_queue_head(&s->subs); sq != nd_queue_sentinel(&s->subs);
-             sq = nd_queue_next(sq))
-        {
-            sub = nd_queue_data(sq, nd_naming_sub_t, service_link);
-
-            if (nf->push[sub->client->type] == NULL) {
-                continue;
-            }
-
-            clusters.data = (u_char *) sub->clusters;
-            clusters.len = strlen(sub->clusters);
-
-            /* 1.x clients read the grouped name, gRPC ones the bare one */
-            ca = nd_naming_info_get(nf, s, &clusters, 0,
-                           sub->client->type == ND_NAMING_CLIENT_IPPORT);
-            if (ca == NULL) {
-                continue;
-            }
-
-            nf->push[sub->client->type](nf, sub, ca->body, ca->ref_time_pos);
-        }
+        nd_naming_push_service(nf, s);
     }
 }
 
@@ -235,6 +327,8 @@ nd_naming_init_module(nd_cycle_t *cycle)
                   nd_naming_sub_expire_handler, nf);
     nd_timer_init(&nf->push_timer, "naming push",
                   nd_naming_push_timer_handler, nf);
+    nf->push_post.handler = nd_naming_push_posted;
+    nf->push_post.data = nf;
 
     if (nd_event_subscribe(cycle, ND_EV_SERVICE_CHANGED,
                            nd_naming_service_changed_handler, nf) != ND_OK)
@@ -286,6 +380,7 @@ nd_naming_stop(nd_cycle_t *cycle)
     nd_timer_stop(&nf->clean_timer);
     nd_timer_stop(&nf->sub_timer);
     nd_timer_stop(&nf->push_timer);
+    nd_post_cancel(&nf->push_post);
     nd_naming_udp_stop(nf);
     nd_naming_grpc_stop(nf);
     nd_naming_persist_stop(nf);
@@ -306,6 +401,7 @@ nd_naming_exit(nd_cycle_t *cycle)
         nd_timer_stop(&nf->push_timer);
     }
 
+    nd_post_cancel(&nf->push_post);
     nd_naming_persist_exit(nf);
     nd_naming_udp_free(nf);
     nd_naming_grpc_exit(nf);
