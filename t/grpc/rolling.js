@@ -7,6 +7,7 @@
 //           http_ports: [HTTP port of node 1, 2, ...], svc,
 //           registrars: [home node, ...], every_ms: [min, max],
 //           http_registrars: [first node, ...], beat_ms,
+//           bulk: [{home, n}, ...], bulk_svc, mortals: [home node, ...],
 //           subscribers: [home node, ...], stop_file }
 //
 // A registrar is one 2.x connection holding a growing set of instances of
@@ -17,6 +18,12 @@
 // it does what the Java SDK's redo does: connects to the next node that
 // accepts (round robin from the one after the lost node) and registers its
 // whole set again.  Once stop_file exists it adds nothing more.
+//
+// A mortal is a registrar that does not redo: when its connection goes
+// it is gone for good (a client that died with its node).
+//
+// A bulk registrar is a 2.x connection that registers n instances of
+// bulk_svc in one batch and holds them, redoing them as a registrar does.
 //
 // An HTTP registrar is a 1.x client: every every_ms it registers one more
 // ephemeral instance (POST /nacos/v1/ns/instance) and every beat_ms it
@@ -34,12 +41,13 @@
 //   {ev:"conn",   who, node}            connection set up (ServerCheck ok)
 //   {ev:"refused",who, node, why}       a node did not take the connection
 //   {ev:"lost",   who, node, why}       the connection is gone
-//   {ev:"reg",    who, node, inst, n}   batch answered 200: inst (new) now
-//                                       registered; n instances in the set
+//   {ev:"reg",    who, svc, node, inst, n}  inst (new) of svc registered
+//                                       (answered 200); n in the set
 //   {ev:"redo",   who, node, n}         the whole set registered again after
 //                                       a reconnect (answered 200)
 //   {ev:"regfail",who, node, code, msg} a batch not answered 200
 //   {ev:"idle",   who}                  stop_file seen, the whole set registered
+//   {ev:"gone",   who}                  a mortal lost its connection, for good
 //   {ev:"beat",   who, node, code}      a beat answered 20404 (not found)
 //   {ev:"sub",    who, node, hosts}     SubscribeServiceResponse 200
 //   {ev:"push",   who, node, hosts}     NotifySubscriberRequest for svc
@@ -156,8 +164,8 @@ async function connect(who, node, onPush, onLost) {
 
 // ---- registrars ----------------------------------------------------------------
 
-function batchBody(insts) {
-  return { namespace: 'public', serviceName: cfg.svc,
+function batchBody(svc, insts) {
+  return { namespace: 'public', serviceName: svc,
            groupName: 'DEFAULT_GROUP', module: 'naming',
            type: 'batchRegisterInstance',
            instances: insts.map((a) => {
@@ -168,9 +176,16 @@ function batchBody(insts) {
            }) };
 }
 
-async function registrar(k, home) {
-  const who = 'r' + k;
+// opt.bulk: a registrar of opt.svc that registers opt.bulk instances once
+// and then only holds them (and redoes them)
+async function registrar(k, home, opt) {
+  const who = opt.who;
+  const svc = opt.svc;
   const insts = [];            // every instance this client holds
+  for (let i = 0; i < (opt.bulk || 0); i++) {
+    insts.push('10.79.' + k + '.1:' + (10000 + i));
+  }
+  let sent = false;
   const acked = new Set();
   let next = 0;
   let node = home;
@@ -180,6 +195,11 @@ async function registrar(k, home) {
   const lost = () => { if (wake) { const w = wake; wake = null; w(); } };
 
   for (;;) {
+    if (c && !c.alive && opt.noredo) {
+      // a client that dies with its connection: it never comes back
+      out({ ev: 'gone', who });
+      return;
+    }
     if (!c || !c.alive) {
       // find a node that takes us: the home node first, after a loss the
       // next one round robin
@@ -191,20 +211,20 @@ async function registrar(k, home) {
       }
       redo = insts.length > 0;
     }
-    const stopping = fs.existsSync(cfg.stop_file);
-    if (!redo && stopping) {
+    const hold = !!opt.bulk || fs.existsSync(cfg.stop_file);
+    if (!redo && hold && (sent || insts.length === 0)) {
       // nothing to add: hold the connection, and redo if it goes
       out({ ev: 'idle', who });
       await new Promise((r) => { wake = r; if (!c.alive) { lost(); } });
       continue;
     }
     let fresh = null;
-    if (!redo) {
+    if (!redo && !hold) {
       fresh = '10.77.' + k + '.' + (next + 1) + ':' + (7000 + next);
       next++;
       insts.push(fresh);
     }
-    const r = await c.unary('BatchInstanceRequest', batchBody(insts));
+    const r = await c.unary('BatchInstanceRequest', batchBody(svc, insts));
     if (r.grpc_error !== undefined) {
       // a transport failure: the connection is gone (the SDK's redo)
       c.lose('request grpc ' + r.grpc_error);
@@ -225,10 +245,11 @@ async function registrar(k, home) {
     }
     if (redo) { out({ ev: 'redo', who, node: c.node, n: insts.length }); }
     redo = false;
+    sent = true;
     for (const a of insts) {
       if (!acked.has(a)) {
         acked.add(a);
-        out({ ev: 'reg', who, node: c.node, inst: a, n: insts.length });
+        out({ ev: 'reg', who, svc, node: c.node, inst: a, n: insts.length });
       }
     }
     const [lo, hi] = cfg.every_ms;
@@ -306,7 +327,7 @@ async function httpRegistrar(k, first) {
     next++;
     await send('POST', '/nacos/v1/ns/instance?' + q(a) + '&ephemeral=true');
     insts.push(a);
-    out({ ev: 'reg', who, node, inst: a, n: insts.length });
+    out({ ev: 'reg', who, svc: cfg.svc, node, inst: a, n: insts.length });
   }
 }
 
@@ -342,5 +363,14 @@ async function subscriber(k, home) {
 }
 
 cfg.subscribers.forEach((h, i) => { subscriber(i + 1, h); });
-cfg.registrars.forEach((h, i) => { registrar(i + 1, h); });
+cfg.registrars.forEach((h, i) => {
+  registrar(i + 1, h, { who: 'r' + (i + 1), svc: cfg.svc });
+});
+(cfg.mortals || []).forEach((h, i) => {
+  registrar(cfg.registrars.length + i + 1, h,
+            { who: 'm' + (i + 1), svc: cfg.svc, noredo: true });
+});
+(cfg.bulk || []).forEach((b, i) => {
+  registrar(i + 1, b.home, { who: 'b' + (i + 1), svc: cfg.bulk_svc, bulk: b.n });
+});
 (cfg.http_registrars || []).forEach((h, i) => { httpRegistrar(i + 1, h); });
