@@ -70,6 +70,8 @@ my $READY = 30;             # s: stop, start, snapshot from a peer, ready
 my $SYNC = 20;              # s: replication is milliseconds; generous
 my $WARM = 4;               # s of load before the first restart
 my $BULK = 1000;            # instances of the bulk service on each node
+my $PAUSE = $ENV{ND_ROLLING_PAUSE} // $VERIFY;  # s between a ready node
+                                                # and the next stop
 
 my $d = Test::Nd::Distro->new(
     distro => "synced_expire ${EXPIRE}s;\n    verify_interval ${VERIFY}s;");
@@ -197,7 +199,7 @@ for my $i (1 .. 3) {
        . scalar(keys %$bulk) . " instances of $svc-bulk")
         or diag("node $i missing " . scalar(@bmiss) . " of $svc-bulk: "
                 . join(' ', @bmiss[0 .. ($#bmiss > 19 ? 19 : $#bmiss)]));
-    sleep $VERIFY;
+    sleep $PAUSE;
 }
 
 # the load goes on until the synced copies of the connections the restarts
@@ -290,7 +292,8 @@ for my $r (@redo) {
            $stop{ $r->{from} }[0] ];
 }
 
-my (@spurious, @allowed, @expired, %pushes, @dups, %final);
+my (@spurious, @allowed, @expired, %pushes, @dups, %final, %mortal_gone,
+    @resurrected);
 for my $s (qw(s1 s2 s3)) {
     my %view;
     my $n = 0;
@@ -309,6 +312,13 @@ for my $s (qw(s1 s2 s3)) {
             my $g = delete $gone{$x};
             $g->{back} = $e->{t};
         }
+        for my $x (@mortal) {
+            next unless $h{$x} && $mortal_gone{$s}{$x};
+            push @resurrected, sprintf '%s: %s back at %s, %.2f s after '
+                . 'node 1\'s stop (it had left at %.2f s)', $s, $x,
+                "$e->{ev} #$n", $e->{t} - $stop{1}[0],
+                delete($mortal_gone{$s}{$x}) - $stop{1}[0];
+        }
         for my $x (sort keys %view) {
             next if $h{$x};
             my $who = $owner{$x} // '?';
@@ -324,6 +334,7 @@ for my $s (qw(s1 s2 s3)) {
                 # expire from node 1's stop + synced_expire - a verify on
                 push @{ $e->{t} >= $stop{1}[0] + $EXPIRE - $VERIFY
                         ? \@expired : \@spurious }, $rec;
+                $mortal_gone{$s}{$x} = $e->{t};
             } elsif ($w && $e->{t} >= $w->[0] && $e->{t} <= $w->[1]) {
                 push @allowed, $rec;
                 $gone{$x} = $rec;
@@ -392,6 +403,13 @@ for my $s (qw(s1 s2 s3)) {
          @at ? sprintf('%.2f-%.2f', $at[0], $at[-1]) : 'never', $EXPIRE,
          $stop{2}[0] - $stop{1}[0], $stop{3}[0] - $stop{1}[0]);
 }
+
+# not asserted (Nacos does the same): a dead client's copy loaded in a
+# snapshot counts as renewed at the load, so a node restarted after its
+# own copy expired may take it back from a peer restarted later
+note('the mortal\'s instances back in a view after they had left: '
+     . scalar(@resurrected)
+     . (@resurrected ? "\n  " . join("\n  ", @resurrected) : ''));
 
 TODO: {
     local $TODO = 'an instance held by two clients (a redo and the synced '
