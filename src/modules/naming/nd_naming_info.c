@@ -112,6 +112,39 @@ nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
 }
 
 
+/*
+ * The same instance held by two clients (a 2.x client that reconnected to
+ * another node registers again while its old connection's synced copy
+ * has not expired yet) is listed once: Java builds the list as a set of
+ * equal Instances.  seen maps "ip:port" of the cluster to the first one.
+ */
+static int
+nd_naming_info_seen(nd_hash_t *seen, nd_naming_instance_t *inst)
+{
+    int                    n;
+    char                   key[300];
+    nd_naming_instance_t  *first;
+
+    n = snprintf(key, sizeof(key), "%.*s:%u", (int) inst->ip_len, inst->ip,
+                 (unsigned) inst->port);
+
+    first = nd_hash_find(seen, (u_char *) key, (size_t) n);
+    if (first == NULL) {
+        nd_hash_add(seen, (u_char *) key, (size_t) n, inst);
+        return 0;
+    }
+
+    return first->weight == inst->weight && first->healthy == inst->healthy
+           && first->enabled == inst->enabled
+           && (first->metadata == NULL) == (inst->metadata == NULL)
+           && (first->metadata == NULL
+               || strcmp(first->metadata, inst->metadata) == 0)
+           && (first->instance_id == NULL) == (inst->instance_id == NULL)
+           && (first->instance_id == NULL
+               || strcmp(first->instance_id, inst->instance_id) == 0);
+}
+
+
 static int
 nd_naming_cluster_selected(nd_naming_cluster_t *cl, const nd_str_t *clusters)
 {
@@ -211,10 +244,11 @@ static nd_naming_cache_t *
 nd_naming_info_build(nd_naming_conf_t *nf, nd_naming_service_t *s,
     const nd_str_t *clusters, int healthy_only, int grouped_name)
 {
-    int                    reach;
+    int                    reach, dedup;
     float                  threshold;
     nd_uint_t              healthy, selected, n;
     nd_buf_t               b;
+    nd_hash_t              seen;
     nd_queue_t            *q, *iq;
     nd_naming_cache_t     *ca;
     nd_naming_cluster_t   *cl;
@@ -282,6 +316,8 @@ nd_naming_info_build(nd_naming_conf_t *nf, nd_naming_service_t *s,
             continue;
         }
 
+        dedup = cl->ninstances > 1 && nd_hash_init(&seen, 16) == ND_OK;
+
         for (iq = nd_queue_head(&cl->instances);
              iq != nd_queue_sentinel(&cl->instances); iq = nd_queue_next(iq))
         {
@@ -289,10 +325,17 @@ nd_naming_info_build(nd_naming_conf_t *nf, nd_naming_service_t *s,
             if (!inst->enabled || (healthy_only && !inst->healthy)) {
                 continue;
             }
+            if (dedup && nd_naming_info_seen(&seen, inst)) {
+                continue;
+            }
             if (n++) {
                 nd_buf_append(&b, ",", 1);
             }
             nd_naming_instance_json(&b, inst, reach);
+        }
+
+        if (dedup) {
+            nd_hash_free(&seen);
         }
     }
 
