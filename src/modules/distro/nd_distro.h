@@ -7,7 +7,8 @@
  *   {"op":"VERIFY","clients":[[ID,REVISION],...]}      -> {"missing":[ID]}
  *   {"op":"SNAPSHOT","cursor":N}   -> {"ready":B,"clients":[CLIENT],
  *                                      "next":N|-1}
- * CLIENT: {"id","type","rev","services":[{"ns","s","instances":[
+ * CLIENT: {"id","type","rev","age"?: ms since the owner renewed a synced
+ *           copy (snapshots),"services":[{"ns","s","instances":[
  *           {"ip","port","cluster","weight","healthy","enabled",
  *            "md"?: metadata JSON text, "iid"?: instance id}]}]}
  */

@@ -67,8 +67,17 @@ nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c)
 
     nd_buf_append_lit(b, "{\"id\":");
     nd_json_str(b, c->id, c->id_len);
-    nd_buf_appendf(b, ",\"type\":%u,\"rev\":%" PRIu64 ",\"services\":[",
-                   (unsigned) c->type, c->revision);
+    nd_buf_appendf(b, ",\"type\":%u,\"rev\":%" PRIu64, (unsigned) c->type,
+                   c->revision);
+
+    /* a copy's age since its owner last renewed it: a snapshot must not
+     * make an old copy young again (a dead client would come back) */
+    if (!c->native) {
+        nd_buf_appendf(b, ",\"age\":%" PRIu64,
+                       (uint64_t) (nd_current_msec - c->last_updated));
+    }
+
+    nd_buf_append_lit(b, ",\"services\":[");
 
     n = c->ninstances;
     all = NULL;
@@ -428,7 +437,7 @@ void
 nd_distro_client_apply(nd_distro_conf_t *dcf, json_t *client)
 {
     size_t                i, n;
-    json_t               *services, *svc;
+    json_t               *services, *svc, *age;
     nd_str_t              id;
     nd_queue_t           *q;
     nd_naming_client_t   *c;
@@ -507,7 +516,16 @@ nd_distro_client_apply(nd_distro_conf_t *dcf, json_t *client)
 
     c->revision = (uint64_t) json_integer_value(json_object_get(client,
                                                                 "rev"));
+
+    /* the sender's own copy: as old as it was there (never in the future) */
+    age = json_object_get(client, "age");
     c->last_updated = nd_current_msec;
+    if (json_is_integer(age) && json_integer_value(age) > 0
+        && (nd_msec_t) json_integer_value(age) < nd_current_msec)
+    {
+        c->last_updated -= (nd_msec_t) json_integer_value(age);
+    }
+
     dcf->applied++;
 }
 
