@@ -128,13 +128,13 @@ for my $sp (@spec) {
 }
 # the listener query answers for the whole cluster: every node lists the
 # listeners of all three (each has its own client address)
-my $all = 0;
-$all += $on{$_} // 0 for 1 .. 3;
+my $listening = 0;
+$listening += $on{$_} // 0 for 1 .. 3;
 for my $i (1 .. 3) {
     my $q = $cl->node($i)->http_json('GET', '/nacos/v1/cs/configs/listener?'
                                       . "dataId=$KEYS[0]&group=$G");
-    is(scalar keys %{ $q->{lisentersGroupkeyStatus} // {} }, $all,
-       "node $i lists the listeners of $KEYS[0] on every node ($all)");
+    is(scalar keys %{ $q->{lisentersGroupkeyStatus} // {} }, $listening,
+       "node $i lists the listeners of $KEYS[0] on every node ($listening)");
 }
 
 # ---- the publishes --------------------------------------------------------------

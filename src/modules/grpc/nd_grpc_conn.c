@@ -69,6 +69,7 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
+    conn->created = conn->last_active;
 
     if (nd_grpc_h2_session(conn) != ND_OK) {
         nd_connection_finalize(c, 0);
@@ -1284,6 +1285,18 @@ nd_grpc_probe_handler(nd_timer_t *t)
     {
         next = nd_queue_next(q);
         conn = nd_queue_data(q, nd_grpc_conn_t, link);
+
+        /* a connection that never finished its handshake (the h2 preface
+         * and SETTINGS; on the SDK port the ConnectionSetupRequest too)
+         * holds a descriptor for nothing: closed */
+        if (!conn->closing
+            && (conn->cluster ? !conn->h2.rd.settings : !conn->registered)
+            && now - conn->created >= gcf->handshake_timeout)
+        {
+            nd_grpc_conn_close(conn, "no handshake within "
+                               "handshake_timeout");
+            continue;
+        }
 
         if (!conn->registered || conn->probing || conn->closing
             || now - conn->last_active < gcf->idle_probe)

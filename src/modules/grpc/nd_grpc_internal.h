@@ -60,6 +60,7 @@ typedef struct {
     nd_msec_t            probe_interval;    /* how often to look */
     nd_msec_t            probe_timeout;     /* ClientDetection answer */
     nd_msec_t            push_timeout;
+    nd_msec_t            handshake_timeout; /* preface and setup */
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
@@ -114,6 +115,7 @@ struct nd_grpc_conn_s {
     nd_queue_t           link;          /* gcf->all */
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
+    nd_msec_t            created;       /* monotonic */
     json_t              *labels;
     char                *client_version;
     char                *tenant;

@@ -60,6 +60,11 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_timeout), NULL },
 
+    { nd_string("handshake_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
+      NULL },
+
     nd_null_command
 };
 
@@ -107,6 +112,7 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->probe_interval = ND_CONF_UNSET_MSEC;
     gcf->probe_timeout = ND_CONF_UNSET_MSEC;
     gcf->push_timeout = ND_CONF_UNSET_MSEC;
+    gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
 
     return gcf;
 }
@@ -125,6 +131,7 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->probe_interval, 3000);
     nd_conf_init_msec_value(gcf->probe_timeout, 5000);
     nd_conf_init_msec_value(gcf->push_timeout, 5000);
+    nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
