@@ -15,6 +15,7 @@
 #include <nd_fuzz.h>
 #include <sys/socket.h>
 #include <fcntl.h>
+#include <ftw.h>
 
 /* standalone: the embedded store */
 static const char  nd_fuzz_conf[] =
@@ -45,7 +46,24 @@ static const char  nd_fuzz_conf_cluster[] =
     "    member 127.0.0.1:1;\n"
     "}\n";
 
-static int  nd_fuzz_errlog = -1;
+static int   nd_fuzz_errlog = -1;
+static char  nd_fuzz_prefix[] = "/tmp/nd-fuzz-XXXXXX";
+
+
+static int
+nd_fuzz_rm(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+    return remove(path);
+}
+
+
+/* the prefix goes when the fuzzer exits (a crash leaves it to look at) */
+static void
+nd_fuzz_cleanup(void)
+{
+    nftw(nd_fuzz_prefix, nd_fuzz_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 
 static void
@@ -66,16 +84,18 @@ nd_fuzz_file(const char *dir, const char *name, const char *text)
 static nd_cycle_t *
 nd_fuzz_cycle(const char *conf)
 {
-    char         dir[] = "/tmp/nd-fuzz-XXXXXX", path[PATH_MAX];
+    char        *dir, path[PATH_MAX];
     nd_uint_t    i;
     nd_cycle_t  *cycle;
 
     nd_fuzz_quiet();
     signal(SIGPIPE, SIG_IGN);
 
-    if (mkdtemp(dir) == NULL) {
+    dir = mkdtemp(nd_fuzz_prefix);
+    if (dir == NULL) {
         abort();
     }
+    atexit(nd_fuzz_cleanup);
     snprintf(path, sizeof(path), "%s/conf", dir);
     mkdir(path, 0755);
     snprintf(path, sizeof(path), "%s/logs", dir);
@@ -126,16 +146,28 @@ nd_fuzz_cycle(const char *conf)
 static void
 nd_fuzz_check_log(void)
 {
-    char     buf[4096];
-    ssize_t  n;
+    char   line[4096];
+    FILE  *f;
 
-    while ((n = read(nd_fuzz_errlog, buf, sizeof(buf) - 1)) > 0) {
-        buf[n] = '\0';
-        if (strstr(buf, "[alert]")) {
-            fprintf(stderr, "error.log: %s\n", buf);
+    static FILE  *log;
+
+    /* "2026/01/31 12:00:00 [alert] ..." -- the level where the log puts
+     * it, not a client's text that says "[alert]" */
+    if (log == NULL) {
+        log = fdopen(nd_fuzz_errlog, "r");
+        if (log == NULL) {
             abort();
         }
     }
+    f = log;
+
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line + 19 * (strlen(line) > 19), " [alert] ", 9) == 0) {
+            fprintf(stderr, "error.log: %s\n", line);
+            abort();
+        }
+    }
+    clearerr(f);
 }
 
 
