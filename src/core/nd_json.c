@@ -85,6 +85,7 @@ nd_json_get_str(json_t *obj, const char *key, const char *dflt)
 int64_t
 nd_json_get_int(json_t *obj, const char *key, int64_t dflt)
 {
+    double   d;
     json_t  *v;
 
     v = json_object_get(obj, key);
@@ -92,7 +93,12 @@ nd_json_get_int(json_t *obj, const char *key, int64_t dflt)
         return (int64_t) json_integer_value(v);
     }
     if (json_is_real(v)) {
-        return (int64_t) json_real_value(v);
+        d = json_real_value(v);
+        /* a double outside int64_t does not convert (undefined
+         * behaviour): it is not an integer we can use */
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            return (int64_t) d;
+        }
     }
     return dflt;
 }
