@@ -25,7 +25,7 @@ CONFIGURE_OPTS ?=
 # the libFuzzer build: clang, ./configure --with-fuzzer
 FUZZ_BUILDDIR ?= objs-fuzz
 FUZZ_TIME ?= 60
-FUZZ_TEST_TIME ?= 12
+FUZZ_TEST_TIME ?= 10
 FUZZ ?=
 
 # "make clean" removes it: never the tree itself or a parent of it
