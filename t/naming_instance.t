@@ -114,6 +114,13 @@ for my $b (@bad) {
     is($r->{body}, $body, "$m $q: text");
 }
 
+# a NUL in k=v metadata: refused like the JSON form refuses \u0000 (it
+# was stored as \u0000, which reads back as no metadata at all;
+# t/fuzz/naming_beat/crashes/kv-nul-value)
+$r = req('POST', '/instance', 'serviceName=s&ip=1.1.1.1&port=1&metadata=a%3Db%00c');
+is($r->{status}, 400, 'metadata with a NUL: 400');
+like($r->{body}, qr/^metadata format incorrect:a=b/, 'metadata with a NUL: text');
+
 # ephemeral vs persistent services
 $r = req('POST', '/instance', 'serviceName=order&ip=10.0.0.9&port=1&ephemeral=false');
 is($r->{status}, 400, 'persistent into an ephemeral service: 400');

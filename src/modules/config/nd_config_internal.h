@@ -90,4 +90,24 @@ nd_int_t nd_config_v1_error(nd_http_request_t *r, nd_uint_t status,
 int nd_config_valid_name(const nd_str_t *s);
 int nd_config_valid_tenant(const nd_str_t *s);
 
+/* a 1.x long poll (nd_config_listen.c) */
+typedef struct {
+    nd_config_key_t        key;       /* normalised */
+    nd_str_t               tenant;    /* as the client sent it */
+} nd_config_poll_key_t;
+
+typedef struct {
+    nd_queue_t             link;      /* ccf->held */
+    nd_http_request_t     *r;
+    nd_uint_t              n;
+    nd_config_poll_key_t  *keys;
+    nd_config_listener_t  *ls;
+} nd_config_poll_t;
+
+/* Listening-Configs (v, form-decoded) into poll->keys and ->ls, views
+ * into a decoded pool copy: ND_OK, ND_DECLINED (malformed), ND_BUSY (over
+ * max keys), ND_ERROR; its own function for t/fuzz/listening_configs.c */
+int nd_config_parse_listening(nd_http_request_t *r, nd_str_t *v,
+    nd_config_poll_t *poll, nd_uint_t max);
+
 #endif /* ND_CONFIG_INTERNAL_H */

@@ -18,19 +18,6 @@
  */
 #include <nd_config_internal.h>
 
-typedef struct {
-    nd_config_key_t        key;       /* normalised */
-    nd_str_t               tenant;    /* as the client sent it */
-} nd_config_poll_key_t;
-
-typedef struct {
-    nd_queue_t             link;      /* ccf->held */
-    nd_http_request_t     *r;
-    nd_uint_t              n;
-    nd_config_poll_key_t  *keys;
-    nd_config_listener_t  *ls;
-} nd_config_poll_t;
-
 
 static void
 nd_config_poll_headers(nd_http_request_t *r)
@@ -161,7 +148,7 @@ nd_config_poll_abort(nd_http_request_t *r)
 }
 
 
-static int
+int
 nd_config_parse_listening(nd_http_request_t *r, nd_str_t *v,
     nd_config_poll_t *poll, nd_uint_t max)
 {

@@ -603,6 +603,16 @@ nd_grpc_h2_control_end(nd_grpc_h2_reader_t *rd,
 }
 
 
+/* what rd->in holds; empty HEADERS and CONTINUATION fragments leave it
+ * without memory, and NULL + 0 is undefined (UBSan; t/fuzz/h2_client/
+ * crashes/empty-continuation-null-buf) */
+static const u_char *
+nd_grpc_h2_kept(nd_grpc_h2_reader_t *rd)
+{
+    return rd->in.data ? nd_buf_start(&rd->in) : (const u_char *) "";
+}
+
+
 /* the payload of the current frame is complete */
 static int
 nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
@@ -622,7 +632,7 @@ nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
         }
         sid = rd->cont_sid;
         rd->cont_sid = 0;
-        rc = role->block(ctx, sid, rd->cont_flags, nd_buf_start(&rd->in),
+        rc = role->block(ctx, sid, rd->cont_flags, nd_grpc_h2_kept(rd),
                          nd_buf_size(&rd->in));
         nd_buf_free(&rd->in);
         return rc;
@@ -721,7 +731,7 @@ nd_grpc_h2_read(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
             if (nd_buf_append(&rd->in, p, n) != ND_OK) {
                 rc = role->error(ctx, ND_H2_INTERNAL_ERROR, "no memory");
             }
-            payload = nd_buf_start(&rd->in);
+            payload = nd_grpc_h2_kept(rd);
         }
 
         p += n;

@@ -17,6 +17,14 @@ nd_naming_parse_kv(const nd_str_t *text)
         return NULL;
     }
 
+    /* a NUL would be stored as \u0000, which the JSON reading of the
+     * stored text rejects (as it does in a JSON object from a client):
+     * the metadata would come back empty */
+    if (memchr(text->data, '\0', text->len)) {
+        json_decref(meta);
+        return NULL;
+    }
+
     /* Java: split(",") then split("=") must give exactly two parts;
      * String.split drops trailing empty pieces */
     end = text->data + text->len;
