@@ -1,7 +1,8 @@
 /*
  * Unit tests: the jansson glue.  nd_json_get_int on a real outside
  * int64_t (t/fuzz/naming_beat/crashes/beat-port-huge-real: a UBSan
- * report, the conversion is undefined) gives the default; nd_json_str
+ * report, the conversion is undefined) gives the default, a string that
+ * wholly holds a number gives the number; nd_json_str
  * writes what jansson reads back.
  */
 #include <nd_core.h>
@@ -15,7 +16,7 @@ main(void)
     nd_buf_t   b;
 
     o = json_loads("{\"a\":80,\"b\":80.9,\"c\":-3.5,\"d\":4.4e69,"
-                   "\"e\":-1e19,\"f\":9.2e18,\"g\":\"80\"}", 0, NULL);
+                   "\"e\":-1e19,\"f\":9.2e18,\"g\":\"80\",\"h\":\"8o\"}", 0, NULL);
     ok(o != NULL, "parsed");
 
     is_int(nd_json_get_int(o, "a", -1), 80, "integer");
@@ -25,7 +26,9 @@ main(void)
     is_int(nd_json_get_int(o, "e", -1), -1, "real under int64: the default");
     ok(nd_json_get_int(o, "f", -1) == 9200000000000000000LL,
        "real near the top still converts");
-    is_int(nd_json_get_int(o, "g", -1), -1, "string: the default");
+    is_int(nd_json_get_int(o, "g", -1), 80,
+           "a string holding a number: the number (as Jackson)");
+    is_int(nd_json_get_int(o, "h", -1), -1, "any other string: the default");
     is_int(nd_json_get_int(o, "none", 7), 7, "missing: the default");
     json_decref(o);
 
