@@ -17,43 +17,13 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int               peer, passes;
-    size_t            len;
-    nd_uint_t         before;
-    const uint8_t    *cut;
-    nd_connection_t  *c;
-
     static nd_cycle_t  *cycle;
 
     if (cycle == NULL) {
         cycle = nd_fuzz_cycle(nd_fuzz_conf);
     }
 
-    before = cycle->connection_n;
-    c = nd_fuzz_connection(cycle, &peer);
-    nd_grpc_init_connection(c);
-
-    while (size) {
-        cut = memmem(data, size, "\xfe\xfe", 2);
-        len = cut && (size_t) (cut - data) + 2 < size
-              ? (size_t) (cut - data) : size;
-        passes = len < size ? data[len + 2] % 4 + 1 : 1;
-
-        if (len && write(peer, data, len) != (ssize_t) len) {
-            break;                      /* the server closed: done */
-        }
-        while (passes--) {
-            nd_fuzz_pass(cycle, peer);
-        }
-
-        if (len == size) {
-            break;
-        }
-        data += len + 3;
-        size -= len + 3;
-    }
-
-    nd_fuzz_hangup(cycle, peer, before);
+    nd_fuzz_stream(cycle, nd_grpc_init_connection, "\xfe\xfe", 2, data, size);
 
     return 0;
 }

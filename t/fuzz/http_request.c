@@ -14,43 +14,13 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int               peer, passes;
-    size_t            len;
-    nd_uint_t         before;
-    const uint8_t    *cut;
-    nd_connection_t  *c;
-
     static nd_cycle_t  *cycle;
 
     if (cycle == NULL) {
         cycle = nd_fuzz_cycle(nd_fuzz_conf);
     }
 
-    before = cycle->connection_n;
-    c = nd_fuzz_connection(cycle, &peer);
-    nd_http_init_connection(c);
-
-    while (size) {
-        cut = memmem(data, size, "\xff", 1);
-        len = cut && (size_t) (cut - data) + 1 < size
-              ? (size_t) (cut - data) : size;
-        passes = len < size ? data[len + 1] % 4 + 1 : 1;
-
-        if (len && write(peer, data, len) != (ssize_t) len) {
-            break;                      /* the server closed: done */
-        }
-        while (passes--) {
-            nd_fuzz_pass(cycle, peer);
-        }
-
-        if (len == size) {
-            break;
-        }
-        data += len + 2;
-        size -= len + 2;
-    }
-
-    nd_fuzz_hangup(cycle, peer, before);
+    nd_fuzz_stream(cycle, nd_http_init_connection, "\xff", 1, data, size);
 
     return 0;
 }

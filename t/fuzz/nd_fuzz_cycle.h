@@ -236,4 +236,48 @@ nd_fuzz_hangup(nd_cycle_t *cycle, int peer, nd_uint_t before)
     nd_fuzz_check_log();
 }
 
+
+/*
+ * A client's byte stream to a new connection that init makes ours (the
+ * real accept path's handler): the input is written in pieces, cut where
+ * sep stands; the byte after sep gives n % 4 + 1 loop passes between the
+ * pieces.  Then the client hangs up.
+ */
+static inline void
+nd_fuzz_stream(nd_cycle_t *cycle, void (*init)(nd_connection_t *c),
+    const char *sep, size_t seplen, const uint8_t *data, size_t size)
+{
+    int               peer, passes;
+    size_t            len;
+    nd_uint_t         before;
+    const uint8_t    *cut;
+    nd_connection_t  *c;
+
+    before = cycle->connection_n;
+    c = nd_fuzz_connection(cycle, &peer);
+    init(c);
+
+    while (size) {
+        cut = memmem(data, size, sep, seplen);
+        len = cut && (size_t) (cut - data) + seplen < size
+              ? (size_t) (cut - data) : size;
+        passes = len < size ? data[len + seplen] % 4 + 1 : 1;
+
+        if (len && write(peer, data, len) != (ssize_t) len) {
+            break;                      /* the server closed: done */
+        }
+        while (passes--) {
+            nd_fuzz_pass(cycle, peer);
+        }
+
+        if (len == size) {
+            break;
+        }
+        data += len + seplen + 1;
+        size -= len + seplen + 1;
+    }
+
+    nd_fuzz_hangup(cycle, peer, before);
+}
+
 #endif /* ND_FUZZ_CYCLE_H */
