@@ -10,6 +10,10 @@
 #include <nd_grpc_internal.h>
 
 #define ND_GRPC_READ_CHUNK  16384
+/* bytes waiting for the socket past which we stop reading the client
+ * (nd_grpc_h2.c stops adding frames at 256 KB; PING and SETTINGS answers
+ * come on top) until its output drains */
+#define ND_GRPC_READ_STOP   (256 * 1024)
 
 static void nd_grpc_read(nd_connection_t *c);
 static void nd_grpc_close_handler(nd_connection_t *c);
@@ -19,6 +23,8 @@ static void nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg,
     size_t len);
 static void nd_grpc_call_free(nd_grpc_call_t *call);
 static void nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type);
+static void nd_grpc_dispatch(nd_grpc_conn_t *conn);
+static void nd_grpc_queued_note(nd_grpc_conn_t *conn);
 
 
 static void
@@ -65,11 +71,14 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
 
     nd_queue_init(&conn->streams);
     nd_queue_init(&conn->pushes);
+    nd_queue_init(&conn->ready);
     nd_queue_insert_tail(&gcf->all, &conn->link);
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
     conn->created = conn->last_active;
+    conn->reset_at = conn->last_active;
+    conn->reset_credit = (uint64_t) gcf->stream_reset_rate * 1000;
 
     if (nd_grpc_h2_session(conn) != ND_OK) {
         nd_connection_finalize(c, 0);
@@ -135,6 +144,15 @@ nd_grpc_read(nd_connection_t *c)
         return;
     }
 
+    if (nd_buf_size(&c->out) >= ND_GRPC_READ_STOP) {
+        /* the client does not read what we owe it: neither do we, until
+         * nd_grpc_drained (nginx's backpressure) */
+        nd_log_debug(&c->log, "grpc output over %d bytes: reading stops",
+                     ND_GRPC_READ_STOP);
+        nd_connection_read_stop(c);
+        conn->read_stopped = 1;
+    }
+
     nd_grpc_flush_later(conn);
 }
 
@@ -145,6 +163,12 @@ nd_grpc_flush_handler(nd_posted_t *p)
     nd_grpc_conn_t  *conn;
 
     conn = p->data;
+
+    if (conn->c->close) {
+        return;
+    }
+
+    nd_grpc_dispatch(conn);
 
     if (conn->c->close) {
         return;
@@ -167,6 +191,12 @@ nd_grpc_drained(nd_connection_t *c)
     nd_grpc_conn_t  *conn;
 
     conn = c->data;
+
+    if (conn->read_stopped) {
+        conn->read_stopped = 0;
+        nd_connection_read_start(c);
+    }
+
     nd_grpc_flush_later(conn);        /* more frames may wait in streams */
 }
 
@@ -418,11 +448,99 @@ nd_grpc_stream_end(nd_grpc_stream_t *st)
         return;
     }
 
+    /* started in the loop pass after this read (nd_grpc_dispatch): a
+     * RST_STREAM read with it cancels it for free */
+    st->ended = 1;
+    st->ready = 1;
+    nd_queue_insert_tail(&st->conn->ready, &st->ready_link);
+}
+
+
+static void
+nd_grpc_stream_start(nd_grpc_stream_t *st)
+{
+    st->ended = 0;
     nd_grpc_stream_parse(st, 1);
 
     if (!st->ended && nd_buf_size(&st->in)) {
         nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "truncated message");
     }
+}
+
+
+/*
+ * Start the unary calls whose requests are whole, in order, while the
+ * output the connection holds stays under queued_output_max: a client
+ * that does not read its answers gets no new work done for it (it may
+ * still reset streams or close, which frees their output).
+ */
+static void
+nd_grpc_dispatch(nd_grpc_conn_t *conn)
+{
+    nd_queue_t        *q;
+    nd_grpc_stream_t  *st;
+
+    while (!nd_queue_empty(&conn->ready)) {
+        if (conn->c->close || conn->closing
+            || conn->queued + nd_buf_size(&conn->c->out)
+               >= conn->gcf->queued_output_max)
+        {
+            return;
+        }
+
+        q = nd_queue_head(&conn->ready);
+        st = nd_queue_data(q, nd_grpc_stream_t, ready_link);
+        nd_queue_remove(q);
+        st->ready = 0;
+        conn->gcf->calls_started++;
+
+        nd_grpc_stream_start(st);
+        nd_grpc_queued_note(conn);
+    }
+}
+
+
+static void
+nd_grpc_queued_note(nd_grpc_conn_t *conn)
+{
+    size_t  n;
+
+    n = conn->queued + nd_buf_size(&conn->c->out);
+    if (n > conn->gcf->queued_peak) {
+        conn->gcf->queued_peak = n;
+    }
+}
+
+
+int
+nd_grpc_stream_client_reset(nd_grpc_conn_t *conn)
+{
+    uint64_t         max;
+    nd_msec_t        now;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+    now = nd_time_monotonic_msec();
+    max = (uint64_t) gcf->stream_reset_rate * 1000;
+
+    /* a bucket of one second's resets, refilled at the rate */
+    conn->reset_credit += (uint64_t) (now - conn->reset_at)
+                          * (uint64_t) gcf->stream_reset_rate;
+    conn->reset_credit = nd_min(conn->reset_credit, max);
+    conn->reset_at = now;
+
+    if (conn->reset_credit < 1000) {
+        gcf->calm_goaways++;
+        nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                     "grpc connection %s resets streams faster than %d "
+                     "a second: closing", conn->id,
+                     (int) gcf->stream_reset_rate);
+        return ND_ERROR;
+    }
+
+    conn->reset_credit -= 1000;
+
+    return ND_OK;
 }
 
 
@@ -449,6 +567,11 @@ nd_grpc_stream_closed(nd_grpc_stream_t *st)
 
     if (conn->bidi == st) {
         conn->bidi = NULL;
+    }
+
+    if (st->ready) {
+        nd_queue_remove(&st->ready_link);
+        conn->gcf->calls_cancelled++;
     }
 
     conn->queued -= nd_min(conn->queued, nd_buf_size(&st->out));
@@ -600,6 +723,7 @@ nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
     }
 
     st->conn->queued += nd_buf_size(&st->out) - before;
+    nd_grpc_queued_note(st->conn);
     st->finish = 1;
     st->status = ND_GRPC_OK;
 
@@ -1056,6 +1180,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     }
 
     conn->queued += nd_buf_size(&conn->bidi->out) - before;
+    nd_grpc_queued_note(conn);
     nd_grpc_flush_later(conn);
 
     if (cb == NULL) {

@@ -61,6 +61,8 @@ typedef struct {
     nd_msec_t            probe_timeout;     /* ClientDetection answer */
     nd_msec_t            push_timeout;
     nd_msec_t            handshake_timeout; /* preface and setup */
+    size_t               queued_output_max; /* no new call past this */
+    nd_int_t             stream_reset_rate; /* client resets a second */
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
@@ -73,6 +75,10 @@ typedef struct {
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
     json_t              *abilities;         /* SetupAckRequest's table */
+    size_t               queued_peak;       /* most output one conn held */
+    uint64_t             calls_started;
+    uint64_t             calls_cancelled;   /* reset or gone before start */
+    uint64_t             calm_goaways;      /* ENHANCE_YOUR_CALM sent */
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {
@@ -82,6 +88,7 @@ struct nd_grpc_stream_s {
     nd_buf_t             out;           /* framed messages to send */
     nd_grpc_call_t      *call;          /* unary call in flight */
     nd_queue_t           link;
+    nd_queue_t           ready_link;    /* conn->ready while waiting */
     uint32_t             status;        /* grpc-status of the trailers */
     const char          *message;       /* grpc-message */
     unsigned             bidi:1;
@@ -90,6 +97,7 @@ struct nd_grpc_stream_s {
     unsigned             finish:1;      /* trailers once out is drained */
     unsigned             deferred:1;    /* data provider waits for out */
     unsigned             ended:1;       /* client sent END_STREAM */
+    unsigned             ready:1;       /* a whole request, not started */
     nd_grpc_h2_stream_t  h2;
 };
 
@@ -120,10 +128,14 @@ struct nd_grpc_conn_s {
     char                *client_version;
     char                *tenant;
     size_t               queued;        /* bytes in streams' out buffers */
+    nd_queue_t           ready;         /* unary requests not started */
+    uint64_t             reset_credit;  /* client resets allowed, x1000 */
+    nd_msec_t            reset_at;      /* when the credit was counted */
     unsigned             registered:1;
     unsigned             cluster:1;     /* on the cluster port */
     unsigned             probing:1;
     unsigned             closing:1;
+    unsigned             read_stopped:1; /* output over the bound */
 };
 
 extern nd_module_t  nd_grpc_module;
@@ -152,6 +164,9 @@ int nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
     size_t len);
 void nd_grpc_stream_end(nd_grpc_stream_t *st);
 void nd_grpc_stream_closed(nd_grpc_stream_t *st);
+/* the client reset an open stream: ND_ERROR when it does so faster than
+ * stream_reset_rate (the caller sends GOAWAY ENHANCE_YOUR_CALM) */
+int nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 

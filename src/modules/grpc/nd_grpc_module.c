@@ -15,8 +15,12 @@ static void nd_grpc_exit(nd_cycle_t *cycle);
 static nd_int_t nd_grpc_server_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_health_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_loader_current(nd_http_request_t *r);
+#ifdef ND_DEBUG
+static nd_int_t nd_grpc_debug_stats(nd_http_request_t *r);
+#endif
 
 static nd_conf_bounds_t  nd_grpc_streams_bounds = { 1, 65536 };
+static nd_conf_bounds_t  nd_grpc_reset_rate_bounds = { 1, 1000000 };
 
 static nd_command_t  nd_grpc_commands[] = {
 
@@ -65,6 +69,16 @@ static nd_command_t  nd_grpc_commands[] = {
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
       NULL },
 
+    { nd_string("queued_output_max"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, queued_output_max),
+      NULL },
+
+    { nd_string("stream_reset_rate"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, stream_reset_rate),
+      &nd_grpc_reset_rate_bounds },
+
     nd_null_command
 };
 
@@ -90,6 +104,9 @@ static const nd_http_route_t  nd_grpc_routes[] = {
       nd_grpc_loader_current },
     { ND_HTTP_GET, nd_string("/v2/core/loader/current"),
       nd_grpc_loader_current },
+#ifdef ND_DEBUG
+    { ND_HTTP_GET, nd_string("/v1/core/debug/grpc"), nd_grpc_debug_stats },
+#endif
     nd_http_null_route
 };
 
@@ -113,6 +130,8 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->probe_timeout = ND_CONF_UNSET_MSEC;
     gcf->push_timeout = ND_CONF_UNSET_MSEC;
     gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
+    gcf->queued_output_max = ND_CONF_UNSET_SIZE;
+    gcf->stream_reset_rate = ND_CONF_UNSET;
 
     return gcf;
 }
@@ -132,6 +151,8 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->probe_timeout, 5000);
     nd_conf_init_msec_value(gcf->push_timeout, 5000);
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
+    nd_conf_init_size_value(gcf->queued_output_max, 4 * 1024 * 1024);
+    nd_conf_init_value(gcf->stream_reset_rate, 200);
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -395,3 +416,33 @@ nd_grpc_loader_current(nd_http_request_t *r)
 
     return rc;
 }
+
+
+#ifdef ND_DEBUG
+
+/* counters the robustness tests read: the most output one connection
+ * held queued, calls started and cancelled before they started, and
+ * connections sent GOAWAY ENHANCE_YOUR_CALM */
+static nd_int_t
+nd_grpc_debug_stats(nd_http_request_t *r)
+{
+    json_t          *res;
+    nd_int_t         rc;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(nd_cycle);
+
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                    "queuedPeak", (json_int_t) gcf->queued_peak,
+                    "queuedOutputMax", (json_int_t) gcf->queued_output_max,
+                    "callsStarted", (json_int_t) gcf->calls_started,
+                    "callsCancelled", (json_int_t) gcf->calls_cancelled,
+                    "calmGoaways", (json_int_t) gcf->calm_goaways);
+
+    rc = nd_http_send_json(r, 200, res);
+    json_decref(res);
+
+    return rc;
+}
+
+#endif
