@@ -33,6 +33,8 @@ struct nd_http_conn_s {
     nd_queue_t           link;        /* hcf->conns */
     nd_uint_t            error;       /* status to answer a bad request */
     nd_uint_t            requests;
+    const char          *exec_end;    /* end of what llhttp is given */
+    unsigned             crlf:2;      /* chunk terminator bytes to check */
     unsigned             last_was_value:1;
     unsigned             handling:1;  /* a handler has the request */
     unsigned             paused:1;    /* a message is complete */
@@ -393,10 +395,42 @@ nd_http_on_headers_complete(llhttp_t *p)
 }
 
 
+/*
+ * llhttp 8 (Debian's) skips the two bytes after a chunk's data without
+ * looking at them unless built in strict mode, and has no lenient flag for
+ * it: any two bytes would end a chunk, a request smuggling vector.  We
+ * check them ourselves: -1 when one is not the CRLF expected; those past
+ * end are checked at the start of the next read.
+ */
+static int
+nd_http_chunk_crlf(nd_http_conn_t *hc, const char *pos, const char *end)
+{
+    while (hc->crlf && pos < end) {
+        if (*pos++ != "\r\n"[2 - hc->crlf]) {
+            nd_log_error(ND_LOG_INFO, &hc->c->log, 0,
+                         "client sent a chunk not ended by CRLF");
+            hc->crlf = 0;
+            hc->error = 400;
+            return -1;
+        }
+        hc->crlf--;
+    }
+
+    return 0;
+}
+
+
 static int
 nd_http_on_body(llhttp_t *p, const char *at, size_t len)
 {
     nd_http_conn_t  *hc = p->data;
+
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        hc->crlf = 2;                   /* this chunk's data ends here */
+        if (nd_http_chunk_crlf(hc, at + len, hc->exec_end) != 0) {
+            return -1;
+        }
+    }
 
     if (nd_buf_size(&hc->body) + len > hc->hcf->client_max_body_size) {
         nd_log_error(ND_LOG_INFO, &hc->c->log, 0,
@@ -655,6 +689,13 @@ nd_http_process(nd_http_conn_t *hc)
 
         start = (const char *) nd_buf_start(&hc->in);
         hc->paused = 0;
+        hc->exec_end = start + len;
+
+        if (nd_http_chunk_crlf(hc, start, hc->exec_end) != 0) {
+            nd_http_bad_request(hc, 400, "invalid chunk terminator");
+            break;
+        }
+
         err = llhttp_execute(&hc->parser, start, len);
 
         if (err == HPE_OK) {
