@@ -20,10 +20,15 @@ typedef struct {
     nd_msec_t             long_poll_floor;   /* minimum hold */
     nd_msec_t             long_poll_delay;   /* held for timeout - delay */
     nd_uint_t             max_listen_keys;   /* per long poll */
+    nd_uint_t             max_long_polls;    /* held at once */
+    nd_uint_t             max_long_poll_keys; /* in held polls, summed */
 
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */
     nd_uint_t             polls;             /* held long polls */
+    nd_uint_t             poll_keys;         /* keys they listen to */
+    nd_uint_t             trim_keys;         /* ended since the trim */
+    nd_timer_t            trim;              /* memory back, polls ended */
     nd_queue_t            held;              /* nd_config_listen.c's */
     nd_queue_t            peers;             /* nd_config_cluster.c's */
     nd_hash_t             gconns;            /* nd_config_grpc.c's:
@@ -62,6 +67,7 @@ nd_int_t nd_config_console_init(nd_cycle_t *cycle);
 nd_int_t nd_config_listener_poll(nd_http_request_t *r);
 /* answer every held long poll "no change" (the node stops) */
 void nd_config_polls_stop(nd_cycle_t *cycle);
+void nd_config_trim(nd_timer_t *t);
 #if (ND_WITH_GRPC)
 nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
 void nd_config_grpc_exit(nd_cycle_t *cycle);

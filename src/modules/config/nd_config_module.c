@@ -13,6 +13,7 @@ static void nd_config_on_change(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
 
 static nd_conf_bounds_t  nd_config_keys_bounds = { 1, 1000000 };
+static nd_conf_bounds_t  nd_config_polls_bounds = { 1, 100000000 };
 
 static nd_command_t  nd_config_commands[] = {
 
@@ -34,6 +35,16 @@ static nd_command_t  nd_config_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_listen_keys),
       &nd_config_keys_bounds },
+
+    { nd_string("max_long_polls"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_polls),
+      &nd_config_polls_bounds },
+
+    { nd_string("max_long_poll_keys"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_poll_keys),
+      &nd_config_polls_bounds },
 
     nd_null_command
 };
@@ -62,6 +73,8 @@ nd_config_create_conf(nd_cycle_t *cycle)
     ccf->long_poll_floor = ND_CONF_UNSET_MSEC;
     ccf->long_poll_delay = ND_CONF_UNSET_MSEC;
     ccf->max_listen_keys = ND_CONF_UNSET_UINT;
+    ccf->max_long_polls = ND_CONF_UNSET_UINT;
+    ccf->max_long_poll_keys = ND_CONF_UNSET_UINT;
 
     return ccf;
 }
@@ -76,6 +89,8 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(ccf->long_poll_floor, 10000);
     nd_conf_init_msec_value(ccf->long_poll_delay, 500);
     nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
+    nd_conf_init_uint_value(ccf->max_long_polls, 10000);
+    nd_conf_init_uint_value(ccf->max_long_poll_keys, 500000);
 
     return ND_CONF_OK;
 }
@@ -93,6 +108,7 @@ nd_config_init_module(nd_cycle_t *cycle)
     }
 
     nd_queue_init(&ccf->held);
+    nd_timer_init(&ccf->trim, "config trim", nd_config_trim, ccf);
 
     if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
                            cycle) != ND_OK
@@ -124,6 +140,7 @@ static void
 nd_config_stop(nd_cycle_t *cycle)
 {
     nd_config_polls_stop(cycle);
+    nd_timer_stop(&nd_config_conf(cycle)->trim);
 }
 
 
