@@ -111,6 +111,7 @@ typedef struct {
     nd_int_t             commit_batch;
     size_t               max_content_size;
     nd_str_t             schema_dir;
+    char                 content_error[48];  /* Nacos's words, over max */
 
     /* runtime */
     char                *sqlite_path_z;     /* resolved */

@@ -218,6 +218,10 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
         return "\"max_content_size\" must be between 1 and 100m";
     }
 
+    /* Nacos (maxContent, 10 MB by default): INVALID_PARAM, these words */
+    snprintf(scf->content_error, sizeof(scf->content_error),
+             "invalid content, over %zu", scf->max_content_size);
+
     memset(&cf, 0, sizeof(cf));
     cf.cycle = cycle;
     cf.pool = cycle->pool;
@@ -661,7 +665,7 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
             return ND_DECLINED;
         }
         if (c->content.len > scf->max_content_size) {
-            nd_store_fail(op, 413, "content is too large");
+            nd_store_fail(op, 413, scf->content_error);
             return ND_DECLINED;
         }
         if (!nd_store_valid_text(&c->content, scf->max_content_size)) {
