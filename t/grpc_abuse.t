@@ -8,7 +8,7 @@
 # 4 MB config) is sent GOAWAY ENHANCE_YOUR_CALM and closed, and its reset
 # calls are never started, while a second client's HealthChecks (real
 # @grpc/grpc-js) are all answered.  The counters come from the debug
-# build's /v1/core/debug/grpc.  Latency under attack: bench/60-abuse.bench.
+# build's /v1/core/debug/grpc.  Latency under attack: bench/65-abuse.bench.
 use v5.36;
 use Test::More;
 use File::Temp qw(tempdir);
