@@ -162,9 +162,6 @@ size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
 void nd_store_refresh(nd_timer_t *t);
 
 /* nd_store_util.c: pure helpers (unit tested) */
-int nd_store_valid_name(const nd_str_t *s, size_t max);
-int nd_store_valid_tenant(const nd_str_t *s);
-int nd_store_valid_text(const nd_str_t *s, size_t max);
 /* '*' wildcards -> LIKE pattern with '\' escapes; exact when !blur */
 size_t nd_store_like_pattern(u_char *dst, const nd_str_t *src, int blur);
 /* a schema file: "-- version N" sections; calls cb for each section
