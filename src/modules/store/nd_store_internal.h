@@ -187,7 +187,5 @@ size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
 /* the cache key of a gray version: group key \x01 gray name */
 #define nd_store_gray_key_len(d, g, t, n)                                     \
     (nd_store_group_key_len(d, g, t) + 1 + (n)->len)
-#define ND_STORE_BETA      "beta"
-#define ND_STORE_TAG_PREFIX "tag_"
 
 #endif /* ND_STORE_INTERNAL_H */
