@@ -94,15 +94,8 @@ is($r->{body}, 'ok', 'a persistent instance with a 400-byte service name');
 
 # gRPC: config and naming answer the same rules with their error bodies
 my $gport = $t->port(9848);
-my @hello = (
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
-                labels => { module => 'naming' } } },
-    { op => 'sleep', ms => 100 },
-);
-sub call ($type, %body) { { op => 'unary', type => $type, body => \%body } }
+my @hello = Test::Nd::Grpc->hello;
+sub call ($type, %body) { Test::Nd::Grpc->call($type, %body) }
 sub inst ($svc, %i) {
     call('InstanceRequest', namespace => 'public', serviceName => $svc,
          groupName => 'DEFAULT_GROUP', type => 'registerInstance',
