@@ -15,6 +15,7 @@ typedef struct nd_connection_s  nd_connection_t;
 typedef struct nd_listening_s   nd_listening_t;
 
 #include <nd_string.h>
+#include <nd_name.h>
 #include <nd_palloc.h>
 #include <nd_array.h>
 #include <nd_queue.h>

@@ -35,6 +35,17 @@ nd_str_equal(const nd_str_t *a, const nd_str_t *b)
                                                       a->len) == 0);
 }
 
+/* memcpy returning the end of what it wrote; n may be 0 with src NULL */
+static inline u_char *
+nd_cpymem(u_char *dst, const void *src, size_t n)
+{
+    if (n) {
+        memcpy(dst, src, n);
+    }
+
+    return dst + n;
+}
+
 int nd_str_casecmp_lit(const nd_str_t *s, const char *lit);
 u_char *nd_pstrdup(nd_pool_t *pool, const nd_str_t *src);
 char *nd_pstrdupz(nd_pool_t *pool, const nd_str_t *src);

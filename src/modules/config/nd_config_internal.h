@@ -93,8 +93,16 @@ nd_int_t nd_config_cluster_gather(nd_http_request_t *r,
 int nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
 nd_int_t nd_config_v1_error(nd_http_request_t *r, nd_uint_t status,
     const char *msg);
-int nd_config_valid_name(const nd_str_t *s);
-int nd_config_valid_tenant(const nd_str_t *s);
+/* the first part of a key that breaks the Nacos name rules (nd_name.h) */
+typedef enum {
+    ND_CONFIG_KEY_OK = 0,
+    ND_CONFIG_KEY_DATA_ID,
+    ND_CONFIG_KEY_GROUP,
+    ND_CONFIG_KEY_TENANT
+} nd_config_key_field_t;
+
+nd_config_key_field_t nd_config_key_invalid(const nd_config_key_t *key);
+int nd_config_tag_ok(const nd_str_t *tag);
 
 /* a 1.x long poll (nd_config_listen.c) */
 typedef struct {

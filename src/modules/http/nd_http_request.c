@@ -1263,8 +1263,24 @@ nd_int_t
 nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
     const char *msg)
 {
+    size_t     len;
+    u_char    *fixed;
     json_t    *j;
     nd_int_t   rc;
+
+    /* messages may quote what the client sent: make it text, as a Java
+     * server's decoding would have */
+    len = strlen(msg);
+
+    if (!nd_utf8_valid((u_char *) msg, len, 0)) {
+        fixed = nd_pnalloc(r->pool, 3 * len + 1);
+        if (fixed == NULL) {
+            return ND_ERROR;
+        }
+        len = nd_utf8_repair(fixed, (u_char *) msg, len);
+        fixed[len] = '\0';
+        msg = (const char *) fixed;
+    }
 
     if (r->route.len >= 4 && memcmp(r->route.data, "/v2/", 4) == 0) {
         j = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) code,
@@ -1275,7 +1291,7 @@ nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
         return rc;
     }
 
-    return nd_http_send(r, status, NULL, msg, strlen(msg));
+    return nd_http_send(r, status, NULL, msg, len);
 }
 
 

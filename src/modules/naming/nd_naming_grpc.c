@@ -246,16 +246,13 @@ nd_naming_grpc_field(json_t *body, const char *name, nd_str_t *v)
 static const char *
 nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
 {
-    u_char  *p;
+    u_char      *p;
+    nd_int_t     code;
+    const char  *msg;
 
     nd_naming_grpc_field(body, "namespace", &ref->ns);
     if (ref->ns.len == 0) {
         nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
-    }
-
-    if (!nd_naming_ns_ok(&ref->ns)) {
-        return "Param 'namespaceId/tenant' is illegal, illegal characters "
-               "should not appear in the param.";
     }
 
     nd_naming_grpc_field(body, "groupName", &ref->group);
@@ -263,19 +260,14 @@ nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
         nd_str_set(&ref->group, ND_NAMING_DEFAULT_GROUP);
     }
 
-    if (ref->group.len > 128 || !nd_naming_group_ok(&ref->group)) {
-        return "Param 'group' is illegal, illegal characters should not "
-               "appear in the param.";
-    }
-
     nd_naming_grpc_field(body, "serviceName", &ref->name);
     if (ref->name.len == 0) {
         return "Param 'serviceName' is required.";
     }
 
-    if (ref->name.len > 512 || !nd_naming_svc_name_ok(&ref->name)) {
-        return "Param 'serviceName' is illegal, illegal characters should "
-               "not appear in the param.";
+    msg = nd_naming_check_ref(ref, &code);
+    if (msg) {
+        return msg;
     }
 
     ref->grouped.len = ref->group.len + 2 + ref->name.len;
@@ -303,9 +295,9 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
 {
     int          rc;
     char        *text;
-    size_t       i;
     int64_t      interval, timeout, del, port;
     json_t      *v;
+    nd_int_t     code;
     nd_str_t     t;
     const char  *s;
 
@@ -316,17 +308,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     }
 
     nd_naming_grpc_field(j, "ip", &spec->ip);
-    if (spec->ip.len == 0 || spec->ip.len > 128) {
-        return spec->ip.len ? "Param 'ip' is illegal, the param length "
-                              "should not exceed 128."
-                            : "Param 'ip' is required.";
+    if (spec->ip.len == 0) {
+        return "Param 'ip' is required.";
     }
 
-    for (i = 0; i < spec->ip.len; i++) {
-        if (isspace(spec->ip.data[i]) || spec->ip.data[i] < 0x20) {
-            return "Param 'ip' is illegal, illegal characters should not "
-                   "appear in the param.";
-        }
+    s = nd_naming_check_ip(&spec->ip, &code);
+    if (s) {
+        return s;
     }
 
     port = 0;
@@ -338,12 +326,10 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     spec->port = (nd_uint_t) port;
 
     nd_naming_grpc_field(j, "clusterName", &spec->cluster);
-    for (i = 0; i < spec->cluster.len; i++) {
-        if (!isalnum(spec->cluster.data[i]) && spec->cluster.data[i] != '-') {
-            snprintf(buf, size, "Instance 'clusterName' should be "
-                     "characters with only 0-9a-zA-Z-. (current: %.*s)",
-                     ND_STR_ARG(spec->cluster));
-            return buf;
+    if (spec->cluster.len) {
+        s = nd_naming_check_cluster(&spec->cluster, buf, size, &code);
+        if (s) {
+            return s;
         }
     }
 

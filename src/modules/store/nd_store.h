@@ -110,14 +110,30 @@ typedef struct {
     unsigned            enabled:1;
 } nd_store_instance_t;
 
+/* the gray_name of gray rows (config_info_gray): the beta version, and
+ * the prefix of a tag version's ("tag_<tag>") */
+#define ND_STORE_BETA       "beta"
+#define ND_STORE_TAG_PREFIX "tag_"
+
+/* the one config key type (config's and the store's): normalised, tenant
+ * "public" and blank are "" */
+typedef struct {
+    nd_str_t            data_id;
+    nd_str_t            group;
+    nd_str_t            tenant;
+} nd_config_key_t;
+
 /*
  * ND_EV_CONFIG_CHANGED is published by the store whenever its cache of a
  * config changes: after a commit of this node, or when it learns of
  * another node's commit (pg: cache_refresh).  Key: dataId \x02 group
- * \x02 tenant ('' = public).  Payload: nd_store_change_t.  The cache
- * already holds the new row (or no row) when subscribers run.
+ * \x02 tenant ('' = public), which only makes changes of one config
+ * coalesce; subscribers read the key from the payload, nd_store_change_t,
+ * whose views point into the payload's own bytes.  The cache already
+ * holds the new row (or no row) when subscribers run.
  */
 typedef struct {
+    nd_config_key_t     key;
     int64_t             seq;
     unsigned            deleted:1;
     unsigned            gray:1;         /* a gray version changed: the
@@ -193,18 +209,12 @@ const nd_store_config_t *nd_store_config_by_id(nd_cycle_t *cycle,
     int64_t id);
 const nd_store_config_t *nd_store_config_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant);
-/* a cached gray version ("beta", "tag_<tag>"); borrowed as above */
+/* a cached gray version (ND_STORE_BETA, or ND_STORE_TAG_PREFIX and the
+ * tag); borrowed as above.  Its gray_expr holds what it matches: the beta
+ * ips (comma separated) or the tag */
 const nd_store_config_t *nd_store_gray_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
     const nd_str_t *gray_name);
-/* the version a client sees (Nacos's gray precedence): the beta when ip
- * is in its list, else the tag version when tag names one, else the
- * formal row (NULL when absent).  A gray row has gray_name set */
-const nd_store_config_t *nd_store_config_match(nd_cycle_t *cycle,
-    const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
-    const char *ip, const nd_str_t *tag);
-/* ip is in a comma separated list (blanks around items ignored) */
-int nd_store_ip_listed(const nd_str_t *list, const char *ip);
 /* read the changes other nodes committed now, not at the next
  * cache_refresh tick (a peer said it committed one) */
 void nd_store_refresh_now(nd_cycle_t *cycle);

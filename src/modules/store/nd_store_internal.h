@@ -163,9 +163,6 @@ size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
 void nd_store_refresh(nd_timer_t *t);
 
 /* nd_store_util.c: pure helpers (unit tested) */
-int nd_store_valid_name(const nd_str_t *s, size_t max);
-int nd_store_valid_tenant(const nd_str_t *s);
-int nd_store_valid_text(const nd_str_t *s, size_t max);
 /* '*' wildcards -> LIKE pattern with '\' escapes; exact when !blur */
 size_t nd_store_like_pattern(u_char *dst, const nd_str_t *src, int blur);
 /* a schema file: "-- version N" sections; calls cb for each section
@@ -191,7 +188,5 @@ size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
 /* the cache key of a gray version: group key \x01 gray name */
 #define nd_store_gray_key_len(d, g, t, n)                                     \
     (nd_store_group_key_len(d, g, t) + 1 + (n)->len)
-#define ND_STORE_BETA      "beta"
-#define ND_STORE_TAG_PREFIX "tag_"
 
 #endif /* ND_STORE_INTERNAL_H */
