@@ -81,15 +81,11 @@ SKIP: {
 
 # 2. rapid reset while a victim checks health
 my $gate = tempdir(CLEANUP => 1) . '/go';
+my @hello = Test::Nd::Grpc->hello;
 my $victim = Test::Nd::Grpc->start($gport, [
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'test', labels => {} } },
-    { op => 'gate', file => $gate },
-    map({ { op => 'unary', type => 'HealthCheckRequest', body => {} } }
-        1 .. 200) ]);
-ok($victim->wait_line(sub ($l) { ($l->{op} // '') eq 'bidi_send' }, 20),
+    @hello, { op => 'gate', file => $gate },
+    map({ Test::Nd::Grpc->call('HealthCheckRequest') } 1 .. 200) ]);
+ok($victim->wait_line(sub ($l) { ($l->{op} // '') eq 'sleep' }, 20),
    'victim connected');
 sleep 0.3;
 
@@ -134,7 +130,7 @@ SKIP: {
 
 ok($victim->wait_line(sub ($l) { ($l->{event} // '') eq 'done' }, 60),
    'the victim finished');
-my @hc = grep { ($_->{op} // '') eq 'unary' && $_->{step} > 3 }
+my @hc = grep { ($_->{op} // '') eq 'unary' && $_->{step} > @hello }
          @{ $victim->lines };
 is(scalar @hc, 200, '200 HealthChecks made during and after the attack');
 is(scalar(grep { ($_->{body}{resultCode} // 0) == 200 } @hc), 200,

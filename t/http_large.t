@@ -53,15 +53,12 @@ is($j && md5_hex($j->{data} // ''), md5_hex($content),
 SKIP: {
     skip 'no grpc module', 2 unless $grpc;
     Test::Nd::Grpc->ensure_client;
-    my $lines = Test::Nd::Grpc->run($t->port(9848), [
-        { op => 'unary', type => 'ServerCheckRequest', body => {} },
-        { op => 'bidi_open' },
-        { op => 'bidi_send', type => 'ConnectionSetupRequest',
-          body => { clientVersion => 'test', labels => {} } },
-        { op => 'sleep', ms => 200 },
-        { op => 'unary', type => 'ConfigQueryRequest', digest => 1,
-          body => { dataId => 'max.txt', group => 'G' } } ], timeout => 60);
-    my $q = Test::Nd::Grpc->steps($lines)->{4};
+    my @hello = Test::Nd::Grpc->hello;
+    my $lines = Test::Nd::Grpc->run($t->port(9848), [ @hello,
+        { %{ Test::Nd::Grpc->call('ConfigQueryRequest', dataId => 'max.txt',
+                                  group => 'G') }, digest => 1 } ],
+        timeout => 60);
+    my $q = Test::Nd::Grpc->steps($lines)->{scalar @hello};
     is($q && $q->{body}{resultCode}, 200, 'gRPC read: answered');
     is($q && $q->{body}{content}{md5}, md5_hex($content),
        'gRPC read: the same content');
