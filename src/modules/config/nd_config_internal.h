@@ -20,6 +20,7 @@ typedef struct {
     nd_msec_t             long_poll_floor;   /* minimum hold */
     nd_msec_t             long_poll_delay;   /* held for timeout - delay */
     nd_uint_t             max_listen_keys;   /* per long poll */
+    nd_uint_t             max_connection_listeners;  /* per gRPC conn */
 
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */

@@ -35,6 +35,12 @@ static nd_command_t  nd_config_commands[] = {
       nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_listen_keys),
       &nd_config_keys_bounds },
 
+    { nd_string("max_connection_listeners"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_config_conf_t, max_connection_listeners),
+      &nd_config_keys_bounds },
+
     nd_null_command
 };
 
@@ -62,6 +68,7 @@ nd_config_create_conf(nd_cycle_t *cycle)
     ccf->long_poll_floor = ND_CONF_UNSET_MSEC;
     ccf->long_poll_delay = ND_CONF_UNSET_MSEC;
     ccf->max_listen_keys = ND_CONF_UNSET_UINT;
+    ccf->max_connection_listeners = ND_CONF_UNSET_UINT;
 
     return ccf;
 }
@@ -76,6 +83,7 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(ccf->long_poll_floor, 10000);
     nd_conf_init_msec_value(ccf->long_poll_delay, 500);
     nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
+    nd_conf_init_uint_value(ccf->max_connection_listeners, 20000);
 
     return ND_CONF_OK;
 }

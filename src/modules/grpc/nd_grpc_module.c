@@ -65,6 +65,11 @@ static nd_command_t  nd_grpc_commands[] = {
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
       NULL },
 
+    { nd_string("max_handshakes_per_ip"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_grpc_conf_t, max_handshakes_per_ip), NULL },
+
     nd_null_command
 };
 
@@ -113,6 +118,7 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->probe_timeout = ND_CONF_UNSET_MSEC;
     gcf->push_timeout = ND_CONF_UNSET_MSEC;
     gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
+    gcf->max_handshakes_per_ip = ND_CONF_UNSET_UINT;
 
     return gcf;
 }
@@ -132,6 +138,11 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->probe_timeout, 5000);
     nd_conf_init_msec_value(gcf->push_timeout, 5000);
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
+    nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 128);
+
+    if (gcf->max_handshakes_per_ip == 0) {
+        return "\"max_handshakes_per_ip\" must be at least 1";
+    }
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -251,7 +262,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
-        || nd_hash_init(&gcf->conns, 1024) != ND_OK)
+        || nd_hash_init(&gcf->conns, 1024) != ND_OK
+        || nd_hash_init(&gcf->handshaking, 64) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -320,6 +332,7 @@ nd_grpc_exit(nd_cycle_t *cycle)
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->cluster_handlers);
     nd_hash_free(&gcf->conns);
+    nd_hash_free(&gcf->handshaking);
     nd_buf_free(&gcf->scratch);
 
     if (gcf->abilities) {
