@@ -45,6 +45,11 @@ static nd_command_t  nd_config_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_poll_keys),
       &nd_config_polls_bounds },
+    { nd_string("max_connection_listeners"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_config_conf_t, max_connection_listeners),
+      &nd_config_keys_bounds },
 
     nd_null_command
 };
@@ -75,6 +80,7 @@ nd_config_create_conf(nd_cycle_t *cycle)
     ccf->max_listen_keys = ND_CONF_UNSET_UINT;
     ccf->max_long_polls = ND_CONF_UNSET_UINT;
     ccf->max_long_poll_keys = ND_CONF_UNSET_UINT;
+    ccf->max_connection_listeners = ND_CONF_UNSET_UINT;
 
     return ccf;
 }
@@ -91,6 +97,7 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
     nd_conf_init_uint_value(ccf->max_long_polls, 10000);
     nd_conf_init_uint_value(ccf->max_long_poll_keys, 500000);
+    nd_conf_init_uint_value(ccf->max_connection_listeners, 20000);
 
     return ND_CONF_OK;
 }

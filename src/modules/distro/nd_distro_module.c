@@ -165,8 +165,10 @@ nd_distro_owner(nd_distro_conf_t *dcf, const char *id, size_t len)
         len = (size_t) (hash - id);
     }
 
+    /* every member must pick the same owner: a stable hash (FNV-1a), not
+     * the tables' per-process keyed one */
     a = (char *) dcf->ring.elts + ND_SOCKADDR_STRLEN
-        * (nd_hash_key((const u_char *) id, len) % dcf->ring.nelts);
+        * (nd_hash_stable((const u_char *) id, len) % dcf->ring.nelts);
 
     self = nd_cluster_self(nd_cycle);
 

@@ -41,6 +41,72 @@ nd_grpc_conn_touch(nd_grpc_conn_t *conn)
 }
 
 
+/* one more SDK connection of this peer address waits for its
+ * ConnectionSetupRequest; ND_DECLINED: max_handshakes_per_ip of them
+ * already do (a burst of half-open handshakes, as a SYN flood) */
+static nd_int_t
+nd_grpc_handshake_start(nd_grpc_conn_t *conn)
+{
+    size_t           len;
+    uintptr_t        n;
+    const char      *ip;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+    ip = conn->c->addr.host;
+    len = strlen(ip);
+
+    n = (uintptr_t) nd_hash_find(&gcf->handshaking, (u_char *) ip, len);
+
+    if (n >= gcf->max_handshakes_per_ip) {
+        return ND_DECLINED;
+    }
+
+    if (n == 0) {
+        if (nd_hash_add(&gcf->handshaking, (u_char *) ip, len, (void *) 1)
+            != ND_OK)
+        {
+            return ND_ERROR;
+        }
+
+    } else {
+        nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
+        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
+                           (void *) (n + 1));
+    }
+
+    conn->handshaking = 1;
+
+    return ND_OK;
+}
+
+
+/* set up or closed: no longer counted */
+static void
+nd_grpc_handshake_done(nd_grpc_conn_t *conn)
+{
+    size_t           len;
+    uintptr_t        n;
+    const char      *ip;
+    nd_grpc_conf_t  *gcf;
+
+    if (!conn->handshaking) {
+        return;
+    }
+
+    conn->handshaking = 0;
+    gcf = conn->gcf;
+    ip = conn->c->addr.host;
+    len = strlen(ip);
+
+    n = (uintptr_t) nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
+    if (n > 1) {
+        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
+                           (void *) (n - 1));
+    }
+}
+
+
 static void
 nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
 {
@@ -88,6 +154,30 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     if (nd_cycle->stopping) {
         nd_grpc_conn_close(conn, "server is stopping");
         return;
+    }
+
+    if (!cluster) {
+        switch (nd_grpc_handshake_start(conn)) {
+        case ND_OK:
+            break;
+
+        case ND_DECLINED:
+            nd_log_error(ND_LOG_WARN, &c->log, 0, "too many connections "
+                         "from %s waiting for ConnectionSetupRequest "
+                         "(max_handshakes_per_ip %lu), refused", c->addr.host,
+                         (unsigned long) gcf->max_handshakes_per_ip);
+            /* our SETTINGS, then GOAWAY ENHANCE_YOUR_CALM saying why */
+            conn->closing = 1;
+            nd_grpc_h2_calm(conn, "too many connections from this address "
+                            "waiting for ConnectionSetupRequest");
+            nd_grpc_h2_send(conn);
+            nd_connection_finalize(c, 1);
+            return;
+
+        default:
+            nd_connection_finalize(c, 0);
+            return;
+        }
     }
 
     nd_connection_read_start(c);
@@ -245,6 +335,8 @@ nd_grpc_close_handler(nd_connection_t *c)
         st = nd_queue_data(q, nd_grpc_stream_t, link);
         nd_grpc_stream_closed(st);
     }
+
+    nd_grpc_handshake_done(conn);
 
     if (conn->registered) {
         conn->registered = 0;
@@ -998,6 +1090,7 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
 
     conn->registered = 1;
     gcf->registered++;
+    nd_grpc_handshake_done(conn);
 
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "grpc connection %s registered, version \"%s\"", conn->id,

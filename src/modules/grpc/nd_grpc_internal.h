@@ -63,12 +63,16 @@ typedef struct {
     nd_msec_t            handshake_timeout; /* preface and setup */
     size_t               queued_output_max; /* no new call past this */
     nd_int_t             stream_reset_rate; /* client resets a second */
+    nd_uint_t            max_handshakes_per_ip;
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
+    nd_hash_t            handshaking;       /* SDK port: peer address ->
+                                               its connections not set up
+                                               yet (a count, never 0) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
     uint64_t             push_seq;
@@ -136,6 +140,7 @@ struct nd_grpc_conn_s {
     unsigned             probing:1;
     unsigned             closing:1;
     unsigned             read_stopped:1; /* output over the bound */
+    unsigned             handshaking:1; /* counted in gcf->handshaking */
 };
 
 extern nd_module_t  nd_grpc_module;
@@ -153,6 +158,8 @@ int nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
 void nd_grpc_h2_resume(nd_grpc_stream_t *st);
 void nd_grpc_h2_reset(nd_grpc_stream_t *st);
 void nd_grpc_h2_goaway(nd_grpc_conn_t *conn);
+/* GOAWAY ENHANCE_YOUR_CALM with reason as its debug data */
+void nd_grpc_h2_calm(nd_grpc_conn_t *conn, const char *reason);
 void nd_grpc_h2_free(nd_grpc_conn_t *conn);
 int nd_grpc_h2_want_io(nd_grpc_conn_t *conn);
 

@@ -78,6 +78,10 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, stream_reset_rate),
       &nd_grpc_reset_rate_bounds },
+    { nd_string("max_handshakes_per_ip"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_grpc_conf_t, max_handshakes_per_ip), NULL },
 
     nd_null_command
 };
@@ -132,6 +136,7 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
     gcf->queued_output_max = ND_CONF_UNSET_SIZE;
     gcf->stream_reset_rate = ND_CONF_UNSET;
+    gcf->max_handshakes_per_ip = ND_CONF_UNSET_UINT;
 
     return gcf;
 }
@@ -153,6 +158,11 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
     nd_conf_init_size_value(gcf->queued_output_max, 4 * 1024 * 1024);
     nd_conf_init_value(gcf->stream_reset_rate, 200);
+    nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 128);
+
+    if (gcf->max_handshakes_per_ip == 0) {
+        return "\"max_handshakes_per_ip\" must be at least 1";
+    }
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -272,7 +282,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
-        || nd_hash_init(&gcf->conns, 1024) != ND_OK)
+        || nd_hash_init(&gcf->conns, 1024) != ND_OK
+        || nd_hash_init(&gcf->handshaking, 64) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -341,6 +352,7 @@ nd_grpc_exit(nd_cycle_t *cycle)
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->cluster_handlers);
     nd_hash_free(&gcf->conns);
+    nd_hash_free(&gcf->handshaking);
     nd_buf_free(&gcf->scratch);
 
     if (gcf->abilities) {

@@ -1009,6 +1009,7 @@ nd_http_status_text(nd_uint_t status)
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -1245,6 +1246,10 @@ nd_http_v2_message(nd_int_t code, nd_uint_t status)
         { 23000, "illegal state" },
         { 23001, "node info error" },
         { 23002, "node down failure" },
+        { 5031, "cluster capacity reach quota" },
+        { 5032, "group capacity reach quota" },
+        { 5033, "tenant capacity reach quota" },
+        { 5034, "config content size is over limit" },
         { 30000, "server error" },
     };
     nd_uint_t  i;

@@ -361,6 +361,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         if (spec->metadata == NULL) {
             return "metadata format incorrect";
         }
+        if (nd_naming_metadata_check(nd_naming_conf(nd_cycle),
+                                     spec->metadata, buf, size))
+        {
+            json_decref(spec->metadata);
+            spec->metadata = NULL;
+            return buf;
+        }
     }
 
     interval = ND_NAMING_BEAT_INTERVAL;
@@ -409,12 +416,21 @@ nd_naming_grpc_specs_free(nd_naming_spec_t *specs, nd_uint_t n)
 }
 
 
-/* the ephemeral service for a register; NULL with *msg set on conflict */
+/* the ephemeral service for a register; NULL with *msg set on conflict
+ * and over max_services (*code 429) */
 static nd_naming_service_t *
 nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
-    char *buf, size_t size, const char **msg)
+    char *buf, size_t size, const char **msg, nd_int_t *code)
 {
     nd_naming_service_t  *s;
+
+    if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, buf, size)
+        != ND_OK)
+    {
+        *code = 429;
+        *msg = buf;
+        return NULL;
+    }
 
     s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, 1, NULL);
     if (s == NULL) {
@@ -435,10 +451,12 @@ nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
 
 
 /* register (n specs, a batch) or deregister (specs NULL) for the call's
- * connection; NULL, nd_naming_grpc_server_error, or a 400 message */
+ * connection; NULL, or the message of the errorCode in *code: 500
+ * (nd_naming_grpc_server_error), 400, or 429 (a limit) */
 static const char *
 nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
-    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size)
+    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size,
+    nd_int_t *code)
 {
     const char           *msg;
     nd_naming_conf_t     *nf;
@@ -459,13 +477,26 @@ nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
     }
 
     msg = NULL;
-    s = nd_naming_grpc_service(nf, ref, buf, size, &msg);
+    *code = 500;
+    s = nd_naming_grpc_service(nf, ref, buf, size, &msg, code);
     if (s == NULL) {
+        if (*code == 500 && msg != nd_naming_grpc_server_error) {
+            *code = 400;
+        }
         return msg;
     }
 
     c = nd_naming_grpc_client(nf, call, 1);
-    if (c == NULL || nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
+    if (c == NULL) {
+        return nd_naming_grpc_server_error;
+    }
+
+    if (nd_naming_instances_admit(nf, s, c, n, buf, size) != ND_OK) {
+        *code = 429;
+        return buf;
+    }
+
+    if (nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
         return nd_naming_grpc_server_error;
     }
 
@@ -477,6 +508,7 @@ static nd_int_t
 nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
 {
     char              buf[768];
+    nd_int_t          code;
     const char       *type, *msg;
     nd_naming_ref_t   ref;
     nd_naming_spec_t  spec;
@@ -494,11 +526,13 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
         if (msg) {
             return nd_grpc_reply_error(call, 400, msg);
         }
-        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf),
+                                     &code);
         nd_naming_grpc_specs_free(&spec, 1);
 
     } else if (strcmp(type, "deregisterInstance") == 0) {
-        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf),
+                                     &code);
 
     } else {
         snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
@@ -506,8 +540,7 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
     }
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "InstanceResponse",
@@ -610,6 +643,7 @@ nd_naming_grpc_persistent(nd_grpc_call_t *call, json_t *body)
                                            sizeof(buf));
             rc = rc == ND_OK ? w.answer(&w, 0, 0, NULL, NULL)
                  : rc == ND_DECLINED ? w.answer(&w, 400, 21004, buf, NULL)
+                 : rc == ND_BUSY ? w.answer(&w, 429, 5033, buf, NULL)
                  : ND_ERROR;
         }
 
@@ -633,6 +667,7 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
     char               buf[768];
     size_t             i, n;
     json_t            *list, *item;
+    nd_int_t           code;
     const char        *type, *msg;
     nd_naming_ref_t    ref;
     nd_naming_spec_t  *specs;
@@ -675,12 +710,12 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
         }
     }
 
-    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf));
+    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf),
+                                 &code);
     nd_naming_grpc_specs_free(specs, n);
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "BatchInstanceResponse",
@@ -1073,6 +1108,7 @@ nd_naming_grpc_timer(nd_timer_t *t)
 static nd_int_t
 nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 {
+    char                  buf[256];
     json_t               *labels;
     nd_str_t              clusters;
     const char           *msg, *app;
@@ -1095,6 +1131,13 @@ nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 
     if (nd_json_get_bool(body, "subscribe", 1)) {
         /* the subscription needs the service object: made empty here */
+        if (nd_naming_service_admit(nf, &ref.ns, &ref.grouped, buf,
+                                    sizeof(buf))
+            != ND_OK)
+        {
+            return nd_naming_grpc_fail(call, "SubscribeServiceResponse",
+                                       429, buf);
+        }
         s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, 1, NULL);
         c = nd_naming_grpc_client(nf, call, 1);
         sub = (s && c) ? nd_naming_subscribe(nf, c, s, &clusters) : NULL;

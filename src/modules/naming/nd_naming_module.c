@@ -70,6 +70,20 @@ static nd_command_t  nd_naming_commands[] = {
       nd_conf_set_msec_slot,
       offsetof(nd_naming_conf_t, empty_service_clean_interval), NULL },
 
+    { nd_string("max_services"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_naming_conf_t, max_services), NULL },
+
+    { nd_string("max_service_instances"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_naming_conf_t, max_service_instances), NULL },
+
+    { nd_string("max_metadata_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_naming_conf_t, max_metadata_size),
+      NULL },
+
     { nd_string("empty_service_expire"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot,
@@ -111,6 +125,9 @@ nd_naming_create_conf(nd_cycle_t *cycle)
     nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
     nf->empty_service_expire = ND_CONF_UNSET_MSEC;
     nf->max_caches = ND_CONF_UNSET_UINT;
+    nf->max_services = ND_CONF_UNSET_UINT;
+    nf->max_service_instances = ND_CONF_UNSET_UINT;
+    nf->max_metadata_size = ND_CONF_UNSET_SIZE;
 
     return nf;
 }
@@ -134,6 +151,16 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
     nd_conf_init_msec_value(nf->empty_service_expire, 60000);
     nd_conf_init_uint_value(nf->max_caches, 8);
+    nd_conf_init_uint_value(nf->max_services, 100000);
+    nd_conf_init_uint_value(nf->max_service_instances, 50000);
+    nd_conf_init_size_value(nf->max_metadata_size, 16384);
+
+    if (nf->max_services == 0 || nf->max_service_instances == 0
+        || nf->max_metadata_size == 0)
+    {
+        return "\"max_services\", \"max_service_instances\" and "
+               "\"max_metadata_size\" must not be 0";
+    }
 
     if (nf->heartbeat_timeout > UINT32_MAX
         || nf->ip_delete_timeout > UINT32_MAX)
