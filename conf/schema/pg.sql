@@ -302,3 +302,9 @@ BEGIN
     o_status := 0;
 END
 $$;
+-- version 2
+-- auth: values every member shares (the token secret made at first start)
+CREATE TABLE nd_auth_secret (
+    name                varchar(64) COLLATE "C" PRIMARY KEY,
+    value               text NOT NULL
+);

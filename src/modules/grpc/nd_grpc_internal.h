@@ -73,6 +73,8 @@ typedef struct {
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
     json_t              *abilities;         /* SetupAckRequest's table */
+    nd_str_t             identity;          /* the members' shared secret */
+    unsigned             identity_required:1;
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {

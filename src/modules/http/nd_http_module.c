@@ -498,6 +498,30 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
 }
 
 
+void
+nd_http_routes_each(nd_cycle_t *cycle,
+    void (*fn)(const nd_str_t *path, nd_uint_t methods, void *data),
+    void *data)
+{
+    nd_str_t                path;
+    nd_uint_t               i;
+    nd_hash_elt_t          *e;
+    nd_http_route_entry_t  *re;
+    nd_http_conf_t         *hcf;
+
+    hcf = nd_http_conf(cycle);
+
+    for (e = nd_hash_first(&hcf->routes, &i); e;
+         e = nd_hash_next(&hcf->routes, e, &i))
+    {
+        re = e->value;
+        path.data = e->key;
+        path.len = e->len;
+        fn(&path, re->methods, data);
+    }
+}
+
+
 nd_http_route_entry_t *
 nd_http_find_route(nd_http_conf_t *hcf, const nd_str_t *route)
 {
