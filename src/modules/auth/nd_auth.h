@@ -40,6 +40,11 @@ typedef struct {
 typedef struct {
     char                *name;
     char                *hash;
+    /* the last password that matched, as HMAC(process key, password): a
+     * client sending username and password on every request (the nacos
+     * npm package) costs one slow hash per reload, not per request */
+    u_char               verified[32];
+    unsigned             has_verified:1;
 } nd_auth_user_t;
 
 typedef struct {
@@ -76,6 +81,7 @@ typedef struct {
     nd_auth_model_t     *model;
     nd_hash_t            routes;           /* path -> u_char[methods] */
     nd_timer_t           refresh;
+    u_char               pw_key[32];       /* for nd_auth_user_t.verified */
     nd_store_op_t       *loading;
     nd_uint_t            load_gen;         /* loads started */
     nd_queue_t           waiters;          /* writes answered after the
@@ -122,6 +128,9 @@ void nd_auth_reload(nd_cycle_t *cycle);
 nd_int_t nd_auth_identify(nd_cycle_t *cycle, nd_str_t *token,
     char user[ND_AUTH_USER_MAX + 1], const char **msg);
 
+/* user + password: 1 when they match (a cached check once matched) */
+int nd_auth_password_ok(nd_auth_conf_t *acf, nd_auth_user_t *u,
+    const char *pw);
 /* the token of a request: the accessToken parameter, an accessToken
  * header or Authorization: Bearer; ND_OK or ND_DECLINED */
 int nd_auth_http_token(nd_http_request_t *r, nd_str_t *token);

@@ -312,7 +312,7 @@ nd_auth_login(nd_http_request_t *r)
         return nd_http_error(r, 403, 403, "unknown user!");
     }
 
-    if (!nd_auth_password_check((u_char *) pass, strlen(pass), u->hash)) {
+    if (!nd_auth_password_ok(acf, u, pass)) {
         nd_log_error(ND_LOG_INFO, &r->c->log, 0,
                      "auth: wrong password for \"%s\"", user);
         return nd_http_error(r, 403, 403, "unknown user!");

@@ -9,6 +9,8 @@
 #include <nd_auth.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #if (ND_WITH_GRPC)
@@ -581,6 +583,66 @@ nd_auth_identify(nd_cycle_t *cycle, nd_str_t *token,
 }
 
 
+int
+nd_auth_password_ok(nd_auth_conf_t *acf, nd_auth_user_t *u, const char *pw)
+{
+    u_char        md[32];
+    unsigned int  n;
+
+    n = 0;
+    if (HMAC(EVP_sha256(), acf->pw_key, sizeof(acf->pw_key),
+             (const u_char *) pw, strlen(pw), md, &n) == NULL || n != 32)
+    {
+        return 0;
+    }
+
+    if (u->has_verified && CRYPTO_memcmp(md, u->verified, 32) == 0) {
+        return 1;
+    }
+
+    if (!nd_auth_password_check((const u_char *) pw, strlen(pw), u->hash)) {
+        return 0;
+    }
+
+    memcpy(u->verified, md, 32);
+    u->has_verified = 1;
+
+    return 1;
+}
+
+
+/* username and password parameters (the nacos npm package sends them on
+ * every request, as Nacos accepts): ND_OK with user set, ND_DECLINED
+ * when absent, 403 when they do not match */
+static nd_int_t
+nd_auth_http_password(nd_http_request_t *r, char user[ND_AUTH_USER_MAX + 1])
+{
+    char             *pw;
+    nd_str_t          name, pass;
+    nd_auth_user_t   *u;
+    nd_auth_model_t  *m;
+
+    if (nd_http_arg(r, "username", &name) != ND_OK
+        || nd_http_arg(r, "password", &pass) != ND_OK
+        || name.len == 0 || name.len > ND_AUTH_USER_MAX)
+    {
+        return ND_DECLINED;
+    }
+
+    m = nd_auth_model(nd_cycle);
+    pw = nd_pstrdupz(r->pool, &pass);
+    memcpy(user, name.data, name.len);
+    user[name.len] = '\0';
+
+    u = m && pw ? nd_auth_user_find(m, user) : NULL;
+    if (u == NULL || !nd_auth_password_ok(nd_auth_conf(nd_cycle), u, pw)) {
+        return 403;
+    }
+
+    return ND_OK;
+}
+
+
 /* accessToken parameter, accessToken header, Authorization: Bearer */
 int
 nd_auth_http_token(nd_http_request_t *r, nd_str_t *token)
@@ -649,6 +711,16 @@ nd_auth_filter(nd_http_request_t *r)
     (void) nd_auth_http_token(r, &token);
 
     rc = nd_auth_identify(nd_cycle, &token, user, &msg);
+
+    if (rc == 403 && token.len == 0 && acf->model->has_admin) {
+        rc = nd_auth_http_password(r, user);
+        msg = "unknown user!";
+        if (rc == ND_DECLINED) {
+            rc = 403;
+            msg = "user not found!";
+        }
+    }
+
     if (rc != ND_OK) {
         return nd_http_error(r, rc, rc, msg);
     }
@@ -737,6 +809,11 @@ nd_auth_init(nd_cycle_t *cycle)
 
     nd_timer_init(&acf->refresh, "auth refresh", nd_auth_refresh, acf);
     nd_queue_init(&acf->waiters);
+
+    if (RAND_bytes(acf->pw_key, sizeof(acf->pw_key)) != 1) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0, "auth: RAND_bytes failed");
+        return ND_ERROR;
+    }
 
     if (nd_http_add_filter(cycle, nd_auth_filter) != ND_OK
 #if (ND_WITH_GRPC)

@@ -801,9 +801,11 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
-     * cluster's, and a member proves itself with the shared secret */
+     * cluster's, and a member proves itself with the shared secret
+     * (but for the connection check, which tells nothing) */
     if (conn->cluster
-        && (conn->gcf->identity.len || conn->gcf->identity_required))
+        && (conn->gcf->identity.len || conn->gcf->identity_required)
+        && strcmp(type, "ServerCheckRequest") != 0)
     {
         json_t  *v;
 

@@ -125,7 +125,12 @@ sub store_block ($self, $extra = '') {
 
 
 sub cluster_block ($self, $i, $members, $extra = '') {
-    my $b = "cluster {\n";
+    # the members' shared secret (server identity), one per cluster
+    $self->{identity} //= join '', map { sprintf '%02x', int rand 256 } 1 .. 32;
+    my $t = $self->node($i);
+    $t->write_file('cluster.secret', "$self->{identity}\n");
+    my $b = "cluster {\n"
+          . "    server_identity_file " . $t->testdir . "/cluster.secret;\n";
     for my $j (@$members) {
         my $p = $j != $i && $self->{proxy}{"$i>$j"};
         $b .= "    member " . $self->addr($j)
