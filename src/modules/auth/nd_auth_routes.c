@@ -7,8 +7,7 @@
 #include <nd_auth.h>
 
 #define R(m, p, c)  { ND_HTTP_##m, nd_string(p), ND_AUTH_##c }
-#define ND_HTTP_RW  (ND_HTTP_POST | ND_HTTP_PUT | ND_HTTP_PATCH             \
-                     | ND_HTTP_DELETE)
+#define ND_HTTP_RW  (ND_HTTP_POST | ND_HTTP_PUT | ND_HTTP_DELETE)
 
 const nd_auth_route_t  nd_auth_routes[] = {
     /* open: probes, login, the one-time admin bootstrap */
@@ -57,6 +56,7 @@ const nd_auth_route_t  nd_auth_routes[] = {
     /* naming */
     R(GET,    "/v1/ns/instance", NAMING_R),
     R(RW,     "/v1/ns/instance", NAMING_W),
+    R(PATCH,  "/v1/ns/instance", NAMING_W),
     R(PUT,    "/v1/ns/instance/beat", NAMING_W),
     R(GET,    "/v1/ns/instance/list", NAMING_R),
     R(PUT,    "/v1/ns/instance/metadata/batch", NAMING_W),
@@ -72,6 +72,7 @@ const nd_auth_route_t  nd_auth_routes[] = {
     R(HEAD,   "/v1/ns/catalog/instances", NAMING_R),
     R(OPTIONS, "/v1/ns/catalog/instances", NAMING_R),
     R(RW,     "/v1/ns/catalog/instances", NAMING_W),
+    R(PATCH,  "/v1/ns/catalog/instances", NAMING_W),
     R(GET,    "/v1/ns/catalog/services", NAMING_R),
     R(PUT,    "/v1/ns/cluster", NAMING_W),
     R(PUT,    "/v1/ns/health", NAMING_W),
@@ -79,6 +80,7 @@ const nd_auth_route_t  nd_auth_routes[] = {
     R(GET,    "/v1/ns/health/server", NAMING_R),
     R(GET,    "/v2/ns/instance", NAMING_R),
     R(RW,     "/v2/ns/instance", NAMING_W),
+    R(PATCH,  "/v2/ns/instance", NAMING_W),
     R(PUT,    "/v2/ns/instance/beat", NAMING_W),
     R(GET,    "/v2/ns/instance/list", NAMING_R),
     R(PUT,    "/v2/ns/instance/metadata/batch", NAMING_W),
@@ -126,9 +128,14 @@ const nd_auth_route_t  nd_auth_routes[] = {
     R(GET,    "/v1/core/debug/store/history", CONSOLE),
     R(GET,    "/v1/core/debug/store/history/previous", CONSOLE),
     R(GET,    "/v1/core/debug/store/status", CONSOLE),
-    R(ANY,    "/v1/core/debug/store/config", CONSOLE),
-    R(ANY,    "/v1/core/debug/store/namespace", CONSOLE),
-    R(ANY,    "/v1/core/debug/store/instance", CONSOLE),
+    R(GET,    "/v1/core/debug/store/config", CONSOLE),
+    R(POST,   "/v1/core/debug/store/config", CONSOLE),
+    R(DELETE, "/v1/core/debug/store/config", CONSOLE),
+    R(GET,    "/v1/core/debug/store/namespace", CONSOLE),
+    R(RW,     "/v1/core/debug/store/namespace", CONSOLE),
+    R(GET,    "/v1/core/debug/store/instance", CONSOLE),
+    R(POST,   "/v1/core/debug/store/instance", CONSOLE),
+    R(DELETE, "/v1/core/debug/store/instance", CONSOLE),
     { 0, nd_null_string, ND_AUTH_UNSET }
 };
 
