@@ -237,6 +237,9 @@ sub members ($self, $i, $keyword = undef) {
     return undef unless $t->running;
     my $path = $t->context_path . '/v1/core/cluster/nodes';
     $path .= "?keyword=$keyword" if defined $keyword;
+    # auth on (the auth tests): the admin's token in {token}
+    $path .= ($path =~ /\?/ ? '&' : '?') . "accessToken=$self->{token}"
+        if defined $self->{token};
     my ($j, $r) = $t->http_json('GET', $path, timeout => 3);
     return undef unless $r->{status} == 200 && ref $j eq 'HASH'
                         && ref $j->{data} eq 'ARRAY';
