@@ -139,13 +139,7 @@ is(Test::Nd::Auth::req($t, 'GET', '/nacos/v1/console/namespaces', $admin)
      ->{status}, 200, 'the admin reaches the console');
 
 # gRPC: the same decisions
-my @hello = (
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1', labels => {} } },
-    { op => 'sleep', ms => 100 },
-);
+my @hello = Test::Nd::Auth::grpc_hello();
 sub g ($who, $type, %b) {
     { op => 'unary', type => $type, body => \%b,
       headers => { accessToken => $tok{$who} } }

@@ -64,13 +64,7 @@ walk('after the admin', qr/user not found/);
 # gRPC: each SDK type without a token, then with the admin's
 my $tok = Test::Nd::Auth::token_of($t, 'nacos', 'Walk-Admin-1');
 ok($tok, 'admin token');
-my @hello = (
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1', labels => {} } },
-    { op => 'sleep', ms => 100 },
-);
+my @hello = Test::Nd::Auth::grpc_hello();
 my %body = (dataId => 'walk', group => 'DEFAULT_GROUP', tenant => '',
             content => 'x', namespace => 'public', serviceName => 'walk',
             groupName => 'DEFAULT_GROUP', type => 'registerInstance',

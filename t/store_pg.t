@@ -11,8 +11,11 @@ my ($t, $pg) = store_server('pg', extra => 'max_content_size 64k;');
 suite($t, 'pg');
 
 # the schema is versioned and every write left its history row
-is($pg->psql('SELECT max(version) FROM nd_schema_version'), '1',
-   'pg: schema version recorded');
+# the last "-- version N" section of the schema file
+my ($last) = (do { local (@ARGV, $/) = (Test::Nd::root() . '/conf/schema/pg.sql');
+                   <> } =~ /^-- version (\d+)$/mg)[-1];
+is($pg->psql('SELECT max(version) FROM nd_schema_version'), $last,
+   "pg: schema version recorded ($last, the file's last)");
 is($pg->psql('SELECT count(*) FROM config_info c WHERE NOT EXISTS '
              . '(SELECT 1 FROM his_config_info h '
              . 'WHERE h.change_seq = c.change_seq)'), '0',

@@ -129,7 +129,7 @@ async function run() {
       }
       case 'raw_unary': {
         const buf = s.hex !== undefined ? Buffer.from(s.hex, 'hex')
-          : s.json !== undefined ? payloadRaw(s.type, s.json)
+          : s.json !== undefined ? payloadRaw(s.type, s.json, s.headers)
           : Buffer.alloc(s.size, 0x41);
         const r = await unary(buf);
         out(Object.assign({ step: i, op: 'raw_unary' }, r));
@@ -215,9 +215,9 @@ function login(httpPort, username, password) {
   });
 }
 
-function payloadRaw(type, json) {
+function payloadRaw(type, json, headers) {
   return codec.requestSerialize({
-    metadata: { type: type, clientIp: '', headers: {} },
+    metadata: { type: type, clientIp: '', headers: headers || {} },
     body: { type_url: '', value: Buffer.from(json, 'utf8') },
   });
 }

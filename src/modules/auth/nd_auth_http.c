@@ -273,6 +273,27 @@ nd_auth_write(nd_http_request_t *r, nd_store_auth_e kind, const char *a,
 }
 
 
+/* a write of a user's password: hashed here, then stored */
+static nd_int_t
+nd_auth_write_password(nd_http_request_t *r, nd_store_auth_e kind,
+    const char *user, const char *pass, const char *ok, const char *none)
+{
+    char      *hash;
+    nd_int_t   rc;
+
+    hash = nd_auth_password_hash((u_char *) pass, strlen(pass),
+                                 nd_auth_conf(nd_cycle)->iterations);
+    if (hash == NULL) {
+        return ND_ERROR;
+    }
+
+    rc = nd_auth_write(r, kind, user, hash, NULL, ok, none);
+    free(hash);
+
+    return rc;
+}
+
+
 /* ---- login and the admin bootstrap --------------------------------------- */
 
 static nd_int_t
@@ -356,7 +377,7 @@ nd_auth_login(nd_http_request_t *r)
 static nd_int_t
 nd_auth_admin(nd_http_request_t *r)
 {
-    char              *pass, *hash;
+    char              *pass;
     char               gen[25];
     u_char             rnd[12];
     nd_int_t           rc;
@@ -394,15 +415,9 @@ nd_auth_admin(nd_http_request_t *r)
                              "characters");
     }
 
-    hash = nd_auth_password_hash((u_char *) pass, strlen(pass),
-                                 acf->iterations);
-    if (hash == NULL) {
-        return ND_ERROR;
-    }
-
-    rc = nd_auth_write(r, ND_STORE_AUTH_ADMIN_INIT, ND_AUTH_ADMIN_USER, hash,
-                       NULL, "", "have admin user cannot use it");
-    free(hash);
+    rc = nd_auth_write_password(r, ND_STORE_AUTH_ADMIN_INIT,
+                                ND_AUTH_ADMIN_USER, pass, "",
+                                "have admin user cannot use it");
 
     if (rc == ND_DONE) {
         w = r->ctx;
@@ -556,8 +571,7 @@ nd_auth_user_search(nd_http_request_t *r)
 static nd_int_t
 nd_auth_user_add(nd_http_request_t *r)
 {
-    char            *user, *pass, *hash;
-    nd_int_t         rc;
+    char            *user, *pass;
     nd_auth_conf_t  *acf;
 
     acf = nd_auth_conf(nd_cycle);
@@ -572,17 +586,8 @@ nd_auth_user_add(nd_http_request_t *r)
         return nd_http_error(r, 400, 400, "user already exist!");
     }
 
-    hash = nd_auth_password_hash((u_char *) pass, strlen(pass),
-                                 acf->iterations);
-    if (hash == NULL) {
-        return ND_ERROR;
-    }
-
-    rc = nd_auth_write(r, ND_STORE_AUTH_USER_ADD, user, hash, NULL,
-                       "create user ok!", "user already exist!");
-    free(hash);
-
-    return rc;
+    return nd_auth_write_password(r, ND_STORE_AUTH_USER_ADD, user, pass,
+                                  "create user ok!", "user already exist!");
 }
 
 
@@ -613,7 +618,7 @@ static nd_int_t
 nd_auth_user_password(nd_http_request_t *r)
 {
     char              me[ND_AUTH_USER_MAX + 1];
-    char             *user, *pass, *hash;
+    char             *user, *pass;
     const char       *msg;
     nd_int_t          rc;
     nd_str_t          token;
@@ -643,17 +648,8 @@ nd_auth_user_password(nd_http_request_t *r)
         }
     }
 
-    hash = nd_auth_password_hash((u_char *) pass, strlen(pass),
-                                 acf->iterations);
-    if (hash == NULL) {
-        return ND_ERROR;
-    }
-
-    rc = nd_auth_write(r, ND_STORE_AUTH_USER_PASSWORD, user, hash, NULL,
-                       "update user ok!", "user not exist!");
-    free(hash);
-
-    return rc;
+    return nd_auth_write_password(r, ND_STORE_AUTH_USER_PASSWORD, user, pass,
+                                  "update user ok!", "user not exist!");
 }
 
 

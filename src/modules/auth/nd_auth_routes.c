@@ -162,21 +162,6 @@ const nd_auth_grpc_type_t  nd_auth_grpc_types[] = {
 };
 
 
-static int
-nd_auth_method_index(nd_uint_t bit)
-{
-    int  i;
-
-    for (i = 0; i < ND_HTTP_NMETHODS; i++) {
-        if (bit == ((nd_uint_t) 1 << i)) {
-            return i;
-        }
-    }
-
-    return -1;
-}
-
-
 static void
 nd_auth_route_check(const nd_str_t *path, nd_uint_t methods, void *data)
 {
@@ -191,7 +176,7 @@ nd_auth_route_check(const nd_str_t *path, nd_uint_t methods, void *data)
 
     for (bit = 1; bit & ND_HTTP_ANY; bit <<= 1) {
         if ((methods & bit)
-            && (cls == NULL || cls[nd_auth_method_index(bit)] == ND_AUTH_UNSET))
+            && (cls == NULL || cls[nd_http_method_index(bit)] == ND_AUTH_UNSET))
         {
             nd_log_error(ND_LOG_EMERG, nd_cycle->log, 0,
                          "HTTP route \"%.*s\" (method bit %lu) has no auth "
@@ -229,7 +214,7 @@ nd_auth_routes_init(nd_cycle_t *cycle, nd_auth_conf_t *acf)
         }
         for (bit = 1; bit & ND_HTTP_ANY; bit <<= 1) {
             if (rt->methods & bit) {
-                cls[nd_auth_method_index(bit)] = (u_char) rt->cls;
+                cls[nd_http_method_index(bit)] = (u_char) rt->cls;
             }
         }
     }
@@ -249,7 +234,7 @@ nd_auth_route_class(nd_auth_conf_t *acf, nd_http_request_t *r)
 
     cls = nd_hash_find(&acf->routes, r->route.data, r->route.len);
     /* HEAD runs the GET handler */
-    i = nd_auth_method_index(r->method == ND_HTTP_HEAD
+    i = nd_http_method_index(r->method == ND_HTTP_HEAD
                              && (cls == NULL || !cls[1])
                              ? ND_HTTP_GET : r->method);
 

@@ -418,7 +418,7 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
-static int
+int
 nd_http_method_index(nd_uint_t bit)
 {
     int  i;

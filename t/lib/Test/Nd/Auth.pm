@@ -33,6 +33,19 @@ sub conf ($t, %o) {
 }
 
 
+# the gRPC steps of an SDK's connection before its requests
+sub grpc_hello () {
+    return (
+        { op => 'unary', type => 'ServerCheckRequest', body => {} },
+        { op => 'bidi_open' },
+        { op => 'bidi_send', type => 'ConnectionSetupRequest',
+          body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
+                    labels => {} } },
+        { op => 'sleep', ms => 100 },
+    );
+}
+
+
 sub b64u ($s) {
     my $e = MIME::Base64::encode_base64url($s);
     return $e;

@@ -124,6 +124,13 @@ sub store_block ($self, $extra = '') {
 }
 
 
+# the server identity the members share (cluster-port requests of a test
+# client carry it as a member's do)
+sub identity_headers ($self) {
+    return { 'Nacos-Server-Identity' => $self->{identity} };
+}
+
+
 sub cluster_block ($self, $i, $members, $extra = '') {
     # the members' shared secret (server identity), one per cluster
     $self->{identity} //= join '', map { sprintf '%02x', int rand 256 } 1 .. 32;
