@@ -474,6 +474,19 @@ nd_auth_filter_ok(nd_http_request_t *r, const char *arg, const char *v)
 }
 
 
+/* a JSON array answer (a search); takes the reference */
+static nd_int_t
+nd_auth_send_array(nd_http_request_t *r, json_t *all)
+{
+    nd_int_t  rc;
+
+    rc = all ? nd_http_send_json(r, 200, all) : ND_ERROR;
+    json_decref(all);
+
+    return rc;
+}
+
+
 /* a Nacos Page: {totalCount, pageNumber, pagesAvailable, pageItems} */
 static nd_int_t
 nd_auth_send_page(nd_http_request_t *r, json_t *all)
@@ -541,7 +554,6 @@ nd_auth_user_search(nd_http_request_t *r)
 {
     char             *want;
     json_t           *all;
-    nd_int_t          rc;
     nd_uint_t         i;
     nd_auth_user_t   *u;
     nd_auth_model_t  *m;
@@ -561,10 +573,7 @@ nd_auth_user_search(nd_http_request_t *r)
         }
     }
 
-    rc = all ? nd_http_send_json(r, 200, all) : ND_ERROR;
-    json_decref(all);
-
-    return rc;
+    return nd_auth_send_array(r, all);
 }
 
 
@@ -690,7 +699,6 @@ nd_auth_role_search(nd_http_request_t *r)
 {
     char             *want;
     json_t           *all;
-    nd_int_t          rc;
     nd_uint_t         i, j;
     nd_auth_role_t   *ro;
     nd_auth_model_t  *m;
@@ -718,10 +726,7 @@ nd_auth_role_search(nd_http_request_t *r)
         }
     }
 
-    rc = all ? nd_http_send_json(r, 200, all) : ND_ERROR;
-    json_decref(all);
-
-    return rc;
+    return nd_auth_send_array(r, all);
 }
 
 
