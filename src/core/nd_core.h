@@ -24,7 +24,6 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_buf.h>
 #include <nd_time.h>
 #include <nd_log.h>
-#include <nd_md5.h>
 #include <nd_json.h>
 #include <nd_inet.h>
 #include <nd_module.h>

@@ -922,7 +922,8 @@ nd_grpc_headers_json(Metadata *meta)
 
 /* ND_OK, or the code of the gate that refuses the request (*msg set) */
 static nd_int_t
-nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
+    json_t *body, const char **msg)
 {
     nd_int_t          rc;
     nd_uint_t         i;
@@ -936,7 +937,7 @@ nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
 
     for (i = 0; i < conn->gcf->gates.nelts; i++) {
         *msg = "refused";
-        rc = gates[i](conn, type, msg);
+        rc = gates[i](conn, type, headers, body, msg);
         if (rc != ND_OK) {
             return rc;
         }
@@ -1016,7 +1017,28 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
-     * cluster's (the place for a shared cluster secret check, too) */
+     * cluster's, and a member proves itself with the shared secret
+     * (but for the connection check, which tells nothing) */
+    if (conn->cluster
+        && (conn->gcf->identity.len || conn->gcf->identity_required)
+        && strcmp(type, "ServerCheckRequest") != 0)
+    {
+        json_t  *v;
+
+        v = json_object_get(call->headers, ND_SERVER_IDENTITY);
+        if (!json_is_string(v)
+            || !nd_grpc_identity_ok(nd_cycle,
+                                    (u_char *) json_string_value(v),
+                                    json_string_length(v)))
+        {
+            nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                         "cluster request \"%s\" without the server "
+                         "identity refused", type);
+            nd_grpc_reply_error(call, 403, "server identity required");
+            return;
+        }
+    }
+
     if (!conn->registered && !conn->cluster
         && strcmp(type, "ServerCheckRequest") != 0)
     {
@@ -1029,7 +1051,7 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         return;
     }
 
-    rc = nd_grpc_gate(conn, type, &msg);
+    rc = nd_grpc_gate(conn, type, call->headers, body, &msg);
     if (rc != ND_OK) {
         nd_grpc_reply_error(call, rc, msg);
         return;
@@ -1173,7 +1195,9 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             conn->bidi = st;
         }
 
-        if (!conn->registered && nd_grpc_gate(conn, type, &msg) != ND_OK) {
+        if (!conn->registered
+            && nd_grpc_gate(conn, type, NULL, body, &msg) != ND_OK)
+        {
             nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                          "grpc connection %s refused: %s", conn->id, msg);
             nd_grpc_reset(conn, NULL, 0);

@@ -83,6 +83,8 @@ typedef struct {
     uint64_t             calls_started;
     uint64_t             calls_cancelled;   /* reset or gone before start */
     uint64_t             calm_goaways;      /* ENHANCE_YOUR_CALM sent */
+    nd_str_t             identity;          /* the members' shared secret */
+    unsigned             identity_required:1;
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {

@@ -6,6 +6,8 @@
 #include <nd_grpc_internal.h>
 #include <nd_http.h>
 
+#include <openssl/crypto.h>
+
 static void *nd_grpc_create_conf(nd_cycle_t *cycle);
 static char *nd_grpc_init_conf(nd_cycle_t *cycle, void *conf);
 static nd_int_t nd_grpc_init_module(nd_cycle_t *cycle);
@@ -236,6 +238,43 @@ int
 nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 {
     return nd_grpc_add_to(cycle, &nd_grpc_conf(cycle)->cluster_handlers, h);
+}
+
+
+void
+nd_grpc_set_identity(nd_cycle_t *cycle, const nd_str_t *secret)
+{
+    nd_grpc_conf(cycle)->identity = *secret;
+}
+
+
+void
+nd_grpc_require_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf(cycle)->identity_required = 1;
+}
+
+
+const nd_str_t *
+nd_grpc_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len ? &gcf->identity : NULL;
+}
+
+
+int
+nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len != 0 && len == gcf->identity.len
+           && CRYPTO_memcmp(value, gcf->identity.data, len) == 0;
 }
 
 

@@ -112,7 +112,7 @@ static const char  *nd_store_op_names[] = {
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
     "instance delete", "instance list", "config load", "gray publish",
-    "gray delete", "instance namespaces"
+    "gray delete", "instance namespaces", "auth load", "auth write"
 };
 
 
@@ -462,6 +462,8 @@ nd_store_op_create(nd_cycle_t *cycle, nd_store_op_e type,
                       ? sizeof(nd_store_ns_t)
                       : type == ND_STORE_INSTANCE_LIST
                       ? sizeof(nd_store_instance_t)
+                      : type == ND_STORE_AUTH_LOAD
+                      ? sizeof(nd_store_auth_t)
                       : sizeof(nd_store_config_t)) != ND_OK)
     {
         nd_destroy_pool(pool);
@@ -536,7 +538,8 @@ nd_store_copy_input(nd_store_op_t *op)
         &op->instance.service, &op->instance.cluster, &op->instance.ip,
         &op->instance.metadata, &op->beta_ips, &op->tag,
         &op->config.gray_name, &op->config.gray_rule,
-        &op->config.gray_expr, &op->config.ext_info
+        &op->config.gray_expr, &op->config.ext_info, &op->auth.a,
+        &op->auth.b, &op->auth.c
     };
 
     for (i = 0; i < nd_nelts(s); i++) {
@@ -739,6 +742,18 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         }
         if (op->page_size > 1000) {
             nd_store_fail(op, 400, "invalid limit");
+            return ND_DECLINED;
+        }
+        return ND_OK;
+
+    case ND_STORE_AUTH_WRITE:
+        if (op->auth.kind > ND_STORE_AUTH_ADMIN_INIT
+            || op->auth.a.len == 0
+            || !nd_store_valid_text(&op->auth.a, 128)
+            || !nd_store_valid_text(&op->auth.b, 500)
+            || !nd_store_valid_text(&op->auth.c, 8))
+        {
+            nd_store_fail(op, 400, "invalid auth record");
             return ND_DECLINED;
         }
         return ND_OK;
