@@ -749,9 +749,9 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
     case ND_STORE_AUTH_WRITE:
         if (op->auth.kind > ND_STORE_AUTH_ADMIN_INIT
             || op->auth.a.len == 0
-            || !nd_store_valid_text(&op->auth.a, 128)
-            || !nd_store_valid_text(&op->auth.b, 500)
-            || !nd_store_valid_text(&op->auth.c, 8))
+            || !nd_text_valid(&op->auth.a, 128)
+            || !nd_text_valid(&op->auth.b, 500)
+            || !nd_text_valid(&op->auth.c, 8))
         {
             nd_store_fail(op, 400, "invalid auth record");
             return ND_DECLINED;
