@@ -69,6 +69,14 @@ typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
     const char **msg);
 int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
 
+/*
+ * A connection hook is called at once (not through the event bus) when an
+ * SDK connection is registered (up = 1) and when a registered one goes
+ * (up = 0), so a module can keep counts that a gate reads.
+ */
+typedef void (*nd_grpc_conn_hook_pt)(nd_grpc_conn_t *conn, int up);
+int nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook);
+
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
 nd_int_t nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body);
@@ -87,6 +95,10 @@ const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
 const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
+/* when the connection was accepted (monotonic msec) */
+nd_msec_t nd_grpc_conn_created(nd_grpc_conn_t *conn);
+/* registered SDK connections on this node */
+nd_uint_t nd_grpc_conn_count(nd_cycle_t *cycle);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
 /* call fn for every registered connection; returns how many */
 nd_uint_t nd_grpc_conn_each(nd_cycle_t *cycle,

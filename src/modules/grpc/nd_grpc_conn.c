@@ -172,6 +172,20 @@ nd_grpc_drained(nd_connection_t *c)
 
 
 static void
+nd_grpc_conn_hooks(nd_grpc_conn_t *conn, int up)
+{
+    nd_uint_t              i;
+    nd_grpc_conn_hook_pt  *hooks;
+
+    hooks = conn->gcf->conn_hooks.elts;
+
+    for (i = 0; i < conn->gcf->conn_hooks.nelts; i++) {
+        hooks[i](conn, up);
+    }
+}
+
+
+static void
 nd_grpc_push_free(nd_grpc_push_t *push)
 {
     nd_timer_stop(&push->timer);
@@ -222,6 +236,7 @@ nd_grpc_close_handler(nd_connection_t *c)
         nd_hash_del(&gcf->conns, (u_char *) conn->id, strlen(conn->id));
         nd_log_error(ND_LOG_INFO, &c->log, 0,
                      "grpc connection %s unregistered", conn->id);
+        nd_grpc_conn_hooks(conn, 0);
 
         key.data = (u_char *) conn->id;
         key.len = strlen(conn->id);
@@ -841,11 +856,33 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 }
 
 
+/* what the ConnectionSetupRequest says of the client, before the gates
+ * judge it: the client's IP (as it states it, else the socket's), its
+ * labels (AppName...), version and tenant */
 static void
-nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+nd_grpc_setup_meta(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+{
+    const char  *s;
+
+    s = payload->metadata ? payload->metadata->clientip : NULL;
+    if (s && s[0]) {
+        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
+    }
+
+    json_decref(conn->labels);
+    conn->labels = json_incref(json_object_get(body, "labels"));
+    nd_free(conn->client_version);
+    conn->client_version = strdup(nd_json_get_str(body, "clientVersion",
+                                                  ""));
+    nd_free(conn->tenant);
+    conn->tenant = strdup(nd_json_get_str(body, "tenant", ""));
+}
+
+
+static void
+nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
 {
     nd_str_t         key;
-    const char      *s;
     nd_grpc_conf_t  *gcf;
 
     if (conn->registered) {
@@ -853,17 +890,6 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     gcf = conn->gcf;
-
-    s = payload->metadata ? payload->metadata->clientip : NULL;
-    if (s && s[0]) {
-        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
-    }
-
-    conn->labels = json_incref(json_object_get(body, "labels"));
-    s = nd_json_get_str(body, "clientVersion", "");
-    conn->client_version = strdup(s);
-    s = nd_json_get_str(body, "tenant", "");
-    conn->tenant = strdup(s);
 
     if (nd_hash_add(&gcf->conns, (u_char *) conn->id, strlen(conn->id), conn)
         != ND_OK)
@@ -874,6 +900,7 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
 
     conn->registered = 1;
     gcf->registered++;
+    nd_grpc_conn_hooks(conn, 1);
 
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "grpc connection %s registered, version \"%s\"", conn->id,
@@ -956,7 +983,13 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             conn->bidi = st;
         }
 
-        if (!conn->registered && nd_grpc_gate(conn, type, &msg) != ND_OK) {
+        if (conn->registered) {
+            return;
+        }
+
+        nd_grpc_setup_meta(conn, payload, body);
+
+        if (nd_grpc_gate(conn, type, &msg) != ND_OK) {
             nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                          "grpc connection %s refused: %s", conn->id, msg);
             nd_grpc_reset(conn, NULL, 0);
@@ -964,7 +997,7 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             return;
         }
 
-        nd_grpc_setup(conn, payload, body);
+        nd_grpc_setup(conn, body);
         return;
     }
 
@@ -1214,6 +1247,20 @@ nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 }
 
 
+nd_msec_t
+nd_grpc_conn_created(nd_grpc_conn_t *conn)
+{
+    return conn->created;
+}
+
+
+nd_uint_t
+nd_grpc_conn_count(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->registered;
+}
+
+
 nd_grpc_conn_t *
 nd_grpc_conn_find(nd_cycle_t *cycle, const char *id)
 {
@@ -1296,6 +1343,26 @@ nd_grpc_probe_handler(nd_timer_t *t)
             nd_grpc_conn_close(conn, "no handshake within "
                                "handshake_timeout");
             continue;
+        }
+
+        /* a push queue that stays blocked (the client reads nothing)
+         * is ejected, as Nacos does after 300 s */
+        if (conn->registered && !conn->closing
+            && conn->queued >= gcf->push_blocked_size)
+        {
+            if (conn->blocked_since == 0) {
+                conn->blocked_since = now;
+
+            } else if (now - conn->blocked_since
+                       >= gcf->push_blocked_timeout)
+            {
+                nd_grpc_conn_close(conn, "push queue blocked past "
+                                   "push_blocked_timeout");
+                continue;
+            }
+
+        } else {
+            conn->blocked_since = 0;
         }
 
         if (!conn->registered || conn->probing || conn->closing

@@ -61,11 +61,14 @@ typedef struct {
     nd_msec_t            probe_timeout;     /* ClientDetection answer */
     nd_msec_t            push_timeout;
     nd_msec_t            handshake_timeout; /* preface and setup */
+    size_t               push_blocked_size;  /* queued bytes = blocked */
+    nd_msec_t            push_blocked_timeout; /* blocked that long: out */
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
@@ -116,6 +119,7 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
     char                *tenant;
