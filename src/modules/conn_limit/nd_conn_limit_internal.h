@@ -34,6 +34,7 @@ typedef struct {
     ev_stat                watch;
     nd_msec_t              started;           /* monotonic */
     nd_uint_t              over_streak;       /* intervals over */
+    uint64_t               over_since;        /* wall msec it began */
 
     /* counters */
     nd_uint_t              refused_count;
@@ -58,10 +59,10 @@ int nd_conn_limit_load(nd_conn_limit_conf_t *lcf, const u_char *data,
  * connection if it is still here after reset_timeout */
 void nd_conn_limit_expel(nd_conn_limit_conf_t *lcf, nd_grpc_conn_t *conn,
     const char *redirect);
-/* expel n SDK connections, the oldest first, redirected; returns how
- * many were told */
+/* expel n SDK connections, the oldest first (none younger than
+ * min_age), redirected; returns how many were told */
 nd_uint_t nd_conn_limit_move(nd_conn_limit_conf_t *lcf, nd_uint_t n,
-    const char *redirect);
+    const char *redirect, nd_msec_t min_age);
 /* SDK connections not yet told to go */
 nd_uint_t nd_conn_limit_movable(nd_conn_limit_conf_t *lcf);
 int nd_conn_limit_is_sdk(nd_grpc_conn_t *conn);

@@ -8,6 +8,11 @@
 #include <nd_conn_limit_internal.h>
 
 #define ND_CONN_LIMIT_METRICS_WAIT  1000     /* Nacos: cluster metrics */
+/* rebalancing leaves a connection younger than this many intervals where
+ * it is: one that just moved here does not move again */
+#define ND_CONN_LIMIT_SETTLE        4
+/* redirects to a member count there for at most this many intervals */
+#define ND_CONN_LIMIT_PENDING       10
 
 static nd_int_t nd_conn_limit_reload_current(nd_http_request_t *r);
 static nd_int_t nd_conn_limit_reload_client(nd_http_request_t *r);
@@ -45,10 +50,13 @@ static const nd_grpc_handler_t  nd_conn_limit_cluster_handlers[] = {
     nd_grpc_null_handler
 };
 
-/* what this node redirected to a member since its last report */
+/* what this node redirected to a member lately: until the member
+ * reports at least base + n, or the redirects are old, this node counts
+ * them there (clients may take a while to arrive) */
 typedef struct {
+    int64_t      base;                /* its count when we began */
     int64_t      n;
-    uint64_t     at;                  /* wall msec */
+    uint64_t     at;                  /* wall msec of the last */
 } nd_conn_limit_pending_t;
 
 typedef struct nd_conn_limit_gather_s  nd_conn_limit_gather_t;
@@ -104,14 +112,16 @@ nd_conn_limit_member_load(nd_conn_limit_conf_t *lcf, nd_member_t *m)
     p = nd_hash_find(&lcf->pending, (u_char *) m->addr.text,
                      strlen(m->addr.text));
 
-    if (p && m->sdk_conns_at > p->at + 1000) {
-        /* reported well after the redirects: they are in the count */
+    if (p && (m->sdk_conns >= p->base + p->n
+              || nd_current_msec - p->at
+                 > ND_CONN_LIMIT_PENDING * lcf->rebalance_interval))
+    {
         nd_free(nd_hash_del(&lcf->pending, (u_char *) m->addr.text,
                             strlen(m->addr.text)));
         p = NULL;
     }
 
-    return m->sdk_conns + (p ? p->n : 0);
+    return p ? nd_max(m->sdk_conns, p->base + p->n) : m->sdk_conns;
 }
 
 
@@ -134,6 +144,7 @@ nd_conn_limit_pending_add(nd_conn_limit_conf_t *lcf, nd_member_t *m,
             nd_free(p);
             return;
         }
+        p->base = nd_max(m->sdk_conns, 0);
     }
 
     p->n += (int64_t) n;
@@ -224,7 +235,7 @@ nd_conn_limit_reload_current(nd_http_request_t *r)
 
     if (have > (nd_uint_t) count) {
         nd_conn_limit_move(lcf, have - (nd_uint_t) count,
-                           redirect[0] ? redirect : NULL);
+                           redirect[0] ? redirect : NULL, 0);
     }
 
     return nd_http_send(r, 200, "text/plain", "success", 7);
@@ -306,7 +317,10 @@ nd_conn_limit_gather_done(nd_int_t rc, const char *type, json_t *body,
     if (r) {
         g->r = NULL;
         r->abort_handler = NULL;
-        nd_http_finalize(r, nd_conn_limit_answer(g, r));
+        rc = nd_conn_limit_answer(g, r);    /* r is gone once answered */
+        if (rc != ND_OK) {
+            nd_http_finalize(r, rc);
+        }
     }
 
     nd_free(g);
@@ -405,7 +419,7 @@ nd_conn_limit_apply_reload(nd_conn_limit_conf_t *lcf, json_t *body)
             to = nd_json_get_str(s, "address", NULL);
             count = nd_json_get_int(s, "count", 0);
             if (to && count > 0) {
-                n += nd_conn_limit_move(lcf, (nd_uint_t) count, to);
+                n += nd_conn_limit_move(lcf, (nd_uint_t) count, to, 0);
             }
         }
         return n;
@@ -420,7 +434,7 @@ nd_conn_limit_apply_reload(nd_conn_limit_conf_t *lcf, json_t *body)
     }
 
     return nd_conn_limit_move(lcf, have - (nd_uint_t) keep,
-                              to && to[0] ? to : NULL);
+                              to && to[0] ? to : NULL, 0);
 }
 
 
@@ -801,7 +815,8 @@ nd_conn_limit_stats(nd_http_request_t *r)
  * rebalance_batch an interval, to the members below the average (the
  * least loaded first, none past the average).  Nothing moves while a
  * member is not UP or its count unknown, nor in the node's first
- * rebalance_delay. */
+ * rebalance_delay; a connection younger than ND_CONN_LIMIT_SETTLE
+ * intervals does not move. */
 void
 nd_conn_limit_rebalance_handler(nd_timer_t *t)
 {
@@ -848,8 +863,21 @@ nd_conn_limit_rebalance_handler(nd_timer_t *t)
         return;
     }
 
-    if (++lcf->over_streak < 2) {
+    if (lcf->over_streak++ == 0) {
+        lcf->over_since = nd_current_msec;
+    }
+
+    /* over two intervals in a row, and by counts every peer reported
+     * since this began: a count learned before another node moved
+     * connections to that peer must not make this one shed them */
+    if (lcf->over_streak < 2) {
         return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (peers[i]->sdk_conns_at <= lcf->over_since) {
+            return;
+        }
     }
 
     lcf->over_streak = 0;
@@ -873,7 +901,9 @@ nd_conn_limit_rebalance_handler(nd_timer_t *t)
 
         give = nd_min(excess, (int64_t) avg - loads[j]);
         give = (int64_t) nd_conn_limit_move(lcf, (nd_uint_t) give,
-                                            peers[j]->addr.text);
+                                            peers[j]->addr.text,
+                                            ND_CONN_LIMIT_SETTLE
+                                            * lcf->rebalance_interval);
         if (give <= 0) {
             break;
         }

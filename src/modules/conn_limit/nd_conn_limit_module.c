@@ -664,8 +664,8 @@ nd_conn_limit_by_age(const void *a, const void *b)
 {
     nd_msec_t  x, y;
 
-    x = nd_grpc_conn_created(*(nd_grpc_conn_t **) a);
-    y = nd_grpc_conn_created(*(nd_grpc_conn_t **) b);
+    x = nd_grpc_conn_registered_at(*(nd_grpc_conn_t **) a);
+    y = nd_grpc_conn_registered_at(*(nd_grpc_conn_t **) b);
 
     return x < y ? -1 : x > y;
 }
@@ -695,9 +695,10 @@ nd_conn_limit_collect(nd_conn_limit_conf_t *lcf, nd_pool_t *pool)
 
 nd_uint_t
 nd_conn_limit_move(nd_conn_limit_conf_t *lcf, nd_uint_t n,
-    const char *redirect)
+    const char *redirect, nd_msec_t min_age)
 {
-    nd_uint_t         i;
+    nd_uint_t         i, k;
+    nd_msec_t         now;
     nd_pool_t        *pool;
     nd_array_t       *a;
     nd_grpc_conn_t  **conns;
@@ -716,15 +717,20 @@ nd_conn_limit_move(nd_conn_limit_conf_t *lcf, nd_uint_t n,
     /* the oldest go: a connection that just arrived (maybe moved here)
      * is the last to move again */
     conns = a->elts;
-    n = nd_min(n, a->nelts);
+    now = nd_time_monotonic_msec();
+    k = 0;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < a->nelts && k < n; i++) {
+        if (now - nd_grpc_conn_registered_at(conns[i]) < min_age) {
+            break;                      /* the rest are younger still */
+        }
         nd_conn_limit_expel(lcf, conns[i], redirect);
+        k++;
     }
 
     nd_destroy_pool(pool);
 
-    return n;
+    return k;
 }
 
 

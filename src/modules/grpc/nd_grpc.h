@@ -95,8 +95,8 @@ const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
 const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
-/* when the connection was accepted (monotonic msec) */
-nd_msec_t nd_grpc_conn_created(nd_grpc_conn_t *conn);
+/* when the connection was registered (monotonic msec) */
+nd_msec_t nd_grpc_conn_registered_at(nd_grpc_conn_t *conn);
 /* registered SDK connections on this node */
 nd_uint_t nd_grpc_conn_count(nd_cycle_t *cycle);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);

@@ -899,6 +899,7 @@ nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
     }
 
     conn->registered = 1;
+    conn->registered_at = nd_time_monotonic_msec();
     gcf->registered++;
     nd_grpc_conn_hooks(conn, 1);
 
@@ -1248,9 +1249,9 @@ nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 
 
 nd_msec_t
-nd_grpc_conn_created(nd_grpc_conn_t *conn)
+nd_grpc_conn_registered_at(nd_grpc_conn_t *conn)
 {
-    return conn->created;
+    return conn->registered_at;
 }
 
 

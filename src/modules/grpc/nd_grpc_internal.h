@@ -119,6 +119,7 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            registered_at; /* monotonic */
     nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
