@@ -12,7 +12,9 @@
 
 typedef struct {
     nd_str_t               rule_file;
-    char                  *rule_path;         /* resolved */
+    char                  *rule_path;         /* resolved (heap once
+                                                 initialized) */
+    unsigned               initialized:1;
     nd_msec_t              check_interval;    /* expel over the limits */
     nd_msec_t              reset_timeout;     /* go, or be closed */
     nd_msec_t              watch_interval;    /* the rule file's stat */

@@ -461,9 +461,12 @@ nd_conn_limit_init_module(nd_cycle_t *cycle)
 
     /* the rule file's path is copied: a reload may change it */
     lcf->rule_path = strdup(lcf->rule_path);
+    if (lcf->rule_path == NULL) {
+        return ND_ERROR;
+    }
+    lcf->initialized = 1;
 
-    if (lcf->rule_path == NULL
-        || nd_hash_init(&lcf->per_ip, 256) != ND_OK
+    if (nd_hash_init(&lcf->per_ip, 256) != ND_OK
         || nd_hash_init(&lcf->per_app, 64) != ND_OK
         || nd_hash_init(&lcf->resets, 64) != ND_OK
         || nd_hash_init(&lcf->pending, 8) != ND_OK
@@ -523,6 +526,11 @@ nd_conn_limit_exit(nd_cycle_t *cycle)
     lcf = nd_conn_limit_conf(cycle);
 
     nd_conn_limit_rule_free(&lcf->rule);
+
+    if (!lcf->initialized) {
+        return;                     /* init_module never ran */
+    }
+
     nd_hash_free(&lcf->per_ip);
     nd_hash_free(&lcf->per_app);
     nd_hash_free(&lcf->resets);
