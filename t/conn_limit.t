@@ -75,7 +75,8 @@ is(scalar @{ $tot->events('conn') }, 4, 'countLimit: four more accepted');
 is(scalar @{ $tot->events('refused') }, 1, 'countLimit: the next refused');
 
 my $s = stats();
-is_deeply($s->{refused}, { countLimit => 1, clientIp => 1, clientApp => 1 },
+is_deeply($s->{refused}, { countLimit => 1, clientIp => 1, clientApp => 1,
+                           longPoll => 0 },
           'each refusal counted by kind') or diag(explain($s));
 is($s->{connections}, 9, 'nine SDK connections counted');
 

@@ -30,7 +30,9 @@ typedef struct {
     nd_hash_t              per_app;           /* app -> count */
     nd_hash_t              resets;            /* conn id -> deadline */
     nd_hash_t              pending;           /* member -> redirected */
-    nd_uint_t              total;             /* limited connections */
+    nd_uint_t              total;             /* SDK connections and
+                                                 held long polls */
+    nd_uint_t              polls;             /* held long polls */
     nd_timer_t             check;
     nd_timer_t             rebalance_timer;
     ev_stat                watch;
@@ -42,6 +44,7 @@ typedef struct {
     nd_uint_t              refused_count;
     nd_uint_t              refused_ip;
     nd_uint_t              refused_app;
+    nd_uint_t              refused_polls;
     nd_uint_t              expelled;
     nd_uint_t              closed;
     nd_uint_t              rebalanced;

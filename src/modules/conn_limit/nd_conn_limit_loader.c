@@ -790,12 +790,15 @@ nd_conn_limit_stats(nd_http_request_t *r)
 
     lcf = nd_conn_limit_conf(nd_cycle);
 
-    res = json_pack("{s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
-                    "connections", (json_int_t) lcf->total,
+    res = json_pack("{s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:I, s:I, s:I, s:I,"
+                    " s:I}",
+                    "connections", (json_int_t) (lcf->total - lcf->polls),
+                    "longPolls", (json_int_t) lcf->polls,
                     "refused",
                         "countLimit", (json_int_t) lcf->refused_count,
                         "clientIp", (json_int_t) lcf->refused_ip,
                         "clientApp", (json_int_t) lcf->refused_app,
+                        "longPoll", (json_int_t) lcf->refused_polls,
                     "expelled", (json_int_t) lcf->expelled,
                     "closed", (json_int_t) lcf->closed,
                     "rebalanced", (json_int_t) lcf->rebalanced,

@@ -389,6 +389,74 @@ nd_conn_limit_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
 }
 
 
+/* 1.x long polls (POST /v1/cs/configs/listener with Long-Pulling-Timeout)
+ * count against countLimit and the per-IP limits while they are held,
+ * as Nacos checks them with the same manager; one over is answered 503 */
+
+static void
+nd_conn_limit_poll_done(void *data)
+{
+    char                  *ip = data;
+    nd_conn_limit_conf_t  *lcf;
+
+    lcf = nd_conn_limit_conf(nd_cycle);
+    if (!lcf->initialized) {
+        return;                     /* after exit */
+    }
+
+    nd_conn_limit_add(&lcf->per_ip, ip, -1);
+    lcf->total -= lcf->total ? 1 : 0;
+    lcf->polls -= lcf->polls ? 1 : 0;
+}
+
+
+static nd_int_t
+nd_conn_limit_http_filter(nd_http_request_t *r)
+{
+    size_t                  len;
+    int64_t                 limit;
+    const char             *ip;
+    nd_pool_cleanup_t      *cln;
+    nd_conn_limit_conf_t   *lcf;
+    static const nd_str_t   route = nd_string("/v1/cs/configs/listener");
+
+    if (r->method != ND_HTTP_POST || r->route.len != route.len
+        || memcmp(r->route.data, route.data, route.len) != 0
+        || nd_http_header_in(r, "Long-Pulling-Timeout") == NULL)
+    {
+        return ND_DECLINED;
+    }
+
+    lcf = nd_conn_limit_conf(nd_cycle);
+    ip = r->c->addr.host;
+
+    limit = nd_conn_limit_rule_ip(&lcf->rule, ip);
+
+    if ((lcf->rule.count >= 0 && lcf->total >= (nd_uint_t) lcf->rule.count)
+        || (limit >= 0
+            && nd_conn_limit_count(&lcf->per_ip, ip) >= (nd_uint_t) limit))
+    {
+        lcf->refused_polls++;
+        return nd_http_error(r, 503, 503, "too many connections");
+    }
+
+    len = strlen(ip) + 1;
+    cln = nd_pool_cleanup_add(r->pool, len);
+    if (cln == NULL) {
+        return ND_ERROR;
+    }
+
+    memcpy(cln->data, ip, len);
+    cln->handler = nd_conn_limit_poll_done;
+
+    nd_conn_limit_add(&lcf->per_ip, ip, 1);
+    lcf->total++;
+    lcf->polls++;
+
+    return ND_DECLINED;
+}
+
+
 int
 nd_conn_limit_load(nd_conn_limit_conf_t *lcf, const u_char *data,
     size_t len, const char *from, nd_log_t *log, int level)
@@ -472,6 +540,7 @@ nd_conn_limit_init_module(nd_cycle_t *cycle)
         || nd_hash_init(&lcf->pending, 8) != ND_OK
         || nd_grpc_add_gate(cycle, nd_conn_limit_gate) != ND_OK
         || nd_grpc_add_conn_hook(cycle, nd_conn_limit_conn_hook) != ND_OK
+        || nd_http_add_filter(cycle, nd_conn_limit_http_filter) != ND_OK
         || nd_conn_limit_loader_init(cycle) != ND_OK)
     {
         return ND_ERROR;
@@ -531,6 +600,7 @@ nd_conn_limit_exit(nd_cycle_t *cycle)
         return;                     /* init_module never ran */
     }
 
+    lcf->initialized = 0;
     nd_hash_free(&lcf->per_ip);
     nd_hash_free(&lcf->per_app);
     nd_hash_free(&lcf->resets);
