@@ -12,6 +12,7 @@ use Test::More;
 use JSON::PP;
 use Test::Nd;
 use Test::Nd::Conns;
+use Test::Nd::Grpc;
 
 my $t = Test::Nd->new;
 $t->has(qw(grpc conn_limit));
@@ -138,6 +139,33 @@ $t->signal('HUP');
 ok($t->wait_for(10, sub { stats()->{ruleLoads} > $loads }),
    'SIGHUP reloads the rule file');
 
-$_->kill for $ip, $app, $cl, $tot, $mon, $more;
+# a flood of connections from one IP over its limit (5 of 200 accepted,
+# each refused one retried as the SDK does) while another client's
+# requests go on: all of them are answered
+$t->http_post('/nacos/v1/core/loader/limitRule',
+              encode_json({ countLimitPerClientIp => { '10.66.0.1' => 5 } }),
+              'Content-Type' => 'application/json');
+my $flood = Test::Nd::Conns->start({
+    servers => [ $g ], tries => 1, concurrency => 40,
+    clients => [ map { { who => "f$_", clientIp => '10.66.0.1' } } 1 .. 200 ] });
+my $lines = Test::Nd::Grpc->run($g, [
+    { op => 'unary', type => 'ServerCheckRequest', body => {} },
+    { op => 'bidi_open' },
+    { op => 'bidi_send', type => 'ConnectionSetupRequest',
+      body => { clientVersion => 'test', labels => { source => 'sdk' } },
+      clientIp => '10.67.0.1' },
+    { op => 'sleep', ms => 200 },
+    map({ { op => 'burst', type => 'HealthCheckRequest', body => {}, n => 50 } }
+        1 .. 8) ]);
+my @bursts = grep { ($_->{op} // '') eq 'burst' } @$lines;
+is(scalar @bursts, 8, 'the other client ran its 8 bursts during the flood');
+is(scalar(grep { $_->{ok} == 50 } @bursts), 8,
+   'every one of its 400 requests was answered');
+ok($flood->wait_line(sub ($l) { ($l->{ev} // '') eq 'all_started' }, 60),
+   'the flood ran');
+is(scalar @{ $flood->events('conn') }, 5, 'the flood: 5 accepted');
+is(scalar @{ $flood->events('refused') }, 195, 'the flood: 195 refused');
+
+$_->kill for $ip, $app, $cl, $tot, $mon, $more, $flood;
 $t->stop;
 $t->done_testing;
