@@ -27,45 +27,14 @@
 // One JSON line per event on stdout, each with "t" (ms since the epoch).
 'use strict';
 
-const path = require('path');
 const fs = require('fs');
-const grpc = require('@grpc/grpc-js');
-const loader = require('@grpc/proto-loader');
+const { grpc, payload, decode, unary } = require('./nacos');
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const proto = path.join(__dirname, '..', '..', 'src', 'modules', 'grpc',
-                        'nacos_grpc.proto');
-const def = loader.loadSync(proto, { keepCase: true, defaults: true });
-const codec = def.Request.request;
 
 function out(obj) {
   obj.t = Date.now();
   process.stdout.write(JSON.stringify(obj) + '\n');
-}
-
-function payload(type, body, clientIp) {
-  return codec.requestSerialize({
-    metadata: { type: type, clientIp: clientIp || '', headers: {} },
-    body: { type_url: '', value: Buffer.from(JSON.stringify(body || {})) },
-  });
-}
-
-function decode(buf) {
-  const p = codec.responseDeserialize(buf);
-  let body = null;
-  try { body = JSON.parse(p.body ? p.body.value.toString('utf8') : '{}'); }
-  catch (e) { body = { unparsable: true }; }
-  return { type: p.metadata ? p.metadata.type : '', body: body };
-}
-
-function unary(client, buf) {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest('/Request/request', (x) => x, (x) => x, buf,
-      new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err, res) => {
-        if (err) { resolve({ grpc_error: err.code }); }
-        else { try { resolve(decode(res)); } catch (e) { resolve({ grpc_error: -1 }); } }
-      });
-  });
 }
 
 const tries = spec.tries || spec.servers.length;
@@ -92,7 +61,8 @@ function attempt(C, port) {
         C.moved(next);
       }
     };
-    unary(client, payload('ServerCheckRequest', {}, C.clientIp)).then((chk) => {
+    unary(client, payload('ServerCheckRequest', {}, {}, C.clientIp), 5000)
+      .then((chk) => {
       if (chk.grpc_error !== undefined || chk.type !== 'ServerCheckResponse') {
         finish('server check');
         return;
@@ -133,7 +103,7 @@ function attempt(C, port) {
         { clientVersion: 'Nacos-Java-Client:v2.5.1', tenant: '',
           labels: { source: C.source || 'sdk', module: 'naming',
                     AppName: C.app || '-' },
-          abilityTable: {} }, C.clientIp));
+          abilityTable: {} }, {}, C.clientIp));
     });
   });
 }

@@ -3,15 +3,16 @@ package Test::Nd::Conns;
 # Drives t/grpc/conns.js: many SDK connections on @grpc/grpc-js that
 # refuse, reset and redirect as the Java SDK does.  ->start(spec) runs it
 # in the background; ->lines, ->wait_line, ->where (who -> SDK port of
-# its current connection), ->events(ev), ->kill.
+# its current connection), ->events(ev), ->kill (the rest as
+# Test::Nd::Grpc's background clients).
 
 use v5.36;
 use JSON::PP;
 use File::Temp qw(tempfile);
-use Time::HiRes qw(sleep time);
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use Test::Nd::Grpc;
+use parent -norequire, 'Test::Nd::Grpc';
 
 my $dir = abs_path(dirname(__FILE__) . '/../../../grpc');
 
@@ -29,33 +30,11 @@ sub start ($class, $spec) {
         exec 'node', "$dir/conns.js", $file;
         exit 127;
     }
-    return bless { pid => $pid, out => $ofile, spec => $file }, $class;
-}
-
-sub lines ($self) {
-    open my $fh, '<', $self->{out} or return [];
-    my @l;
-    while (my $l = <$fh>) {
-        last unless $l =~ /\n\z/;           # a line still being written
-        chomp $l;
-        push @l, eval { decode_json($l) } // { raw => $l };
-    }
-    return \@l;
+    return bless { pid => $pid, out => $ofile, steps => $file }, $class;
 }
 
 sub events ($self, $ev) {
     return [ grep { ($_->{ev} // '') eq $ev } @{ $self->lines } ];
-}
-
-sub wait_line ($self, $cb, $timeout = 10) {
-    my $end = time + $timeout;
-    while (time < $end) {
-        for my $l (@{ $self->lines }) {
-            return $l if $cb->($l);
-        }
-        sleep 0.05;
-    }
-    return undef;
 }
 
 # who -> the port of its connection now (undef once lost or refused)
@@ -77,18 +56,6 @@ sub spread ($self) {
     my %n;
     $n{$_}++ for values %{ $self->where };
     return \%n;
-}
-
-sub kill ($self, $sig = 'KILL') {
-    return unless $self->{pid};
-    CORE::kill($sig, $self->{pid});
-    waitpid($self->{pid}, 0);
-    $self->{pid} = 0;
-}
-
-sub DESTROY ($self) {
-    $self->kill if $self->{pid};
-    unlink $self->{out}, $self->{spec};
 }
 
 1;
