@@ -24,6 +24,12 @@
 // next server of its list: a "reset" line, then "conn" (or "refused").
 // A connection lost otherwise ("lost") also moves to the next server.
 //
+// A client with "register": SVC registers one instance of SVC
+// (clientIp:8080) on every connection it gets, as the SDK's redo does
+// ("reg" line); one with "subscribe": SVC subscribes to SVC on every
+// connection it gets ("sub" with the hosts of the answer) and prints
+// every NotifySubscriberRequest for it ("push" with its hosts).
+//
 // One JSON line per event on stdout, each with "t" (ms since the epoch).
 'use strict';
 
@@ -77,8 +83,14 @@ function attempt(C, port) {
             C.port = port;
             out({ ev: 'conn', who: C.who, port });
             resolve('conn');
+            naming(C, client, port);
           }
           return;
+        }
+        if (m.type === 'NotifySubscriberRequest' && C.subscribe
+            && m.body.serviceInfo && m.body.serviceInfo.name === C.subscribe) {
+          out({ ev: 'push', who: C.who, port,
+                hosts: hostsOf(m.body.serviceInfo) });
         }
         if (/Request$/.test(m.type)) {
           try {
@@ -106,6 +118,32 @@ function attempt(C, port) {
           abilityTable: {} }, {}, C.clientIp));
     });
   });
+}
+
+function hostsOf(si) {
+  return ((si && si.hosts) || []).map((h) => h.ip + ':' + h.port).sort();
+}
+
+// what the SDK's redo does on a new connection: register, subscribe
+async function naming(C, client, port) {
+  if (C.register) {
+    const r = await unary(client, payload('InstanceRequest',
+      { namespace: 'public', serviceName: C.register,
+        groupName: 'DEFAULT_GROUP', type: 'registerInstance', module: 'naming',
+        instance: { ip: C.clientIp, port: 8080, weight: 1.0, healthy: true,
+                    enabled: true, ephemeral: true, clusterName: 'DEFAULT',
+                    metadata: {} } }, {}, C.clientIp), 5000);
+    out({ ev: 'reg', who: C.who, port, code: r.body ? r.body.resultCode : -1 });
+  }
+  if (C.subscribe) {
+    const r = await unary(client, payload('SubscribeServiceRequest',
+      { namespace: 'public', serviceName: C.subscribe,
+        groupName: 'DEFAULT_GROUP', clusters: '', subscribe: true,
+        module: 'naming' }, {}, C.clientIp), 5000);
+    out({ ev: 'sub', who: C.who, port,
+          code: r.body ? r.body.resultCode : -1,
+          hosts: hostsOf(r.body && r.body.serviceInfo) });
+  }
 }
 
 // connect to port, else to the next servers of the list

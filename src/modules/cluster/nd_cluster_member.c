@@ -58,8 +58,9 @@ nd_cluster_member_state(nd_cluster_conf_t *ccf, nd_member_t *m,
 json_t *
 nd_cluster_member_json(nd_member_t *m)
 {
-    json_t   *node;
-    int64_t   conns;
+    json_t    *node;
+    int64_t    conns;
+    uint64_t   moved;
 
     node = nd_http_member_json(m->addr.host, m->addr.port,
                                nd_member_state_name(m->state), m->fail,
@@ -72,6 +73,13 @@ nd_cluster_member_json(nd_member_t *m)
     if (node && conns >= 0) {
         json_object_set_new(json_object_get(node, "extendInfo"),
                             "sdkConCount", json_integer(conns));
+    }
+
+    moved = m->self ? nd_grpc_last_moved(nd_cycle) : m->sdk_moved_at;
+
+    if (node && moved) {
+        json_object_set_new(json_object_get(node, "extendInfo"),
+                            "sdkConMovedAt", json_integer((json_int_t) moved));
     }
 
     return node;
@@ -118,6 +126,12 @@ nd_cluster_reported(nd_cluster_conf_t *ccf, json_t *node)
     if (json_is_integer(conns) && json_integer_value(conns) >= 0) {
         m->sdk_conns = json_integer_value(conns);
         m->sdk_conns_at = nd_current_msec;
+    }
+
+    conns = json_object_get(json_object_get(node, "extendInfo"),
+                            "sdkConMovedAt");
+    if (json_is_integer(conns) && json_integer_value(conns) > 0) {
+        m->sdk_moved_at = (uint64_t) json_integer_value(conns);
     }
 
     m->fail = 0;

@@ -11,6 +11,9 @@
 /* rebalancing leaves a connection younger than this many intervals where
  * it is: one that just moved here does not move again */
 #define ND_CONN_LIMIT_SETTLE        4
+/* a node does not shed for this many intervals after another member
+ * moved connections (its moves are settling) */
+#define ND_CONN_LIMIT_QUIET         10
 /* redirects to a member count there for at most this many intervals */
 #define ND_CONN_LIMIT_PENDING       10
 
@@ -818,8 +821,9 @@ nd_conn_limit_stats(nd_http_request_t *r)
  * rebalance_batch an interval, to the members below the average (the
  * least loaded first, none past the average).  Nothing moves while a
  * member is not UP or its count unknown, nor in the node's first
- * rebalance_delay; a connection younger than ND_CONN_LIMIT_SETTLE
- * intervals does not move. */
+ * rebalance_delay, nor for ND_CONN_LIMIT_QUIET intervals after another
+ * member moved connections (the members' reports say when); a connection
+ * younger than ND_CONN_LIMIT_SETTLE intervals does not move. */
 void
 nd_conn_limit_rebalance_handler(nd_timer_t *t)
 {
@@ -850,6 +854,16 @@ nd_conn_limit_rebalance_handler(nd_timer_t *t)
         }
         load = nd_conn_limit_member_load(lcf, mp[i]);
         if (mp[i]->state != ND_MEMBER_UP || load < 0 || n == 64) {
+            lcf->over_streak = 0;
+            return;
+        }
+
+        /* another member moved connections lately: they may still be
+         * on their way, and the counts are not to be trusted yet */
+        if (mp[i]->sdk_moved_at + ND_CONN_LIMIT_QUIET
+                                  * lcf->rebalance_interval
+            > nd_current_msec)
+        {
             lcf->over_streak = 0;
             return;
         }

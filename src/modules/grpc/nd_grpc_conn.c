@@ -202,6 +202,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     nd_queue_t       *q;
     nd_grpc_conn_t   *conn;
     nd_grpc_push_t   *push;
+    nd_grpc_closed_t *closed;
     nd_grpc_conf_t   *gcf;
     nd_grpc_stream_t *st;
     nd_grpc_push_pt   cb;
@@ -238,10 +239,14 @@ nd_grpc_close_handler(nd_connection_t *c)
                      "grpc connection %s unregistered", conn->id);
         nd_grpc_conn_hooks(conn, 0);
 
+        closed = calloc(1, sizeof(nd_grpc_closed_t));
+        if (closed) {
+            closed->moved = conn->moved;
+        }
         key.data = (u_char *) conn->id;
         key.len = strlen(conn->id);
-        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key,
-                         strdup(conn->id), free);
+        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key, closed,
+                         free);
     }
 
     nd_queue_remove(&conn->link);
@@ -1211,6 +1216,8 @@ nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     body = json_pack("{s:s, s:s}", "module", "internal",
                      "connectionId", conn->id);
     if (body && server_ip && server_ip[0]) {
+        conn->moved = 1;
+        conn->gcf->last_moved = nd_current_msec;
         snprintf(port, sizeof(port), "%u", (unsigned) server_port);
         json_object_set_new(body, "serverIp", json_string(server_ip));
         json_object_set_new(body, "serverPort", json_string(port));
@@ -1259,6 +1266,13 @@ nd_uint_t
 nd_grpc_conn_count(nd_cycle_t *cycle)
 {
     return nd_grpc_conf(cycle)->registered;
+}
+
+
+uint64_t
+nd_grpc_last_moved(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->last_moved;
 }
 
 

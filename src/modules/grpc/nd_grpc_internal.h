@@ -75,6 +75,7 @@ typedef struct {
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
+    uint64_t             last_moved;        /* wall msec */
     json_t              *abilities;         /* SetupAckRequest's table */
 } nd_grpc_conf_t;
 
@@ -129,6 +130,7 @@ struct nd_grpc_conn_s {
     unsigned             cluster:1;     /* on the cluster port */
     unsigned             probing:1;
     unsigned             closing:1;
+    unsigned             moved:1;       /* reset to another server */
 };
 
 extern nd_module_t  nd_grpc_module;
