@@ -1003,7 +1003,12 @@ burst(conn_t **cs, struct pollfd *pfd, int changes)
 static void
 conn_free(conn_t *c)
 {
+    struct linger  lg = { 1, 0 };
+
     nghttp2_session_del(c->s);      /* runs no callback */
+    /* reset, not FIN: thousands of setups a second would otherwise fill
+     * the ephemeral ports with TIME_WAIT */
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(c->fd);
     if (c->bidi) {
         free(c->bidi->out);
