@@ -473,6 +473,7 @@ nd_cluster_member_create(nd_cluster_conf_t *ccf,
     m->self = self && strcmp(mc->addr.text, self->text) == 0;
     m->state = m->self ? ND_MEMBER_UP : ND_MEMBER_SUSPICIOUS;
     m->refreshed = nd_current_msec;
+    m->sdk_conns = -1;
 
     return m;
 }

@@ -86,6 +86,14 @@ typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
     json_t *headers, json_t *body, const char **msg);
 int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
 
+/*
+ * A connection hook is called at once (not through the event bus) when an
+ * SDK connection is registered (up = 1) and when a registered one goes
+ * (up = 0), so a module can keep counts that a gate reads.
+ */
+typedef void (*nd_grpc_conn_hook_pt)(nd_grpc_conn_t *conn, int up);
+int nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook);
+
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
 nd_int_t nd_grpc_reply(nd_grpc_call_t *call, const char *type, json_t *body);
@@ -104,6 +112,13 @@ const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
 const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
+/* when the connection was registered (monotonic msec) */
+nd_msec_t nd_grpc_conn_registered_at(nd_grpc_conn_t *conn);
+/* registered SDK connections on this node */
+nd_uint_t nd_grpc_conn_count(nd_cycle_t *cycle);
+/* when this node last told a connection to go to another server (wall
+ * msec, 0 never) */
+uint64_t nd_grpc_last_moved(nd_cycle_t *cycle);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
 /* call fn for every registered connection; returns how many */
 nd_uint_t nd_grpc_conn_each(nd_cycle_t *cycle,
@@ -118,7 +133,14 @@ int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
 int nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
     const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
     void *data);
-/* ask the client to reconnect (to ip:port when given) */
+/* CONNECTION_CLOSED's payload (its key is the connection id) */
+typedef struct {
+    unsigned             moved:1;     /* told to go to another server: its
+                                         client reconnects there */
+} nd_grpc_closed_t;
+
+/* ask the client to reconnect (to ip:port when given: the connection is
+ * then "moved") */
 int nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     nd_uint_t server_port);
 void nd_grpc_conn_close(nd_grpc_conn_t *conn, const char *reason);

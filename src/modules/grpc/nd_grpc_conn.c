@@ -292,6 +292,20 @@ nd_grpc_drained(nd_connection_t *c)
 
 
 static void
+nd_grpc_conn_hooks(nd_grpc_conn_t *conn, int up)
+{
+    nd_uint_t              i;
+    nd_grpc_conn_hook_pt  *hooks;
+
+    hooks = conn->gcf->conn_hooks.elts;
+
+    for (i = 0; i < conn->gcf->conn_hooks.nelts; i++) {
+        hooks[i](conn, up);
+    }
+}
+
+
+static void
 nd_grpc_push_free(nd_grpc_push_t *push)
 {
     nd_timer_stop(&push->timer);
@@ -308,6 +322,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     nd_queue_t       *q;
     nd_grpc_conn_t   *conn;
     nd_grpc_push_t   *push;
+    nd_grpc_closed_t *closed;
     nd_grpc_conf_t   *gcf;
     nd_grpc_stream_t *st;
     nd_grpc_push_pt   cb;
@@ -344,11 +359,16 @@ nd_grpc_close_handler(nd_connection_t *c)
         nd_hash_del(&gcf->conns, (u_char *) conn->id, strlen(conn->id));
         nd_log_error(ND_LOG_INFO, &c->log, 0,
                      "grpc connection %s unregistered", conn->id);
+        nd_grpc_conn_hooks(conn, 0);
 
+        closed = calloc(1, sizeof(nd_grpc_closed_t));
+        if (closed) {
+            closed->moved = conn->moved;
+        }
         key.data = (u_char *) conn->id;
         key.len = strlen(conn->id);
-        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key,
-                         strdup(conn->id), free);
+        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key, closed,
+                         free);
     }
 
     nd_queue_remove(&conn->link);
@@ -1079,11 +1099,33 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 }
 
 
+/* what the ConnectionSetupRequest says of the client, before the gates
+ * judge it: the client's IP (as it states it, else the socket's), its
+ * labels (AppName...), version and tenant */
 static void
-nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+nd_grpc_setup_meta(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+{
+    const char  *s;
+
+    s = payload->metadata ? payload->metadata->clientip : NULL;
+    if (s && s[0]) {
+        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
+    }
+
+    json_decref(conn->labels);
+    conn->labels = json_incref(json_object_get(body, "labels"));
+    nd_free(conn->client_version);
+    conn->client_version = strdup(nd_json_get_str(body, "clientVersion",
+                                                  ""));
+    nd_free(conn->tenant);
+    conn->tenant = strdup(nd_json_get_str(body, "tenant", ""));
+}
+
+
+static void
+nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
 {
     nd_str_t         key;
-    const char      *s;
     nd_grpc_conf_t  *gcf;
 
     if (conn->registered) {
@@ -1091,17 +1133,6 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     gcf = conn->gcf;
-
-    s = payload->metadata ? payload->metadata->clientip : NULL;
-    if (s && s[0]) {
-        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
-    }
-
-    conn->labels = json_incref(json_object_get(body, "labels"));
-    s = nd_json_get_str(body, "clientVersion", "");
-    conn->client_version = strdup(s);
-    s = nd_json_get_str(body, "tenant", "");
-    conn->tenant = strdup(s);
 
     if (nd_hash_add(&gcf->conns, (u_char *) conn->id, strlen(conn->id), conn)
         != ND_OK)
@@ -1111,8 +1142,10 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     conn->registered = 1;
+    conn->registered_at = nd_time_monotonic_msec();
     gcf->registered++;
     nd_grpc_handshake_done(conn);
+    nd_grpc_conn_hooks(conn, 1);
 
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "grpc connection %s registered, version \"%s\"", conn->id,
@@ -1195,9 +1228,13 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             conn->bidi = st;
         }
 
-        if (!conn->registered
-            && nd_grpc_gate(conn, type, NULL, body, &msg) != ND_OK)
-        {
+        if (conn->registered) {
+            return;
+        }
+
+        nd_grpc_setup_meta(conn, payload, body);
+
+        if (nd_grpc_gate(conn, type, NULL, body, &msg) != ND_OK) {
             nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                          "grpc connection %s refused: %s", conn->id, msg);
             nd_grpc_reset(conn, NULL, 0);
@@ -1205,7 +1242,7 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             return;
         }
 
-        nd_grpc_setup(conn, payload, body);
+        nd_grpc_setup(conn, body);
         return;
     }
 
@@ -1419,6 +1456,8 @@ nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     body = json_pack("{s:s, s:s}", "module", "internal",
                      "connectionId", conn->id);
     if (body && server_ip && server_ip[0]) {
+        conn->moved = 1;
+        conn->gcf->last_moved = nd_current_msec;
         snprintf(port, sizeof(port), "%u", (unsigned) server_port);
         json_object_set_new(body, "serverIp", json_string(server_ip));
         json_object_set_new(body, "serverPort", json_string(port));
@@ -1453,6 +1492,27 @@ json_t *
 nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 {
     return conn->labels;
+}
+
+
+nd_msec_t
+nd_grpc_conn_registered_at(nd_grpc_conn_t *conn)
+{
+    return conn->registered_at;
+}
+
+
+nd_uint_t
+nd_grpc_conn_count(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->registered;
+}
+
+
+uint64_t
+nd_grpc_last_moved(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->last_moved;
 }
 
 
@@ -1538,6 +1598,26 @@ nd_grpc_probe_handler(nd_timer_t *t)
             nd_grpc_conn_close(conn, "no handshake within "
                                "handshake_timeout");
             continue;
+        }
+
+        /* a push queue that stays blocked (the client reads nothing)
+         * is ejected, as Nacos does after 300 s */
+        if (conn->registered && !conn->closing
+            && conn->queued >= gcf->push_blocked_size)
+        {
+            if (conn->blocked_since == 0) {
+                conn->blocked_since = now;
+
+            } else if (now - conn->blocked_since
+                       >= gcf->push_blocked_timeout)
+            {
+                nd_grpc_conn_close(conn, "push queue blocked past "
+                                   "push_blocked_timeout");
+                continue;
+            }
+
+        } else {
+            conn->blocked_since = 0;
         }
 
         if (!conn->registered || conn->probing || conn->closing

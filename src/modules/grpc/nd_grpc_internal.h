@@ -64,11 +64,14 @@ typedef struct {
     size_t               queued_output_max; /* no new call past this */
     nd_int_t             stream_reset_rate; /* client resets a second */
     nd_uint_t            max_handshakes_per_ip;
+    size_t               push_blocked_size;  /* queued bytes = blocked */
+    nd_msec_t            push_blocked_timeout; /* blocked that long: out */
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_hash_t            handshaking;       /* SDK port: peer address ->
                                                its connections not set up
@@ -78,6 +81,7 @@ typedef struct {
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
+    uint64_t             last_moved;        /* wall msec */
     json_t              *abilities;         /* SetupAckRequest's table */
     size_t               queued_peak;       /* most output one conn held */
     uint64_t             calls_started;
@@ -130,6 +134,8 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            registered_at; /* monotonic */
+    nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
     char                *tenant;
@@ -143,6 +149,7 @@ struct nd_grpc_conn_s {
     unsigned             closing:1;
     unsigned             read_stopped:1; /* output over the bound */
     unsigned             handshaking:1; /* counted in gcf->handshaking */
+    unsigned             moved:1;       /* reset to another server */
 };
 
 extern nd_module_t  nd_grpc_module;

@@ -66,6 +66,16 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_timeout), NULL },
 
+    { nd_string("push_blocked_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, push_blocked_size),
+      NULL },
+
+    { nd_string("push_blocked_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_blocked_timeout),
+      NULL },
+
     { nd_string("handshake_timeout"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
@@ -139,6 +149,8 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->queued_output_max = ND_CONF_UNSET_SIZE;
     gcf->stream_reset_rate = ND_CONF_UNSET;
     gcf->max_handshakes_per_ip = ND_CONF_UNSET_UINT;
+    gcf->push_blocked_size = ND_CONF_UNSET_SIZE;
+    gcf->push_blocked_timeout = ND_CONF_UNSET_MSEC;
 
     return gcf;
 }
@@ -165,6 +177,10 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     if (gcf->max_handshakes_per_ip == 0) {
         return "\"max_handshakes_per_ip\" must be at least 1";
     }
+    /* as Nacos: a stream with over 32 KiB unsent is not writable, and
+     * one not writable for 300 s is ejected */
+    nd_conf_init_size_value(gcf->push_blocked_size, 32 * 1024);
+    nd_conf_init_msec_value(gcf->push_blocked_timeout, 300000);
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -295,6 +311,22 @@ nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
 
 
 int
+nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
+{
+    nd_grpc_conn_hook_pt  *h;
+
+    h = nd_array_push(&nd_grpc_conf(cycle)->conn_hooks);
+    if (h == NULL) {
+        return ND_ERROR;
+    }
+
+    *h = hook;
+
+    return ND_OK;
+}
+
+
+int
 nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr)
 {
     return nd_listening_add(cycle, addr, 511, nd_grpc_init_cluster_connection,
@@ -321,6 +353,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
+        || nd_array_init(&gcf->conn_hooks, cycle->pool, 2,
+                         sizeof(nd_grpc_conn_hook_pt)) != ND_OK
         || nd_hash_init(&gcf->conns, 1024) != ND_OK
         || nd_hash_init(&gcf->handshaking, 64) != ND_OK)
     {

@@ -239,6 +239,8 @@ struct nd_naming_conf_s {
     nd_msec_t               push_delay;
     nd_msec_t               push_min_interval;
     nd_msec_t               push_ack_timeout;
+    nd_msec_t               moved_grace;    /* a moved connection's client
+                                               is released this late */
     nd_flag_t               push_udp;
     nd_msec_t               empty_service_clean_interval;
     nd_msec_t               empty_service_expire;
