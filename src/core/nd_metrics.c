@@ -10,6 +10,7 @@ typedef struct {
     nd_metrics_value_pt    fn;
     void                  *data;
     nd_metrics_hist_t     *hist;
+    nd_array_t            *series;      /* nd_metrics_series_t * */
 } nd_metrics_entry_t;
 
 typedef struct {
@@ -102,9 +103,9 @@ nd_metrics_hist_observe(nd_metrics_hist_t *h, double v)
 }
 
 
-static nd_metrics_entry_t *
+static int
 nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
-    nd_metric_type_e type, const char *labels)
+    nd_metric_type_e type, const nd_metrics_entry_t *entry)
 {
     nd_uint_t              i;
     nd_metrics_entry_t    *e;
@@ -113,7 +114,7 @@ nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
 
     m = nd_metrics_get(cycle);
     if (m == NULL) {
-        return NULL;
+        return ND_ERROR;
     }
 
     fams = m->families.elts;
@@ -128,7 +129,7 @@ nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
     if (f == NULL) {
         f = nd_array_push(&m->families);
         if (f == NULL) {
-            return NULL;
+            return ND_ERROR;
         }
         f->name = name;
         f->help = help;
@@ -136,7 +137,7 @@ nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
         if (nd_array_init(&f->entries, cycle->pool, 4,
                           sizeof(nd_metrics_entry_t)) != ND_OK)
         {
-            return NULL;
+            return ND_ERROR;
         }
 
     } else if (f->type != type) {
@@ -144,17 +145,16 @@ nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
                      "metric \"%s\" registered as a %s and a %s", name,
                      nd_metrics_type_names[f->type],
                      nd_metrics_type_names[type]);
-        return NULL;
+        return ND_ERROR;
     }
 
     e = nd_array_push(&f->entries);
     if (e == NULL) {
-        return NULL;
+        return ND_ERROR;
     }
 
-    memset(e, 0, sizeof(nd_metrics_entry_t));
-    e->labels = labels;
-    return e;
+    *e = *entry;
+    return ND_OK;
 }
 
 
@@ -162,15 +162,9 @@ int
 nd_metrics_add_counter(nd_cycle_t *cycle, const char *name, const char *help,
     const char *labels, const nd_uint_t *value)
 {
-    nd_metrics_entry_t  *e;
-
-    e = nd_metrics_add(cycle, name, help, ND_METRIC_COUNTER, labels);
-    if (e == NULL) {
-        return ND_ERROR;
-    }
-
-    e->value = value;
-    return ND_OK;
+    return nd_metrics_add(cycle, name, help, ND_METRIC_COUNTER,
+                          &(nd_metrics_entry_t) { .labels = labels,
+                                                  .value = value });
 }
 
 
@@ -178,33 +172,29 @@ int
 nd_metrics_add_counter_fn(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, nd_metrics_value_pt fn, void *data)
 {
-    nd_metrics_entry_t  *e;
-
-    e = nd_metrics_add(cycle, name, help, ND_METRIC_COUNTER, labels);
-    if (e == NULL) {
-        return ND_ERROR;
-    }
-
-    e->fn = fn;
-    e->data = data;
-    return ND_OK;
+    return nd_metrics_add(cycle, name, help, ND_METRIC_COUNTER,
+                          &(nd_metrics_entry_t) { .labels = labels,
+                                                  .fn = fn, .data = data });
 }
 
 
 int
 nd_metrics_add_gauge(nd_cycle_t *cycle, const char *name, const char *help,
-    const char *labels, nd_metrics_value_pt fn, void *data)
+    const char *labels, const nd_uint_t *value)
 {
-    nd_metrics_entry_t  *e;
+    return nd_metrics_add(cycle, name, help, ND_METRIC_GAUGE,
+                          &(nd_metrics_entry_t) { .labels = labels,
+                                                  .value = value });
+}
 
-    e = nd_metrics_add(cycle, name, help, ND_METRIC_GAUGE, labels);
-    if (e == NULL) {
-        return ND_ERROR;
-    }
 
-    e->fn = fn;
-    e->data = data;
-    return ND_OK;
+int
+nd_metrics_add_gauge_fn(nd_cycle_t *cycle, const char *name,
+    const char *help, const char *labels, nd_metrics_value_pt fn, void *data)
+{
+    return nd_metrics_add(cycle, name, help, ND_METRIC_GAUGE,
+                          &(nd_metrics_entry_t) { .labels = labels,
+                                                  .fn = fn, .data = data });
 }
 
 
@@ -212,15 +202,61 @@ int
 nd_metrics_add_histogram(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, nd_metrics_hist_t *h)
 {
-    nd_metrics_entry_t  *e;
+    return nd_metrics_add(cycle, name, help, ND_METRIC_HISTOGRAM,
+                          &(nd_metrics_entry_t) { .labels = labels,
+                                                  .hist = h });
+}
 
-    e = nd_metrics_add(cycle, name, help, ND_METRIC_HISTOGRAM, labels);
-    if (e == NULL) {
-        return ND_ERROR;
+
+int
+nd_metrics_add_latency(nd_cycle_t *cycle, const char *name,
+    const char *help, const char *labels, nd_metrics_hist_t *h)
+{
+    nd_metrics_hist_init(h, nd_metrics_latency_bounds, ND_METRICS_LATENCY_N);
+
+    return nd_metrics_add_histogram(cycle, name, help, labels, h);
+}
+
+
+int
+nd_metrics_add_series(nd_cycle_t *cycle, const char *name, const char *help,
+    nd_array_t *series)
+{
+    return nd_metrics_add(cycle, name, help, ND_METRIC_HISTOGRAM,
+                          &(nd_metrics_entry_t) { .series = series });
+}
+
+
+nd_metrics_hist_t *
+nd_metrics_series_new(nd_cycle_t *cycle, nd_array_t *series,
+    const char *fmt, ...)
+{
+    int                    n;
+    char                  *labels;
+    va_list                ap;
+    nd_metrics_series_t   *st, **slot;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+
+    st = nd_pcalloc(cycle->pool, sizeof(nd_metrics_series_t));
+    labels = n >= 0 ? nd_pnalloc(cycle->pool, (size_t) n + 1) : NULL;
+    slot = nd_array_push(series);
+    if (st == NULL || labels == NULL || slot == NULL) {
+        return NULL;
     }
 
-    e->hist = h;
-    return ND_OK;
+    va_start(ap, fmt);
+    vsnprintf(labels, (size_t) n + 1, fmt, ap);
+    va_end(ap);
+
+    st->labels = labels;
+    nd_metrics_hist_init(&st->hist, nd_metrics_latency_bounds,
+                         ND_METRICS_LATENCY_N);
+    *slot = st;
+
+    return &st->hist;
 }
 
 
@@ -359,6 +395,23 @@ nd_metrics_put_escaped(nd_buf_t *out, const char *s, size_t len)
 }
 
 
+/* the series observed at least once (a route never requested is left
+ * out: no thousand empty histograms) */
+static void
+nd_metrics_put_series(nd_buf_t *out, const char *name, nd_array_t *series)
+{
+    nd_uint_t              i;
+    nd_metrics_series_t  **st;
+
+    st = series->elts;
+    for (i = 0; i < series->nelts; i++) {
+        if (st[i]->hist.count) {
+            nd_metrics_put_hist(out, name, st[i]->labels, &st[i]->hist);
+        }
+    }
+}
+
+
 int
 nd_metrics_render(nd_cycle_t *cycle, nd_buf_t *out)
 {
@@ -385,6 +438,11 @@ nd_metrics_render(nd_cycle_t *cycle, nd_buf_t *out)
 
         e = f[i].entries.elts;
         for (j = 0; j < f[i].entries.nelts; j++) {
+            if (e[j].series) {
+                nd_metrics_put_series(out, f[i].name, e[j].series);
+                continue;
+            }
+
             if (e[j].hist) {
                 nd_metrics_put_hist(out, f[i].name, e[j].labels, e[j].hist);
                 continue;
@@ -456,13 +514,6 @@ nd_metrics_private(void *data)
 
 
 static double
-nd_metrics_connections(void *data)
-{
-    return (double) ((nd_cycle_t *) data)->connection_n;
-}
-
-
-static double
 nd_metrics_uptime(void *data)
 {
     nd_cycle_t  *cycle;
@@ -505,24 +556,22 @@ nd_metrics_init(nd_cycle_t *cycle)
         m->page_size = 4096;
     }
 
-    nd_metrics_hist_init(&m->lag, nd_metrics_latency_bounds,
-                         ND_METRICS_LATENCY_N);
     nd_timer_init(&m->lag_timer, "metrics loop lag", nd_metrics_lag_handler,
                   m);
 
-    if (nd_metrics_add_gauge(cycle, "nacosd_memory_rss_bytes",
+    if (nd_metrics_add_gauge_fn(cycle, "nacosd_memory_rss_bytes",
             "Resident memory of the process (bytes).", NULL,
             nd_metrics_rss, m) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacosd_memory_private_bytes",
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_memory_private_bytes",
             "Resident memory not shared with files: heap, stacks "
             "(bytes).", NULL, nd_metrics_private, m) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacosd_uptime_seconds",
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_uptime_seconds",
             "Time since the process started (seconds).", NULL,
             nd_metrics_uptime, cycle) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_open_connections",
             "Open connections of every kind (HTTP, gRPC, peers).", NULL,
-            nd_metrics_connections, cycle) != ND_OK
-        || nd_metrics_add_histogram(cycle, "nacosd_event_loop_lag_seconds",
+            &cycle->connection_n) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_event_loop_lag_seconds",
             "How late a 500 ms timer of the event loop fires (seconds).",
             NULL, &m->lag) != ND_OK)
     {

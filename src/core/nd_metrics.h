@@ -16,6 +16,7 @@
 
 #include <nd_config.h>
 #include <nd_buf.h>
+#include <nd_array.h>
 
 #define ND_METRICS_BUCKETS_MAX  16
 
@@ -32,6 +33,12 @@ typedef struct {
     uint64_t             count;
     double               sum;
 } nd_metrics_hist_t;
+
+/* one labelled histogram of a family of many (a route, a request type) */
+typedef struct {
+    const char          *labels;
+    nd_metrics_hist_t    hist;
+} nd_metrics_series_t;
 
 /* seconds: 0.5 ms .. 10 s, for request, push and commit latencies */
 extern const double  nd_metrics_latency_bounds[];
@@ -55,15 +62,30 @@ void nd_metrics_hist_observe(nd_metrics_hist_t *h, double v);
 int nd_metrics_add_counter(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, const nd_uint_t *value);
 int nd_metrics_add_gauge(nd_cycle_t *cycle, const char *name,
+    const char *help, const char *labels, const nd_uint_t *value);
+/* read through a callback: a count of another type or another thread's,
+ * or one computed from several fields */
+int nd_metrics_add_counter_fn(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, nd_metrics_value_pt fn,
     void *data);
-/* a counter read through a callback (a count another thread owns, or
- * one computed from two fields) */
-int nd_metrics_add_counter_fn(nd_cycle_t *cycle, const char *name,
+int nd_metrics_add_gauge_fn(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, nd_metrics_value_pt fn,
     void *data);
 int nd_metrics_add_histogram(nd_cycle_t *cycle, const char *name,
     const char *help, const char *labels, nd_metrics_hist_t *h);
+/* the same, h set up first with nd_metrics_latency_bounds (seconds) */
+int nd_metrics_add_latency(nd_cycle_t *cycle, const char *name,
+    const char *help, const char *labels, nd_metrics_hist_t *h);
+/* a histogram family of labelled series (an array of
+ * nd_metrics_series_t *, filled by nd_metrics_series_new, at any time
+ * before the scrape); the series observed at least once are written */
+int nd_metrics_add_series(nd_cycle_t *cycle, const char *name,
+    const char *help, nd_array_t *series);
+/* a new series in the array, its labels printed from fmt (constants or
+ * conf values only); its latency histogram (seconds), or NULL */
+nd_metrics_hist_t *nd_metrics_series_new(nd_cycle_t *cycle,
+    nd_array_t *series, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int nd_metrics_add_source(nd_cycle_t *cycle, const char *name,
     nd_metrics_source_pt fn, void *data);
 

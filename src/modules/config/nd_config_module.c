@@ -96,40 +96,19 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
-static double
-nd_config_metric_polls(void *data)
-{
-    return (double) ((nd_config_conf_t *) data)->polls;
-}
-
-
-static double
-nd_config_metric_watches(void *data)
-{
-    return (double) ((nd_config_conf_t *) data)->watches.nelts;
-}
-
-
-static double
-nd_config_metric_gconns(void *data)
-{
-    return (double) ((nd_config_conf_t *) data)->gconns.nelts;
-}
-
-
 static int
 nd_config_metrics_init(nd_cycle_t *cycle, nd_config_conf_t *ccf)
 {
     if (nd_metrics_add_gauge(cycle, "nacos_monitor",
             "Nacos monitor gauges (module, name).",
             "module=\"config\",name=\"longPolling\"",
-            nd_config_metric_polls, ccf) != ND_OK
+            &ccf->polls) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_config_listened_keys",
             "Config keys with at least one listener (long poll or gRPC).",
-            NULL, nd_config_metric_watches, ccf) != ND_OK
+            NULL, &ccf->watches.nelts) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_config_grpc_listeners",
             "gRPC connections listening to configs.", NULL,
-            nd_config_metric_gconns, ccf) != ND_OK
+            &ccf->gconns.nelts) != ND_OK
         || nd_metrics_add_counter(cycle,
             "nacosd_config_cluster_notifies_total",
             "ConfigChangeClusterSyncRequest sent to peers.", NULL,

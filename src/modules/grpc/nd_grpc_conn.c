@@ -926,7 +926,7 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
                                    : &conn->gcf->handlers,
                      (u_char *) type, strlen(type));
     handler = e ? e->handler : NULL;
-    call->hist = e ? &e->hist : NULL;
+    call->hist = e ? e->hist : NULL;
     call->start_msec = nd_current_msec;
 
     if (body == NULL) {

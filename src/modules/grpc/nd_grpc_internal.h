@@ -54,8 +54,7 @@ typedef struct {
 /* a registered handler and its grpc_server_requests_seconds series */
 typedef struct {
     nd_grpc_handler_pt   handler;
-    const char          *labels;            /* requestClass="..." */
-    nd_metrics_hist_t    hist;
+    nd_metrics_hist_t   *hist;
 } nd_grpc_handler_entry_t;
 
 typedef struct {
@@ -74,7 +73,7 @@ typedef struct {
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler entry */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
-    nd_array_t           handler_stats;     /* nd_grpc_handler_entry_t * */
+    nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_queue_t           all;               /* every conn */

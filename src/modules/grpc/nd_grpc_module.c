@@ -200,29 +200,25 @@ nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
 static int
 nd_grpc_add_to(nd_cycle_t *cycle, nd_hash_t *table, const nd_grpc_handler_t *h)
 {
-    char                      *labels;
-    size_t                     len;
     nd_grpc_conf_t            *gcf;
-    nd_grpc_handler_entry_t   *e, **slot;
+    nd_grpc_handler_entry_t   *e;
 
     gcf = nd_grpc_conf(cycle);
 
     for ( /* void */ ; h->type.len; h++) {
         e = nd_pcalloc(cycle->pool, sizeof(nd_grpc_handler_entry_t));
-        len = sizeof("requestClass=\"\"") + h->type.len;
-        labels = nd_pnalloc(cycle->pool, len);
-        slot = nd_array_push(&gcf->handler_stats);
-        if (e == NULL || labels == NULL || slot == NULL) {
+        if (e == NULL) {
             return ND_ERROR;
         }
 
         /* type names come from the code: nothing to escape */
-        snprintf(labels, len, "requestClass=\"%.*s\"", ND_STR_ARG(h->type));
         e->handler = h->handler;
-        e->labels = labels;
-        nd_metrics_hist_init(&e->hist, nd_metrics_latency_bounds,
-                             ND_METRICS_LATENCY_N);
-        *slot = e;
+        e->hist = nd_metrics_series_new(cycle, &gcf->handler_stats,
+                                        "requestClass=\"%.*s\"",
+                                        ND_STR_ARG(h->type));
+        if (e->hist == NULL) {
+            return ND_ERROR;
+        }
 
         if (nd_hash_add(table, h->type.data, h->type.len, e) != ND_OK) {
             nd_log_error(ND_LOG_EMERG, cycle->log, 0,
@@ -283,13 +279,6 @@ nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn)
 
 
 static double
-nd_grpc_metric_registered(void *data)
-{
-    return (double) ((nd_grpc_conf_t *) data)->registered;
-}
-
-
-static double
 nd_grpc_metric_unregistered(void *data)
 {
     nd_grpc_conf_t  *gcf;
@@ -300,46 +289,18 @@ nd_grpc_metric_unregistered(void *data)
 }
 
 
-/* grpc_server_requests_seconds: the types requested at least once */
-static void
-nd_grpc_metrics_source(nd_buf_t *out, void *data)
-{
-    nd_uint_t                  i;
-    nd_grpc_conf_t            *gcf;
-    nd_grpc_handler_entry_t  **e;
-
-    gcf = data;
-
-    nd_metrics_put_family(out, "grpc_server_requests_seconds",
-                          ND_METRIC_HISTOGRAM,
-                          "gRPC requests answered, by request type "
-                          "(seconds).");
-
-    e = gcf->handler_stats.elts;
-    for (i = 0; i < gcf->handler_stats.nelts; i++) {
-        if (e[i]->hist.count) {
-            nd_metrics_put_hist(out, "grpc_server_requests_seconds",
-                                e[i]->labels, &e[i]->hist);
-        }
-    }
-}
-
-
 static int
 nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
 {
-    nd_metrics_hist_init(&gcf->push_latency, nd_metrics_latency_bounds,
-                         ND_METRICS_LATENCY_N);
-
     if (nd_metrics_add_gauge(cycle, "nacos_monitor",
             "Nacos monitor gauges (module, name).",
             "module=\"core\",name=\"longConnection\"",
-            nd_grpc_metric_registered, gcf) != ND_OK
+            &gcf->registered) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_grpc_connections",
             "gRPC connections by state (setup: before ConnectionSetup; "
             "cluster-port connections included).", "state=\"registered\"",
-            nd_grpc_metric_registered, gcf) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacosd_grpc_connections", NULL,
+            &gcf->registered) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_grpc_connections", NULL,
             "state=\"setup\"", nd_grpc_metric_unregistered, gcf) != ND_OK
         || nd_metrics_add_counter(cycle, "nacosd_grpc_pushes_total",
             "Server requests (pushes) sent to gRPC clients.", NULL,
@@ -347,11 +308,12 @@ nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
         || nd_metrics_add_counter(cycle, "nacosd_grpc_push_failures_total",
             "Server requests not sent, failed or not answered in time.",
             NULL, &gcf->push_failed) != ND_OK
-        || nd_metrics_add_histogram(cycle, "nacosd_push_latency_seconds",
+        || nd_metrics_add_latency(cycle, "nacosd_push_latency_seconds",
             "Pushes to gRPC clients, from sent to answered (seconds).",
             NULL, &gcf->push_latency) != ND_OK
-        || nd_metrics_add_source(cycle, "grpc", nd_grpc_metrics_source, gcf)
-           != ND_OK)
+        || nd_metrics_add_series(cycle, "grpc_server_requests_seconds",
+            "gRPC requests answered, by request type (seconds).",
+            &gcf->handler_stats) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -370,7 +332,7 @@ nd_grpc_init_module(nd_cycle_t *cycle)
     if (nd_hash_init(&gcf->handlers, 64) != ND_OK
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_array_init(&gcf->handler_stats, cycle->pool, 64,
-                         sizeof(nd_grpc_handler_entry_t *)) != ND_OK
+                         sizeof(nd_metrics_series_t *)) != ND_OK
         || nd_grpc_metrics_init(cycle, gcf) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK

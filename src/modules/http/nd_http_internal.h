@@ -19,12 +19,6 @@ typedef struct {
     nd_metrics_hist_t   *hist[ND_HTTP_NMETHODS];
 } nd_http_route_entry_t;
 
-/* one labelled series of http_server_requests_seconds */
-typedef struct {
-    const char          *labels;            /* method="GET",uri="..." */
-    nd_metrics_hist_t    hist;
-} nd_http_route_stat_t;
-
 typedef struct {
     nd_array_t          *listens;            /* nd_http_listen_t */
     nd_str_t             context_path;
@@ -46,7 +40,7 @@ typedef struct {
     nd_timer_t           access_timer;
     nd_queue_t           conns;              /* nd_http_conn_t */
     nd_uint_t            requests;           /* served, for metrics */
-    nd_array_t           route_stats;        /* nd_http_route_stat_t * */
+    nd_array_t           route_stats;        /* nd_metrics_series_t * */
 } nd_http_conf_t;
 
 extern nd_module_t  nd_http_module;
@@ -63,6 +57,5 @@ int nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s);
 void nd_http_access_log(nd_http_request_t *r);
 void nd_http_access_flush(nd_http_conf_t *hcf);
 nd_int_t nd_http_core_init(nd_cycle_t *cycle);
-void nd_http_metrics_source(nd_buf_t *out, void *data);
 
 #endif /* ND_HTTP_INTERNAL_H */

@@ -10,8 +10,6 @@ static nd_int_t nd_http_start(nd_cycle_t *cycle);
 static void nd_http_stop(nd_cycle_t *cycle);
 static void nd_http_exit(nd_cycle_t *cycle);
 static void nd_http_reload(nd_cycle_t *cycle, void *conf);
-static nd_metrics_hist_t *nd_http_route_stat(nd_cycle_t *cycle,
-    nd_http_conf_t *hcf, const nd_str_t *path, nd_uint_t method);
 static char *nd_http_listen(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 static char *nd_http_context_path(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
@@ -291,12 +289,13 @@ nd_http_init_module(nd_cycle_t *cycle)
         || nd_array_init(&hcf->filters, cycle->pool, 2,
                          sizeof(nd_http_handler_pt)) != ND_OK
         || nd_array_init(&hcf->route_stats, cycle->pool, 128,
-                         sizeof(nd_http_route_stat_t *)) != ND_OK
+                         sizeof(nd_metrics_series_t *)) != ND_OK
         || nd_metrics_add_counter(cycle, "nacosd_http_requests_total",
                "HTTP requests received, routed or not.", NULL,
                &hcf->requests) != ND_OK
-        || nd_metrics_add_source(cycle, "http", nd_http_metrics_source,
-                                 hcf) != ND_OK)
+        || nd_metrics_add_series(cycle, "http_server_requests_seconds",
+               "HTTP requests answered, by route and method (seconds).",
+               &hcf->route_stats) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -427,6 +426,12 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
+/* in the order of the ND_HTTP_* bits */
+static const char  *nd_http_method_names[ND_HTTP_NMETHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
+};
+
+
 static int
 nd_http_method_index(nd_uint_t bit)
 {
@@ -501,7 +506,12 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
             e->handlers[i] = routes->handler;
             e->methods |= bit;
 
-            e->hist[i] = nd_http_route_stat(cycle, hcf, &routes->path, i);
+            /* route paths come from the code: nothing to escape */
+            e->hist[i] = nd_metrics_series_new(cycle, &hcf->route_stats,
+                             "method=\"%s\",uri=\"%.*s%.*s\"",
+                             nd_http_method_names[i],
+                             ND_STR_ARG(hcf->context_path),
+                             ND_STR_ARG(routes->path));
             if (e->hist[i] == NULL) {
                 return ND_ERROR;
             }
@@ -509,65 +519,6 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
     }
 
     return ND_OK;
-}
-
-
-/* the series of one (route, method): labels use the whole path */
-static nd_metrics_hist_t *
-nd_http_route_stat(nd_cycle_t *cycle, nd_http_conf_t *hcf,
-    const nd_str_t *path, nd_uint_t method)
-{
-    char                  *labels;
-    size_t                 len;
-    nd_http_route_stat_t  *st, **slot;
-    static const char     *names[ND_HTTP_NMETHODS] = {
-        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
-    };
-
-    st = nd_pcalloc(cycle->pool, sizeof(nd_http_route_stat_t));
-    len = sizeof("method=\"\",uri=\"\"") + 8 + hcf->context_path.len
-          + path->len;
-    labels = nd_pnalloc(cycle->pool, len);
-    slot = nd_array_push(&hcf->route_stats);
-    if (st == NULL || labels == NULL || slot == NULL) {
-        return NULL;
-    }
-
-    /* route paths come from the code: nothing to escape */
-    snprintf(labels, len, "method=\"%s\",uri=\"%.*s%.*s\"", names[method],
-             ND_STR_ARG(hcf->context_path), ND_STR_ARG(*path));
-
-    st->labels = labels;
-    nd_metrics_hist_init(&st->hist, nd_metrics_latency_bounds,
-                         ND_METRICS_LATENCY_N);
-    *slot = st;
-
-    return &st->hist;
-}
-
-
-/* http_server_requests_seconds: the routes requested at least once */
-void
-nd_http_metrics_source(nd_buf_t *out, void *data)
-{
-    nd_uint_t               i;
-    nd_http_conf_t         *hcf;
-    nd_http_route_stat_t  **st;
-
-    hcf = data;
-
-    nd_metrics_put_family(out, "http_server_requests_seconds",
-                          ND_METRIC_HISTOGRAM,
-                          "HTTP requests answered, by route and method "
-                          "(seconds).");
-
-    st = hcf->route_stats.elts;
-    for (i = 0; i < hcf->route_stats.nelts; i++) {
-        if (st[i]->hist.count) {
-            nd_metrics_put_hist(out, "http_server_requests_seconds",
-                                st[i]->labels, &st[i]->hist);
-        }
-    }
 }
 
 

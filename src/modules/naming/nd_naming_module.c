@@ -353,27 +353,6 @@ nd_naming_init_module(nd_cycle_t *cycle)
 
 
 static double
-nd_naming_metric_services(void *data)
-{
-    return (double) ((nd_naming_conf_t *) data)->nservices;
-}
-
-
-static double
-nd_naming_metric_instances(void *data)
-{
-    return (double) ((nd_naming_conf_t *) data)->ninstances;
-}
-
-
-static double
-nd_naming_metric_subs(void *data)
-{
-    return (double) ((nd_naming_conf_t *) data)->nsubs;
-}
-
-
-static double
 nd_naming_metric_pushes(void *data)
 {
     return (double) ((nd_naming_conf_t *) data)->push_total;
@@ -405,17 +384,17 @@ nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
 
     if (nd_metrics_add_gauge(cycle, "nacos_monitor", help,
             "module=\"naming\",name=\"serviceCount\"",
-            nd_naming_metric_services, nf) != ND_OK
+            &nf->nservices) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
             "module=\"naming\",name=\"ipCount\"",
-            nd_naming_metric_instances, nf) != ND_OK
+            &nf->ninstances) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
             "module=\"naming\",name=\"subscriberCount\"",
-            nd_naming_metric_subs, nf) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
+            &nf->nsubs) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacos_monitor", help,
             "module=\"naming\",name=\"totalPush\"",
             nd_naming_metric_pushes, nf) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
+        || nd_metrics_add_gauge_fn(cycle, "nacos_monitor", help,
             "module=\"naming\",name=\"failedPush\"",
             nd_naming_metric_push_failed, nf) != ND_OK
         || nd_metrics_add_counter_fn(cycle, "nacosd_naming_pushes_total",
@@ -425,7 +404,7 @@ nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
             "nacosd_naming_push_failures_total",
             "Service pushes that failed or were not acknowledged.", NULL,
             nd_naming_metric_push_failed, nf) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacosd_naming_clients",
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_naming_clients",
             "Naming clients (gRPC connections, 1.x ip:port clients, "
             "Distro copies).", NULL, nd_naming_metric_clients, nf)
            != ND_OK)

@@ -283,34 +283,17 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
-static double
-nd_store_metric_configs(void *data)
-{
-    return (double) ((nd_store_conf_t *) data)->cache.nelts;
-}
-
-
-static double
-nd_store_metric_inflight(void *data)
-{
-    return (double) ((nd_store_conf_t *) data)->inflight;
-}
-
-
 static int
 nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
 {
-    nd_metrics_hist_init(&scf->commit_latency, nd_metrics_latency_bounds,
-                         ND_METRICS_LATENCY_N);
-
     if (nd_metrics_add_gauge(cycle, "nacos_monitor",
             "Nacos monitor gauges (module, name).",
             "module=\"config\",name=\"configCount\"",
-            nd_store_metric_configs, scf) != ND_OK
+            &scf->cache.nelts) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_store_queue_depth",
             "Store operations submitted and not yet delivered.", NULL,
-            nd_store_metric_inflight, scf) != ND_OK
-        || nd_metrics_add_histogram(cycle, "nacosd_store_commit_seconds",
+            &scf->inflight) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_store_commit_seconds",
             "Store writes, from submitted to committed and delivered "
             "(seconds).", NULL, &scf->commit_latency) != ND_OK
         || nd_metrics_add_counter(cycle, "nacosd_store_pg_reconnects_total",

@@ -2,7 +2,8 @@
  * Unit tests: the metrics registry and its text format writer: family
  * grouping, labels, number formats, histogram buckets ("le" is an
  * inclusive upper bound, buckets cumulative), label escaping, a family
- * registered with two types refused.
+ * registered with two types refused, a family of series (only those
+ * observed are written).
  */
 #include <nd_core.h>
 #include <tap.h>
@@ -32,7 +33,8 @@ main(void)
     nd_buf_t            out;
     nd_uint_t           hits;
     nd_cycle_t          cycle;
-    nd_metrics_hist_t   h;
+    nd_array_t          series;
+    nd_metrics_hist_t   h, *s1, *s2;
     static const double bounds[] = { 0.1, 1 };
 
     memset(&cycle, 0, sizeof(cycle));
@@ -52,14 +54,22 @@ main(void)
     v = 3;
     ok(nd_metrics_add_counter(&cycle, "a_total", "Hits.", NULL, &hits)
        == ND_OK, "counter registered");
-    ok(nd_metrics_add_gauge(&cycle, "g", "Gauge.", "k=\"x\"", half, &v)
+    ok(nd_metrics_add_gauge_fn(&cycle, "g", "Gauge.", "k=\"x\"", half, &v)
        == ND_OK, "gauge registered");
     ok(nd_metrics_add_histogram(&cycle, "lat_seconds", "Latency.", NULL, &h)
        == ND_OK, "histogram registered");
-    ok(nd_metrics_add_gauge(&cycle, "g", NULL, "k=\"y\"", half, &v)
-       == ND_OK, "second series of g");
+    ok(nd_metrics_add_gauge(&cycle, "g", NULL, "k=\"y\"", &hits)
+       == ND_OK, "second series of g, read from a count");
     ok(nd_metrics_add_counter(&cycle, "g", "Clash.", NULL, &hits)
        == ND_ERROR, "g as a counter too: refused");
+    ok(nd_array_init(&series, cycle.pool, 2, sizeof(nd_metrics_series_t *))
+       == ND_OK && nd_metrics_add_series(&cycle, "req_seconds", "Requests.",
+                                         &series) == ND_OK,
+       "series family registered");
+    s1 = nd_metrics_series_new(&cycle, &series, "type=\"%s\"", "A");
+    s2 = nd_metrics_series_new(&cycle, &series, "type=\"%s\"", "B");
+    ok(s1 && s2, "two series");
+    nd_metrics_hist_observe(s2, 20);
     ok(nd_metrics_add_source(&cycle, "src", source, "a\"b\\c\nd")
        == ND_OK, "source registered");
 
@@ -68,15 +78,33 @@ main(void)
     nd_buf_append(&out, "", 1);
     is_str((char *) nd_buf_start(&out),
            "# HELP a_total Hits.\n# TYPE a_total counter\na_total 42\n"
-           "# HELP g Gauge.\n# TYPE g gauge\ng{k=\"x\"} 1.5\ng{k=\"y\"} 1.5\n"
+           "# HELP g Gauge.\n# TYPE g gauge\ng{k=\"x\"} 1.5\ng{k=\"y\"} 42\n"
            "# HELP lat_seconds Latency.\n# TYPE lat_seconds histogram\n"
            "lat_seconds_bucket{le=\"0.1\"} 1\n"
            "lat_seconds_bucket{le=\"1\"} 2\n"
            "lat_seconds_bucket{le=\"+Inf\"} 3\n"
            "lat_seconds_sum 7.6\nlat_seconds_count 3\n"
+           "# HELP req_seconds Requests.\n# TYPE req_seconds histogram\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.0005\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.001\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.0025\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.005\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.01\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.025\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.05\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.1\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.25\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"0.5\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"1\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"2.5\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"5\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"10\"} 0\n"
+           "req_seconds_bucket{type=\"B\",le=\"+Inf\"} 1\n"
+           "req_seconds_sum{type=\"B\"} 20\n"
+           "req_seconds_count{type=\"B\"} 1\n"
            "# HELP src_info A source.\n# TYPE src_info gauge\n"
            "src_info{peer=\"a\\\"b\\\\c\\nd\"} 1\n",
-           "the exposition, families grouped");
+           "the exposition: families grouped, series never observed left out");
     nd_buf_free(&out);
 
     nd_buf_init(&out);
