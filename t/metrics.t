@@ -11,26 +11,18 @@
 use v5.36;
 use Test::More;
 use Time::HiRes qw(sleep time);
-use File::Temp qw(tempfile);
 use JSON::PP;
 use Digest::MD5 qw(md5_hex);
 use lib 't/lib';
 use Test::Nd;
 use Test::Nd::Grpc;
+use Test::Nd::Metrics;
 
 my $t = Test::Nd->new;
 $t->has(qw(grpc store naming config));
 Test::Nd::Grpc->ensure_client;
 
-# the parsers: Debian prometheus (promtool), python3-prometheus-client
-my $python = -x '/usr/bin/python3' ? '/usr/bin/python3' : 'python3';
-my $have = system('promtool --version >/dev/null 2>&1') == 0
-    && system($python, '-c', 'import prometheus_client.parser') == 0;
-if (!$have) {
-    fail('promtool and python3-prometheus-client are needed (auto/deps '
-         . 'test installs them)') if ($ENV{CI} // '') eq 'true';
-    plan skip_all => 'no promtool or python3-prometheus-client';
-}
+Test::Nd::Metrics->need;
 
 my $schema = Test::Nd::root() . '/conf/schema';
 $t->write_conf('nacosd.conf', $t->conf(
@@ -40,76 +32,18 @@ $t->write_conf('nacosd.conf', $t->conf(
 $t->run;
 ok($t->wait_ready(20), 'ready');
 my $gport = $t->port(9848);
-my $path = '/nacos/actuator/prometheus';
+my $path = Test::Nd::Metrics::path();
 
-sub run_tool ($input, @cmd) {
-    my ($fh, $file) = tempfile(UNLINK => 1);
-    print $fh $input;
-    close $fh;
-    my $out = `@cmd < '$file' 2>&1`;
-    return ($? >> 8, $out);
-}
-
-# one scrape: checked, parsed, flattened to "name{k="v",...}" => value
-my %types;
-sub scrape ($what) {
-    my $r = $t->http_get($path);
-    is($r->{status}, 200, "$what: 200");
-    like($r->{headers}{'content-type'} // '', qr{^text/plain; version=0\.0\.4},
-         "$what: text format 0.0.4");
-    # promtool: 1 = does not parse, 3 = lint problems; the one lint
-    # finding allowed is Nacos's own camelCase label (requestClass)
-    my ($rc, $out) = run_tool($r->{body}, 'promtool', 'check', 'metrics');
-    my $nacos = 'grpc_server_requests_seconds label names should be '
-              . "written in 'snake_case' not 'camelCase'";
-    my @lint = grep { $_ ne $nacos } split /\n/, $out;
-    ok(($rc == 0 || $rc == 3) && !@lint,
-       "$what: promtool check metrics passes") or diag "rc $rc: $out";
-    ($rc, $out) = run_tool($r->{body}, $python,
-                           Test::Nd::root() . '/t/metrics/parse.py');
-    is($rc, 0, "$what: the prometheus_client parser reads it all")
-        or diag $out;
-    my $fams = eval { decode_json($out) } // {};
-    my %v;
-    for my $name (keys %$fams) {
-        $types{$name} = $fams->{$name}{type};
-        for my $s (@{ $fams->{$name}{samples} }) {
-            my ($n, $l, $val) = @$s;
-            my $k = join ',', map { "$_=\"$l->{$_}\"" } sort keys %$l;
-            $v{$k eq '' ? $n : "$n\{$k}"} = $val;
-        }
-    }
-    return \%v;
-}
-
+sub scrape ($what) { Test::Nd::Metrics::scrape($t, $what) }
+sub check_sane { Test::Nd::Metrics::sane(@_) }
 sub mon ($m, $module, $name) {
     $m->{qq(nacos_monitor{module="$module",name="$name"})};
-}
-
-# counters never go down; every histogram adds up
-sub check_sane ($old, $new, $what) {
-    my @down;
-    for my $k (sort keys %$new) {
-        my ($n) = $k =~ /^([^{]+)/;
-        next unless $n =~ /_total$|_count$|_sum$|_bucket$/;
-        push @down, $k if defined $old->{$k} && $new->{$k} < $old->{$k};
-    }
-    is("@down", '', "$what: no counter went down");
-    my @bad;
-    for my $k (grep { /_count(\{|$)/ } keys %$new) {
-        my ($name, $labels) = $k =~ /^([^{]+)_count(?:\{(.*)\})?$/;
-        my @l = (split(/,(?=[a-z_A-Z]+=")/, $labels // ''), 'le="+Inf"');
-        my $inf = $new->{"${name}_bucket{" . join(',', sort @l) . '}'};
-        next unless exists $types{$name} && $types{$name} eq 'histogram';
-        push @bad, $k unless defined $inf && $inf == $new->{$k};
-    }
-    is("@bad", '', "$what: every histogram's +Inf bucket is its count");
 }
 
 my $m0 = scrape('idle');
 for my $f (qw(nacos_monitor nacosd_memory_rss_bytes nacosd_event_loop_lag_seconds
               nacosd_store_commit_seconds nacosd_grpc_connections)) {
-    ok(exists $types{$f}, "family $f is exposed");
+    ok(defined Test::Nd::Metrics::type($f), "family $f is exposed");
 }
 cmp_ok($m0->{nacosd_memory_rss_bytes}, '>', 0, 'RSS is measured');
 cmp_ok($m0->{nacosd_memory_private_bytes}, '>', 0, 'private memory too');
@@ -172,8 +106,8 @@ is(mon($m3, 'naming', 'subscriberCount'), 1, 'subscriberCount: 1');
 # a change pushes to the subscriber; its answer is timed
 $t->http_req('POST', '/nacos/v1/ns/instance?serviceName=m.svc&ip=10.0.0.9&port=80');
 ok($t->wait_for(10, sub {
-       my $r = $t->http_get($path);
-       $r->{body} =~ /^nacosd_push_latency_seconds_count (\d+)/m && $1 >= 1 }),
+       (Test::Nd::Metrics::peek($t, 'nacosd_push_latency_seconds_count') // 0)
+           >= 1 }),
    'the push to the subscriber is answered and timed');
 my $m4 = scrape('after a push');
 cmp_ok($m4->{nacosd_grpc_pushes_total}, '>', $m3->{nacosd_grpc_pushes_total},
@@ -183,8 +117,8 @@ cmp_ok(mon($m4, 'naming', 'totalPush'), '>', mon($m3, 'naming', 'totalPush'),
 check_sane($m3, $m4, 'after a push');
 $cli->kill;
 ok($t->wait_for(10, sub {
-       $t->http_get($path)->{body}
-           =~ /^nacos_monitor\{module="core",name="longConnection"\} 0$/m }),
+       (Test::Nd::Metrics::peek($t,
+           'nacos_monitor{module="core",name="longConnection"}') // -1) == 0 }),
    'longConnection back to 0 once the client is gone');
 
 # --- a held long poll ------------------------------------------------------
@@ -195,16 +129,10 @@ $poll->send("POST /nacos/v1/cs/configs/listener HTTP/1.1\r\nHost: x\r\n"
     . "Content-Type: application/x-www-form-urlencoded\r\n"
     . "Long-Pulling-Timeout: 30000\r\n"
     . 'Content-Length: ' . length($body) . "\r\n\r\n$body");
-ok($t->wait_for(10, sub { mon(scrape_quiet(), 'config', 'longPolling') == 1 }),
-   'longPolling: 1 while a poll is held')
-    or diag $t->http_get($path)->{body};
-sub scrape_quiet () {
-    my %v;
-    for (split /\n/, $t->http_get($path)->{body}) {
-        $v{$1} = $2 if /^([^#\s][^ ]*) (\S+)$/;
-    }
-    return \%v;
-}
+ok($t->wait_for(10, sub {
+       (Test::Nd::Metrics::peek($t,
+           'nacos_monitor{module="config",name="longPolling"}') // 0) == 1 }),
+   'longPolling: 1 while a poll is held');
 
 # a changed key answers it: the gauge follows
 $t->http_req('POST', '/nacos/v1/cs/configs',
