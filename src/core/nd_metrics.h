@@ -20,6 +20,10 @@
 
 #define ND_METRICS_BUCKETS_MAX  16
 
+/* Nacos's gauge family, its series labelled module and name */
+#define ND_METRICS_NACOS_MONITOR  "nacos_monitor"
+#define ND_METRICS_NACOS_HELP     "Nacos monitor gauges (module, name)."
+
 typedef enum {
     ND_METRIC_COUNTER = 0,
     ND_METRIC_GAUGE,

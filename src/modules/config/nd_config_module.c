@@ -99,8 +99,8 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
 static int
 nd_config_metrics_init(nd_cycle_t *cycle, nd_config_conf_t *ccf)
 {
-    if (nd_metrics_add_gauge(cycle, "nacos_monitor",
-            "Nacos monitor gauges (module, name).",
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
             "module=\"config\",name=\"longPolling\"",
             &ccf->polls) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_config_listened_keys",

@@ -292,8 +292,8 @@ nd_grpc_metric_unregistered(void *data)
 static int
 nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
 {
-    if (nd_metrics_add_gauge(cycle, "nacos_monitor",
-            "Nacos monitor gauges (module, name).",
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
             "module=\"core\",name=\"longConnection\"",
             &gcf->registered) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_grpc_connections",

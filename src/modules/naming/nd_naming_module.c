@@ -380,21 +380,21 @@ nd_naming_metric_clients(void *data)
 static int
 nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
 {
-    static const char  *help = "Nacos monitor gauges (module, name).";
+    static const char  *help = ND_METRICS_NACOS_HELP;
 
-    if (nd_metrics_add_gauge(cycle, "nacos_monitor", help,
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
             "module=\"naming\",name=\"serviceCount\"",
             &nf->nservices) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
             "module=\"naming\",name=\"ipCount\"",
             &nf->ninstances) != ND_OK
-        || nd_metrics_add_gauge(cycle, "nacos_monitor", help,
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
             "module=\"naming\",name=\"subscriberCount\"",
             &nf->nsubs) != ND_OK
-        || nd_metrics_add_gauge_fn(cycle, "nacos_monitor", help,
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
             "module=\"naming\",name=\"totalPush\"",
             nd_naming_metric_pushes, nf) != ND_OK
-        || nd_metrics_add_gauge_fn(cycle, "nacos_monitor", help,
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
             "module=\"naming\",name=\"failedPush\"",
             nd_naming_metric_push_failed, nf) != ND_OK
         || nd_metrics_add_counter_fn(cycle, "nacosd_naming_pushes_total",

@@ -286,8 +286,8 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 static int
 nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
 {
-    if (nd_metrics_add_gauge(cycle, "nacos_monitor",
-            "Nacos monitor gauges (module, name).",
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
             "module=\"config\",name=\"configCount\"",
             &scf->cache.nelts) != ND_OK
         || nd_metrics_add_gauge(cycle, "nacosd_store_queue_depth",
