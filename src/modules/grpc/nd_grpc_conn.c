@@ -139,6 +139,7 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     nd_queue_init(&conn->pushes);
     nd_queue_init(&conn->ready);
     nd_queue_insert_tail(&gcf->all, &conn->link);
+    gcf->nconns++;
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
@@ -372,6 +373,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     }
 
     nd_queue_remove(&conn->link);
+    conn->gcf->nconns--;
     nd_grpc_h2_free(conn);
 
     json_decref(conn->labels);
@@ -823,6 +825,11 @@ nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
     call->done = 1;
     st = call->stream;
 
+    if (call->hist) {
+        nd_metrics_hist_observe(call->hist,
+            (double) (nd_current_msec - call->start_msec) / 1000.0);
+    }
+
     if (st == NULL || call->conn == NULL) {
         goto done;                      /* the client is gone */
     }
@@ -1002,7 +1009,8 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     nd_pool_t           *pool;
     nd_grpc_conn_t      *conn;
     nd_grpc_call_t      *call;
-    nd_grpc_handler_pt   handler;
+    nd_grpc_handler_pt         handler;
+    nd_grpc_handler_entry_t   *e;
 
     conn = st->conn;
     type = payload->metadata ? payload->metadata->type : "";
@@ -1027,9 +1035,12 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->headers = nd_grpc_headers_json(payload->metadata);
     st->call = call;
 
-    handler = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
-                                         : &conn->gcf->handlers,
-                           (u_char *) type, strlen(type));
+    e = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
+                                   : &conn->gcf->handlers,
+                     (u_char *) type, strlen(type));
+    handler = e ? e->handler : NULL;
+    call->hist = e ? e->hist : NULL;
+    call->start_msec = nd_current_msec;
 
     if (body == NULL) {
         nd_grpc_reply_error(call, 502, "Invalid request payload");
@@ -1197,6 +1208,8 @@ nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
         if (push->request_id == id) {
             cb = push->cb;
             data = push->data;
+            nd_metrics_hist_observe(&conn->gcf->push_latency,
+                (double) (nd_current_msec - push->start_msec) / 1000.0);
             nd_grpc_push_free(push);
             if (cb) {
                 cb(conn, body, data);
@@ -1303,6 +1316,8 @@ nd_grpc_push_timeout(nd_timer_t *t)
     cb = push->cb;
     data = push->data;
 
+    conn->gcf->push_failed++;
+
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "push %llu to %s timed out",
                  (unsigned long long) push->request_id, conn->id);
@@ -1330,9 +1345,11 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
         || nd_grpc_h2_respond(conn->bidi) != ND_OK)
     {
+        gcf->push_failed++;
         return ND_ERROR;
     }
 
+    gcf->pushes++;
     conn->queued += nd_buf_size(&conn->bidi->out) - before;
     nd_grpc_queued_note(conn);
     nd_grpc_flush_later(conn);
@@ -1350,6 +1367,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     push->cb = cb;
     push->data = data;
     push->conn = conn;
+    push->start_msec = nd_current_msec;
     nd_queue_insert_tail(&conn->pushes, &push->link);
     conn->npushes++;
 
@@ -1366,10 +1384,12 @@ static int
 nd_grpc_push_ready(nd_grpc_conn_t *conn)
 {
     if (conn->bidi == NULL || conn->closing || conn->c->close) {
+        conn->gcf->push_failed++;
         return ND_ERROR;
     }
 
     if (conn->queued > conn->gcf->push_queue_max) {
+        conn->gcf->push_failed++;
         nd_grpc_conn_close(conn, "push queue over push_queue_max");
         return ND_ERROR;
     }

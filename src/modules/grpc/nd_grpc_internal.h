@@ -51,6 +51,12 @@ typedef struct {
     unsigned             tonly:1;       /* trailers-only response */
 } nd_grpc_h2_stream_t;
 
+/* a registered handler and its grpc_server_requests_seconds series */
+typedef struct {
+    nd_grpc_handler_pt   handler;
+    nd_metrics_hist_t   *hist;
+} nd_grpc_handler_entry_t;
+
 typedef struct {
     nd_addr_t           *listen;
     nd_int_t             max_concurrent_streams;
@@ -68,8 +74,9 @@ typedef struct {
     nd_msec_t            push_blocked_timeout; /* blocked that long: out */
 
     /* runtime */
-    nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            handlers;          /* type -> handler entry */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
+    nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
     nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
@@ -82,6 +89,10 @@ typedef struct {
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
     uint64_t             last_moved;        /* wall msec */
+    nd_uint_t            pushes;            /* server requests sent */
+    nd_uint_t            push_failed;       /* not sent or not answered */
+    nd_metrics_hist_t    push_latency;      /* sent -> answered */
+    nd_uint_t            nconns;            /* in all */
     json_t              *abilities;         /* SetupAckRequest's table */
     size_t               queued_peak;       /* most output one conn held */
     uint64_t             calls_started;
@@ -118,6 +129,7 @@ struct nd_grpc_push_s {
     void                *data;
     nd_timer_t           timer;
     nd_grpc_conn_t      *conn;
+    nd_msec_t            start_msec;
 };
 
 struct nd_grpc_conn_s {

@@ -287,7 +287,15 @@ nd_http_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&hcf->routes, 128) != ND_OK
         || nd_array_init(&hcf->filters, cycle->pool, 2,
-                         sizeof(nd_http_handler_pt)) != ND_OK)
+                         sizeof(nd_http_handler_pt)) != ND_OK
+        || nd_array_init(&hcf->route_stats, cycle->pool, 128,
+                         sizeof(nd_metrics_series_t *)) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_http_requests_total",
+               "HTTP requests received, routed or not.", NULL,
+               &hcf->requests) != ND_OK
+        || nd_metrics_add_series(cycle, "http_server_requests_seconds",
+               "HTTP requests answered, by route and method (seconds).",
+               &hcf->route_stats) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -418,6 +426,12 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
+/* in the order of the ND_HTTP_* bits */
+static const char  *nd_http_method_names[ND_HTTP_NMETHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
+};
+
+
 int
 nd_http_method_index(nd_uint_t bit)
 {
@@ -491,6 +505,16 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
 
             e->handlers[i] = routes->handler;
             e->methods |= bit;
+
+            /* route paths come from the code: nothing to escape */
+            e->hist[i] = nd_metrics_series_new(cycle, &hcf->route_stats,
+                             "method=\"%s\",uri=\"%.*s%.*s\"",
+                             nd_http_method_names[i],
+                             ND_STR_ARG(hcf->context_path),
+                             ND_STR_ARG(routes->path));
+            if (e->hist[i] == NULL) {
+                return ND_ERROR;
+            }
         }
     }
 
@@ -534,6 +558,11 @@ nd_http_access_log(nd_http_request_t *r)
 {
     nd_str_t        *ua;
     nd_http_conf_t  *hcf;
+
+    if (r->hist) {
+        nd_metrics_hist_observe(r->hist,
+            (double) (nd_current_msec - r->start_msec) / 1000.0);
+    }
 
     hcf = nd_http_conf(nd_cycle);
 

@@ -868,6 +868,7 @@ nd_http_dispatch(nd_http_conn_t *hc)
     for (i = 0; i < ND_HTTP_NMETHODS; i++) {
         if (bit == ((nd_uint_t) 1 << i)) {
             handler = e->handlers[i];
+            r->hist = e->hist[i];
             break;
         }
     }
