@@ -319,6 +319,25 @@ async function scenario() {
     return diff;
   });
 
+  await step('search and paging', async () => {
+    for (let i = 1; i <= 11; i++) {
+      await api('POST', '/v1/cs/configs', { dataId: `page-${i}.txt`,
+        group: 'PAGING', tenant: NS, content: `n=${i}` });
+    }
+    await open('#/configs?dataId=page-&pageSize=10');
+    await ready('configs', 'page 1 of 2, 11 in all');
+    const rows1 = await evaluate("document.querySelectorAll('#view tbody tr').length");
+    await evaluate(js.click('Next', '#view .pager'));
+    await ready('configs', 'page 2 of 2, 11 in all');
+    const rows2 = await evaluate("document.querySelectorAll('#view tbody tr').length");
+    if (rows1 !== 10 || rows2 !== 1) {
+      throw new Error(`rows on the pages: ${rows1}, ${rows2}`);
+    }
+    await open('#/configs?dataId=app');
+    await ready('configs', 'page 1 of 1, 1 in all');
+    return [rows1, rows2];
+  });
+
   await step('edit with a diff', async () => {
     await evaluate(js.click('Edit', null, KEY.dataId));
     await ready('config', 'Config ' + KEY.dataId);
