@@ -89,12 +89,7 @@ is($t->http_get('/nacos/console.jsx')->{status}, 404, 'another name: 404');
 # config the browser makes: the connections, subscribers and listeners
 # pages then have something to show
 my $sdk = Test::Nd::Grpc->start($t->port(9848), [
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Go-Client:v2.2.7',
-                labels => { module => 'naming', AppName => 'shop' } } },
-    { op => 'sleep', ms => 100 },
+    Test::Nd::Grpc->setup_steps({ module => 'naming', AppName => 'shop' }),
     { op => 'unary', type => 'SubscribeServiceRequest',
       body => { namespace => 'console-ns', serviceName => 'orders',
                 groupName => 'DEFAULT_GROUP', clusters => '',

@@ -165,12 +165,28 @@ const js = {
 
 const shots = [];
 
+const viewText = () => evaluate("document.getElementById('view').innerText");
+
 async function shot(name) {
   const r = await cdp('Page.captureScreenshot', { format: 'png' });
   const file = path.join(outDir, name + '.png');
   fs.writeFileSync(file, Buffer.from(r.data, 'base64'));
   shots.push(file);
   out({ screenshot: file, page: name });
+}
+
+// a page that only shows: open it, wait for text, a screenshot
+async function visit(page, hash, text) {
+  await open(hash);
+  await ready(page, text);
+  await shot(page);
+  return viewText();
+}
+
+// the diff the console shows before it publishes
+async function reviewDiff() {
+  await waitFor("!!document.getElementById('diff')", 'the diff');
+  return evaluate("document.getElementById('diff').innerText");
 }
 
 async function step(name, fn) {
@@ -304,8 +320,7 @@ async function scenario() {
     await evaluate(js.fill('#config-form [name=type]', 'yaml'));
     await evaluate(js.fill('#config-form [name=content]', 'a: 1\nb: 2\n'));
     await evaluate(js.submit('#config-form'));
-    await waitFor("!!document.getElementById('diff')", 'the diff');
-    const diff = await evaluate("document.getElementById('diff').innerText");
+    const diff = await reviewDiff();
     if (!diff.includes('+ a: 1') || !diff.includes('+ b: 2')) {
       throw new Error('diff of a new config: ' + diff);
     }
@@ -343,8 +358,7 @@ async function scenario() {
     await ready('config', 'Config ' + KEY.dataId);
     await evaluate(js.fill('#config-form [name=content]', 'a: 1\nb: 3\n'));
     await evaluate(js.submit('#config-form'));
-    await waitFor("!!document.getElementById('diff')", 'the diff');
-    const diff = await evaluate("document.getElementById('diff').innerText");
+    const diff = await reviewDiff();
     if (diff !== '  a: 1\n- b: 2\n+ b: 3') {
       throw new Error('diff of the edit: ' + JSON.stringify(diff));
     }
@@ -362,8 +376,7 @@ async function scenario() {
     await waitFor(`document.getElementById('history-detail').innerText.includes('b: 2')`,
                   'the old version');
     await evaluate(js.click('Roll back', '#history-detail'));
-    await waitFor("!!document.getElementById('diff')", 'the rollback diff');
-    const diff = await evaluate("document.getElementById('diff').innerText");
+    const diff = await reviewDiff();
     if (diff !== '  a: 1\n- b: 3\n+ b: 2') {
       throw new Error('diff of the rollback: ' + JSON.stringify(diff));
     }
@@ -381,7 +394,7 @@ async function scenario() {
     await evaluate(js.fill('#config-form [name=content]', 'a: beta\n'));
     await evaluate(js.fill('#config-form [name=betaIps]', '10.1.1.1'));
     await evaluate(js.submit('#config-form'));
-    await waitFor("!!document.getElementById('diff')", 'the diff');
+    await reviewDiff();
     await evaluate(js.click('Publish', '#review'));
     await waitFor(`!!document.getElementById('beta')
       && document.getElementById('beta').innerText.includes('a: beta')`, 'the beta');
@@ -397,12 +410,7 @@ async function scenario() {
     return beta.data;
   });
 
-  await step('listeners', async () => {
-    await open('#/listeners?dataId=app.yaml&group=DEFAULT_GROUP');
-    await ready('listeners', '127.0.0.1');
-    await shot('listeners');
-    return evaluate("document.getElementById('view').innerText");
-  });
+  await step('listeners', () => visit('listeners', '#/listeners?dataId=app.yaml&group=DEFAULT_GROUP', '127.0.0.1'));
 
   await step('service detail', async () => {
     await api('POST', '/v1/ns/instance', {
@@ -433,22 +441,12 @@ async function scenario() {
         || list[0].metadata.zone !== 'b') {
       throw new Error('instance after the edit: ' + JSON.stringify(list));
     }
-    return evaluate("document.getElementById('view').innerText");
+    return viewText();
   });
 
-  await step('cluster', async () => {
-    await open('#/cluster');
-    await ready('cluster', 'UP');
-    await shot('cluster');
-    return evaluate("document.getElementById('view').innerText");
-  });
+  await step('cluster', () => visit('cluster', '#/cluster', 'UP'));
 
-  await step('connections', async () => {
-    await open('#/connections');
-    await ready('connections', 'Nacos-Go-Client');
-    await shot('connections');
-    return evaluate("document.getElementById('view').innerText");
-  });
+  await step('connections', () => visit('connections', '#/connections', 'Nacos-Go-Client'));
 
   await step('diff', async () => {
     const r = await evaluate(`JSON.stringify([
