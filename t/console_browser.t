@@ -79,6 +79,9 @@ for my $p (sort keys %type) {
 my $html = slurp("$root/src/modules/http/console/index.html");
 unlike($html, qr/<script(?![^>]*\bsrc=)|\bstyle=|<style|\bon[a-z]+=/i,
        'index.html: no inline script, style or handler');
+my $r = $t->http_get('/nacos');
+is($r->{status}, 302, '/nacos: 302');
+is($r->{headers}{location}, '/nacos/', '... to /nacos/');
 is($t->http_req('POST', '/nacos/index.html')->{status}, 405,
    'POST to a file: 405');
 is($t->http_get('/nacos/console.jsx')->{status}, 404, 'another name: 404');
@@ -146,6 +149,7 @@ $t->stop;
 $t->write_conf('nacosd.conf', $t->conf(http => '    console off;'));
 $t->run;
 is($t->http_get('/nacos/')->{status}, 404, 'console off: no page');
+is($t->http_get('/nacos')->{status}, 404, 'console off: no redirect');
 is($t->http_get('/nacos/v1/console/health/liveness')->{status}, 200,
    'console off: the API still answers');
 

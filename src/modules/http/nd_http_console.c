@@ -66,6 +66,33 @@ nd_http_console_init(nd_cycle_t *cycle)
 }
 
 
+/* the context path without its "/": where the page is, as Nacos does */
+void
+nd_http_console_redirect(nd_http_request_t *r)
+{
+    nd_str_t  *cp;
+    u_char    *loc;
+
+    cp = &nd_http_conf(nd_cycle)->context_path;
+    loc = nd_pnalloc(r->pool, cp->len + 1);
+    if (loc == NULL) {
+        nd_http_finalize(r, ND_ERROR);
+        return;
+    }
+    memcpy(loc, cp->data, cp->len);
+    loc[cp->len] = '/';
+
+    if (nd_http_add_header(r, "Location", (char *) loc, cp->len + 1)
+        != ND_OK)
+    {
+        nd_http_finalize(r, ND_ERROR);
+        return;
+    }
+
+    nd_http_send(r, 302, NULL, NULL, 0);
+}
+
+
 static nd_int_t
 nd_http_console_file(nd_http_request_t *r)
 {

@@ -56,5 +56,6 @@ void nd_http_access_log(nd_http_request_t *r);
 void nd_http_access_flush(nd_http_conf_t *hcf);
 nd_int_t nd_http_core_init(nd_cycle_t *cycle);
 nd_int_t nd_http_console_init(nd_cycle_t *cycle);
+void nd_http_console_redirect(nd_http_request_t *r);
 
 #endif /* ND_HTTP_INTERNAL_H */
