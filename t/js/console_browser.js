@@ -436,6 +436,22 @@ async function scenario() {
     return beta.data;
   });
 
+  await step('tag', async () => {
+    await evaluate(js.fill('#config-form [name=content]', 'a: blue\n'));
+    await evaluate(js.fill('#config-form [name=tag]', 'blue'));
+    await evaluate(js.submit('#config-form'));
+    await reviewDiff();
+    await evaluate(js.click('Publish', '#review'));
+    await waitFor(`document.getElementById('msg').innerText.includes('Published')
+      && document.getElementById('view').dataset.state === 'ready'`, 'the tag published');
+    const got = [await api('GET', '/v1/cs/configs', { ...KEY, tag: 'blue' }),
+                 await api('GET', '/v1/cs/configs', KEY)];
+    if (got[0] !== 'a: blue\n' || got[1] !== 'a: 1\nb: 2\n') {
+      throw new Error('tag and formal versions: ' + JSON.stringify(got));
+    }
+    return got;
+  });
+
   await step('listeners', () => visit('listeners', '#/listeners?dataId=app.yaml&group=DEFAULT_GROUP', '127.0.0.1'));
 
   await step('service detail', async () => {
