@@ -92,16 +92,15 @@ is($t->http_get('/nacos/console.jsx')->{status}, 404, 'another name: 404');
 # config the browser makes: the connections, subscribers and listeners
 # pages then have something to show
 my $sdk = Test::Nd::Grpc->start($t->port(9848), [
-    Test::Nd::Grpc->setup_steps({ module => 'naming', AppName => 'shop' }),
-    { op => 'unary', type => 'SubscribeServiceRequest',
-      body => { namespace => 'console-ns', serviceName => 'orders',
-                groupName => 'DEFAULT_GROUP', clusters => '',
-                subscribe => JSON::PP::true, module => 'naming' } },
-    { op => 'unary', type => 'ConfigBatchListenRequest',
-      body => { listen => JSON::PP::true, module => 'config',
-                configListenContexts => [ { dataId => 'app.yaml',
-                    group => 'DEFAULT_GROUP', tenant => 'console-ns',
-                    md5 => '' } ] } },
+    Test::Nd::Grpc->hello(module => 'naming', AppName => 'shop'),
+    Test::Nd::Grpc->call('SubscribeServiceRequest',
+        namespace => 'console-ns', serviceName => 'orders',
+        groupName => 'DEFAULT_GROUP', clusters => '',
+        subscribe => JSON::PP::true, module => 'naming'),
+    Test::Nd::Grpc->call('ConfigBatchListenRequest',
+        listen => JSON::PP::true, module => 'config',
+        configListenContexts => [ { dataId => 'app.yaml',
+            group => 'DEFAULT_GROUP', tenant => 'console-ns', md5 => '' } ]),
     { op => 'hold' } ]);
 ok($sdk->wait_line(sub ($l) { ($l->{op} // '') eq 'hold' }),
    'an SDK is connected, subscribed and listening');

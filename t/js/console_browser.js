@@ -488,7 +488,7 @@ async function scenario() {
 
   await step('cluster', () => visit('cluster', '#/cluster', 'UP'));
 
-  await step('connections', () => visit('connections', '#/connections', 'Nacos-Go-Client'));
+  await step('connections', () => visit('connections', '#/connections', 'Nacos-Java-Client'));
 
   await step('diff', async () => {
     const r = await evaluate(`JSON.stringify([

@@ -90,16 +90,6 @@ sub steps ($class, $lines) {
     return { map { $_->{step} => $_ } grep { defined $_->{step} } @$lines };
 }
 
-# the first steps of an SDK: server check, the bi-stream, ConnectionSetup
-# with these labels and client version, a moment for the server to take it
-sub setup_steps ($class, $labels, $version = 'Nacos-Go-Client:v2.2.7') {
-    return ({ op => 'unary', type => 'ServerCheckRequest', body => {} },
-            { op => 'bidi_open' },
-            { op => 'bidi_send', type => 'ConnectionSetupRequest',
-              body => { clientVersion => $version, labels => $labels } },
-            { op => 'sleep', ms => 100 });
-}
-
 # start a step list in the background; ->lines, ->wait_line, ->kill
 sub start ($class, $port, $steps) {
     my ($fh, $file) = tempfile(UNLINK => 0);
