@@ -15,6 +15,7 @@ static void nd_grpc_exit(nd_cycle_t *cycle);
 static nd_int_t nd_grpc_server_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_health_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_loader_current(nd_http_request_t *r);
+static nd_int_t nd_grpc_loader_reload_client(nd_http_request_t *r);
 
 static nd_conf_bounds_t  nd_grpc_streams_bounds = { 1, 65536 };
 
@@ -90,6 +91,10 @@ static const nd_http_route_t  nd_grpc_routes[] = {
       nd_grpc_loader_current },
     { ND_HTTP_GET, nd_string("/v2/core/loader/current"),
       nd_grpc_loader_current },
+    { ND_HTTP_GET, nd_string("/v1/core/loader/reloadClient"),
+      nd_grpc_loader_reload_client },
+    { ND_HTTP_GET, nd_string("/v2/core/loader/reloadClient"),
+      nd_grpc_loader_reload_client },
     nd_http_null_route
 };
 
@@ -394,4 +399,58 @@ nd_grpc_loader_current(nd_http_request_t *r)
     json_decref(res);
 
     return rc;
+}
+
+
+/* GET /v1/core/loader/reloadClient?connectionId=&redirectAddress=ip:port:
+ * a ConnectResetRequest to one connection (to the redirect address, its
+ * HTTP port, when given); the client answers and reconnects */
+static nd_int_t
+nd_grpc_loader_reload_client(nd_http_request_t *r)
+{
+    char             id[128], ip[64];
+    u_char          *colon;
+    nd_int_t         port;
+    nd_str_t         v, addr;
+    nd_grpc_conn_t  *conn;
+
+    if (nd_http_arg(r, "connectionId", &v) != ND_OK || v.len == 0
+        || v.len >= sizeof(id))
+    {
+        return nd_http_error(r, 400, 400, "connectionId is required");
+    }
+
+    snprintf(id, sizeof(id), "%.*s", ND_STR_ARG(v));
+    conn = nd_grpc_conn_find(nd_cycle, id);
+    if (conn == NULL) {
+        return nd_http_error(r, 404, 404, "no such connection");
+    }
+
+    ip[0] = '\0';
+    port = 0;
+
+    if (nd_http_arg(r, "redirectAddress", &addr) == ND_OK && addr.len) {
+        colon = memchr(addr.data, ':', addr.len);
+        port = colon ? nd_atoi(colon + 1, (size_t) (addr.data + addr.len
+                                                    - colon - 1))
+                     : ND_ERROR;
+        if (colon == NULL || (size_t) (colon - addr.data) >= sizeof(ip)
+            || port <= 0 || port > 65535)
+        {
+            return nd_http_error(r, 400, 400,
+                                 "redirectAddress must be ip:port");
+        }
+        snprintf(ip, sizeof(ip), "%.*s", (int) (colon - addr.data),
+                 addr.data);
+    }
+
+    if (nd_grpc_reset(conn, ip[0] ? ip : NULL, (nd_uint_t) port) != ND_OK) {
+        return nd_http_error(r, 500, 500, "ConnectResetRequest not sent");
+    }
+
+    nd_log_error(ND_LOG_INFO, &r->c->log, 0,
+                 "grpc connection %s: ConnectResetRequest sent%s%s", id,
+                 ip[0] ? " to " : "", ip);
+
+    return nd_http_send(r, 200, "text/plain", "success", 7);
 }
