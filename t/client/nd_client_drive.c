@@ -13,15 +13,17 @@
  *   listen D G / unlisten D G "listen rc=R"
  *   wait_listens              run until one more ConfigBatchListenRequest
  *                             went out: "listens N"
- *   wait_change               run until a listener is called; each call
- *                             prints "change D G MD5 CONTENT|-"
+ *   wait_change [N]           run until a listener is called (N: until
+ *                             N calls in all); each call prints
+ *                             "change D G MD5 CONTENT|-"
  *   register S IP PORT [persistent] / deregister S IP PORT
  *                             "register rc=R"
  *   batch S IP:PORT...        "batch rc=R"
  *   query S                   "query rc=R hosts=IP:PORT,..."
  *   subscribe S               "subscribe rc=R"; each callback prints
  *                             "service S hosts=IP:PORT,..."
- *   wait_service              run until a subscriber callback
+ *   wait_service [N]          run until a subscriber callback (N: N in
+ *                             all)
  *   mark                      remember the server in use
  *   wait_moved                run until ready on a server not the marked
  *                             one: "moved SERVER"
@@ -115,17 +117,28 @@ listens(nacos_client_t *c)
 }
 
 
-/* run the loop until *v passes from, or the limit: 0 when it did */
+/* "wait_x N": N callbacks in all (they may have come while a blocking
+ * call ran the loop); "wait_x": one more */
 static int
-run_until_changed(nacos_client_t *c, int *v, int from)
+total_given(int i, int argc, char **argv)
 {
+    return i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9';
+}
+
+
+static int
+run_until_total(nacos_client_t *c, int *v, int i, int argc, char **argv)
+{
+    int   want;
     long  deadline = now_ms() + LIMIT_MS;
 
-    while (*v == from && now_ms() < deadline) {
+    want = total_given(i, argc, argv) ? atoi(argv[i + 1]) : *v + 1;
+
+    while (*v < want && now_ms() < deadline) {
         nacos_client_run(c, 20);
     }
 
-    return *v == from ? -1 : 0;
+    return *v < want ? -1 : 0;
 }
 
 
@@ -247,7 +260,8 @@ main(int argc, char **argv)
             printf("listens %lu\n", listens(c));
 
         } else if (strcmp(s, "wait_change") == 0) {
-            limit_hit = run_until_changed(c, &changes, changes);
+            limit_hit = run_until_total(c, &changes, i, argc, argv);
+            i += total_given(i, argc, argv);
 
         } else if ((strcmp(s, "register") == 0
                     || strcmp(s, "deregister") == 0) && left >= 3)
@@ -302,7 +316,8 @@ main(int argc, char **argv)
             i += 1;
 
         } else if (strcmp(s, "wait_service") == 0) {
-            limit_hit = run_until_changed(c, &services, services);
+            limit_hit = run_until_total(c, &services, i, argc, argv);
+            i += total_given(i, argc, argv);
 
         } else if (strcmp(s, "mark") == 0) {
             snprintf(marked, sizeof(marked), "%s", nacos_client_server(c));
