@@ -31,9 +31,9 @@ sub drive (@steps) {
 
 # config, and the bell
 my $out = drive(qw(get k G  publish k G v1  get k G
-                   listen k G  wait_listens  stats
+                   listen k G  wait_listens 1  stats
                    publish k G v2  wait_change 1  stats
-                   unlisten k G  wait_listens  stats
+                   unlisten k G  wait_listens 3  stats
                    publish k G v3 0123456789abcdef0123456789abcdef
                    remove k G  get k G));
 like($out, qr/^ready \Q$addr\E$/m, 'connected');
@@ -53,7 +53,7 @@ like($out, qr/^remove rc=0\nget rc=1 /m, 'removed');
 is(() = $out =~ /^change /mg, 1, 'the listener ran once, for v2 only');
 
 # a listener sees every change in order, and a delete
-$out = drive(qw(listen d G  wait_listens
+$out = drive(qw(listen d G  wait_listens 1
                 publish d G a1  wait_change 1  publish d G a2  wait_change 2
                 remove d G  wait_change 3));
 like($out, qr/^change d G \S+ a1\n.*^change d G \S+ a2\n.*^change d G - -$/ms,
@@ -81,8 +81,8 @@ like($out, qr/^service svcq hosts=\n.*^service svcq hosts=10.0.0.5:5$/ms,
      'NotifySubscriberRequest: called back with the new host list');
 
 # ConnectResetRequest: the client answers, reconnects, redoes
-$out = drive(qw(listen r G  wait_listens  register svcr 10.0.0.7 7
-                subscribe svcr  reset  wait_listens  stats
+$out = drive(qw(listen r G  wait_listens 1  register svcr 10.0.0.7 7
+                subscribe svcr  reset  wait_listens 2  stats
                 publish r G after  wait_change 1  query svcr));
 like($out, qr/^reset rc=0 status=200 body=success\nlistens 2\n/m,
      'bell 4: after the ConnectResetRequest the new connection listened '

@@ -11,8 +11,8 @@
  *   publish D G C [CAS]       "publish rc=R"
  *   remove D G                "remove rc=R"
  *   listen D G / unlisten D G "listen rc=R"
- *   wait_listens              run until one more ConfigBatchListenRequest
- *                             went out: "listens N"
+ *   wait_listens [N]          run until one more ConfigBatchListenRequest
+ *                             went out (N: N in all): "listens N"
  *   wait_change [N]           run until a listener is called (N: until
  *                             N calls in all); each call prints
  *                             "change D G MD5 CONTENT|-"
@@ -30,6 +30,10 @@
  *   reset [IP:PORT]           ask the server in use to send us a
  *                             ConnectResetRequest (loader reloadClient)
  *   kill_current PORT=PID,... SIGKILL the node the client is on
+ *   publish_at ADDR D G C     publish through a second client on ADDR:
+ *                             "publish_at rc=R"
+ *   wait_hosts_at ADDR S H    query S through a second client on ADDR
+ *                             until its hosts are H: "hosts_at ADDR H"
  *   stats                     "stats connects=.. listens=.. ..."
  *   sleep MS
  *
@@ -142,6 +146,19 @@ run_until_total(nacos_client_t *c, int *v, int i, int argc, char **argv)
 }
 
 
+static nacos_client_t *
+other(const char *addr)
+{
+    char           err[256];
+    nacos_conf_t   conf;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.servers = addr;
+    conf.app_name = "nd_client_drive";
+    return nacos_client_new(&conf, err, sizeof(err));
+}
+
+
 static nacos_instance_t *
 inst(const char *ip, const char *port, int persistent)
 {
@@ -250,13 +267,16 @@ main(int argc, char **argv)
             i += 2;
 
         } else if (strcmp(s, "wait_listens") == 0) {
-            unsigned long  from = listens(c);
+            unsigned long  want = total_given(i, argc, argv)
+                                  ? (unsigned long) atol(argv[i + 1])
+                                  : listens(c) + 1;
 
+            i += total_given(i, argc, argv);
             deadline = now_ms() + LIMIT_MS;
-            while (listens(c) == from && now_ms() < deadline) {
+            while (listens(c) < want && now_ms() < deadline) {
                 nacos_client_run(c, 20);
             }
-            limit_hit = listens(c) == from;
+            limit_hit = listens(c) < want;
             printf("listens %lu\n", listens(c));
 
         } else if (strcmp(s, "wait_change") == 0) {
@@ -367,6 +387,39 @@ main(int argc, char **argv)
                     printf("killed %s\n", nacos_client_server(c));
                 }
             }
+
+        } else if (strcmp(s, "publish_at") == 0 && left >= 4) {
+            nacos_client_t  *o = other(argv[i + 1]);
+
+            rc = o ? nacos_config_publish(o, argv[i + 2], argv[i + 3],
+                                          argv[i + 4], NULL, NULL)
+                   : NACOS_ENOMEM;
+            printf("publish_at rc=%d\n", rc);
+            nacos_client_free(o);
+            i += 4;
+
+        } else if (strcmp(s, "wait_hosts_at") == 0 && left >= 3) {
+            nacos_client_t  *o = other(argv[i + 1]);
+
+            deadline = now_ms() + LIMIT_MS;
+            hosts[0] = '\0';
+            while (o && strcmp(hosts, argv[i + 3]) != 0
+                   && now_ms() < deadline)
+            {
+                if (nacos_naming_query(o, argv[i + 2], NULL, NULL, 0, &info)
+                    == NACOS_OK)
+                {
+                    hosts_of(info, hosts, sizeof(hosts));
+                    free(info);
+                }
+                if (strcmp(hosts, argv[i + 3]) != 0) {
+                    nacos_client_run(o, 100);
+                }
+            }
+            limit_hit = strcmp(hosts, argv[i + 3]) != 0;
+            printf("hosts_at %s %s\n", argv[i + 1], hosts);
+            nacos_client_free(o);
+            i += 3;
 
         } else if (strcmp(s, "stats") == 0) {
             nacos_client_stats(c, &st);
