@@ -576,6 +576,7 @@ main(int argc, char **argv)
 
     if (argc < 1) {
         usage();
+        free(argv);
         return EXIT_ERR;
     }
 
@@ -586,6 +587,7 @@ main(int argc, char **argv)
         if (password == NULL) {
             fprintf(stderr, "nacosctl: no password (NACOS_PASSWORD or a "
                     "terminal)\n");
+            free(argv);
             return EXIT_ERR;
         }
     }
@@ -606,6 +608,7 @@ main(int argc, char **argv)
     }
     if (ctl.c == NULL) {
         fprintf(stderr, "nacosctl: %s\n", err);
+        free(argv);
         return EXIT_ERR;
     }
 
