@@ -60,6 +60,7 @@ struct nd_client_listener_s {
 
 struct nd_client_cache_s {
     nd_queue_t               link;
+    nd_queue_t               qlink;     /* waiting for its first read */
     char                    *data_id;
     char                    *group;
     char                    *content;   /* NULL: absent */
@@ -100,7 +101,6 @@ struct nacos_client_s {
     unsigned                 stopping:1;
     unsigned                 lost:1;        /* tear down in the prepare */
     unsigned                 ack:1;         /* SetupAckRequest came */
-    unsigned                 listening:1;   /* a batch listen in flight */
     unsigned                 bell:1;        /* rang while listening */
 
     /* conf */
@@ -155,6 +155,10 @@ struct nacos_client_s {
 
     /* config */
     nd_queue_t               caches;
+    nd_queue_t               query_wait;    /* first reads beyond the
+                                               concurrency limit */
+    unsigned                 queries;       /* first reads in flight */
+    unsigned                 listening;     /* batch listens in flight */
     ev_timer                 listen;
 
     /* naming */

@@ -16,6 +16,11 @@
  */
 #include <nd_client.h>
 
+/* listener reads in flight at most (the rest wait their turn), and keys
+ * in one ConfigBatchListenRequest at most */
+#define ND_CLIENT_QUERIES_MAX   64
+#define ND_CLIENT_BATCH_MAX     1000
+
 
 typedef struct {
     nd_client_cache_t   *cache;
@@ -32,12 +37,14 @@ typedef struct {
 static void nd_client_listen_handler(struct ev_loop *loop, ev_timer *w,
     int revents);
 static void nd_client_query(nacos_client_t *c, nd_client_cache_t *cache);
+static void nd_client_query_next(nacos_client_t *c);
 
 
 void
 nd_client_config_init(nacos_client_t *c)
 {
     nd_queue_init(&c->caches);
+    nd_queue_init(&c->query_wait);
     ev_timer_init(&c->listen, nd_client_listen_handler, 0.,
                   (double) c->listen_interval / 1000);
     c->listen.data = c;
@@ -213,6 +220,7 @@ nd_client_queried(nacos_client_t *c, int rc, const char *type, json_t *body,
 
     cache = rd->cache;
     cache->querying = 0;
+    c->queries--;
 
     if (rc != NACOS_OK || cache->removing) {
         goto done;
@@ -251,23 +259,25 @@ done:
 
     nd_client_cache_release(cache);
     nd_free(rd);
+    nd_client_query_next(c);
 }
 
 
 static void
-nd_client_query(nacos_client_t *c, nd_client_cache_t *cache)
+nd_client_query_send(nacos_client_t *c, nd_client_cache_t *cache)
 {
     nd_client_read_t  *rd;
 
     rd = nd_alloc(sizeof(nd_client_read_t));
     if (rd == NULL) {
+        cache->querying = 0;
+        nd_client_cache_release(cache);
         return;
     }
 
     rd->cache = cache;
     rd->gen = cache->gen;
-    cache->refs++;
-    cache->querying = 1;
+    c->queries++;
     c->stats.config_queries++;
 
     if (nd_client_call(c, "ConfigQueryRequest",
@@ -276,9 +286,51 @@ nd_client_query(nacos_client_t *c, nd_client_cache_t *cache)
                        0, nd_client_queried, rd)
         != NACOS_OK)
     {
+        c->queries--;
         cache->querying = 0;
-        cache->refs--;
+        nd_client_cache_release(cache);
         nd_free(rd);
+    }
+}
+
+
+/* read an entry (its first read, or a change the server reported); at
+ * most ND_CLIENT_QUERIES_MAX at once, the others queue */
+static void
+nd_client_query(nacos_client_t *c, nd_client_cache_t *cache)
+{
+    cache->refs++;
+    cache->querying = 1;
+
+    if (c->queries < ND_CLIENT_QUERIES_MAX) {
+        nd_client_query_send(c, cache);
+        return;
+    }
+
+    nd_queue_insert_tail(&c->query_wait, &cache->qlink);
+}
+
+
+static void
+nd_client_query_next(nacos_client_t *c)
+{
+    nd_queue_t         *q;
+    nd_client_cache_t  *cache;
+
+    while (c->queries < ND_CLIENT_QUERIES_MAX
+           && !nd_queue_empty(&c->query_wait))
+    {
+        q = nd_queue_head(&c->query_wait);
+        nd_queue_remove(q);
+        cache = nd_queue_data(q, nd_client_cache_t, qlink);
+
+        if (cache->removing) {
+            cache->querying = 0;
+            nd_client_cache_release(cache);
+            continue;
+        }
+
+        nd_client_query_send(c, cache);
     }
 }
 
@@ -292,7 +344,7 @@ nd_client_listened(nacos_client_t *c, int rc, const char *type,
     nd_client_batch_t  *b = data;
     nd_client_cache_t  *cache;
 
-    c->listening = 0;
+    c->listening--;
 
     if (rc == NACOS_OK && nd_client_result(c, type, body) == NACOS_OK) {
         changed = json_object_get(body, "changedConfigs");
@@ -331,7 +383,7 @@ nd_client_listened(nacos_client_t *c, int rc, const char *type,
 
     nd_free(b);
 
-    if (c->bell) {
+    if (c->bell && c->listening == 0) {
         c->bell = 0;
         nd_client_bell(c);
     }
@@ -394,49 +446,29 @@ nd_client_unlisten_gone(nacos_client_t *c)
 }
 
 
-/* the listen loop: the bell rang or listen_interval went by */
-static void
-nd_client_listen_handler(struct ev_loop *loop, ev_timer *w, int revents)
+/* one ConfigBatchListenRequest for at most ND_CLIENT_BATCH_MAX unsynced
+ * entries from q on; returns where the next batch starts */
+static nd_queue_t *
+nd_client_listen_batch(nacos_client_t *c, nd_queue_t *q)
 {
-    nd_uint_t           n;
+    nd_uint_t           i;
     json_t             *ctx;
-    nd_queue_t         *q;
-    nacos_client_t     *c = w->data;
     nd_client_batch_t  *b;
     nd_client_cache_t  *cache;
 
-    if (c->state != ND_CLIENT_READY || c->listening) {
-        return;
-    }
-
-    nd_client_unlisten_gone(c);
-
-    n = 0;
-    for (q = nd_queue_head(&c->caches); q != nd_queue_sentinel(&c->caches);
-         q = nd_queue_next(q))
-    {
-        cache = nd_queue_data(q, nd_client_cache_t, link);
-        n += (!cache->synced && cache->known && !cache->removing);
-        if (!cache->known && !cache->querying && !cache->removing) {
-            nd_client_query(c, cache);  /* its first read failed */
-        }
-    }
-
-    if (n == 0) {
-        return;
-    }
-
-    b = nd_alloc(sizeof(nd_client_batch_t) + n * sizeof(nd_client_sent_t));
+    b = nd_alloc(sizeof(nd_client_batch_t)
+                 + ND_CLIENT_BATCH_MAX * sizeof(nd_client_sent_t));
     ctx = json_array();
     if (b == NULL || ctx == NULL) {
         nd_free(b);
         json_decref(ctx);
-        return;
+        return nd_queue_sentinel(&c->caches);
     }
 
     b->n = 0;
 
-    for (q = nd_queue_head(&c->caches); q != nd_queue_sentinel(&c->caches);
+    for ( /* void */ ; q != nd_queue_sentinel(&c->caches)
+                       && b->n < ND_CLIENT_BATCH_MAX;
          q = nd_queue_next(q))
     {
         cache = nd_queue_data(q, nd_client_cache_t, link);
@@ -451,8 +483,14 @@ nd_client_listen_handler(struct ev_loop *loop, ev_timer *w, int revents)
         cache->refs++;
     }
 
+    if (b->n == 0) {
+        nd_free(b);
+        json_decref(ctx);
+        return q;
+    }
+
     c->stats.listen_requests++;
-    c->listening = 1;
+    c->listening++;
     nd_client_trace(c, "ConfigBatchListenRequest %lu keys",
                     (unsigned long) b->n);
 
@@ -463,11 +501,43 @@ nd_client_listen_handler(struct ev_loop *loop, ev_timer *w, int revents)
                        0, nd_client_listened, b)
         != NACOS_OK)
     {
-        c->listening = 0;
-        for (n = 0; n < b->n; n++) {
-            nd_client_cache_release(b->sent[n].cache);
+        c->listening--;
+        for (i = 0; i < b->n; i++) {
+            nd_client_cache_release(b->sent[i].cache);
         }
         nd_free(b);
+    }
+
+    return q;
+}
+
+
+/* the listen loop: the bell rang or listen_interval went by */
+static void
+nd_client_listen_handler(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    nd_queue_t         *q;
+    nacos_client_t     *c = w->data;
+    nd_client_cache_t  *cache;
+
+    if (c->state != ND_CLIENT_READY || c->listening) {
+        return;
+    }
+
+    nd_client_unlisten_gone(c);
+
+    for (q = nd_queue_head(&c->caches); q != nd_queue_sentinel(&c->caches);
+         q = nd_queue_next(q))
+    {
+        cache = nd_queue_data(q, nd_client_cache_t, link);
+        if (!cache->known && !cache->querying && !cache->removing) {
+            nd_client_query(c, cache);  /* its first read failed */
+        }
+    }
+
+    q = nd_queue_head(&c->caches);
+    while (q != nd_queue_sentinel(&c->caches)) {
+        q = nd_client_listen_batch(c, q);
     }
 }
 

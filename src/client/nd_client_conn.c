@@ -209,8 +209,8 @@ nd_client_flush(nacos_client_t *c)
 }
 
 
-static void
-nd_client_check(nacos_client_t *c);
+static void nd_client_check(nacos_client_t *c);
+static void nd_client_process(nacos_client_t *c);
 
 
 static void
@@ -259,7 +259,7 @@ nd_client_read_handler(struct ev_loop *loop, ev_io *w, int revents)
         if (n > 0) {
             if (nd_grpc_h2c_recv(&c->h2c, buf, (size_t) n) != ND_OK) {
                 c->lost = 1;
-                return;
+                break;
             }
             continue;
         }
@@ -268,15 +268,16 @@ nd_client_read_handler(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         }
 
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            return;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            nd_client_error(c, NACOS_UNAVAILABLE, "%s closed the connection",
+                            c->server);
+            c->lost = 1;
         }
-
-        nd_client_error(c, NACOS_UNAVAILABLE, "%s closed the connection",
-                        c->server);
-        c->lost = 1;
-        return;
+        break;
     }
+
+    /* the read handler may end here: the connection may be torn down */
+    nd_client_process(c);
 }
 
 
@@ -738,15 +739,15 @@ nd_client_push(nacos_client_t *c, const u_char *p, size_t len)
 }
 
 
-/* once per loop pass: what the framer and the socket recorded */
+/* what the framer and the socket recorded: run outside the framer, after
+ * each read and write and once per loop pass */
 static void
-nd_client_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+nd_client_process(nacos_client_t *c)
 {
     u_char            *p;
     size_t             len;
     nd_buf_t           pushes;
     nd_queue_t        *q;
-    nacos_client_t    *c = w->data;
     nd_client_call_t  *call;
 
     if (nd_buf_size(&c->pushes)) {
@@ -776,6 +777,13 @@ nd_client_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
         call = nd_queue_data(q, nd_client_call_t, link);
         nd_client_finish(c, call);
     }
+}
+
+
+static void
+nd_client_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    nd_client_process(w->data);
 }
 
 
@@ -1083,7 +1091,6 @@ nd_client_down(nacos_client_t *c, const char *reason)
     nd_buf_free(&c->pushes);
     c->conn_id[0] = '\0';
     c->state = ND_CLIENT_IDLE;
-    c->listening = 0;
 
     if (c->stopping) {
         return;
