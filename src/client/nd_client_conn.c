@@ -940,6 +940,8 @@ nd_client_tcp(nacos_client_t *c)
         return;
     }
 
+    (void) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int) { 1 },
+                      sizeof(int));
     c->fd = fd;
     c->state = ND_CLIENT_CONNECTING;
     nd_client_trace(c, "connecting to %s", c->authority);
