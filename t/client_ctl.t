@@ -101,6 +101,15 @@ is($rc, 2, 'no server: exit 2');
 like($out, qr/nacosctl: no server ready/, '... and why');
 ($rc, $out) = sh('$NACOSCTL -s bad config get x');
 is($rc, 2, 'a bad server list: exit 2');
+# a login the server refuses (this nacosd has no auth module: the login
+# path is not found); the password comes from the environment
+($rc, $out) = sh('NACOS_PASSWORD=p@ss $NACOSCTL -u nacos -t 1000 config get x');
+is($rc, 2, 'a refused login: exit 2');
+like($out, qr/login as "nacos" at \Q$addr\E: refused/, '... and why');
+($rc, $out) = sh('setsid $NACOSCTL -u nacos config get x </dev/null');
+is($rc, 2, 'a user and no password (no terminal): exit 2');
+like($out, qr/no password/, '... and why');
+
 ($rc, $out) = sh('$NACOSCTL frobnicate');
 is($rc, 2, 'an unknown command: exit 2');
 like($out, qr/^usage: nacosctl/m, '... with the usage');

@@ -1041,6 +1041,11 @@ nd_client_health_handler(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
 
+    /* the token is renewed in the background, before it expires */
+    if (nd_client_login_needed(c)) {
+        nd_client_login(c);
+    }
+
     if (nd_time_monotonic_msec() - c->last_ok + 50 < c->health_interval) {
         return;                         /* something succeeded lately */
     }

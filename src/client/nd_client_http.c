@@ -343,10 +343,10 @@ int
 nacos_http(nacos_client_t *c, const char *method, const char *path,
     const char *form, int *status, char **body)
 {
-    const char             *ip;
+    int                     port;
+    char                    host[80], *colon;
     nd_client_http_t       *h;
     nd_client_http_wait_t   w;
-    int                     port;
 
     if (nd_client_blocking_ok(c) != NACOS_OK) {
         return NACOS_EBUSY;
@@ -356,39 +356,28 @@ nacos_http(nacos_client_t *c, const char *method, const char *path,
         nacos_client_wait_ready(c, c->timeout);
     }
 
+    /* the server in use ("ip:port"), else the one about to be tried */
     if (c->state == ND_CLIENT_READY) {
-        ip = c->redirect_ip[0] ? c->redirect_ip : c->servers[c->cur].ip;
-        port = c->redirect_ip[0] ? c->redirect_port
-                                 : c->servers[c->cur].port;
-        /* the server in use: c->server is "ip:port" */
-        ip = c->server;
+        snprintf(host, sizeof(host), "%s", c->server);
+        colon = strrchr(host, ':');
+        *colon = '\0';
+        port = atoi(colon + 1);
     } else {
-        ip = NULL;
+        snprintf(host, sizeof(host), "%s", c->servers[c->cur].ip);
         port = c->servers[c->cur].port;
     }
 
     memset(&w, 0, sizeof(w));
-
-    {
-        char   host[80], *colon;
-
-        snprintf(host, sizeof(host), "%s",
-                 ip ? ip : c->servers[c->cur].ip);
-        colon = strchr(host, ':');
-        if (colon) {
-            *colon = '\0';
-            port = atoi(colon + 1);
-        }
-
-        h = nd_client_http_start(c, host, port, method, path, form,
-                                 nd_client_http_waited, &w);
-    }
-
+    h = nd_client_http_start(c, host, port, method, path, form,
+                             nd_client_http_waited, &w);
     if (h == NULL) {
         return c->errcode ? c->errcode : NACOS_ENOMEM;
     }
 
-    nd_client_wait(c, &w.done, c->timeout + 1000);
+    /* the request's own timer ends it; the margin only guards the loop */
+    if (nd_client_wait(c, &w.done, c->timeout + 1000) != 0) {
+        nd_client_http_cancel(h);
+    }
 
     if (w.status == 0) {
         free(w.body);
