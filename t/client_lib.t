@@ -31,22 +31,24 @@ sub drive (@steps) {
 
 # config, and the bell
 my $out = drive(qw(get k G  publish k G v1  get k G
-                   listen k G  wait_listens 1  stats
+                   listen k G  wait_listens 1  stats  server_listeners k G
                    publish k G v2  wait_change 1  stats
-                   unlisten k G  wait_listens 3  stats
+                   unlisten k G  wait_listens 3  stats  server_listeners k G
                    publish k G v3 0123456789abcdef0123456789abcdef
                    remove k G  get k G));
 like($out, qr/^ready \Q$addr\E$/m, 'connected');
 like($out, qr/^get rc=1 content=- /m, 'an absent config: NACOS_NOT_FOUND');
 like($out, qr/^publish rc=0\nget rc=0 content=v1 md5=6654c734ccab8f440ff0825eb443dc7f$/m,
      'published and read back with its md5');
-like($out, qr/^listen rc=0\nlistens 1\nstats connects=1 listens=1 /m,
-     'bell 1: adding a listener sent a ConfigBatchListenRequest at once');
+like($out, qr/^listen rc=0\nlistens 1\nstats connects=1 listens=1 .*\nserver_listeners k G 1$/m,
+     'bell 1: adding a listener sent a ConfigBatchListenRequest at once; '
+     . 'the server holds the listener');
 like($out, qr/^publish rc=0\nchange k G 1b267619c4812cc46ee281747884ca50 v2\nstats connects=1 listens=2 config_pushes=1 /m,
      'bell 2: the ConfigChangeNotifyRequest push sent another listen, '
      . 'then the listener got the new content once');
-like($out, qr/^unlisten rc=0\nlistens 3\n/m,
-     'bell 3: removing the last listener sent a listen (listen=false)');
+like($out, qr/^unlisten rc=0\nlistens 3\n.*\nserver_listeners k G 0$/m,
+     'bell 3: removing the last listener sent a listen (listen=false); '
+     . 'the server let the listener go');
 like($out, qr/^publish rc=5$/m, 'a publish with a wrong CAS md5: '
      . 'NACOS_CONFLICT');
 like($out, qr/^remove rc=0\nget rc=1 /m, 'removed');

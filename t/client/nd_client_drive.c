@@ -34,6 +34,9 @@
  *                             "publish_at rc=R"
  *   wait_hosts_at ADDR S H    query S through a second client on ADDR
  *                             until its hosts are H: "hosts_at ADDR H"
+ *   server_listeners D G      how many listen to D G on the server in use
+ *                             (GET /v1/cs/configs/listener):
+ *                             "server_listeners D G N"
  *   stats                     "stats connects=.. listens=.. ..."
  *   sleep MS
  *
@@ -420,6 +423,23 @@ main(int argc, char **argv)
             printf("hosts_at %s %s\n", argv[i + 1], hosts);
             nacos_client_free(o);
             i += 3;
+
+        } else if (strcmp(s, "server_listeners") == 0 && left >= 2) {
+            int            status = 0;
+            char          *body = NULL;
+            json_t        *j;
+            json_error_t   jerr;
+
+            snprintf(path, sizeof(path), "/nacos/v1/cs/configs/listener"
+                     "?dataId=%s&group=%s", argv[i + 1], argv[i + 2]);
+            rc = nacos_http(c, "GET", path, NULL, &status, &body);
+            j = rc == NACOS_OK ? json_loads(body, 0, &jerr) : NULL;
+            printf("server_listeners %s %s %d\n", argv[i + 1], argv[i + 2],
+                   j ? (int) json_object_size(json_object_get(j,
+                                          "lisentersGroupkeyStatus")) : -1);
+            json_decref(j);
+            free(body);
+            i += 2;
 
         } else if (strcmp(s, "stats") == 0) {
             nacos_client_stats(c, &st);
