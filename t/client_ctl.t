@@ -13,17 +13,7 @@ use lib 't/lib';
 use Test::Nd;
 use Test::Nd::Client;
 
-my $t = Test::Nd->new;
-$t->has(qw(grpc store config naming));
-Test::Nd::Client->require_built('nacosctl');
-
-my $schema = Test::Nd::root() . '/conf/schema';
-$t->write_conf('nacosd.conf', $t->conf(
-    extra => "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"
-           . "store {\n    schema_dir $schema;\n}\n"));
-$t->run;
-ok($t->wait_ready(20), 'ready');
-my $addr = '127.0.0.1:' . $t->port;
+my ($t, $addr) = Test::Nd::Client->standalone('nacosctl');
 my $dir = $t->testdir;
 
 sub sh ($cmd) { Test::Nd::Client->sh($t, "NACOS_SERVERS=$addr; export NACOS_SERVERS; $cmd") }

@@ -139,24 +139,12 @@ nd_client_h2_end(void *data, nd_grpc_h2c_stream_t *st)
 static void
 nd_client_h2_message(void *data, nd_grpc_h2c_stream_t *st)
 {
-    u_char          *p;
-    size_t           size, len;
+    size_t           len;
+    const u_char    *msg;
     nacos_client_t  *c = data;
 
-    for ( ;; ) {
-        size = nd_buf_size(&st->in);
-        p = nd_buf_start(&st->in);
-        if (size < 5) {
-            return;
-        }
-
-        len = (size_t) p[1] << 24 | (size_t) p[2] << 16
-              | (size_t) p[3] << 8 | (size_t) p[4];
-        if (size < 5 + len) {
-            return;
-        }
-
-        if (nd_buf_append(&c->pushes, p, 5 + len) != ND_OK) {
+    while (nd_grpc_message_next(&st->in, &msg, &len)) {
+        if (nd_buf_append(&c->pushes, msg - 5, 5 + len) != ND_OK) {
             c->lost = 1;
         }
         nd_buf_consume(&st->in, 5 + len);
@@ -297,8 +285,8 @@ nd_client_call_free(nd_client_call_t *call)
 static void
 nd_client_finish(nacos_client_t *c, nd_client_call_t *call)
 {
-    u_char                *p;
-    size_t                 size, len;
+    size_t                 len;
+    const u_char          *msg;
     json_t                *body;
     Payload               *payload;
     const char            *type;
@@ -311,20 +299,15 @@ nd_client_finish(nacos_client_t *c, nd_client_call_t *call)
     type = NULL;
 
     if (call->rc == NACOS_OK) {
-        size = nd_buf_size(&st->in);
-        p = nd_buf_start(&st->in);
-        len = size >= 5 ? ((size_t) p[1] << 24 | (size_t) p[2] << 16
-                           | (size_t) p[3] << 8 | (size_t) p[4])
-                        : 0;
-
         if (st->end != ND_GRPC_H2C_ANSWERED || st->grpc_status != 0) {
             call->rc = nd_client_error(c, NACOS_UNAVAILABLE,
                                        "%s: %s failed: %s", c->server,
                                        call->type, st->message[0]
                                        ? st->message : "connection lost");
 
-        } else if (size < 5 || p[0] != 0 || size != 5 + len
-                   || (payload = payload__unpack(NULL, len, p + 5)) == NULL
+        } else if (!nd_grpc_message_next(&st->in, &msg, &len)
+                   || nd_buf_size(&st->in) != 5 + len
+                   || (payload = payload__unpack(NULL, len, msg)) == NULL
                    || (body = nd_grpc_payload_body(payload)) == NULL)
         {
             call->rc = nd_client_error(c, NACOS_ERROR,
@@ -744,8 +727,8 @@ nd_client_push(nacos_client_t *c, const u_char *p, size_t len)
 static void
 nd_client_process(nacos_client_t *c)
 {
-    u_char            *p;
     size_t             len;
+    const u_char      *msg;
     nd_buf_t           pushes;
     nd_queue_t        *q;
     nd_client_call_t  *call;
@@ -754,14 +737,11 @@ nd_client_process(nacos_client_t *c)
         pushes = c->pushes;
         nd_buf_init(&c->pushes);
 
-        while (nd_buf_size(&pushes) >= 5) {
-            p = nd_buf_start(&pushes);
-            len = (size_t) p[1] << 24 | (size_t) p[2] << 16
-                  | (size_t) p[3] << 8 | (size_t) p[4];
-            nd_buf_consume(&pushes, 5 + len);
+        while (nd_grpc_message_next(&pushes, &msg, &len)) {
             if (c->h2c_live) {
-                nd_client_push(c, p + 5, len);
+                nd_client_push(c, msg, len);
             }
+            nd_buf_consume(&pushes, 5 + len);
         }
 
         nd_buf_free(&pushes);

@@ -61,24 +61,13 @@ w_end(void *data, nd_grpc_h2c_stream_t *st)
 static void
 w_message(void *data, nd_grpc_h2c_stream_t *st)
 {
-    u_char   *p;
-    size_t    size, len;
-    json_t   *body;
-    Payload  *payload;
+    size_t         len;
+    json_t        *body;
+    Payload       *payload;
+    const u_char  *msg;
 
-    for ( ;; ) {
-        size = nd_buf_size(&st->in);
-        p = nd_buf_start(&st->in);
-        if (size < 5) {
-            return;
-        }
-        len = (size_t) p[1] << 24 | (size_t) p[2] << 16
-              | (size_t) p[3] << 8 | (size_t) p[4];
-        if (size < 5 + len) {
-            return;
-        }
-
-        payload = payload__unpack(NULL, len, p + 5);
+    while (nd_grpc_message_next(&st->in, &msg, &len)) {
+        payload = payload__unpack(NULL, len, msg);
         if (payload) {
             body = nd_grpc_payload_body(payload);
             if (body) {

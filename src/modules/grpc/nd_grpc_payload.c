@@ -61,3 +61,28 @@ nd_grpc_payload_body(const Payload *payload)
 }
 
 
+
+
+int
+nd_grpc_message_next(nd_buf_t *in, const u_char **msg, size_t *len)
+{
+    u_char  *p;
+    size_t   size, n;
+
+    size = nd_buf_size(in);
+    p = nd_buf_start(in);
+    if (size < 5) {
+        return 0;
+    }
+
+    n = (size_t) p[1] << 24 | (size_t) p[2] << 16 | (size_t) p[3] << 8
+        | (size_t) p[4];
+    if (size - 5 < n) {
+        return 0;
+    }
+
+    *msg = p + 5;
+    *len = n;
+
+    return 1;
+}

@@ -33,6 +33,22 @@ sub require_built ($class, @names) {
 }
 
 
+# a standalone nacosd with the SDK port (skips without its modules or the
+# client programs): ($t, "127.0.0.1:PORT")
+sub standalone ($class, @programs) {
+    my $t = Test::Nd->new;
+    $t->has(qw(grpc store config naming));
+    $class->require_built(@programs);
+    my $schema = Test::Nd::root() . '/conf/schema';
+    $t->write_conf('nacosd.conf', $t->conf(
+        extra => "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"
+               . "store {\n    schema_dir $schema;\n}\n"));
+    $t->run;
+    Test::More::ok($t->wait_ready(20), 'nacosd ready');
+    return ($t, '127.0.0.1:' . $t->port);
+}
+
+
 sub _run ($class, $t, $bin, $args, %opt) {
     my ($rc, $out) = $t->run_cmd([ $class->bin($bin), @$args ],
                                  timeout => $opt{timeout} // 60,
