@@ -44,12 +44,15 @@ like($out, qr/^publish rc=5$/m, 'a publish with a wrong CAS md5: '
 like($out, qr/^remove rc=0\nget rc=1 /m, 'removed');
 is(() = $out =~ /^change /mg, 1, 'the listener ran once, for v2 only');
 
-# a listener sees every change in order, and a delete
-$out = drive(qw(listen d G  wait_listens 1
+# a listener sees every change in order, and a delete; this client is
+# embedded in the driver's own libev loop
+$out = Test::Nd::Client->drive($t, '-e', 1, '-l', 60000, $addr, qw(ready
+                listen d G  wait_listens 1
                 publish d G a1  wait_change 1  publish d G a2  wait_change 2
                 remove d G  wait_change 3));
 like($out, qr/^change d G \S+ a1\n.*^change d G \S+ a2\n.*^change d G - -$/ms,
      'changes a1, a2, then the delete, in order');
+like($out, qr/^own loop ok$/m, 'the caller\'s loop outlives the client');
 
 # naming
 $out = drive(qw(register svc 10.0.0.1 8080  subscribe svc

@@ -130,6 +130,17 @@ nd_client_h2_end(void *data, nd_grpc_h2c_stream_t *st)
 
     call = (nd_client_call_t *) ((u_char *) st
                                  - offsetof(nd_client_call_t, st));
+
+    if (st->end == ND_GRPC_H2C_REFUSED && !call->internal
+        && !c->stopping)
+    {
+        /* not processed by the server (GOAWAY, REFUSED_STREAM): sent
+         * again, on this connection or the next, within its timeout */
+        call->submitted = 0;
+        nd_queue_insert_tail(&c->waiting, &call->link);
+        return;
+    }
+
     call->ended = 1;
     nd_queue_insert_tail(&c->done, &call->link);
 }
@@ -379,6 +390,8 @@ nd_client_submit(nacos_client_t *c, nd_client_call_t *call)
         meta.n_headers = 1;
     }
 
+    nd_buf_reset(&call->st.out);
+    nd_buf_reset(&call->st.in);
     json = json_dumps(call->body, JSON_COMPACT);
     rc = json ? nd_grpc_payload_frame(&call->st.out, &meta, (u_char *) json,
                                       strlen(json))
@@ -756,6 +769,14 @@ nd_client_process(nacos_client_t *c)
         nd_queue_remove(q);
         call = nd_queue_data(q, nd_client_call_t, link);
         nd_client_finish(c, call);
+    }
+
+    /* calls refused by a connection that still serves */
+    while (c->state == ND_CLIENT_READY && !nd_queue_empty(&c->waiting)) {
+        q = nd_queue_head(&c->waiting);
+        nd_queue_remove(q);
+        call = nd_queue_data(q, nd_client_call_t, link);
+        nd_client_submit(c, call);
     }
 }
 

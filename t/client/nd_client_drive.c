@@ -4,7 +4,10 @@
  * event on stdout, for t/client_*.t.
  *
  *   nd_client_drive [-l LISTEN_MS] [-h HEALTH_MS] [-t TIMEOUT_MS]
- *                   [-n NAMESPACE] SERVERS STEP...
+ *                   [-n NAMESPACE] [-e 1] SERVERS STEP...
+ *
+ * -e 1: the client is embedded in a loop of ours (conf.loop), which must
+ * outlive it.
  *
  *   ready                     wait for a connection: "ready SERVER"
  *   get D G                   "get rc=R content=C md5=M"
@@ -49,6 +52,7 @@
 #include <signal.h>
 #include <time.h>
 #include <jansson.h>
+#include <ev.h>
 #include <nacos.h>
 
 #define LIMIT_MS  10000
@@ -197,6 +201,7 @@ main(int argc, char **argv)
                   break;
         case 't': conf.timeout_ms = (unsigned) atoi(argv[a + 1]); break;
         case 'n': conf.namespace_id = argv[a + 1]; break;
+        case 'e': conf.loop = ev_loop_new(EVFLAG_AUTO); break;
         }
         a += 2;
     }
@@ -465,6 +470,12 @@ main(int argc, char **argv)
     }
 
     nacos_client_free(c);
+    if (conf.loop) {
+        /* still ours after the client went */
+        ev_run(conf.loop, EVRUN_NOWAIT);
+        ev_loop_destroy(conf.loop);
+        printf("own loop ok\n");
+    }
     printf("end\n");
 
     return limit_hit ? 2 : 0;
