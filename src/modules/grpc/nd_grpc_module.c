@@ -172,7 +172,7 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
     nd_conf_init_size_value(gcf->queued_output_max, 4 * 1024 * 1024);
     nd_conf_init_value(gcf->stream_reset_rate, 200);
-    nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 128);
+    nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 1024);
 
     if (gcf->max_handshakes_per_ip == 0) {
         return "\"max_handshakes_per_ip\" must be at least 1";
