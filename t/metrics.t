@@ -80,18 +80,12 @@ check_sane($m1, $m2, 'after publishing');
 
 # --- gRPC: requests by type, a held connection, a subscriber, a push ----------
 my $cli = Test::Nd::Grpc->start($gport, [
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
-                labels => { module => 'naming' } } },
-    { op => 'sleep', ms => 100 },
-    map({ { op => 'unary', type => 'ConfigQueryRequest',
-            body => { dataId => 'm1.yaml', group => 'G' } } } 1 .. 3),
-    { op => 'unary', type => 'SubscribeServiceRequest',
-      body => { namespace => 'public', serviceName => 'm.svc',
-                groupName => 'DEFAULT_GROUP', clusters => '',
-                subscribe => JSON::PP::true, module => 'naming' } },
+    Test::Nd::Grpc->hello,
+    map({ Test::Nd::Grpc->call('ConfigQueryRequest', dataId => 'm1.yaml',
+                               group => 'G') } 1 .. 3),
+    Test::Nd::Grpc->call('SubscribeServiceRequest', namespace => 'public',
+        serviceName => 'm.svc', groupName => 'DEFAULT_GROUP', clusters => '',
+        subscribe => JSON::PP::true, module => 'naming'),
     { op => 'hold' } ]);
 ok($cli->wait_line(sub ($l) { ($l->{type} // '') eq 'SubscribeServiceResponse' },
                    15), 'gRPC client subscribed');
