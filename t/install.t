@@ -2,8 +2,9 @@
 # make install DESTDIR=... [PREFIX=...]: the binary, the confs and the
 # schema land where contrib/nacosd.service expects them, an upgrade keeps
 # an edited conf, and the installed binary starts from the installed
-# prefix with the installed conf (a copy with only the ports changed),
-# serves, stores into the prefix's data/ and stops cleanly.
+# prefix with the installed conf (a copy with only the ports changed):
+# auth on, the admin set once, a login, a publish stored into the
+# prefix's data/, a clean stop.
 use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -100,10 +101,22 @@ for (1 .. 200) {
 }
 is($live->{status}, 200, 'the installed nacosd answers liveness');
 ok($t->wait_ready(20), 'and is ready (store loaded from the prefix)');
+# the installed conf has auth on, with no admin yet: set it, log in
+my $form = { 'Content-Type' => 'application/x-www-form-urlencoded' };
 is($t->http_req('POST', '/nacos/v1/cs/configs',
-                body => 'dataId=d&group=G&content=x',
-                headers => { 'Content-Type' =>
-                             'application/x-www-form-urlencoded' })->{body},
+                body => 'dataId=d&group=G&content=x', headers => $form)->{status},
+   403, 'auth is on: no publish without a login');
+is($t->http_get('/nacos/actuator/prometheus')->{status}, 200,
+   'the metrics need no login');
+is($t->http_req('POST', '/nacos/v1/auth/users/admin',
+                body => 'password=install-test-1', headers => $form)->{status},
+   200, 'the admin password is set once');
+my $login = Test::Nd::decode_json($t->http_req('POST', '/nacos/v1/auth/login',
+    body => 'username=nacos&password=install-test-1', headers => $form)->{body});
+ok($login && $login->{accessToken}, 'logged in');
+is($t->http_req('POST', '/nacos/v1/cs/configs',
+                body => "accessToken=$login->{accessToken}&dataId=d&group=G"
+                      . '&content=x', headers => $form)->{body},
    'true', 'a config is published');
 ok(-s "$p/data/nacosd.db", 'into data/nacosd.db under the prefix');
 ok(-f "$p/logs/nacosd.pid", 'its pid file in logs/');

@@ -17,6 +17,7 @@ use lib 't/lib';
 use Test::Nd;
 use Test::Nd::Grpc;
 use Test::Nd::Metrics;
+use Test::Nd::Conns;
 
 my $t = Test::Nd->new;
 $t->has(qw(grpc store naming config));
@@ -80,18 +81,12 @@ check_sane($m1, $m2, 'after publishing');
 
 # --- gRPC: requests by type, a held connection, a subscriber, a push ----------
 my $cli = Test::Nd::Grpc->start($gport, [
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
-                labels => { module => 'naming' } } },
-    { op => 'sleep', ms => 100 },
-    map({ { op => 'unary', type => 'ConfigQueryRequest',
-            body => { dataId => 'm1.yaml', group => 'G' } } } 1 .. 3),
-    { op => 'unary', type => 'SubscribeServiceRequest',
-      body => { namespace => 'public', serviceName => 'm.svc',
-                groupName => 'DEFAULT_GROUP', clusters => '',
-                subscribe => JSON::PP::true, module => 'naming' } },
+    Test::Nd::Grpc->hello,
+    map({ Test::Nd::Grpc->call('ConfigQueryRequest', dataId => 'm1.yaml',
+                               group => 'G') } 1 .. 3),
+    Test::Nd::Grpc->call('SubscribeServiceRequest', namespace => 'public',
+        serviceName => 'm.svc', groupName => 'DEFAULT_GROUP', clusters => '',
+        subscribe => JSON::PP::true, module => 'naming'),
     { op => 'hold' } ]);
 ok($cli->wait_line(sub ($l) { ($l->{type} // '') eq 'SubscribeServiceResponse' },
                    15), 'gRPC client subscribed');
@@ -143,6 +138,27 @@ is($pr && $pr->{status}, 200, 'the held poll is answered by the change');
 my $m5 = scrape('after the poll');
 is(mon($m5, 'config', 'longPolling'), 0, 'longPolling: back to 0');
 check_sane($m4, $m5, 'after the poll');
+
+# --- connection limits: refusals counted by limit -------------------------
+SKIP: {
+    skip 'built without conn_limit', 4 unless $t->has_module('conn_limit');
+    my $r = $t->http_post('/nacos/v1/core/loader/limitRule',
+        encode_json({ countLimit => 100,
+                      countLimitPerClientIp => { '10.1.0.1' => 1 } }),
+        'Content-Type' => 'application/json');
+    is($r->{status}, 200, 'a rule: one connection from 10.1.0.1');
+    my $conns = Test::Nd::Conns->start({ servers => [ $gport ], tries => 1,
+        concurrency => 1,
+        clients => [ map { { who => "ip$_", clientIp => '10.1.0.1' } } 1, 2 ] });
+    $conns->wait_line(sub ($l) { ($l->{ev} // '') eq 'all_started' }, 30);
+    is(scalar @{ $conns->events('refused') }, 1, 'the second is refused');
+    my $m6 = scrape('after a refusal');
+    is($m6->{'nacosd_conn_limit_refused_total{limit="ip"}'}, 1,
+       'nacosd_conn_limit_refused_total{limit="ip"}: 1');
+    is($m6->{'nacosd_conn_limit_counted{kind="all"}'}, 1,
+       'nacosd_conn_limit_counted: the one connection');
+    $conns->kill;
+}
 
 # --- the route -------------------------------------------------------------
 is($t->http_req('POST', $path)->{status}, 405, 'POST: 405');

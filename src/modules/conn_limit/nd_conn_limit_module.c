@@ -521,6 +521,75 @@ nd_conn_limit_watch_start(nd_cycle_t *cycle, nd_conn_limit_conf_t *lcf)
 }
 
 
+/* the counters, read by the metrics registry where they are kept */
+typedef int (*nd_conn_limit_metric_add_pt)(nd_cycle_t *cycle,
+    const char *name, const char *help, const char *labels,
+    const nd_uint_t *value);
+
+static const struct {
+    const char            *name;
+    const char            *labels;
+    const char            *help;        /* NULL: the family's first */
+    nd_metric_type_e       type;
+    size_t                 offset;
+} nd_conn_limit_metrics[] = {
+    { "nacosd_conn_limit_refused_total", "limit=\"count\"",
+      "Connections and long polls refused by a limit rule, by limit.",
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, refused_count) },
+    { "nacosd_conn_limit_refused_total", "limit=\"ip\"", NULL,
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, refused_ip) },
+    { "nacosd_conn_limit_refused_total", "limit=\"app\"", NULL,
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, refused_app) },
+    { "nacosd_conn_limit_refused_total", "limit=\"polls\"", NULL,
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, refused_polls) },
+    { "nacosd_conn_limit_expelled_total", NULL,
+      "SDK connections told to go (ConnectResetRequest): over a limit, "
+      "rebalanced or moved by the loader API.",
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, expelled) },
+    { "nacosd_conn_limit_closed_total", NULL,
+      "Expelled connections closed because they did not go within "
+      "reset_timeout.",
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, closed) },
+    { "nacosd_conn_limit_rebalanced_total", NULL,
+      "SDK connections moved to a less loaded member by rebalancing.",
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, rebalanced) },
+    { "nacosd_conn_limit_rule_reloads_total", "result=\"ok\"",
+      "Rule file loads, by result (a bad file keeps the rules in use).",
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, reloads) },
+    { "nacosd_conn_limit_rule_reloads_total", "result=\"error\"", NULL,
+      ND_METRIC_COUNTER, offsetof(nd_conn_limit_conf_t, reload_errors) },
+    { "nacosd_conn_limit_counted", "kind=\"all\"",
+      "What the count limit counts now: SDK connections and held long "
+      "polls (all), of them the polls.",
+      ND_METRIC_GAUGE, offsetof(nd_conn_limit_conf_t, total) },
+    { "nacosd_conn_limit_counted", "kind=\"polls\"", NULL,
+      ND_METRIC_GAUGE, offsetof(nd_conn_limit_conf_t, polls) },
+};
+
+
+static int
+nd_conn_limit_metrics_init(nd_cycle_t *cycle, nd_conn_limit_conf_t *lcf)
+{
+    nd_uint_t                     i, *v;
+    nd_conn_limit_metric_add_pt   add;
+
+    for (i = 0; i < nd_nelts(nd_conn_limit_metrics); i++) {
+        v = (nd_uint_t *) ((u_char *) lcf + nd_conn_limit_metrics[i].offset);
+        add = nd_conn_limit_metrics[i].type == ND_METRIC_COUNTER
+              ? nd_metrics_add_counter : nd_metrics_add_gauge;
+
+        if (add(cycle, nd_conn_limit_metrics[i].name,
+                nd_conn_limit_metrics[i].help,
+                nd_conn_limit_metrics[i].labels, v) != ND_OK)
+        {
+            return ND_ERROR;
+        }
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_conn_limit_init_module(nd_cycle_t *cycle)
 {
@@ -542,7 +611,8 @@ nd_conn_limit_init_module(nd_cycle_t *cycle)
         || nd_grpc_add_gate(cycle, nd_conn_limit_gate) != ND_OK
         || nd_grpc_add_conn_hook(cycle, nd_conn_limit_conn_hook) != ND_OK
         || nd_http_add_filter(cycle, nd_conn_limit_http_filter) != ND_OK
-        || nd_conn_limit_loader_init(cycle) != ND_OK)
+        || nd_conn_limit_loader_init(cycle) != ND_OK
+        || nd_conn_limit_metrics_init(cycle, lcf) != ND_OK)
     {
         return ND_ERROR;
     }
