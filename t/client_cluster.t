@@ -44,13 +44,13 @@ my $out = Test::Nd::Client->drive($cl->node(1), '-l', 60000,
 like($out, qr/^ready \Q$a1\E$/m, 'on node 1 first');
 like($out, qr/^reset rc=0 status=200 body=success\nmoved \Q$a3\E\nlistens 2\n/m,
      'ConnectResetRequest with a redirect: moved to node 3, listened at once');
-like($out, qr/^stats connects=2 listens=2 .* resets=1 redo_instances=1 redo_subscribes=1$/m,
+like($out, qr/^stats connects=2 listens=2 .* resets=1 redo_instances=1 redo_subscribes=1 logins=0$/m,
      'instance and subscription redone on node 3');
 like($out, qr/^publish_at rc=0\nchange c G \S+ x1$/m,
      'a publish on node 1 reached the listener on node 3');
 like($out, qr/^killed \Q$a3\E\nmoved \Q$a1\E\nlistens 4\n/m,
      'node 3 killed: failed over to node 1, listened at once');
-like($out, qr/^stats connects=3 listens=4 .* redo_instances=2 redo_subscribes=2$/m,
+like($out, qr/^stats connects=3 listens=4 .* redo_instances=2 redo_subscribes=2 logins=0$/m,
      'redone again on node 1');
 like($out, qr/^publish_at rc=0\nchange c G \S+ x2$/m,
      'a publish on node 2 reached the listener on node 1');

@@ -95,7 +95,9 @@ is($rc, 2, 'a bad server list: exit 2');
 # path is not found); the password comes from the environment
 ($rc, $out) = sh('NACOS_PASSWORD=p@ss $NACOSCTL -u nacos -t 1000 config get x');
 is($rc, 2, 'a refused login: exit 2');
-like($out, qr/login as "nacos" at \Q$addr\E: refused/, '... and why');
+# (refused; or, on a slow machine, no answer within the 1 s given)
+like($out, qr/login as "nacos" at \Q$addr\E: (refused|no answer)/,
+     '... and why');
 ($rc, $out) = sh('setsid $NACOSCTL -u nacos config get x </dev/null');
 is($rc, 2, 'a user and no password (no terminal): exit 2');
 like($out, qr/no password/, '... and why');

@@ -4,7 +4,8 @@
  * event on stdout, for t/client_*.t.
  *
  *   nd_client_drive [-l LISTEN_MS] [-h HEALTH_MS] [-t TIMEOUT_MS]
- *                   [-n NAMESPACE] [-e 1] SERVERS STEP...
+ *                   [-n NAMESPACE] [-e 1] [-u USER -p PASSWORD]
+ *                   SERVERS STEP...
  *
  * -e 1: the client is embedded in a loop of ours (conf.loop), which must
  * outlive it.
@@ -202,6 +203,8 @@ main(int argc, char **argv)
         case 't': conf.timeout_ms = (unsigned) atoi(argv[a + 1]); break;
         case 'n': conf.namespace_id = argv[a + 1]; break;
         case 'e': conf.loop = ev_loop_new(EVFLAG_AUTO); break;
+        case 'u': conf.username = argv[a + 1]; break;
+        case 'p': conf.password = argv[a + 1]; break;
         }
         a += 2;
     }
@@ -450,9 +453,10 @@ main(int argc, char **argv)
             nacos_client_stats(c, &st);
             printf("stats connects=%lu listens=%lu config_pushes=%lu "
                    "naming_pushes=%lu resets=%lu redo_instances=%lu "
-                   "redo_subscribes=%lu\n", st.connects, st.listen_requests,
-                   st.config_pushes, st.naming_pushes, st.resets,
-                   st.redo_instances, st.redo_subscribes);
+                   "redo_subscribes=%lu logins=%lu\n", st.connects,
+                   st.listen_requests, st.config_pushes, st.naming_pushes,
+                   st.resets, st.redo_instances, st.redo_subscribes,
+                   st.logins);
 
         } else if (strcmp(s, "sleep") == 0 && left >= 1) {
             v = atoi(argv[++i]);
