@@ -100,7 +100,8 @@ is($r->{body}, 'Ok', 'and "Ok"');
 ok($cl->wait_for(20, sub { within(0.1) }),
    'every node within the loader factor of the average')
     or diag(explain(counts()));
-is(scalar @{ $c->events('gave_up') }, 0, 'no client gave up');
+is(scalar @{ $c->events('gave_up') }, 0, 'no client gave up')
+    or diag(explain([ @{ $c->events('refused') }[0 .. 3] ]));
 
 # automatic rebalancing: on everywhere; B and C stop, all go to A
 $cl->reload($_, %{ conf('on') }) for 1 .. 3;

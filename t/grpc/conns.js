@@ -67,7 +67,7 @@ function attempt(C, port) {
         C.moved(next);
       }
     };
-    unary(client, payload('ServerCheckRequest', {}, {}, C.clientIp), 5000)
+    unary(client, payload('ServerCheckRequest', {}, {}, C.clientIp), 20000)
       .then((chk) => {
       if (chk.grpc_error !== undefined || chk.type !== 'ServerCheckResponse') {
         finish('server check');
@@ -132,14 +132,14 @@ async function naming(C, client, port) {
         groupName: 'DEFAULT_GROUP', type: 'registerInstance', module: 'naming',
         instance: { ip: C.clientIp, port: 8080, weight: 1.0, healthy: true,
                     enabled: true, ephemeral: true, clusterName: 'DEFAULT',
-                    metadata: {} } }, {}, C.clientIp), 5000);
+                    metadata: {} } }, {}, C.clientIp), 20000);
     out({ ev: 'reg', who: C.who, port, code: r.body ? r.body.resultCode : -1 });
   }
   if (C.subscribe) {
     const r = await unary(client, payload('SubscribeServiceRequest',
       { namespace: 'public', serviceName: C.subscribe,
         groupName: 'DEFAULT_GROUP', clusters: '', subscribe: true,
-        module: 'naming' }, {}, C.clientIp), 5000);
+        module: 'naming' }, {}, C.clientIp), 20000);
     out({ ev: 'sub', who: C.who, port,
           code: r.body ? r.body.resultCode : -1,
           hosts: hostsOf(r.body && r.body.serviceInfo) });
