@@ -30,7 +30,7 @@ sub conf ($rebalance) {
              extra => "conn_limit {\n    check_interval 300ms;\n"
                     . "    reset_timeout 3s;\n"
                     . "    rebalance $rebalance;\n"
-                    . "    rebalance_interval 500ms;\n"
+                    . "    rebalance_interval 1s;\n"
                     . "    rebalance_delay 0;\n"
                     . "    rebalance_factor 0.1;\n"
                     . "    rebalance_batch 100;\n}\n" };
