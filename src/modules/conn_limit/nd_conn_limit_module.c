@@ -339,7 +339,8 @@ nd_conn_limit_conn_hook(nd_grpc_conn_t *conn, int up)
  * server, as Nacos does when its ConnectionManager denies); every
  * request of a monitored IP is logged */
 static nd_int_t
-nd_conn_limit_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+nd_conn_limit_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
+    json_t *body, const char **msg)
 {
     int64_t                limit;
     const char            *ip, *app;

@@ -394,16 +394,13 @@ nd_naming_grpc_field(json_t *body, const char *name, nd_str_t *v)
 static const char *
 nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
 {
-    u_char  *p;
+    u_char      *p;
+    nd_int_t     code;
+    const char  *msg;
 
     nd_naming_grpc_field(body, "namespace", &ref->ns);
     if (ref->ns.len == 0) {
         nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
-    }
-
-    if (!nd_naming_ns_ok(&ref->ns)) {
-        return "Param 'namespaceId/tenant' is illegal, illegal characters "
-               "should not appear in the param.";
     }
 
     nd_naming_grpc_field(body, "groupName", &ref->group);
@@ -411,19 +408,14 @@ nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
         nd_str_set(&ref->group, ND_NAMING_DEFAULT_GROUP);
     }
 
-    if (ref->group.len > 128 || !nd_naming_group_ok(&ref->group)) {
-        return "Param 'group' is illegal, illegal characters should not "
-               "appear in the param.";
-    }
-
     nd_naming_grpc_field(body, "serviceName", &ref->name);
     if (ref->name.len == 0) {
         return "Param 'serviceName' is required.";
     }
 
-    if (ref->name.len > 512 || !nd_naming_svc_name_ok(&ref->name)) {
-        return "Param 'serviceName' is illegal, illegal characters should "
-               "not appear in the param.";
+    msg = nd_naming_check_ref(ref, &code);
+    if (msg) {
+        return msg;
     }
 
     ref->grouped.len = ref->group.len + 2 + ref->name.len;
@@ -451,9 +443,9 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
 {
     int          rc;
     char        *text;
-    size_t       i;
     int64_t      interval, timeout, del, port;
     json_t      *v;
+    nd_int_t     code;
     nd_str_t     t;
     const char  *s;
 
@@ -464,17 +456,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     }
 
     nd_naming_grpc_field(j, "ip", &spec->ip);
-    if (spec->ip.len == 0 || spec->ip.len > 128) {
-        return spec->ip.len ? "Param 'ip' is illegal, the param length "
-                              "should not exceed 128."
-                            : "Param 'ip' is required.";
+    if (spec->ip.len == 0) {
+        return "Param 'ip' is required.";
     }
 
-    for (i = 0; i < spec->ip.len; i++) {
-        if (isspace(spec->ip.data[i]) || spec->ip.data[i] < 0x20) {
-            return "Param 'ip' is illegal, illegal characters should not "
-                   "appear in the param.";
-        }
+    s = nd_naming_check_ip(&spec->ip, &code);
+    if (s) {
+        return s;
     }
 
     port = 0;
@@ -486,12 +474,10 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     spec->port = (nd_uint_t) port;
 
     nd_naming_grpc_field(j, "clusterName", &spec->cluster);
-    for (i = 0; i < spec->cluster.len; i++) {
-        if (!isalnum(spec->cluster.data[i]) && spec->cluster.data[i] != '-') {
-            snprintf(buf, size, "Instance 'clusterName' should be "
-                     "characters with only 0-9a-zA-Z-. (current: %.*s)",
-                     ND_STR_ARG(spec->cluster));
-            return buf;
+    if (spec->cluster.len) {
+        s = nd_naming_check_cluster(&spec->cluster, buf, size, &code);
+        if (s) {
+            return s;
         }
     }
 
@@ -522,6 +508,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         free(text);
         if (spec->metadata == NULL) {
             return "metadata format incorrect";
+        }
+        if (nd_naming_metadata_check(nd_naming_conf(nd_cycle),
+                                     spec->metadata, buf, size))
+        {
+            json_decref(spec->metadata);
+            spec->metadata = NULL;
+            return buf;
         }
     }
 
@@ -571,12 +564,21 @@ nd_naming_grpc_specs_free(nd_naming_spec_t *specs, nd_uint_t n)
 }
 
 
-/* the ephemeral service for a register; NULL with *msg set on conflict */
+/* the ephemeral service for a register; NULL with *msg set on conflict
+ * and over max_services (*code 429) */
 static nd_naming_service_t *
 nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
-    char *buf, size_t size, const char **msg)
+    char *buf, size_t size, const char **msg, nd_int_t *code)
 {
     nd_naming_service_t  *s;
+
+    if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, buf, size)
+        != ND_OK)
+    {
+        *code = 429;
+        *msg = buf;
+        return NULL;
+    }
 
     s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, 1, NULL);
     if (s == NULL) {
@@ -597,10 +599,12 @@ nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
 
 
 /* register (n specs, a batch) or deregister (specs NULL) for the call's
- * connection; NULL, nd_naming_grpc_server_error, or a 400 message */
+ * connection; NULL, or the message of the errorCode in *code: 500
+ * (nd_naming_grpc_server_error), 400, or 429 (a limit) */
 static const char *
 nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
-    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size)
+    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size,
+    nd_int_t *code)
 {
     const char           *msg;
     nd_naming_conf_t     *nf;
@@ -621,13 +625,26 @@ nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
     }
 
     msg = NULL;
-    s = nd_naming_grpc_service(nf, ref, buf, size, &msg);
+    *code = 500;
+    s = nd_naming_grpc_service(nf, ref, buf, size, &msg, code);
     if (s == NULL) {
+        if (*code == 500 && msg != nd_naming_grpc_server_error) {
+            *code = 400;
+        }
         return msg;
     }
 
     c = nd_naming_grpc_client(nf, call, 1);
-    if (c == NULL || nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
+    if (c == NULL) {
+        return nd_naming_grpc_server_error;
+    }
+
+    if (nd_naming_instances_admit(nf, s, c, n, buf, size) != ND_OK) {
+        *code = 429;
+        return buf;
+    }
+
+    if (nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
         return nd_naming_grpc_server_error;
     }
 
@@ -639,6 +656,7 @@ static nd_int_t
 nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
 {
     char              buf[768];
+    nd_int_t          code;
     const char       *type, *msg;
     nd_naming_ref_t   ref;
     nd_naming_spec_t  spec;
@@ -656,11 +674,13 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
         if (msg) {
             return nd_grpc_reply_error(call, 400, msg);
         }
-        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf),
+                                     &code);
         nd_naming_grpc_specs_free(&spec, 1);
 
     } else if (strcmp(type, "deregisterInstance") == 0) {
-        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf),
+                                     &code);
 
     } else {
         snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
@@ -668,8 +688,7 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
     }
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "InstanceResponse",
@@ -772,6 +791,7 @@ nd_naming_grpc_persistent(nd_grpc_call_t *call, json_t *body)
                                            sizeof(buf));
             rc = rc == ND_OK ? w.answer(&w, 0, 0, NULL, NULL)
                  : rc == ND_DECLINED ? w.answer(&w, 400, 21004, buf, NULL)
+                 : rc == ND_BUSY ? w.answer(&w, 429, 5033, buf, NULL)
                  : ND_ERROR;
         }
 
@@ -795,6 +815,7 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
     char               buf[768];
     size_t             i, n;
     json_t            *list, *item;
+    nd_int_t           code;
     const char        *type, *msg;
     nd_naming_ref_t    ref;
     nd_naming_spec_t  *specs;
@@ -837,12 +858,12 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
         }
     }
 
-    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf));
+    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf),
+                                 &code);
     nd_naming_grpc_specs_free(specs, n);
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "BatchInstanceResponse",
@@ -1235,6 +1256,7 @@ nd_naming_grpc_timer(nd_timer_t *t)
 static nd_int_t
 nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 {
+    char                  buf[256];
     json_t               *labels;
     nd_str_t              clusters;
     const char           *msg, *app;
@@ -1257,6 +1279,13 @@ nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 
     if (nd_json_get_bool(body, "subscribe", 1)) {
         /* the subscription needs the service object: made empty here */
+        if (nd_naming_service_admit(nf, &ref.ns, &ref.grouped, buf,
+                                    sizeof(buf))
+            != ND_OK)
+        {
+            return nd_naming_grpc_fail(call, "SubscribeServiceResponse",
+                                       429, buf);
+        }
         s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, 1, NULL);
         c = nd_naming_grpc_client(nf, call, 1);
         sub = (s && c) ? nd_naming_subscribe(nf, c, s, &clusters) : NULL;
