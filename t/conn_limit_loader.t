@@ -9,6 +9,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use Test::Nd;
 use Test::Nd::Conns;
+use Test::Nd::Grpc;
 
 my @n = map { Test::Nd->new } 1 .. 2;
 $n[0]->has(qw(grpc conn_limit));
@@ -61,6 +62,30 @@ ok($n[0]->wait_for(10, sub { scalar keys %{ current(1) } == 10 }),
 is(scalar keys %{ current(0) }, 10, 'A keeps ten');
 is(scalar @{ $c->events('reset') }, 10, 'ten resets in all, one each');
 is(scalar @{ $c->events('refused') }, 0, 'no client was refused');
+
+# a client that does not go when told is closed after reset_timeout (1 s)
+my $stay = Test::Nd::Grpc->start($a, [
+    { op => 'unary', type => 'ServerCheckRequest', body => {} },
+    { op => 'bidi_open' },
+    { op => 'bidi_send', type => 'ConnectionSetupRequest',
+      body => { clientVersion => 'test', labels => { source => 'sdk' } },
+      clientIp => '10.6.0.1' },
+    { op => 'silent', value => 1 },
+    { op => 'hold' } ]);
+my $sid;
+ok($n[0]->wait_for(10, sub {
+       ($sid) = grep { current(0)->{$_}{metaInfo}{clientIp} eq '10.6.0.1' }
+                keys %{ current(0) };
+       defined $sid }), 'a client that will not go is connected');
+$r = $n[0]->http_get("/nacos/v2/core/loader/reloadClient?connectionId=$sid");
+is($r->{status}, 200, 'reloadClient without an address: 200');
+ok($stay->wait_line(sub ($l) { ($l->{type} // '') eq 'ConnectResetRequest' },
+                    5), 'it got ConnectResetRequest (no address)');
+ok($n[0]->wait_for(10, sub { !exists current(0)->{$sid} }),
+   'it is closed once reset_timeout passed');
+like($n[0]->error_log, qr/closing grpc connection \Q$sid\E: still here after ConnectResetRequest/,
+     'the reason is logged');
+$stay->kill;
 
 # bad parameters
 for my $q ('reloadCurrent?count=x', 'reloadCurrent',

@@ -8,7 +8,7 @@
 //         clients: [ { who, server: index in servers, clientIp, app,
 //                      source } ],
 //         concurrency: 20, tries: how many servers a client tries before
-//         it gives up (default: all of them) }
+//         it gives up (default: never gives up, as the SDK) }
 //
 // A client: ServerCheckRequest, the bi-stream, ConnectionSetupRequest
 // (metadata.clientIp and labels AppName/source as given, an empty
@@ -43,7 +43,9 @@ function out(obj) {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
-const tries = spec.tries || spec.servers.length;
+// without "tries" a client never gives up, as the SDK: it goes round its
+// server list, pausing 200 ms after each round
+const tries = spec.tries || 0;
 
 // one connection attempt; resolves 'conn', 'refused'; later events
 // (reset, lost) call C.moved(port) with where to go next
@@ -67,7 +69,7 @@ function attempt(C, port) {
         C.moved(next);
       }
     };
-    unary(client, payload('ServerCheckRequest', {}, {}, C.clientIp), 5000)
+    unary(client, payload('ServerCheckRequest', {}, {}, C.clientIp), 20000)
       .then((chk) => {
       if (chk.grpc_error !== undefined || chk.type !== 'ServerCheckResponse') {
         finish('server check');
@@ -132,14 +134,14 @@ async function naming(C, client, port) {
         groupName: 'DEFAULT_GROUP', type: 'registerInstance', module: 'naming',
         instance: { ip: C.clientIp, port: 8080, weight: 1.0, healthy: true,
                     enabled: true, ephemeral: true, clusterName: 'DEFAULT',
-                    metadata: {} } }, {}, C.clientIp), 5000);
+                    metadata: {} } }, {}, C.clientIp), 20000);
     out({ ev: 'reg', who: C.who, port, code: r.body ? r.body.resultCode : -1 });
   }
   if (C.subscribe) {
     const r = await unary(client, payload('SubscribeServiceRequest',
       { namespace: 'public', serviceName: C.subscribe,
         groupName: 'DEFAULT_GROUP', clusters: '', subscribe: true,
-        module: 'naming' }, {}, C.clientIp), 5000);
+        module: 'naming' }, {}, C.clientIp), 20000);
     out({ ev: 'sub', who: C.who, port,
           code: r.body ? r.body.resultCode : -1,
           hosts: hostsOf(r.body && r.body.serviceInfo) });
@@ -149,9 +151,12 @@ async function naming(C, client, port) {
 // connect to port, else to the next servers of the list
 async function connect(C, port) {
   let i = Math.max(0, spec.servers.indexOf(port));
-  for (let k = 0; k < tries; k++) {
+  for (let k = 0; !tries || k < tries; k++) {
     const p = k === 0 ? port : spec.servers[(i + k) % spec.servers.length];
     if (await attempt(C, p) === 'conn') { return; }
+    if (!tries && k % spec.servers.length === spec.servers.length - 1) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   out({ ev: 'gave_up', who: C.who });
 }

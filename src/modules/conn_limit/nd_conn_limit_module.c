@@ -898,11 +898,11 @@ nd_conn_limit_movable(nd_conn_limit_conf_t *lcf)
 static void
 nd_conn_limit_close_stayers(nd_conn_limit_conf_t *lcf)
 {
+    char             ids[64][128];
     nd_uint_t        i, n, k;
     nd_msec_t        now;
     nd_hash_elt_t   *e;
     nd_grpc_conn_t  *conn;
-    char            *ids[64];
 
     now = nd_time_monotonic_msec();
 
@@ -911,16 +911,19 @@ nd_conn_limit_close_stayers(nd_conn_limit_conf_t *lcf)
         for (e = nd_hash_first(&lcf->resets, &i); e && n < 64;
              e = nd_hash_next(&lcf->resets, e, &i))
         {
-            if (now >= (nd_msec_t) (uintptr_t) e->value) {
-                ids[n++] = (char *) e->key;
+            /* hash keys are not NUL-terminated: copied */
+            if (now >= (nd_msec_t) (uintptr_t) e->value
+                && e->len < sizeof(ids[0]))
+            {
+                memcpy(ids[n], e->key, e->len);
+                ids[n++][e->len] = '\0';
             }
         }
 
         for (k = 0; k < n; k++) {
-            conn = nd_grpc_conn_find(nd_cycle, ids[k]);
             (void) nd_hash_del(&lcf->resets, (u_char *) ids[k],
                                strlen(ids[k]));
-            /* the key is freed: ids[k] is not used again */
+            conn = nd_grpc_conn_find(nd_cycle, ids[k]);
             if (conn) {
                 lcf->closed++;
                 nd_grpc_conn_close(conn, "still here after "

@@ -47,6 +47,9 @@ typedef struct {
     uint32_t                gen;
 } nd_naming_gticket_t;
 
+/* how often the clients of moved connections are looked at */
+#define ND_NAMING_MOVED_CHECK  250
+
 /* the client of a connection moved to another server, released late */
 typedef struct {
     nd_queue_t              link;           /* grpc->moved */
@@ -208,13 +211,51 @@ nd_naming_grpc_release(nd_naming_conf_t *nf, const nd_str_t *id)
 }
 
 
-/* the moved clients due (all of them when stopping) are released */
+/* every instance of c is held by another client too: its client's new
+ * connection (here, or synced by Distro from its new server) */
+static int
+nd_naming_grpc_covered(nd_naming_client_t *c)
+{
+    nd_queue_t            *q, *k;
+    nd_naming_instance_t  *i, *o;
+
+    for (q = nd_queue_head(&c->instances);
+         q != nd_queue_sentinel(&c->instances);
+         q = nd_queue_next(q))
+    {
+        i = nd_queue_data(q, nd_naming_instance_t, client_link);
+
+        for (k = nd_queue_head(&i->cluster->instances);
+             k != nd_queue_sentinel(&i->cluster->instances);
+             k = nd_queue_next(k))
+        {
+            o = nd_queue_data(k, nd_naming_instance_t, cluster_link);
+            if (o->client != c && o->port == i->port
+                && o->ip_len == i->ip_len
+                && memcmp(o->ip, i->ip, i->ip_len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (k == nd_queue_sentinel(&i->cluster->instances)) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the moved clients whose instances are held elsewhere now, or whose
+ * moved_grace passed (all of them when stopping), are released */
 static void
 nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all)
 {
     nd_str_t             id;
     nd_msec_t            now;
-    nd_queue_t          *q;
+    nd_queue_t          *q, *next;
+    nd_naming_client_t  *c;
     nd_naming_grpc_t    *ng;
     nd_naming_gmoved_t  *m;
 
@@ -222,20 +263,27 @@ nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all)
     now = nd_time_monotonic_msec();
     nd_timer_stop(&ng->moved_timer);
 
-    while (!nd_queue_empty(&ng->moved)) {
-        q = nd_queue_head(&ng->moved);
+    for (q = nd_queue_head(&ng->moved); q != nd_queue_sentinel(&ng->moved);
+         q = next)
+    {
+        next = nd_queue_next(q);
         m = nd_queue_data(q, nd_naming_gmoved_t, link);
+        id.data = (u_char *) m->id;
+        id.len = m->len;
+        c = nd_naming_client_find(nf, &id);
 
-        if (!all && m->at > now) {
-            nd_timer_start(&ng->moved_timer, m->at - now, ND_TIMER_ONCE);
-            return;
+        if (c && !all && now < m->at && !nd_naming_grpc_covered(c)) {
+            continue;
         }
 
         nd_queue_remove(&m->link);
-        id.data = (u_char *) m->id;
-        id.len = m->len;
         nd_naming_grpc_release(nf, &id);
         nd_free(m);
+    }
+
+    if (!nd_queue_empty(&ng->moved)) {
+        nd_timer_start(&ng->moved_timer, ND_NAMING_MOVED_CHECK,
+                       ND_TIMER_ONCE);
     }
 }
 
@@ -247,11 +295,12 @@ nd_naming_grpc_moved_timer(nd_timer_t *t)
 }
 
 
-/* a connection closed: its client is released, at once, or moved_grace
- * later when the connection was told to go to another server.  The
- * client then registers its instances there (Distro brings them here)
- * before these go, so a subscriber never sees an instance that only
- * moved leave, and a query never misses it. */
+/* a connection closed: its client is released at once, or, when the
+ * connection was told to go to another server, once every instance it
+ * holds is held by another client too (its registration on the new
+ * server, which Distro brings here), at the latest moved_grace later: a
+ * subscriber never sees an instance that only moved leave, and a query
+ * never misses it. */
 static void
 nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
     void *data)
@@ -284,11 +333,13 @@ nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
     nd_queue_insert_tail(&ng->moved, &m->link);
 
     nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
-                 "naming: connection client %s moved, released in %lu ms",
+                 "naming: connection client %s moved, released once its "
+                 "instances are held elsewhere, within %lu ms",
                  m->id, (unsigned long) nf->moved_grace);
 
     if (!nd_timer_active(&ng->moved_timer)) {
-        nd_timer_start(&ng->moved_timer, nf->moved_grace, ND_TIMER_ONCE);
+        nd_timer_start(&ng->moved_timer, ND_NAMING_MOVED_CHECK,
+                       ND_TIMER_ONCE);
     }
 }
 

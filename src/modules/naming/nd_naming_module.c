@@ -152,7 +152,7 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(nf->push_min_interval,
                             ND_NAMING_PUSH_MIN_INTERVAL);
     nd_conf_init_msec_value(nf->push_ack_timeout, 10000);
-    nd_conf_init_msec_value(nf->moved_grace, 10000);
+    nd_conf_init_msec_value(nf->moved_grace, 30000);
     nd_conf_init_value(nf->push_udp, 1);
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
     nd_conf_init_msec_value(nf->empty_service_expire, 60000);
