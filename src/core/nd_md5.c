@@ -26,21 +26,26 @@ static const uint32_t  nd_md5_t[64] = {
     0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
-/* the left rotation of each step, per round */
-static const uint8_t  nd_md5_s[4][4] = {
-    { 7, 12, 17, 22 }, { 5, 9, 14, 20 }, { 4, 11, 16, 23 }, { 6, 10, 15, 21 },
-};
-
-
 #define nd_md5_rotl(x, n)  (((x) << (n)) | ((x) >> (32 - (n))))
 
+#define nd_md5_f(b, c, d)  ((d) ^ ((b) & ((c) ^ (d))))
+#define nd_md5_g(b, c, d)  ((c) ^ ((d) & ((b) ^ (c))))
+#define nd_md5_h(b, c, d)  ((b) ^ (c) ^ (d))
+#define nd_md5_i(b, c, d)  ((c) ^ ((b) | ~(d)))
 
-/* one 64-byte block into the state */
+/* one step: a = b + ((a + fn(b, c, d) + x[k] + T[i]) <<< s) */
+#define nd_md5_step(fn, a, b, c, d, k, i, s)                                  \
+    (a) += fn(b, c, d) + x[k] + nd_md5_t[i];                                  \
+    (a) = (b) + nd_md5_rotl(a, s)
+
+
+/* one 64-byte block into the state; unrolled: the looped form with its
+ * per-step switch cost a config publish four times the instructions */
 static void
 nd_md5_block(uint32_t st[4], const u_char *p)
 {
-    uint32_t    a, b, c, d, f, x[16];
-    nd_uint_t   i, g, r;
+    uint32_t    a, b, c, d, x[16];
+    nd_uint_t   i;
 
     for (i = 0; i < 16; i++) {
         x[i] = (uint32_t) p[i * 4] | (uint32_t) p[i * 4 + 1] << 8
@@ -52,34 +57,73 @@ nd_md5_block(uint32_t st[4], const u_char *p)
     c = st[2];
     d = st[3];
 
-    for (i = 0; i < 64; i++) {
-        r = i / 16;
+    nd_md5_step(nd_md5_f, a, b, c, d, 0, 0, 7);
+    nd_md5_step(nd_md5_f, d, a, b, c, 1, 1, 12);
+    nd_md5_step(nd_md5_f, c, d, a, b, 2, 2, 17);
+    nd_md5_step(nd_md5_f, b, c, d, a, 3, 3, 22);
+    nd_md5_step(nd_md5_f, a, b, c, d, 4, 4, 7);
+    nd_md5_step(nd_md5_f, d, a, b, c, 5, 5, 12);
+    nd_md5_step(nd_md5_f, c, d, a, b, 6, 6, 17);
+    nd_md5_step(nd_md5_f, b, c, d, a, 7, 7, 22);
+    nd_md5_step(nd_md5_f, a, b, c, d, 8, 8, 7);
+    nd_md5_step(nd_md5_f, d, a, b, c, 9, 9, 12);
+    nd_md5_step(nd_md5_f, c, d, a, b, 10, 10, 17);
+    nd_md5_step(nd_md5_f, b, c, d, a, 11, 11, 22);
+    nd_md5_step(nd_md5_f, a, b, c, d, 12, 12, 7);
+    nd_md5_step(nd_md5_f, d, a, b, c, 13, 13, 12);
+    nd_md5_step(nd_md5_f, c, d, a, b, 14, 14, 17);
+    nd_md5_step(nd_md5_f, b, c, d, a, 15, 15, 22);
 
-        switch (r) {
-        case 0:
-            f = (b & c) | (~b & d);
-            g = i;
-            break;
-        case 1:
-            f = (b & d) | (c & ~d);
-            g = (5 * i + 1) % 16;
-            break;
-        case 2:
-            f = b ^ c ^ d;
-            g = (3 * i + 5) % 16;
-            break;
-        default:
-            f = c ^ (b | ~d);
-            g = (7 * i) % 16;
-            break;
-        }
+    nd_md5_step(nd_md5_g, a, b, c, d, 1, 16, 5);
+    nd_md5_step(nd_md5_g, d, a, b, c, 6, 17, 9);
+    nd_md5_step(nd_md5_g, c, d, a, b, 11, 18, 14);
+    nd_md5_step(nd_md5_g, b, c, d, a, 0, 19, 20);
+    nd_md5_step(nd_md5_g, a, b, c, d, 5, 20, 5);
+    nd_md5_step(nd_md5_g, d, a, b, c, 10, 21, 9);
+    nd_md5_step(nd_md5_g, c, d, a, b, 15, 22, 14);
+    nd_md5_step(nd_md5_g, b, c, d, a, 4, 23, 20);
+    nd_md5_step(nd_md5_g, a, b, c, d, 9, 24, 5);
+    nd_md5_step(nd_md5_g, d, a, b, c, 14, 25, 9);
+    nd_md5_step(nd_md5_g, c, d, a, b, 3, 26, 14);
+    nd_md5_step(nd_md5_g, b, c, d, a, 8, 27, 20);
+    nd_md5_step(nd_md5_g, a, b, c, d, 13, 28, 5);
+    nd_md5_step(nd_md5_g, d, a, b, c, 2, 29, 9);
+    nd_md5_step(nd_md5_g, c, d, a, b, 7, 30, 14);
+    nd_md5_step(nd_md5_g, b, c, d, a, 12, 31, 20);
 
-        f += a + nd_md5_t[i] + x[g];
-        a = d;
-        d = c;
-        c = b;
-        b += nd_md5_rotl(f, nd_md5_s[r][i % 4]);
-    }
+    nd_md5_step(nd_md5_h, a, b, c, d, 5, 32, 4);
+    nd_md5_step(nd_md5_h, d, a, b, c, 8, 33, 11);
+    nd_md5_step(nd_md5_h, c, d, a, b, 11, 34, 16);
+    nd_md5_step(nd_md5_h, b, c, d, a, 14, 35, 23);
+    nd_md5_step(nd_md5_h, a, b, c, d, 1, 36, 4);
+    nd_md5_step(nd_md5_h, d, a, b, c, 4, 37, 11);
+    nd_md5_step(nd_md5_h, c, d, a, b, 7, 38, 16);
+    nd_md5_step(nd_md5_h, b, c, d, a, 10, 39, 23);
+    nd_md5_step(nd_md5_h, a, b, c, d, 13, 40, 4);
+    nd_md5_step(nd_md5_h, d, a, b, c, 0, 41, 11);
+    nd_md5_step(nd_md5_h, c, d, a, b, 3, 42, 16);
+    nd_md5_step(nd_md5_h, b, c, d, a, 6, 43, 23);
+    nd_md5_step(nd_md5_h, a, b, c, d, 9, 44, 4);
+    nd_md5_step(nd_md5_h, d, a, b, c, 12, 45, 11);
+    nd_md5_step(nd_md5_h, c, d, a, b, 15, 46, 16);
+    nd_md5_step(nd_md5_h, b, c, d, a, 2, 47, 23);
+
+    nd_md5_step(nd_md5_i, a, b, c, d, 0, 48, 6);
+    nd_md5_step(nd_md5_i, d, a, b, c, 7, 49, 10);
+    nd_md5_step(nd_md5_i, c, d, a, b, 14, 50, 15);
+    nd_md5_step(nd_md5_i, b, c, d, a, 5, 51, 21);
+    nd_md5_step(nd_md5_i, a, b, c, d, 12, 52, 6);
+    nd_md5_step(nd_md5_i, d, a, b, c, 3, 53, 10);
+    nd_md5_step(nd_md5_i, c, d, a, b, 10, 54, 15);
+    nd_md5_step(nd_md5_i, b, c, d, a, 1, 55, 21);
+    nd_md5_step(nd_md5_i, a, b, c, d, 8, 56, 6);
+    nd_md5_step(nd_md5_i, d, a, b, c, 15, 57, 10);
+    nd_md5_step(nd_md5_i, c, d, a, b, 6, 58, 15);
+    nd_md5_step(nd_md5_i, b, c, d, a, 13, 59, 21);
+    nd_md5_step(nd_md5_i, a, b, c, d, 4, 60, 6);
+    nd_md5_step(nd_md5_i, d, a, b, c, 11, 61, 10);
+    nd_md5_step(nd_md5_i, c, d, a, b, 2, 62, 15);
+    nd_md5_step(nd_md5_i, b, c, d, a, 9, 63, 21);
 
     st[0] += a;
     st[1] += b;

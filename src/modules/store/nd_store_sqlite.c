@@ -1291,9 +1291,14 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
         nd_free(dir);
     }
 
+    /* one thread at a time uses the connection (this one until the
+     * writer starts, then the writer): no mutex per call, no global one
+     * per allocation (refused once SQLite is initialized: harmless) */
+    (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
     rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                         | SQLITE_OPEN_FULLMUTEX, NULL);
+                         | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                      "sqlite: cannot open \"%s\": %s", scf->sqlite_path_z,

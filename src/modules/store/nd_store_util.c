@@ -55,6 +55,7 @@ int
 nd_store_valid_text(const nd_str_t *s, size_t max)
 {
     size_t     i, n, k;
+    uint64_t   w;
     uint32_t   cp;
     u_char     c;
 
@@ -63,6 +64,21 @@ nd_store_valid_text(const nd_str_t *s, size_t max)
     }
 
     for (i = 0; i < s->len; /* void */ ) {
+
+        /* 8 ASCII bytes, none NUL, at a time: most contents are ASCII */
+        while (i + 8 <= s->len) {
+            memcpy(&w, s->data + i, 8);
+            if ((w & 0x8080808080808080ULL)
+                || ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL))
+            {
+                break;
+            }
+            i += 8;
+        }
+        if (i == s->len) {
+            break;
+        }
+
         c = s->data[i];
 
         if (c < 0x80) {
