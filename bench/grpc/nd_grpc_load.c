@@ -147,6 +147,7 @@ static const char  *etcd_prefix;     /* -E: etcd KV/Put calls */
 static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
 static long         max_calls;       /* -n: 0 = until -t */
+static long         submitted;       /* timed calls sent, for -n */
 static char         answer[64];      /* the type of the first unary answer
                                       * of the timed calls (-N and plain) */
 
@@ -509,9 +510,10 @@ next_call(conn_t *c)
     size_t       n = 0;
     uint8_t     *out;
 
-    if (max_calls && counter >= max_calls) {
+    if (max_calls && submitted >= max_calls) {
         return;
     }
+    submitted++;
 
     if (etcd_prefix) {
         out = etcd_put_frame(counter++, &n);
@@ -1178,7 +1180,7 @@ main(int argc, char **argv)
             busy += cs[i]->inflight;
         }
         if (busy == 0
-            && (now() >= t_end || (max_calls && counter >= max_calls)))
+            && (now() >= t_end || (max_calls && submitted >= max_calls)))
         {
             break;
         }
