@@ -974,6 +974,23 @@ nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
         return;
     }
 
+    /* one write alone: its failure rolls back the whole transaction, the
+     * same outcome without the savepoint's two statements */
+    if (n == 1) {
+        rc = nd_store_sqlite_run(sq, ops[0]);
+
+        if (rc != SQLITE_OK) {
+            nd_store_sqlite_error(sq, ops[0], rc);
+            ops[0]->seq = 0;
+            if (!sqlite3_get_autocommit(sq->db)) {
+                nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
+            }
+            return;
+        }
+
+        goto commit;
+    }
+
     for (i = 0; i < n; i++) {
         if (nd_store_sqlite_x(sq, ND_SQLITE_SAVEPOINT) != SQLITE_OK) {
             nd_store_sqlite_error(sq, ops[i], SQLITE_ERROR);
@@ -990,6 +1007,8 @@ nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
 
         nd_store_sqlite_x(sq, ND_SQLITE_RELEASE);
     }
+
+commit:
 
     rc = nd_store_sqlite_x(sq, ND_SQLITE_COMMIT);
     if (rc == SQLITE_OK) {
