@@ -307,6 +307,11 @@ nd_json_hex4(const u_char *p, uint32_t *out)
 }
 
 
+/* a byte of w is zero */
+#define nd_json_has_zero(w)                                                   \
+    (((w) - 0x0101010101010101ULL) & ~(w) & 0x8080808080808080ULL)
+
+
 /* a string after its opening quote: *s and *len point at its bytes (in
  * the text, or in jp->tmp when it had escapes); ND_ERROR if invalid */
 static int
@@ -323,6 +328,24 @@ nd_json_parse_string(nd_json_parser_t *jp, const char **s, size_t *len)
 
     /* the fast path: no escape */
     for ( ;; ) {
+
+        /* 8 plain ASCII bytes at a time: none a quote, a backslash, a
+         * control byte or a byte of a multibyte sequence */
+        while (end - p >= 8) {
+            uint64_t  w;
+
+            memcpy(&w, p, 8);
+            if ((w & 0x8080808080808080ULL)
+                || nd_json_has_zero(w ^ 0x2222222222222222ULL)
+                || nd_json_has_zero(w ^ 0x5c5c5c5c5c5c5c5cULL)
+                || ((w - 0x2020202020202020ULL) & ~w
+                    & 0x8080808080808080ULL))
+            {
+                break;
+            }
+            p += 8;
+        }
+
         if (p == end) {
             return ND_ERROR;
         }
