@@ -176,11 +176,27 @@ varint(uint8_t *p, uint64_t v)
 }
 
 
+/* the 5-byte gRPC prefix of the message buf + 5 .. end; the frame's
+ * length */
+static size_t
+prefix(uint8_t *buf, const uint8_t *end)
+{
+    size_t  n = (size_t) (end - buf - 5);
+
+    buf[0] = 0;
+    buf[1] = (uint8_t) (n >> 24);
+    buf[2] = (uint8_t) (n >> 16);
+    buf[3] = (uint8_t) (n >> 8);
+    buf[4] = (uint8_t) n;
+    return n + 5;
+}
+
+
 /* 5-byte gRPC prefix + Payload */
 static uint8_t *
 frame(const char *type, const char *json, size_t *len)
 {
-    size_t    tl = strlen(type), jl = strlen(json), n, m, b, a;
+    size_t    tl = strlen(type), jl = strlen(json), m, b, a;
     uint8_t   meta[512], any[16], *buf, *p;
 
     /* Metadata { type = 3 } */
@@ -209,13 +225,7 @@ frame(const char *type, const char *json, size_t *len)
     memcpy(p, json, jl);
     p += jl;
 
-    n = (size_t) (p - buf - 5);
-    buf[0] = 0;
-    buf[1] = (uint8_t) (n >> 24);
-    buf[2] = (uint8_t) (n >> 16);
-    buf[3] = (uint8_t) (n >> 8);
-    buf[4] = (uint8_t) n;
-    *len = n + 5;
+    *len = prefix(buf, p);
     return buf;
 }
 
@@ -226,7 +236,7 @@ static uint8_t *
 etcd_put_frame(long n, size_t *len)
 {
     char      key[128];
-    size_t    kl, m;
+    size_t    kl;
     uint8_t  *buf, *p;
 
     kl = (size_t) snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
@@ -245,13 +255,7 @@ etcd_put_frame(long n, size_t *len)
         p += varint(p, etcd_lease);
     }
 
-    m = (size_t) (p - buf - 5);
-    buf[0] = 0;
-    buf[1] = (uint8_t) (m >> 24);
-    buf[2] = (uint8_t) (m >> 16);
-    buf[3] = (uint8_t) (m >> 8);
-    buf[4] = (uint8_t) m;
-    *len = m + 5;
+    *len = prefix(buf, p);
     return buf;
 }
 

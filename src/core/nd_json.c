@@ -589,6 +589,21 @@ nd_json_parse_literal(nd_json_parser_t *jp, const char *word, size_t len,
 }
 
 
+/* skips blanks; takes the next byte if it is c (1), else 0 */
+static int
+nd_json_take(nd_json_parser_t *jp, u_char c)
+{
+    nd_json_skip_ws(jp);
+
+    if (jp->p < jp->end && *jp->p == c) {
+        jp->p++;
+        return 1;
+    }
+
+    return 0;
+}
+
+
 static json_t *
 nd_json_parse_object(nd_json_parser_t *jp, nd_uint_t depth)
 {
@@ -602,63 +617,45 @@ nd_json_parse_object(nd_json_parser_t *jp, nd_uint_t depth)
         return NULL;
     }
 
-    nd_json_skip_ws(jp);
-    if (jp->p < jp->end && *jp->p == '}') {
-        jp->p++;
+    if (nd_json_take(jp, '}')) {
         return obj;
     }
 
     for ( ;; ) {
-        nd_json_skip_ws(jp);
-        if (jp->p == jp->end || *jp->p != '"') {
-            goto failed;
+        if (!nd_json_take(jp, '"')
+            || nd_json_parse_string(jp, &k, &klen) != ND_OK)
+        {
+            break;
         }
-        jp->p++;
-        if (nd_json_parse_string(jp, &k, &klen) != ND_OK) {
-            goto failed;
-        }
+
         /* the key outlives jp->tmp, which the value may reuse */
         key = malloc(klen + 1);
         if (key == NULL) {
-            goto failed;
+            break;
         }
         memcpy(key, k, klen);
         key[klen] = '\0';
 
-        if (json_object_getn(obj, key, klen) != NULL) {
-            free(key);
-            goto failed;
+        v = NULL;
+        if (json_object_getn(obj, key, klen) == NULL
+            && nd_json_take(jp, ':'))
+        {
+            v = nd_json_parse_value(jp, depth + 1);
         }
-
-        nd_json_skip_ws(jp);
-        if (jp->p == jp->end || *jp->p != ':') {
-            free(key);
-            goto failed;
-        }
-        jp->p++;
-
-        v = nd_json_parse_value(jp, depth + 1);
         if (v == NULL || json_object_setn_new_nocheck(obj, key, klen, v) != 0)
         {
             free(key);
-            goto failed;
+            break;
         }
         free(key);
 
-        nd_json_skip_ws(jp);
-        if (jp->p == jp->end) {
-            goto failed;
-        }
-        if (*jp->p == '}') {
-            jp->p++;
+        if (nd_json_take(jp, '}')) {
             return obj;
         }
-        if (*jp->p++ != ',') {
-            goto failed;
+        if (!nd_json_take(jp, ',')) {
+            break;
         }
     }
-
-failed:
 
     json_decref(obj);
     return NULL;
@@ -675,9 +672,7 @@ nd_json_parse_array(nd_json_parser_t *jp, nd_uint_t depth)
         return NULL;
     }
 
-    nd_json_skip_ws(jp);
-    if (jp->p < jp->end && *jp->p == ']') {
-        jp->p++;
+    if (nd_json_take(jp, ']')) {
         return arr;
     }
 
@@ -687,15 +682,10 @@ nd_json_parse_array(nd_json_parser_t *jp, nd_uint_t depth)
             break;
         }
 
-        nd_json_skip_ws(jp);
-        if (jp->p == jp->end) {
-            break;
-        }
-        if (*jp->p == ']') {
-            jp->p++;
+        if (nd_json_take(jp, ']')) {
             return arr;
         }
-        if (*jp->p++ != ',') {
+        if (!nd_json_take(jp, ',')) {
             break;
         }
     }
