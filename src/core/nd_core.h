@@ -15,6 +15,7 @@ typedef struct nd_connection_s  nd_connection_t;
 typedef struct nd_listening_s   nd_listening_t;
 
 #include <nd_string.h>
+#include <nd_name.h>
 #include <nd_palloc.h>
 #include <nd_array.h>
 #include <nd_queue.h>
@@ -23,12 +24,12 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_buf.h>
 #include <nd_time.h>
 #include <nd_log.h>
-#include <nd_md5.h>
 #include <nd_json.h>
 #include <nd_inet.h>
 #include <nd_module.h>
 #include <nd_conf_file.h>
 #include <nd_cycle.h>
+#include <nd_metrics.h>
 
 #include <ev.h>
 #include <nd_event.h>

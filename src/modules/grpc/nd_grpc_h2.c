@@ -490,6 +490,12 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
                          "error %u", (int) h2->rd.sid,
                          (unsigned) nd_h2_get32(p));
             nd_grpc_h2_close(conn, st);
+            /* rapid reset (CVE-2023-44487): an open stream reset costs
+             * the client, one already answered does not */
+            if (nd_grpc_stream_client_reset(conn) != ND_OK) {
+                return nd_grpc_h2_error(conn, ND_H2_CALM,
+                                        "too many stream resets");
+            }
         }
         return ND_OK;
 
@@ -1016,6 +1022,29 @@ nd_grpc_h2_goaway(nd_grpc_conn_t *conn)
     if (!conn->h2.goaway_sent && !conn->h2.failed) {
         nd_grpc_h2_write_goaway(conn, ND_H2_NO_ERROR);
     }
+}
+
+
+void
+nd_grpc_h2_calm(nd_grpc_conn_t *conn, const char *reason)
+{
+    size_t  n;
+    u_char  f[ND_H2_HEAD + 8 + 256];
+
+    if (conn->h2.goaway_sent || conn->h2.failed) {
+        return;
+    }
+
+    n = strlen(reason);
+    n = n > 256 ? 256 : n;
+
+    nd_grpc_h2_head(f, 8 + n, ND_H2_GOAWAY, 0, 0);
+    nd_h2_put32(f + ND_H2_HEAD, (uint32_t) conn->h2.rd.last_sid);
+    nd_h2_put32(f + ND_H2_HEAD + 4, ND_H2_CALM);
+    memcpy(f + ND_H2_HEAD + 8, reason, n);
+    conn->h2.goaway_sent = 1;
+
+    (void) nd_grpc_h2_write(conn, f, ND_H2_HEAD + 8 + n);
 }
 
 

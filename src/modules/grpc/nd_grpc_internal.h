@@ -51,6 +51,12 @@ typedef struct {
     unsigned             tonly:1;       /* trailers-only response */
 } nd_grpc_h2_stream_t;
 
+/* a registered handler and its grpc_server_requests_seconds series */
+typedef struct {
+    nd_grpc_handler_pt   handler;
+    nd_metrics_hist_t   *hist;
+} nd_grpc_handler_entry_t;
+
 typedef struct {
     nd_addr_t           *listen;
     nd_int_t             max_concurrent_streams;
@@ -61,18 +67,39 @@ typedef struct {
     nd_msec_t            probe_timeout;     /* ClientDetection answer */
     nd_msec_t            push_timeout;
     nd_msec_t            handshake_timeout; /* preface and setup */
+    size_t               queued_output_max; /* no new call past this */
+    nd_int_t             stream_reset_rate; /* client resets a second */
+    nd_uint_t            max_handshakes_per_ip;
+    size_t               push_blocked_size;  /* queued bytes = blocked */
+    nd_msec_t            push_blocked_timeout; /* blocked that long: out */
 
     /* runtime */
-    nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            handlers;          /* type -> handler entry */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
+    nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
+    nd_hash_t            handshaking;       /* SDK port: peer address ->
+                                               its connections not set up
+                                               yet (a count, never 0) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
+    uint64_t             last_moved;        /* wall msec */
+    nd_uint_t            pushes;            /* server requests sent */
+    nd_uint_t            push_failed;       /* not sent or not answered */
+    nd_metrics_hist_t    push_latency;      /* sent -> answered */
+    nd_uint_t            nconns;            /* in all */
     json_t              *abilities;         /* SetupAckRequest's table */
+    size_t               queued_peak;       /* most output one conn held */
+    uint64_t             calls_started;
+    uint64_t             calls_cancelled;   /* reset or gone before start */
+    uint64_t             calm_goaways;      /* ENHANCE_YOUR_CALM sent */
+    nd_str_t             identity;          /* the members' shared secret */
+    unsigned             identity_required:1;
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {
@@ -82,6 +109,7 @@ struct nd_grpc_stream_s {
     nd_buf_t             out;           /* framed messages to send */
     nd_grpc_call_t      *call;          /* unary call in flight */
     nd_queue_t           link;
+    nd_queue_t           ready_link;    /* conn->ready while waiting */
     uint32_t             status;        /* grpc-status of the trailers */
     const char          *message;       /* grpc-message */
     unsigned             bidi:1;
@@ -90,6 +118,7 @@ struct nd_grpc_stream_s {
     unsigned             finish:1;      /* trailers once out is drained */
     unsigned             deferred:1;    /* data provider waits for out */
     unsigned             ended:1;       /* client sent END_STREAM */
+    unsigned             ready:1;       /* a whole request, not started */
     nd_grpc_h2_stream_t  h2;
 };
 
@@ -100,6 +129,7 @@ struct nd_grpc_push_s {
     void                *data;
     nd_timer_t           timer;
     nd_grpc_conn_t      *conn;
+    nd_msec_t            start_msec;
 };
 
 struct nd_grpc_conn_s {
@@ -116,14 +146,22 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            registered_at; /* monotonic */
+    nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
     char                *tenant;
     size_t               queued;        /* bytes in streams' out buffers */
+    nd_queue_t           ready;         /* unary requests not started */
+    uint64_t             reset_credit;  /* client resets allowed, x1000 */
+    nd_msec_t            reset_at;      /* when the credit was counted */
     unsigned             registered:1;
     unsigned             cluster:1;     /* on the cluster port */
     unsigned             probing:1;
     unsigned             closing:1;
+    unsigned             read_stopped:1; /* output over the bound */
+    unsigned             handshaking:1; /* counted in gcf->handshaking */
+    unsigned             moved:1;       /* reset to another server */
 };
 
 extern nd_module_t  nd_grpc_module;
@@ -141,6 +179,8 @@ int nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
 void nd_grpc_h2_resume(nd_grpc_stream_t *st);
 void nd_grpc_h2_reset(nd_grpc_stream_t *st);
 void nd_grpc_h2_goaway(nd_grpc_conn_t *conn);
+/* GOAWAY ENHANCE_YOUR_CALM with reason as its debug data */
+void nd_grpc_h2_calm(nd_grpc_conn_t *conn, const char *reason);
 void nd_grpc_h2_free(nd_grpc_conn_t *conn);
 int nd_grpc_h2_want_io(nd_grpc_conn_t *conn);
 
@@ -152,6 +192,9 @@ int nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
     size_t len);
 void nd_grpc_stream_end(nd_grpc_stream_t *st);
 void nd_grpc_stream_closed(nd_grpc_stream_t *st);
+/* the client reset an open stream: ND_ERROR when it does so faster than
+ * stream_reset_rate (the caller sends GOAWAY ENHANCE_YOUR_CALM) */
+int nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 

@@ -15,6 +15,8 @@ typedef struct {
 typedef struct {
     nd_http_handler_pt   handlers[ND_HTTP_NMETHODS];
     nd_uint_t            methods;
+    /* http_server_requests_seconds, per method */
+    nd_metrics_hist_t   *hist[ND_HTTP_NMETHODS];
 } nd_http_route_entry_t;
 
 typedef struct {
@@ -38,6 +40,7 @@ typedef struct {
     nd_timer_t           access_timer;
     nd_queue_t           conns;              /* nd_http_conn_t */
     nd_uint_t            requests;           /* served, for metrics */
+    nd_array_t           route_stats;        /* nd_metrics_series_t * */
 } nd_http_conf_t;
 
 extern nd_module_t  nd_http_module;

@@ -287,7 +287,15 @@ nd_http_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&hcf->routes, 128) != ND_OK
         || nd_array_init(&hcf->filters, cycle->pool, 2,
-                         sizeof(nd_http_handler_pt)) != ND_OK)
+                         sizeof(nd_http_handler_pt)) != ND_OK
+        || nd_array_init(&hcf->route_stats, cycle->pool, 128,
+                         sizeof(nd_metrics_series_t *)) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_http_requests_total",
+               "HTTP requests received, routed or not.", NULL,
+               &hcf->requests) != ND_OK
+        || nd_metrics_add_series(cycle, "http_server_requests_seconds",
+               "HTTP requests answered, by route and method (seconds).",
+               &hcf->route_stats) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -418,7 +426,13 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
-static int
+/* in the order of the ND_HTTP_* bits */
+static const char  *nd_http_method_names[ND_HTTP_NMETHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
+};
+
+
+int
 nd_http_method_index(nd_uint_t bit)
 {
     int  i;
@@ -491,10 +505,44 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
 
             e->handlers[i] = routes->handler;
             e->methods |= bit;
+
+            /* route paths come from the code: nothing to escape */
+            e->hist[i] = nd_metrics_series_new(cycle, &hcf->route_stats,
+                             "method=\"%s\",uri=\"%.*s%.*s\"",
+                             nd_http_method_names[i],
+                             ND_STR_ARG(hcf->context_path),
+                             ND_STR_ARG(routes->path));
+            if (e->hist[i] == NULL) {
+                return ND_ERROR;
+            }
         }
     }
 
     return ND_OK;
+}
+
+
+void
+nd_http_routes_each(nd_cycle_t *cycle,
+    void (*fn)(const nd_str_t *path, nd_uint_t methods, void *data),
+    void *data)
+{
+    nd_str_t                path;
+    nd_uint_t               i;
+    nd_hash_elt_t          *e;
+    nd_http_route_entry_t  *re;
+    nd_http_conf_t         *hcf;
+
+    hcf = nd_http_conf(cycle);
+
+    for (e = nd_hash_first(&hcf->routes, &i); e;
+         e = nd_hash_next(&hcf->routes, e, &i))
+    {
+        re = e->value;
+        path.data = e->key;
+        path.len = e->len;
+        fn(&path, re->methods, data);
+    }
 }
 
 
@@ -510,6 +558,11 @@ nd_http_access_log(nd_http_request_t *r)
 {
     nd_str_t        *ua;
     nd_http_conf_t  *hcf;
+
+    if (r->hist) {
+        nd_metrics_hist_observe(r->hist,
+            (double) (nd_current_msec - r->start_msec) / 1000.0);
+    }
 
     hcf = nd_http_conf(nd_cycle);
 

@@ -2,6 +2,7 @@
  * Instance metadata as clients send it: a JSON object, or Nacos 1.x
  * "k=v,k=v" text, parsed into a JSON object; and back to compact text.
  */
+#include <nd_core.h>
 #include <nd_naming.h>
 
 
@@ -17,10 +18,11 @@ nd_naming_parse_kv(const nd_str_t *text)
         return NULL;
     }
 
-    /* a NUL would be stored as \u0000, which the JSON reading of the
-     * stored text rejects (as it does in a JSON object from a client):
-     * the metadata would come back empty */
-    if (memchr(text->data, '\0', text->len)) {
+    /* keys and values must be text: bytes that are not UTF-8 would be
+     * dropped pair by pair, and a NUL would be stored as \u0000, which
+     * the JSON reading of the stored text rejects (as it does in a JSON
+     * object from a client): the metadata would come back empty */
+    if (!nd_utf8_valid(text->data, text->len, 0)) {
         json_decref(meta);
         return NULL;
     }
@@ -147,4 +149,40 @@ nd_naming_dump_metadata(json_t *meta)
     }
 
     return json_dumps(meta, JSON_COMPACT);
+}
+
+
+size_t
+nd_naming_metadata_size(json_t *meta)
+{
+    size_t       n;
+    json_t      *v;
+    const char  *k;
+
+    n = 0;
+
+    json_object_foreach(meta, k, v) {
+        n += strlen(k);
+        if (json_is_string(v)) {
+            n += json_string_length(v);
+        }
+    }
+
+    return n;
+}
+
+
+const char *
+nd_naming_metadata_check(nd_naming_conf_t *nf, json_t *meta, char *buf,
+    size_t size)
+{
+    if (meta == NULL || nd_naming_metadata_size(meta) <= nf->max_metadata_size)
+    {
+        return NULL;
+    }
+
+    snprintf(buf, size, "Param 'Metadata' is illegal, the param length "
+             "should not exceed %zu.", nf->max_metadata_size);
+
+    return buf;
 }
