@@ -33,7 +33,7 @@ my ($n1, $n2) = ($cl->node(1), $cl->node(2));
 is($n1->http_post('/nacos/v1/auth/users/admin', 'password=Clu-Admin-1')
      ->{status}, 200, 'admin set on node 1');
 my $tok;
-ok($n2->wait_for(10, sub {
+ok($n2->wait_for(20, sub {
        $tok = Test::Nd::Auth::token_of($n2, 'nacos', 'Clu-Admin-1') }),
    'node 2 sees the admin');
 $cl->{token} = $tok;
@@ -45,7 +45,7 @@ is(Test::Nd::Auth::req($n1, 'POST', '/nacos/v1/cs/configs', $tok,
 is(Test::Nd::Auth::req($n1, 'POST', '/nacos/v1/auth/users', $tok,
                        username => 'u1', password => 'U1-password')->{status},
    200, 'a user made on node 1');
-ok($n2->wait_for(10, sub {
+ok($n2->wait_for(20, sub {
        Test::Nd::Auth::token_of($n2, 'u1', 'U1-password') }),
    'logs in on node 2');
 

@@ -22,7 +22,7 @@ $t->write_conf('nacosd.conf', $t->conf(
                                   ttl => '60s')));
 $t->run;
 $t->wait_ready;
-ok($t->wait_for(5, sub {
+ok($t->wait_for(20, sub {
        Test::Nd::Auth::token_of($t, 'nacos', 'Grpc-Admin-1') }),
    'the admin is set');
 

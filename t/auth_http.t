@@ -101,7 +101,7 @@ for my $what (sort keys %bad) {
 ($st, $b) = Test::Nd::Auth::login($t, 'nacos', 'Adm1nPassw0rd');
 is(Test::Nd::Auth::req($t, 'GET', $cfg, $b->{accessToken})->{status}, 200,
    'a fresh login token works');
-ok($t->wait_for(5, sub {
+ok($t->wait_for(20, sub {
        Test::Nd::Auth::req($t, 'GET', $cfg, $b->{accessToken})->{body}
            =~ /token expired/ }),
    'the same token is expired after token_ttl (1s)');
@@ -137,7 +137,7 @@ $t3->write_conf('nacosd.conf', $t3->conf(extra => Test::Nd::Auth::conf(
     $t3, admin_password => 'From-A-File-123', secret_file => 0)));
 $t3->run;
 $t3->wait_ready;
-ok($t3->wait_for(5, sub {
+ok($t3->wait_for(20, sub {
        (Test::Nd::Auth::login($t3, 'nacos', 'From-A-File-123'))[0] == 200 }),
    'admin_password_file sets the admin at first start (secret made at '
    . 'first start too)');

@@ -17,7 +17,7 @@ $t->write_conf('nacosd.conf', $t->conf(
     extra => Test::Nd::Auth::conf($t, admin_password => 'Js-Admin-123')));
 $t->run;
 ok($t->wait_ready(20), 'ready');
-ok($t->wait_for(5, sub {
+ok($t->wait_for(20, sub {
        Test::Nd::Auth::token_of($t, 'nacos', 'Js-Admin-123') }),
    'the admin is set');
 

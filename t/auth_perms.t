@@ -22,7 +22,7 @@ $t->run;
 $t->wait_ready;
 
 my $admin;
-ok($t->wait_for(5, sub {
+ok($t->wait_for(20, sub {
        $admin = Test::Nd::Auth::token_of($t, 'nacos', 'Perm-Admin-1') }),
    'admin from admin_password_file logs in');
 
