@@ -31,6 +31,7 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_cycle.h>
 
 #include <ev.h>
+#include <nd_ssl.h>
 #include <nd_event.h>
 #include <nd_connection.h>
 #include <nd_event_bus.h>

@@ -71,6 +71,12 @@ nd_connection_create(nd_cycle_t *cycle, int fd, nd_listening_t *ls)
     nd_queue_insert_tail(&cycle->connections, &c->queue);
     cycle->connection_n++;
 
+    if (ls && ls->ssl && nd_ssl_accept_init(c, ls->ssl) != ND_OK) {
+        c->fd = -1;                     /* the caller closes it */
+        nd_connection_close(c);
+        return NULL;
+    }
+
     return c;
 }
 
@@ -87,14 +93,48 @@ nd_connection_read_handler(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
 
+    if (c->ssl_write_on_read) {
+        /* TLS: output waited for the peer's handshake data */
+        c->ssl_write_on_read = 0;
+        nd_connection_flush(c);
+
+        if (c->close) {
+            return;
+        }
+
+        if (c->close_after_write) {
+            if (!c->ssl_write_on_read) {
+                ev_io_stop(loop, w);
+            }
+            return;
+        }
+    }
+
     c->read_handler(c);
+
+    /* TLS: a record may hold more than the handler took; the socket
+     * will not say so again */
+    if (c->ssl && !c->close && ev_is_active(&c->rev) && nd_ssl_pending(c)) {
+        ev_feed_event(loop, &c->rev, EV_READ);
+    }
 }
 
 
 static void
 nd_connection_write_handler(struct ev_loop *loop, ev_io *w, int revents)
 {
-    nd_connection_flush(w->data);
+    nd_connection_t  *c;
+
+    c = w->data;
+
+    if (c->ssl_read_on_write) {
+        c->ssl_read_on_write = 0;
+        if (!c->close && ev_is_active(&c->rev)) {
+            ev_feed_event(loop, &c->rev, EV_READ);
+        }
+    }
+
+    nd_connection_flush(c);
 }
 
 
@@ -237,6 +277,10 @@ nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size)
 {
     ssize_t  n;
 
+    if (c->ssl) {
+        return nd_ssl_recv(c, buf, size);
+    }
+
     for ( ;; ) {
         n = recv(c->fd, buf, size, 0);
 
@@ -298,6 +342,28 @@ nd_connection_flush(nd_connection_t *c)
     size_t   size;
 
     while ((size = nd_buf_size(&c->out)) > 0) {
+        if (c->ssl) {
+            n = nd_ssl_send(c, nd_buf_start(&c->out), size);
+
+            if (n > 0) {
+                c->ssl_write_on_read = 0;
+                nd_buf_consume(&c->out, (size_t) n);
+                continue;
+            }
+
+            if (n == ND_AGAIN) {
+                if (c->ssl_write_on_read) {
+                    ev_io_stop(nd_cycle->loop, &c->wev);
+                }
+                return ND_AGAIN;
+            }
+
+            c->error = 1;
+            ev_io_stop(nd_cycle->loop, &c->wev);
+            nd_connection_finalize(c, 0);
+            return ND_ERROR;
+        }
+
         n = send(c->fd, nd_buf_start(&c->out), size, MSG_NOSIGNAL);
 
         if (n > 0) {
@@ -351,7 +417,9 @@ nd_connection_finalize(nd_connection_t *c, int after_write)
 
     if (after_write && nd_buf_size(&c->out) && !c->error) {
         c->close_after_write = 1;
-        nd_connection_read_stop(c);
+        if (!c->ssl_write_on_read) {     /* TLS handshake data still due */
+            nd_connection_read_stop(c);
+        }
         return;
     }
 
@@ -405,6 +473,8 @@ nd_connection_close(nd_connection_t *c)
 
     nd_queue_remove(&c->queue);
     nd_cycle->connection_n--;
+
+    nd_ssl_free(c);
 
     if (c->fd != -1) {
         close(c->fd);

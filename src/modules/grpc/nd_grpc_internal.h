@@ -62,6 +62,7 @@ typedef struct {
     nd_msec_t            push_timeout;
     nd_msec_t            handshake_timeout; /* preface and setup */
     nd_uint_t            max_handshakes_per_ip;
+    nd_ssl_conf_t        ssl;
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */

@@ -27,6 +27,7 @@ typedef struct {
     size_t               client_header_max_size;
     size_t               send_queue_max;
     nd_str_t             access_log;
+    nd_ssl_conf_t        ssl;
 
     /* runtime */
     nd_hash_t            routes;             /* path -> route entry */
