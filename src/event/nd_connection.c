@@ -101,13 +101,14 @@ nd_connection_read_handler(struct ev_loop *loop, ev_io *w, int revents)
         if (c->close) {
             return;
         }
+    }
 
-        if (c->close_after_write) {
-            if (!c->ssl_write_on_read) {
-                ev_io_stop(loop, w);
-            }
-            return;
+    if (!c->reading) {
+        /* only TLS wanted this event: the owner does not read now */
+        if (!c->ssl_write_on_read) {
+            ev_io_stop(loop, w);
         }
+        return;
     }
 
     c->read_handler(c);
@@ -260,6 +261,7 @@ void
 nd_connection_read_start(nd_connection_t *c)
 {
     if (!c->close) {
+        c->reading = 1;
         ev_io_start(nd_cycle->loop, &c->rev);
     }
 }
@@ -268,7 +270,11 @@ nd_connection_read_start(nd_connection_t *c)
 void
 nd_connection_read_stop(nd_connection_t *c)
 {
-    ev_io_stop(nd_cycle->loop, &c->rev);
+    c->reading = 0;
+
+    if (!c->ssl_write_on_read) {        /* TLS handshake data still due */
+        ev_io_stop(nd_cycle->loop, &c->rev);
+    }
 }
 
 
@@ -353,7 +359,10 @@ nd_connection_flush(nd_connection_t *c)
 
             if (n == ND_AGAIN) {
                 if (c->ssl_write_on_read) {
+                    /* the peer's data first, even if the owner does not
+                     * read now (see the read handler) */
                     ev_io_stop(nd_cycle->loop, &c->wev);
+                    ev_io_start(nd_cycle->loop, &c->rev);
                 }
                 return ND_AGAIN;
             }
@@ -417,9 +426,7 @@ nd_connection_finalize(nd_connection_t *c, int after_write)
 
     if (after_write && nd_buf_size(&c->out) && !c->error) {
         c->close_after_write = 1;
-        if (!c->ssl_write_on_read) {     /* TLS handshake data still due */
-            nd_connection_read_stop(c);
-        }
+        nd_connection_read_stop(c);
         return;
     }
 

@@ -49,6 +49,8 @@ struct nd_connection_s {
     unsigned                   ssl_read_on_write:1;  /* read waits for a
                                                         writable socket */
     unsigned                   ssl_failed:1;
+    unsigned                   reading:1;   /* the owner reads (rev may
+                                               also run for TLS alone) */
 };
 
 nd_connection_t *nd_connection_create(nd_cycle_t *cycle, int fd,

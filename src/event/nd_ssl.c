@@ -112,6 +112,11 @@ nd_ssl_conf_init(nd_cycle_t *cycle, nd_ssl_conf_t *sc, const char *block,
         return "\"ssl_certificate\" and \"ssl_certificate_key\" go together";
     }
 
+    if (sc->trusted && !client) {
+        return "\"ssl_trusted_certificate\" is for blocks that dial peers "
+               "(http, cluster)";
+    }
+
     cln = nd_pool_cleanup_add(cycle->pool, 0);
     if (cln == NULL) {
         return ND_CONF_ERROR;
