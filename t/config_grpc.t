@@ -22,15 +22,8 @@ $t->run;
 ok($t->wait_ready(20), 'ready');
 my $gport = $t->port(9848);
 
-my @hello = (
-    { op => 'unary', type => 'ServerCheckRequest', body => {} },
-    { op => 'bidi_open' },
-    { op => 'bidi_send', type => 'ConnectionSetupRequest',
-      body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
-                labels => { module => 'config' } } },
-    { op => 'sleep', ms => 100 },
-);
-sub call ($type, %body) { { op => 'unary', type => $type, body => \%body } }
+my @hello = Test::Nd::Grpc->hello(module => 'config');
+sub call ($type, %body) { Test::Nd::Grpc->call($type, %body) }
 
 my $out = Test::Nd::Grpc->run($gport, [ @hello,
     call('ConfigQueryRequest', dataId => 'g.yaml', group => 'G'),

@@ -11,8 +11,14 @@ my ($t, $pg) = store_server('pg', extra => 'max_content_size 64k;');
 suite($t, 'pg');
 
 # the schema is versioned and every write left its history row
-is($pg->psql('SELECT max(version) FROM nd_schema_version'), '1',
-   'pg: schema version recorded');
+my ($newest) = sort { $b <=> $a } map { /^-- version (\d+)$/ ? $1 : () }
+    do { local (@ARGV, $/) = (Test::Nd::root() . '/conf/schema/pg.sql'); split /\n/, <> };
+is($pg->psql('SELECT max(version) FROM nd_schema_version'), $newest,
+   "pg: schema version recorded (the file's newest, $newest)");
+is($pg->psql("SELECT character_maximum_length FROM information_schema.columns "
+             . "WHERE table_name = 'naming_instance' "
+             . "AND column_name = 'service_name'"), '512',
+   'pg: a service name holds the 512 bytes the name rules allow');
 is($pg->psql('SELECT count(*) FROM config_info c WHERE NOT EXISTS '
              . '(SELECT 1 FROM his_config_info h '
              . 'WHERE h.change_seq = c.change_seq)'), '0',

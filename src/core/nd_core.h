@@ -15,6 +15,7 @@ typedef struct nd_connection_s  nd_connection_t;
 typedef struct nd_listening_s   nd_listening_t;
 
 #include <nd_string.h>
+#include <nd_name.h>
 #include <nd_palloc.h>
 #include <nd_array.h>
 #include <nd_queue.h>
@@ -23,7 +24,6 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_buf.h>
 #include <nd_time.h>
 #include <nd_log.h>
-#include <nd_md5.h>
 #include <nd_json.h>
 #include <nd_inet.h>
 #include <nd_module.h>

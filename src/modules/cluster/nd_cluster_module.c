@@ -18,6 +18,8 @@ static char *nd_cluster_member(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 static char *nd_cluster_members_file(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
 
+static size_t  nd_cluster_identity_min = 32;
+
 static nd_command_t  nd_cluster_commands[] = {
 
     { nd_string("cluster"),
@@ -56,6 +58,11 @@ static nd_command_t  nd_cluster_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_cluster_conf_t, call_timeout),
       NULL },
+
+    { nd_string("server_identity_file"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_secret_file_slot, offsetof(nd_cluster_conf_t, identity),
+      &nd_cluster_identity_min },
 
     nd_null_command
 };
@@ -475,6 +482,7 @@ nd_cluster_member_create(nd_cluster_conf_t *ccf,
     m->self = self && strcmp(mc->addr.text, self->text) == 0;
     m->state = m->self ? ND_MEMBER_UP : ND_MEMBER_SUSPICIOUS;
     m->refreshed = nd_current_msec;
+    m->sdk_conns = -1;
 
     return m;
 }
@@ -588,6 +596,10 @@ nd_cluster_init_module(nd_cycle_t *cycle)
     nd_cluster_conf_t  *ccf;
 
     ccf = nd_cluster_conf(cycle);
+
+    if (ccf->identity.len) {
+        nd_grpc_set_identity(cycle, &ccf->identity);
+    }
 
     if (nd_cluster_members_set(ccf, ccf) != ND_OK) {
         return ND_ERROR;

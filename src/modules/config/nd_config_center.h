@@ -6,6 +6,7 @@
 #define ND_CONFIG_CENTER_H
 
 #include <nd_core.h>
+#include <nd_store.h>
 
 typedef struct nd_config_listener_s  nd_config_listener_t;
 typedef struct nd_config_watch_s     nd_config_watch_t;
@@ -29,13 +30,6 @@ struct nd_config_listener_s {
      * client should hold is no longer md5 (long polls) */
     unsigned              gray_compare:1;
 };
-
-/* the normalised key: tenant "public" and blank are "" */
-typedef struct {
-    nd_str_t              data_id;
-    nd_str_t              group;
-    nd_str_t              tenant;
-} nd_config_key_t;
 
 void nd_config_key_normalize(nd_config_key_t *key);
 /* the md5 a client with this key, address and tag (Vipserver-Tag; NULL

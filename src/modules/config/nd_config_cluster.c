@@ -172,7 +172,6 @@ static void
 nd_config_cluster_changed(nd_event_id_e id, const nd_str_t *ikey,
     void *payload, void *data)
 {
-    u_char              *s1, *s2, *end;
     json_t              *body;
     nd_uint_t            i;
     nd_member_t        **mp;
@@ -181,13 +180,6 @@ nd_config_cluster_changed(nd_event_id_e id, const nd_str_t *ikey,
     const nd_array_t    *members;
 
     if (ch == NULL || !ch->local || !nd_cluster_enabled(nd_cycle)) {
-        return;
-    }
-
-    end = ikey->data + ikey->len;
-    s1 = memchr(ikey->data, '\002', ikey->len);
-    s2 = s1 ? memchr(s1 + 1, '\002', (size_t) (end - s1 - 1)) : NULL;
-    if (s2 == NULL) {
         return;
     }
 
@@ -200,9 +192,9 @@ nd_config_cluster_changed(nd_event_id_e id, const nd_str_t *ikey,
         }
 
         body = json_pack("{s:s%, s:s%, s:s%, s:I, s:b}",
-                         "dataId", ikey->data, (size_t) (s1 - ikey->data),
-                         "group", s1 + 1, (size_t) (s2 - s1 - 1),
-                         "tenant", s2 + 1, (size_t) (end - s2 - 1),
+                         "dataId", ch->key.data_id.data, ch->key.data_id.len,
+                         "group", ch->key.group.data, ch->key.group.len,
+                         "tenant", ch->key.tenant.data, ch->key.tenant.len,
                          "lastModified", (json_int_t) ch->seq,
                          "isBeta", (int) ch->gray);
         p = nd_config_peer_get(data, mp[i]->addr.text);

@@ -846,7 +846,7 @@ nd_config_ns_create(nd_http_request_t *r)
 
     if (nd_config_arg(r, "namespaceName", &name) != ND_OK
         || !nd_config_ns_name_ok(&name)
-        || (id.len && (!nd_config_valid_tenant(&id)
+        || (id.len && (nd_name_check(ND_NAME_NAMESPACE, &id) != ND_NAME_OK
                        || nd_str_eq(&id, "public"))))
     {
         return v2 ? nd_http_error(r, 400, 22000, "illegal namespace")

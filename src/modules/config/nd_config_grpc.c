@@ -171,9 +171,7 @@ nd_config_grpc_key(json_t *body, nd_config_key_t *key)
     key->tenant.len = strlen(t);
     nd_config_key_normalize(key);
 
-    return nd_config_valid_name(&key->data_id)
-           && nd_config_valid_name(&key->group) && key->group.len <= 128
-           && nd_config_valid_tenant(&key->tenant) ? ND_OK : ND_ERROR;
+    return nd_config_key_invalid(key) == ND_CONFIG_KEY_OK ? ND_OK : ND_ERROR;
 }
 
 
@@ -365,7 +363,7 @@ nd_config_grpc_write(nd_grpc_call_t *call, json_t *body, int remove)
     if (tag[0] && !beta[0]) {
         v.data = (u_char *) tag;
         v.len = strlen(tag);
-        if (!nd_config_valid_name(&v)) {
+        if (!nd_config_tag_ok(&v)) {
             return nd_grpc_reply(call, type,
                                  nd_config_grpc_fail(400, "invalid tag"));
         }

@@ -113,34 +113,27 @@ nd_config_invalid(nd_http_request_t *r, const char *msg)
 }
 
 
-int
-nd_config_valid_name(const nd_str_t *s)
+nd_config_key_field_t
+nd_config_key_invalid(const nd_config_key_t *key)
 {
-    size_t  i;
-
-    if (s->len == 0 || s->len > 256) {
-        return 0;
+    if (nd_name_check(ND_NAME_DATA_ID, &key->data_id) != ND_NAME_OK) {
+        return ND_CONFIG_KEY_DATA_ID;
+    }
+    if (nd_name_check(ND_NAME_GROUP, &key->group) != ND_NAME_OK) {
+        return ND_CONFIG_KEY_GROUP;
+    }
+    if (nd_name_check(ND_NAME_NAMESPACE, &key->tenant) != ND_NAME_OK) {
+        return ND_CONFIG_KEY_TENANT;
     }
 
-    for (i = 0; i < s->len; i++) {
-        if (!isalnum(s->data[i]) && s->data[i] != '_' && s->data[i] != '-'
-            && s->data[i] != '.' && s->data[i] != ':')
-        {
-            return 0;
-        }
-    }
-
-    return 1;
+    return ND_CONFIG_KEY_OK;
 }
 
 
 int
-nd_config_valid_tenant(const nd_str_t *s)
+nd_config_tag_ok(const nd_str_t *tag)
 {
-    nd_str_t  t;
-
-    t = *s;
-    return t.len == 0 || (t.len <= 128 && nd_config_valid_name(&t));
+    return nd_name_check(ND_NAME_TAG, tag) == ND_NAME_OK;
 }
 
 
@@ -168,23 +161,28 @@ nd_config_key_args(nd_http_request_t *r, nd_config_key_t *key, nd_int_t *rc)
                   &key->tenant);
     nd_config_key_normalize(key);
 
-    if (!nd_config_valid_name(&key->data_id)) {
+    switch (nd_config_key_invalid(key)) {
+
+    case ND_CONFIG_KEY_DATA_ID:
         snprintf(msg, sizeof(msg), "invalid dataId : %.*s",
                  (int) nd_min(key->data_id.len, 256),
                  (char *) key->data_id.data);
         *rc = nd_config_invalid(r, msg);
         return ND_ERROR;
-    }
-    if (!nd_config_valid_name(&key->group) || key->group.len > 128) {
+
+    case ND_CONFIG_KEY_GROUP:
         snprintf(msg, sizeof(msg), "invalid group : %.*s",
                  (int) nd_min(key->group.len, 256), (char *) key->group.data);
         *rc = nd_config_invalid(r, msg);
         return ND_ERROR;
-    }
-    if (!nd_config_valid_tenant(&key->tenant)) {
+
+    case ND_CONFIG_KEY_TENANT:
         *rc = nd_config_invalid(r, nd_config_is_v2(r) ? "invalid namespaceId"
                                                       : "invalid tenant");
         return ND_ERROR;
+
+    default:
+        break;
     }
 
     return ND_OK;
@@ -655,7 +653,7 @@ nd_config_publish(nd_http_request_t *r)
         tag.len = 0;
     }
 
-    if (tag.len && !beta && !nd_config_valid_name(&tag)) {
+    if (tag.len && !beta && !nd_config_tag_ok(&tag)) {
         return nd_config_invalid(r, "invalid tag");
     }
 
@@ -888,7 +886,7 @@ nd_config_delete(nd_http_request_t *r)
     if (stop_beta) {
         tag.len = 0;
     }
-    if (tag.len && !nd_config_valid_name(&tag)) {
+    if (tag.len && !nd_config_tag_ok(&tag)) {
         return nd_config_invalid(r, "invalid tag");
     }
 

@@ -20,11 +20,16 @@ typedef struct {
     nd_msec_t             long_poll_floor;   /* minimum hold */
     nd_msec_t             long_poll_delay;   /* held for timeout - delay */
     nd_uint_t             max_listen_keys;   /* per long poll */
+    nd_uint_t             max_long_polls;    /* held at once */
+    nd_uint_t             max_long_poll_keys; /* in held polls, summed */
     nd_uint_t             max_connection_listeners;  /* per gRPC conn */
 
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */
     nd_uint_t             polls;             /* held long polls */
+    nd_uint_t             poll_keys;         /* keys they listen to */
+    nd_uint_t             trim_keys;         /* ended since the trim */
+    nd_timer_t            trim;              /* memory back, polls ended */
     nd_queue_t            held;              /* nd_config_listen.c's */
     nd_queue_t            peers;             /* nd_config_cluster.c's */
     nd_hash_t             gconns;            /* nd_config_grpc.c's:
@@ -63,6 +68,7 @@ nd_int_t nd_config_console_init(nd_cycle_t *cycle);
 nd_int_t nd_config_listener_poll(nd_http_request_t *r);
 /* answer every held long poll "no change" (the node stops) */
 void nd_config_polls_stop(nd_cycle_t *cycle);
+void nd_config_trim(nd_timer_t *t);
 #if (ND_WITH_GRPC)
 nd_int_t nd_config_grpc_init(nd_cycle_t *cycle);
 void nd_config_grpc_exit(nd_cycle_t *cycle);
@@ -88,8 +94,16 @@ nd_int_t nd_config_cluster_gather(nd_http_request_t *r,
 int nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
 nd_int_t nd_config_v1_error(nd_http_request_t *r, nd_uint_t status,
     const char *msg);
-int nd_config_valid_name(const nd_str_t *s);
-int nd_config_valid_tenant(const nd_str_t *s);
+/* the first part of a key that breaks the Nacos name rules (nd_name.h) */
+typedef enum {
+    ND_CONFIG_KEY_OK = 0,
+    ND_CONFIG_KEY_DATA_ID,
+    ND_CONFIG_KEY_GROUP,
+    ND_CONFIG_KEY_TENANT
+} nd_config_key_field_t;
+
+nd_config_key_field_t nd_config_key_invalid(const nd_config_key_t *key);
+int nd_config_tag_ok(const nd_str_t *tag);
 
 /* a 1.x long poll (nd_config_listen.c) */
 typedef struct {

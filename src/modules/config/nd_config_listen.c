@@ -17,6 +17,10 @@
  * a held poll is answered only if that md5 changed for it.
  */
 #include <nd_config_internal.h>
+#include <malloc.h>
+
+/* keys of ended polls after which their memory goes back to the system */
+#define ND_CONFIG_TRIM_KEYS  10000
 
 
 static void
@@ -95,7 +99,28 @@ nd_config_poll_unlisten(nd_config_poll_t *poll)
 
     ccf = nd_config_conf(nd_cycle);
     ccf->polls--;
+    ccf->poll_keys -= poll->n;
     nd_queue_remove(&poll->link);
+
+    /* a poll's keys are many small blocks malloc keeps for reuse: after
+     * many ended, give the pages back (in a second, once the requests'
+     * pools are gone too) */
+    ccf->trim_keys += poll->n;
+    if (ccf->trim_keys >= ND_CONFIG_TRIM_KEYS && !nd_timer_active(&ccf->trim)
+        && !nd_cycle->stopping)
+    {
+        nd_timer_start(&ccf->trim, 1000, ND_TIMER_ONCE);
+    }
+}
+
+
+void
+nd_config_trim(nd_timer_t *t)
+{
+    nd_config_conf_t  *ccf = t->data;
+
+    ccf->trim_keys = 0;
+    malloc_trim(0);
 }
 
 
@@ -331,6 +356,21 @@ nd_config_listener_poll(nd_http_request_t *r)
            ? (nd_msec_t) timeout - ccf->long_poll_delay : 0;
     hold = nd_max(hold, ccf->long_poll_floor);
 
+    /* memory: a held poll costs its keys (docs/config.md) */
+    if (ccf->polls >= ccf->max_long_polls
+        || ccf->poll_keys + poll->n > ccf->max_long_poll_keys)
+    {
+        nd_log_error(ND_LOG_WARN, &r->c->log, 0,
+                     "long poll of %lu keys refused: %lu polls of %lu keys "
+                     "held (max_long_polls %lu, max_long_poll_keys %lu)",
+                     (unsigned long) poll->n, (unsigned long) ccf->polls,
+                     (unsigned long) ccf->poll_keys,
+                     (unsigned long) ccf->max_long_polls,
+                     (unsigned long) ccf->max_long_poll_keys);
+        return nd_config_v1_error(r, 503, "too many long polls held, "
+                                  "retry later");
+    }
+
     for (i = 0; i < poll->n; i++) {
         poll->ls[i].notify = nd_config_poll_notify;
         poll->ls[i].data = poll;
@@ -350,6 +390,7 @@ nd_config_listener_poll(nd_http_request_t *r)
     }
 
     ccf->polls++;
+    ccf->poll_keys += poll->n;
     nd_queue_insert_tail(&ccf->held, &poll->link);
     r->ctx = poll;
     r->abort_handler = nd_config_poll_abort;

@@ -13,6 +13,7 @@ static void nd_config_on_change(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
 
 static nd_conf_bounds_t  nd_config_keys_bounds = { 1, 1000000 };
+static nd_conf_bounds_t  nd_config_polls_bounds = { 1, 100000000 };
 
 static nd_command_t  nd_config_commands[] = {
 
@@ -35,6 +36,15 @@ static nd_command_t  nd_config_commands[] = {
       nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_listen_keys),
       &nd_config_keys_bounds },
 
+    { nd_string("max_long_polls"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_polls),
+      &nd_config_polls_bounds },
+
+    { nd_string("max_long_poll_keys"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_poll_keys),
+      &nd_config_polls_bounds },
     { nd_string("max_connection_listeners"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot,
@@ -68,6 +78,8 @@ nd_config_create_conf(nd_cycle_t *cycle)
     ccf->long_poll_floor = ND_CONF_UNSET_MSEC;
     ccf->long_poll_delay = ND_CONF_UNSET_MSEC;
     ccf->max_listen_keys = ND_CONF_UNSET_UINT;
+    ccf->max_long_polls = ND_CONF_UNSET_UINT;
+    ccf->max_long_poll_keys = ND_CONF_UNSET_UINT;
     ccf->max_connection_listeners = ND_CONF_UNSET_UINT;
 
     return ccf;
@@ -83,6 +95,8 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(ccf->long_poll_floor, 10000);
     nd_conf_init_msec_value(ccf->long_poll_delay, 500);
     nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
+    nd_conf_init_uint_value(ccf->max_long_polls, 10000);
+    nd_conf_init_uint_value(ccf->max_long_poll_keys, 500000);
     nd_conf_init_uint_value(ccf->max_connection_listeners, 20000);
 
     return ND_CONF_OK;
@@ -101,6 +115,7 @@ nd_config_init_module(nd_cycle_t *cycle)
     }
 
     nd_queue_init(&ccf->held);
+    nd_timer_init(&ccf->trim, "config trim", nd_config_trim, ccf);
 
     if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
                            cycle) != ND_OK
@@ -132,6 +147,7 @@ static void
 nd_config_stop(nd_cycle_t *cycle)
 {
     nd_config_polls_stop(cycle);
+    nd_timer_stop(&nd_config_conf(cycle)->trim);
 }
 
 
@@ -213,17 +229,80 @@ nd_config_index_key(u_char *dst, const nd_config_key_t *key)
 }
 
 
+/* ip is in a comma separated list (blanks around items ignored) */
+static int
+nd_config_ip_listed(const nd_str_t *list, const char *ip)
+{
+    u_char  *p, *end, *item, *e;
+    size_t   len;
+
+    if (ip == NULL || list->len == 0) {
+        return 0;
+    }
+
+    len = strlen(ip);
+    p = list->data;
+    end = p + list->len;
+
+    while (p < end) {
+        item = p;
+        while (p < end && *p != ',') {
+            p++;
+        }
+        e = p++;
+
+        while (item < e && (*item == ' ' || *item == '\t')) {
+            item++;
+        }
+        while (e > item && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+
+        if ((size_t) (e - item) == len && memcmp(item, ip, len) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Nacos's gray precedence: the beta version when the client's address is
+ * in its list, else the tag version the client names, else the formal
+ * row (NULL when absent) */
 const nd_store_config_t *
 nd_config_for_client(nd_cycle_t *cycle, const nd_config_key_t *key,
     const char *client_ip, const char *tag)
 {
-    nd_str_t  t;
+    u_char                    name[80];
+    size_t                    len, pre;
+    nd_str_t                  gray;
+    const nd_store_config_t  *c;
 
-    t.data = (u_char *) (tag ? tag : "");
-    t.len = tag ? strlen(tag) : 0;
+    nd_str_set(&gray, ND_STORE_BETA);
+    c = nd_store_gray_cached(cycle, &key->data_id, &key->group, &key->tenant,
+                             &gray);
+    if (c && nd_config_ip_listed(&c->gray_expr, client_ip)) {
+        return c;
+    }
 
-    return nd_store_config_match(cycle, &key->data_id, &key->group,
-                                 &key->tenant, client_ip, &t);
+    len = tag ? strlen(tag) : 0;
+    pre = sizeof(ND_STORE_TAG_PREFIX) - 1;
+
+    if (len && len <= sizeof(name) - pre) {
+        memcpy(name, ND_STORE_TAG_PREFIX, pre);
+        memcpy(name + pre, tag, len);
+        gray.data = name;
+        gray.len = pre + len;
+        c = nd_store_gray_cached(cycle, &key->data_id, &key->group,
+                                 &key->tenant, &gray);
+        if (c) {
+            return c;
+        }
+    }
+
+    return nd_store_config_cached(cycle, &key->data_id, &key->group,
+                                  &key->tenant);
 }
 
 
@@ -433,36 +512,18 @@ nd_config_changed(nd_cycle_t *cycle, const nd_config_key_t *key, int gray)
 
 
 /*
- * CONFIG_CHANGED: key is the index key (dataId \x02 group \x02 tenant,
- * tenant normalised), published by the store after a commit or when it
- * learns of another node's commit.
+ * CONFIG_CHANGED, published by the store after a commit or when it learns
+ * of another node's commit; the payload carries the key.
  */
 static void
 nd_config_on_change(nd_event_id_e id, const nd_str_t *ikey, void *payload,
     void *data)
 {
-    u_char           *p, *end, *s1, *s2;
-    nd_config_key_t   key;
+    nd_store_change_t  *ch = payload;
 
-    p = ikey->data;
-    end = p + ikey->len;
-
-    s1 = memchr(p, '\002', ikey->len);
-    if (s1 == NULL) {
-        return;
-    }
-    s2 = memchr(s1 + 1, '\002', (size_t) (end - s1 - 1));
-    if (s2 == NULL) {
+    if (ch == NULL) {
         return;
     }
 
-    key.data_id.data = p;
-    key.data_id.len = (size_t) (s1 - p);
-    key.group.data = s1 + 1;
-    key.group.len = (size_t) (s2 - s1 - 1);
-    key.tenant.data = s2 + 1;
-    key.tenant.len = (size_t) (end - s2 - 1);
-
-    nd_config_changed(data, &key,
-                      payload && ((nd_store_change_t *) payload)->gray);
+    nd_config_changed(data, &ch->key, ch->gray);
 }

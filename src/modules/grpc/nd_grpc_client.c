@@ -771,7 +771,7 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
     Metadata__HeadersEntry  *entries, **ptrs;
 
     n = (headers && json_is_object(headers) ? json_object_size(headers) : 0)
-        + (peer->conf.source ? 1 : 0);
+        + (peer->conf.source ? 1 : 0) + (peer->conf.identity ? 1 : 0);
 
     entries = nd_calloc(n * sizeof(Metadata__HeadersEntry) + 1);
     ptrs = nd_calloc(n * sizeof(Metadata__HeadersEntry *) + 1);
@@ -803,6 +803,14 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
         metadata__headers_entry__init(&entries[i]);
         entries[i].key = (char *) "source";
         entries[i].value = (char *) peer->conf.source;
+        ptrs[i] = &entries[i];
+        i++;
+    }
+
+    if (peer->conf.identity) {
+        metadata__headers_entry__init(&entries[i]);
+        entries[i].key = (char *) ND_SERVER_IDENTITY;
+        entries[i].value = (char *) peer->conf.identity->data;
         ptrs[i] = &entries[i];
         i++;
     }

@@ -45,6 +45,8 @@ typedef struct {
     const char            *source;          /* header "source" on every
                                                call, e.g. "cluster";
                                                NULL none */
+    const nd_str_t        *identity;        /* ND_SERVER_IDENTITY header
+                                               on every call; NULL none */
     nd_grpc_peer_state_pt  state_handler;
     void                  *data;
 } nd_grpc_peer_conf_t;

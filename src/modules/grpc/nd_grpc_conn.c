@@ -10,6 +10,10 @@
 #include <nd_grpc_internal.h>
 
 #define ND_GRPC_READ_CHUNK  16384
+/* bytes waiting for the socket past which we stop reading the client
+ * (nd_grpc_h2.c stops adding frames at 256 KB; PING and SETTINGS answers
+ * come on top) until its output drains */
+#define ND_GRPC_READ_STOP   (256 * 1024)
 
 static void nd_grpc_read(nd_connection_t *c);
 static void nd_grpc_close_handler(nd_connection_t *c);
@@ -19,6 +23,8 @@ static void nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg,
     size_t len);
 static void nd_grpc_call_free(nd_grpc_call_t *call);
 static void nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type);
+static void nd_grpc_dispatch(nd_grpc_conn_t *conn);
+static void nd_grpc_queued_note(nd_grpc_conn_t *conn);
 
 
 static void
@@ -127,11 +133,14 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
 
     nd_queue_init(&conn->streams);
     nd_queue_init(&conn->pushes);
+    nd_queue_init(&conn->ready);
     nd_queue_insert_tail(&gcf->all, &conn->link);
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
     conn->created = conn->last_active;
+    conn->reset_at = conn->last_active;
+    conn->reset_credit = (uint64_t) gcf->stream_reset_rate * 1000;
 
     if (nd_grpc_h2_session(conn) != ND_OK) {
         nd_connection_finalize(c, 0);
@@ -221,6 +230,15 @@ nd_grpc_read(nd_connection_t *c)
         return;
     }
 
+    if (nd_buf_size(&c->out) >= ND_GRPC_READ_STOP) {
+        /* the client does not read what we owe it: neither do we, until
+         * nd_grpc_drained (nginx's backpressure) */
+        nd_log_debug(&c->log, "grpc output over %d bytes: reading stops",
+                     ND_GRPC_READ_STOP);
+        nd_connection_read_stop(c);
+        conn->read_stopped = 1;
+    }
+
     nd_grpc_flush_later(conn);
 }
 
@@ -231,6 +249,12 @@ nd_grpc_flush_handler(nd_posted_t *p)
     nd_grpc_conn_t  *conn;
 
     conn = p->data;
+
+    if (conn->c->close) {
+        return;
+    }
+
+    nd_grpc_dispatch(conn);
 
     if (conn->c->close) {
         return;
@@ -253,7 +277,27 @@ nd_grpc_drained(nd_connection_t *c)
     nd_grpc_conn_t  *conn;
 
     conn = c->data;
+
+    if (conn->read_stopped) {
+        conn->read_stopped = 0;
+        nd_connection_read_start(c);
+    }
+
     nd_grpc_flush_later(conn);        /* more frames may wait in streams */
+}
+
+
+static void
+nd_grpc_conn_hooks(nd_grpc_conn_t *conn, int up)
+{
+    nd_uint_t              i;
+    nd_grpc_conn_hook_pt  *hooks;
+
+    hooks = conn->gcf->conn_hooks.elts;
+
+    for (i = 0; i < conn->gcf->conn_hooks.nelts; i++) {
+        hooks[i](conn, up);
+    }
 }
 
 
@@ -274,6 +318,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     nd_queue_t       *q;
     nd_grpc_conn_t   *conn;
     nd_grpc_push_t   *push;
+    nd_grpc_closed_t *closed;
     nd_grpc_conf_t   *gcf;
     nd_grpc_stream_t *st;
     nd_grpc_push_pt   cb;
@@ -310,11 +355,16 @@ nd_grpc_close_handler(nd_connection_t *c)
         nd_hash_del(&gcf->conns, (u_char *) conn->id, strlen(conn->id));
         nd_log_error(ND_LOG_INFO, &c->log, 0,
                      "grpc connection %s unregistered", conn->id);
+        nd_grpc_conn_hooks(conn, 0);
 
+        closed = calloc(1, sizeof(nd_grpc_closed_t));
+        if (closed) {
+            closed->moved = conn->moved;
+        }
         key.data = (u_char *) conn->id;
         key.len = strlen(conn->id);
-        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key,
-                         strdup(conn->id), free);
+        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key, closed,
+                         free);
     }
 
     nd_queue_remove(&conn->link);
@@ -506,11 +556,99 @@ nd_grpc_stream_end(nd_grpc_stream_t *st)
         return;
     }
 
+    /* started in the loop pass after this read (nd_grpc_dispatch): a
+     * RST_STREAM read with it cancels it for free */
+    st->ended = 1;
+    st->ready = 1;
+    nd_queue_insert_tail(&st->conn->ready, &st->ready_link);
+}
+
+
+static void
+nd_grpc_stream_start(nd_grpc_stream_t *st)
+{
+    st->ended = 0;
     nd_grpc_stream_parse(st, 1);
 
     if (!st->ended && nd_buf_size(&st->in)) {
         nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "truncated message");
     }
+}
+
+
+/*
+ * Start the unary calls whose requests are whole, in order, while the
+ * output the connection holds stays under queued_output_max: a client
+ * that does not read its answers gets no new work done for it (it may
+ * still reset streams or close, which frees their output).
+ */
+static void
+nd_grpc_dispatch(nd_grpc_conn_t *conn)
+{
+    nd_queue_t        *q;
+    nd_grpc_stream_t  *st;
+
+    while (!nd_queue_empty(&conn->ready)) {
+        if (conn->c->close || conn->closing
+            || conn->queued + nd_buf_size(&conn->c->out)
+               >= conn->gcf->queued_output_max)
+        {
+            return;
+        }
+
+        q = nd_queue_head(&conn->ready);
+        st = nd_queue_data(q, nd_grpc_stream_t, ready_link);
+        nd_queue_remove(q);
+        st->ready = 0;
+        conn->gcf->calls_started++;
+
+        nd_grpc_stream_start(st);
+        nd_grpc_queued_note(conn);
+    }
+}
+
+
+static void
+nd_grpc_queued_note(nd_grpc_conn_t *conn)
+{
+    size_t  n;
+
+    n = conn->queued + nd_buf_size(&conn->c->out);
+    if (n > conn->gcf->queued_peak) {
+        conn->gcf->queued_peak = n;
+    }
+}
+
+
+int
+nd_grpc_stream_client_reset(nd_grpc_conn_t *conn)
+{
+    uint64_t         max;
+    nd_msec_t        now;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+    now = nd_time_monotonic_msec();
+    max = (uint64_t) gcf->stream_reset_rate * 1000;
+
+    /* a bucket of one second's resets, refilled at the rate */
+    conn->reset_credit += (uint64_t) (now - conn->reset_at)
+                          * (uint64_t) gcf->stream_reset_rate;
+    conn->reset_credit = nd_min(conn->reset_credit, max);
+    conn->reset_at = now;
+
+    if (conn->reset_credit < 1000) {
+        gcf->calm_goaways++;
+        nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                     "grpc connection %s resets streams faster than %d "
+                     "a second: closing", conn->id,
+                     (int) gcf->stream_reset_rate);
+        return ND_ERROR;
+    }
+
+    conn->reset_credit -= 1000;
+
+    return ND_OK;
 }
 
 
@@ -537,6 +675,11 @@ nd_grpc_stream_closed(nd_grpc_stream_t *st)
 
     if (conn->bidi == st) {
         conn->bidi = NULL;
+    }
+
+    if (st->ready) {
+        nd_queue_remove(&st->ready_link);
+        conn->gcf->calls_cancelled++;
     }
 
     conn->queued -= nd_min(conn->queued, nd_buf_size(&st->out));
@@ -688,6 +831,7 @@ nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
     }
 
     st->conn->queued += nd_buf_size(&st->out) - before;
+    nd_grpc_queued_note(st->conn);
     st->finish = 1;
     st->status = ND_GRPC_OK;
 
@@ -794,7 +938,8 @@ nd_grpc_headers_json(Metadata *meta)
 
 /* ND_OK, or the code of the gate that refuses the request (*msg set) */
 static nd_int_t
-nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
+    json_t *body, const char **msg)
 {
     nd_int_t          rc;
     nd_uint_t         i;
@@ -808,7 +953,7 @@ nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
 
     for (i = 0; i < conn->gcf->gates.nelts; i++) {
         *msg = "refused";
-        rc = gates[i](conn, type, msg);
+        rc = gates[i](conn, type, headers, body, msg);
         if (rc != ND_OK) {
             return rc;
         }
@@ -888,7 +1033,28 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
-     * cluster's (the place for a shared cluster secret check, too) */
+     * cluster's, and a member proves itself with the shared secret
+     * (but for the connection check, which tells nothing) */
+    if (conn->cluster
+        && (conn->gcf->identity.len || conn->gcf->identity_required)
+        && strcmp(type, "ServerCheckRequest") != 0)
+    {
+        json_t  *v;
+
+        v = json_object_get(call->headers, ND_SERVER_IDENTITY);
+        if (!json_is_string(v)
+            || !nd_grpc_identity_ok(nd_cycle,
+                                    (u_char *) json_string_value(v),
+                                    json_string_length(v)))
+        {
+            nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                         "cluster request \"%s\" without the server "
+                         "identity refused", type);
+            nd_grpc_reply_error(call, 403, "server identity required");
+            return;
+        }
+    }
+
     if (!conn->registered && !conn->cluster
         && strcmp(type, "ServerCheckRequest") != 0)
     {
@@ -901,7 +1067,7 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         return;
     }
 
-    rc = nd_grpc_gate(conn, type, &msg);
+    rc = nd_grpc_gate(conn, type, call->headers, body, &msg);
     if (rc != ND_OK) {
         nd_grpc_reply_error(call, rc, msg);
         return;
@@ -929,11 +1095,33 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 }
 
 
+/* what the ConnectionSetupRequest says of the client, before the gates
+ * judge it: the client's IP (as it states it, else the socket's), its
+ * labels (AppName...), version and tenant */
 static void
-nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+nd_grpc_setup_meta(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+{
+    const char  *s;
+
+    s = payload->metadata ? payload->metadata->clientip : NULL;
+    if (s && s[0]) {
+        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
+    }
+
+    json_decref(conn->labels);
+    conn->labels = json_incref(json_object_get(body, "labels"));
+    nd_free(conn->client_version);
+    conn->client_version = strdup(nd_json_get_str(body, "clientVersion",
+                                                  ""));
+    nd_free(conn->tenant);
+    conn->tenant = strdup(nd_json_get_str(body, "tenant", ""));
+}
+
+
+static void
+nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
 {
     nd_str_t         key;
-    const char      *s;
     nd_grpc_conf_t  *gcf;
 
     if (conn->registered) {
@@ -941,17 +1129,6 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     gcf = conn->gcf;
-
-    s = payload->metadata ? payload->metadata->clientip : NULL;
-    if (s && s[0]) {
-        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
-    }
-
-    conn->labels = json_incref(json_object_get(body, "labels"));
-    s = nd_json_get_str(body, "clientVersion", "");
-    conn->client_version = strdup(s);
-    s = nd_json_get_str(body, "tenant", "");
-    conn->tenant = strdup(s);
 
     if (nd_hash_add(&gcf->conns, (u_char *) conn->id, strlen(conn->id), conn)
         != ND_OK)
@@ -961,8 +1138,10 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     conn->registered = 1;
+    conn->registered_at = nd_time_monotonic_msec();
     gcf->registered++;
     nd_grpc_handshake_done(conn);
+    nd_grpc_conn_hooks(conn, 1);
 
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "grpc connection %s registered, version \"%s\"", conn->id,
@@ -1045,7 +1224,13 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             conn->bidi = st;
         }
 
-        if (!conn->registered && nd_grpc_gate(conn, type, &msg) != ND_OK) {
+        if (conn->registered) {
+            return;
+        }
+
+        nd_grpc_setup_meta(conn, payload, body);
+
+        if (nd_grpc_gate(conn, type, NULL, body, &msg) != ND_OK) {
             nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                          "grpc connection %s refused: %s", conn->id, msg);
             nd_grpc_reset(conn, NULL, 0);
@@ -1053,7 +1238,7 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             return;
         }
 
-        nd_grpc_setup(conn, payload, body);
+        nd_grpc_setup(conn, body);
         return;
     }
 
@@ -1145,6 +1330,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     }
 
     conn->queued += nd_buf_size(&conn->bidi->out) - before;
+    nd_grpc_queued_note(conn);
     nd_grpc_flush_later(conn);
 
     if (cb == NULL) {
@@ -1266,6 +1452,8 @@ nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     body = json_pack("{s:s, s:s}", "module", "internal",
                      "connectionId", conn->id);
     if (body && server_ip && server_ip[0]) {
+        conn->moved = 1;
+        conn->gcf->last_moved = nd_current_msec;
         snprintf(port, sizeof(port), "%u", (unsigned) server_port);
         json_object_set_new(body, "serverIp", json_string(server_ip));
         json_object_set_new(body, "serverPort", json_string(port));
@@ -1300,6 +1488,27 @@ json_t *
 nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 {
     return conn->labels;
+}
+
+
+nd_msec_t
+nd_grpc_conn_registered_at(nd_grpc_conn_t *conn)
+{
+    return conn->registered_at;
+}
+
+
+nd_uint_t
+nd_grpc_conn_count(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->registered;
+}
+
+
+uint64_t
+nd_grpc_last_moved(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->last_moved;
 }
 
 
@@ -1385,6 +1594,26 @@ nd_grpc_probe_handler(nd_timer_t *t)
             nd_grpc_conn_close(conn, "no handshake within "
                                "handshake_timeout");
             continue;
+        }
+
+        /* a push queue that stays blocked (the client reads nothing)
+         * is ejected, as Nacos does after 300 s */
+        if (conn->registered && !conn->closing
+            && conn->queued >= gcf->push_blocked_size)
+        {
+            if (conn->blocked_since == 0) {
+                conn->blocked_since = now;
+
+            } else if (now - conn->blocked_since
+                       >= gcf->push_blocked_timeout)
+            {
+                nd_grpc_conn_close(conn, "push queue blocked past "
+                                   "push_blocked_timeout");
+                continue;
+            }
+
+        } else {
+            conn->blocked_since = 0;
         }
 
         if (!conn->registered || conn->probing || conn->closing

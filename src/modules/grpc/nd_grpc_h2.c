@@ -490,6 +490,12 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
                          "error %u", (int) h2->rd.sid,
                          (unsigned) nd_h2_get32(p));
             nd_grpc_h2_close(conn, st);
+            /* rapid reset (CVE-2023-44487): an open stream reset costs
+             * the client, one already answered does not */
+            if (nd_grpc_stream_client_reset(conn) != ND_OK) {
+                return nd_grpc_h2_error(conn, ND_H2_CALM,
+                                        "too many stream resets");
+            }
         }
         return ND_OK;
 

@@ -61,13 +61,18 @@ typedef struct {
     nd_msec_t            probe_timeout;     /* ClientDetection answer */
     nd_msec_t            push_timeout;
     nd_msec_t            handshake_timeout; /* preface and setup */
+    size_t               queued_output_max; /* no new call past this */
+    nd_int_t             stream_reset_rate; /* client resets a second */
     nd_uint_t            max_handshakes_per_ip;
+    size_t               push_blocked_size;  /* queued bytes = blocked */
+    nd_msec_t            push_blocked_timeout; /* blocked that long: out */
     nd_ssl_conf_t        ssl;
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_hash_t            handshaking;       /* SDK port: peer address ->
                                                its connections not set up
@@ -77,7 +82,14 @@ typedef struct {
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
+    uint64_t             last_moved;        /* wall msec */
     json_t              *abilities;         /* SetupAckRequest's table */
+    size_t               queued_peak;       /* most output one conn held */
+    uint64_t             calls_started;
+    uint64_t             calls_cancelled;   /* reset or gone before start */
+    uint64_t             calm_goaways;      /* ENHANCE_YOUR_CALM sent */
+    nd_str_t             identity;          /* the members' shared secret */
+    unsigned             identity_required:1;
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {
@@ -87,6 +99,7 @@ struct nd_grpc_stream_s {
     nd_buf_t             out;           /* framed messages to send */
     nd_grpc_call_t      *call;          /* unary call in flight */
     nd_queue_t           link;
+    nd_queue_t           ready_link;    /* conn->ready while waiting */
     uint32_t             status;        /* grpc-status of the trailers */
     const char          *message;       /* grpc-message */
     unsigned             bidi:1;
@@ -95,6 +108,7 @@ struct nd_grpc_stream_s {
     unsigned             finish:1;      /* trailers once out is drained */
     unsigned             deferred:1;    /* data provider waits for out */
     unsigned             ended:1;       /* client sent END_STREAM */
+    unsigned             ready:1;       /* a whole request, not started */
     nd_grpc_h2_stream_t  h2;
 };
 
@@ -121,15 +135,22 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            registered_at; /* monotonic */
+    nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
     char                *tenant;
     size_t               queued;        /* bytes in streams' out buffers */
+    nd_queue_t           ready;         /* unary requests not started */
+    uint64_t             reset_credit;  /* client resets allowed, x1000 */
+    nd_msec_t            reset_at;      /* when the credit was counted */
     unsigned             registered:1;
     unsigned             cluster:1;     /* on the cluster port */
     unsigned             probing:1;
     unsigned             closing:1;
+    unsigned             read_stopped:1; /* output over the bound */
     unsigned             handshaking:1; /* counted in gcf->handshaking */
+    unsigned             moved:1;       /* reset to another server */
 };
 
 extern nd_module_t  nd_grpc_module;
@@ -160,6 +181,9 @@ int nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
     size_t len);
 void nd_grpc_stream_end(nd_grpc_stream_t *st);
 void nd_grpc_stream_closed(nd_grpc_stream_t *st);
+/* the client reset an open stream: ND_ERROR when it does so faster than
+ * stream_reset_rate (the caller sends GOAWAY ENHANCE_YOUR_CALM) */
+int nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 

@@ -6,6 +6,8 @@
 #include <nd_grpc_internal.h>
 #include <nd_http.h>
 
+#include <openssl/crypto.h>
+
 static void *nd_grpc_create_conf(nd_cycle_t *cycle);
 static char *nd_grpc_init_conf(nd_cycle_t *cycle, void *conf);
 static nd_int_t nd_grpc_init_module(nd_cycle_t *cycle);
@@ -15,8 +17,12 @@ static void nd_grpc_exit(nd_cycle_t *cycle);
 static nd_int_t nd_grpc_server_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_health_check(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_grpc_loader_current(nd_http_request_t *r);
+#ifdef ND_DEBUG
+static nd_int_t nd_grpc_debug_stats(nd_http_request_t *r);
+#endif
 
 static nd_conf_bounds_t  nd_grpc_streams_bounds = { 1, 65536 };
+static nd_conf_bounds_t  nd_grpc_reset_rate_bounds = { 1, 1000000 };
 
 static nd_command_t  nd_grpc_commands[] = {
 
@@ -60,12 +66,32 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_timeout), NULL },
 
+    { nd_string("push_blocked_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, push_blocked_size),
+      NULL },
+
+    { nd_string("push_blocked_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_blocked_timeout),
+      NULL },
+
     { nd_string("handshake_timeout"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
       NULL },
 
     nd_ssl_commands(nd_grpc_conf_t, ssl),
+
+    { nd_string("queued_output_max"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, queued_output_max),
+      NULL },
+
+    { nd_string("stream_reset_rate"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, stream_reset_rate),
+      &nd_grpc_reset_rate_bounds },
 
     { nd_string("max_handshakes_per_ip"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -97,6 +123,9 @@ static const nd_http_route_t  nd_grpc_routes[] = {
       nd_grpc_loader_current },
     { ND_HTTP_GET, nd_string("/v2/core/loader/current"),
       nd_grpc_loader_current },
+#ifdef ND_DEBUG
+    { ND_HTTP_GET, nd_string("/v1/core/debug/grpc"), nd_grpc_debug_stats },
+#endif
     nd_http_null_route
 };
 
@@ -120,7 +149,11 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->probe_timeout = ND_CONF_UNSET_MSEC;
     gcf->push_timeout = ND_CONF_UNSET_MSEC;
     gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
+    gcf->queued_output_max = ND_CONF_UNSET_SIZE;
+    gcf->stream_reset_rate = ND_CONF_UNSET;
     gcf->max_handshakes_per_ip = ND_CONF_UNSET_UINT;
+    gcf->push_blocked_size = ND_CONF_UNSET_SIZE;
+    gcf->push_blocked_timeout = ND_CONF_UNSET_MSEC;
 
     return gcf;
 }
@@ -142,11 +175,17 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->probe_timeout, 5000);
     nd_conf_init_msec_value(gcf->push_timeout, 5000);
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
+    nd_conf_init_size_value(gcf->queued_output_max, 4 * 1024 * 1024);
+    nd_conf_init_value(gcf->stream_reset_rate, 200);
     nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 128);
 
     if (gcf->max_handshakes_per_ip == 0) {
         return "\"max_handshakes_per_ip\" must be at least 1";
     }
+    /* as Nacos: a stream with over 32 KiB unsent is not writable, and
+     * one not writable for 300 s is ejected */
+    nd_conf_init_size_value(gcf->push_blocked_size, 32 * 1024);
+    nd_conf_init_msec_value(gcf->push_blocked_timeout, 300000);
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -230,6 +269,43 @@ nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 }
 
 
+void
+nd_grpc_set_identity(nd_cycle_t *cycle, const nd_str_t *secret)
+{
+    nd_grpc_conf(cycle)->identity = *secret;
+}
+
+
+void
+nd_grpc_require_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf(cycle)->identity_required = 1;
+}
+
+
+const nd_str_t *
+nd_grpc_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len ? &gcf->identity : NULL;
+}
+
+
+int
+nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len != 0 && len == gcf->identity.len
+           && CRYPTO_memcmp(value, gcf->identity.data, len) == 0;
+}
+
+
 int
 nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
 {
@@ -241,6 +317,22 @@ nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
     }
 
     *g = gate;
+
+    return ND_OK;
+}
+
+
+int
+nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
+{
+    nd_grpc_conn_hook_pt  *h;
+
+    h = nd_array_push(&nd_grpc_conf(cycle)->conn_hooks);
+    if (h == NULL) {
+        return ND_ERROR;
+    }
+
+    *h = hook;
 
     return ND_OK;
 }
@@ -282,6 +374,8 @@ nd_grpc_init_module(nd_cycle_t *cycle)
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
+        || nd_array_init(&gcf->conn_hooks, cycle->pool, 2,
+                         sizeof(nd_grpc_conn_hook_pt)) != ND_OK
         || nd_hash_init(&gcf->conns, 1024) != ND_OK
         || nd_hash_init(&gcf->handshaking, 64) != ND_OK)
     {
@@ -428,3 +522,33 @@ nd_grpc_loader_current(nd_http_request_t *r)
 
     return rc;
 }
+
+
+#ifdef ND_DEBUG
+
+/* counters the robustness tests read: the most output one connection
+ * held queued, calls started and cancelled before they started, and
+ * connections sent GOAWAY ENHANCE_YOUR_CALM */
+static nd_int_t
+nd_grpc_debug_stats(nd_http_request_t *r)
+{
+    json_t          *res;
+    nd_int_t         rc;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(nd_cycle);
+
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                    "queuedPeak", (json_int_t) gcf->queued_peak,
+                    "queuedOutputMax", (json_int_t) gcf->queued_output_max,
+                    "callsStarted", (json_int_t) gcf->calls_started,
+                    "callsCancelled", (json_int_t) gcf->calls_cancelled,
+                    "calmGoaways", (json_int_t) gcf->calm_goaways);
+
+    rc = nd_http_send_json(r, 200, res);
+    json_decref(res);
+
+    return rc;
+}
+
+#endif

@@ -430,7 +430,7 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
-static int
+int
 nd_http_method_index(nd_uint_t bit)
 {
     int  i;
@@ -507,6 +507,30 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
     }
 
     return ND_OK;
+}
+
+
+void
+nd_http_routes_each(nd_cycle_t *cycle,
+    void (*fn)(const nd_str_t *path, nd_uint_t methods, void *data),
+    void *data)
+{
+    nd_str_t                path;
+    nd_uint_t               i;
+    nd_hash_elt_t          *e;
+    nd_http_route_entry_t  *re;
+    nd_http_conf_t         *hcf;
+
+    hcf = nd_http_conf(cycle);
+
+    for (e = nd_hash_first(&hcf->routes, &i); e;
+         e = nd_hash_next(&hcf->routes, e, &i))
+    {
+        re = e->value;
+        path.data = e->key;
+        path.len = e->len;
+        fn(&path, re->methods, data);
+    }
 }
 
 

@@ -23,6 +23,7 @@ struct nd_http_conn_s {
     nd_buf_t             in;
     nd_buf_t             head;        /* url, then header fields/values */
     nd_buf_t             body;
+    nd_buf_t             pending;     /* a large answer not yet in c->out */
     nd_array_t           hdr_offs;    /* size_t pairs into head */
     size_t               url_len;
     nd_http_request_t   *r;           /* being read or handled */
@@ -33,6 +34,11 @@ struct nd_http_conn_s {
     nd_queue_t           link;        /* hcf->conns */
     nd_uint_t            error;       /* status to answer a bad request */
     nd_uint_t            requests;
+    const char          *exec_end;    /* end of what llhttp is given */
+    unsigned             crlf:2;      /* chunk terminator bytes to check */
+    unsigned             blocked:1;   /* output over ND_HTTP_OUT_HIGH */
+    unsigned             linger:1;    /* lingering close once drained */
+    unsigned             close_fed:1; /* close once pending is out */
     unsigned             last_was_value:1;
     unsigned             handling:1;  /* a handler has the request */
     unsigned             paused:1;    /* a message is complete */
@@ -40,6 +46,9 @@ struct nd_http_conn_s {
 };
 
 #define ND_HTTP_READ_CHUNK  16384
+/* output queued past which no further pipelined request is read, and the
+ * piece of a large answer moved into c->out at a time */
+#define ND_HTTP_OUT_HIGH    (256 * 1024)
 
 static void nd_http_read(nd_connection_t *c);
 static void nd_http_process(nd_http_conn_t *hc);
@@ -53,6 +62,8 @@ static void nd_http_resume_handler(nd_posted_t *p);
 static void nd_http_send_spring_error(nd_http_request_t *r,
     nd_uint_t status);
 static void nd_http_hold_expired(nd_timer_t *t);
+static void nd_http_drained(nd_connection_t *c);
+static void nd_http_lingering_start(nd_connection_t *c);
 
 
 /* timers: one per connection, re-armed for the remainder on expiry */
@@ -393,10 +404,42 @@ nd_http_on_headers_complete(llhttp_t *p)
 }
 
 
+/*
+ * llhttp 8 (Debian's) skips the two bytes after a chunk's data without
+ * looking at them unless built in strict mode, and has no lenient flag for
+ * it: any two bytes would end a chunk, a request smuggling vector.  We
+ * check them ourselves: -1 when one is not the CRLF expected; those past
+ * end are checked at the start of the next read.
+ */
+static int
+nd_http_chunk_crlf(nd_http_conn_t *hc, const char *pos, const char *end)
+{
+    while (hc->crlf && pos < end) {
+        if (*pos++ != "\r\n"[2 - hc->crlf]) {
+            nd_log_error(ND_LOG_INFO, &hc->c->log, 0,
+                         "client sent a chunk not ended by CRLF");
+            hc->crlf = 0;
+            hc->error = 400;
+            return -1;
+        }
+        hc->crlf--;
+    }
+
+    return 0;
+}
+
+
 static int
 nd_http_on_body(llhttp_t *p, const char *at, size_t len)
 {
     nd_http_conn_t  *hc = p->data;
+
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        hc->crlf = 2;                   /* this chunk's data ends here */
+        if (nd_http_chunk_crlf(hc, at + len, hc->exec_end) != 0) {
+            return -1;
+        }
+    }
 
     if (nd_buf_size(&hc->body) + len > hc->hcf->client_max_body_size) {
         nd_log_error(ND_LOG_INFO, &hc->c->log, 0,
@@ -456,6 +499,7 @@ nd_http_init_connection(nd_connection_t *c)
     c->data = hc;
     c->out_max = hcf->send_queue_max;
     c->read_handler = nd_http_read;
+    c->drained_handler = nd_http_drained;
     c->close_handler = nd_http_conn_close_handler;
 
     llhttp_init(&hc->parser, HTTP_REQUEST, &hcf->settings);
@@ -503,6 +547,7 @@ nd_http_conn_close_handler(nd_connection_t *c)
     nd_buf_free(&hc->in);
     nd_buf_free(&hc->head);
     nd_buf_free(&hc->body);
+    nd_buf_free(&hc->pending);
 }
 
 
@@ -522,7 +567,9 @@ nd_http_close_idle(nd_cycle_t *cycle)
         next = nd_queue_next(q);
         hc = nd_queue_data(q, nd_http_conn_t, link);
 
-        if (hc->r == NULL && nd_buf_size(&hc->c->out) == 0) {
+        if (hc->r == NULL && nd_buf_size(&hc->c->out) == 0
+            && nd_buf_size(&hc->pending) == 0)
+        {
             nd_connection_finalize(hc->c, 0);
         }
     }
@@ -554,7 +601,7 @@ nd_http_lingering_start(nd_connection_t *c)
 
     /* the answer is out: stop sending, drain what the client still sends
      * so that closing does not reset the connection under its reader */
-    c->drained_handler = NULL;
+    hc->linger = 0;
     shutdown(c->fd, SHUT_WR);
     c->read_handler = nd_http_lingering_read;
     nd_connection_read_start(c);
@@ -653,8 +700,25 @@ nd_http_process(nd_http_conn_t *hc)
             break;
         }
 
+        if (nd_buf_size(&hc->pending)
+            || nd_buf_size(&hc->c->out) >= ND_HTTP_OUT_HIGH)
+        {
+            /* pipelined requests wait until the client took our answers
+             * (nd_http_drained): memory stays bounded, nothing dropped */
+            hc->blocked = 1;
+            nd_connection_read_stop(hc->c);
+            break;
+        }
+
         start = (const char *) nd_buf_start(&hc->in);
         hc->paused = 0;
+        hc->exec_end = start + len;
+
+        if (nd_http_chunk_crlf(hc, start, hc->exec_end) != 0) {
+            nd_http_bad_request(hc, 400, "invalid chunk terminator");
+            break;
+        }
+
         err = llhttp_execute(&hc->parser, start, len);
 
         if (err == HPE_OK) {
@@ -980,6 +1044,60 @@ nd_http_add_header(nd_http_request_t *r, const char *name, const char *value,
 }
 
 
+/* move the next pieces of a large answer into the send queue */
+static void
+nd_http_feed(nd_http_conn_t *hc)
+{
+    size_t            n;
+    nd_connection_t  *c;
+
+    c = hc->c;
+
+    while (nd_buf_size(&hc->pending)
+           && nd_buf_size(&c->out) < ND_HTTP_OUT_HIGH)
+    {
+        n = nd_min(nd_buf_size(&hc->pending), ND_HTTP_OUT_HIGH);
+        if (nd_connection_send(c, nd_buf_start(&hc->pending), n) != ND_OK) {
+            nd_buf_free(&hc->pending);
+            return;
+        }
+        nd_buf_consume(&hc->pending, n);
+    }
+
+    if (nd_buf_size(&hc->pending) == 0) {
+        nd_buf_free(&hc->pending);
+        if (hc->close_fed) {
+            nd_connection_finalize(c, 1);
+        }
+    }
+}
+
+
+/* all queued output was written */
+static void
+nd_http_drained(nd_connection_t *c)
+{
+    nd_http_conn_t  *hc;
+
+    hc = c->data;
+
+    if (nd_buf_size(&hc->pending)) {
+        nd_http_feed(hc);
+        return;
+    }
+
+    if (hc->linger) {
+        nd_http_lingering_start(c);
+        return;
+    }
+
+    if (hc->blocked) {
+        hc->blocked = 0;
+        nd_post(&hc->resume);
+    }
+}
+
+
 nd_int_t
 nd_http_send(nd_http_request_t *r, nd_uint_t status, const char *content_type,
     const void *body, size_t len)
@@ -1042,8 +1160,19 @@ nd_http_send(nd_http_request_t *r, nd_uint_t status, const char *content_type,
     }
 
     if (len && !r->header_only) {
-        if (nd_connection_send(c, body, len) != ND_OK) {
-            goto done;
+        if (nd_buf_size(&c->out) + len <= c->out_max) {
+            if (nd_connection_send(c, body, len) != ND_OK) {
+                goto done;
+            }
+
+        } else {
+            /* larger than the send queue: it goes out as the client takes
+             * it (nd_http_feed), the queue staying bounded */
+            if (nd_buf_append(&r->hc->pending, body, len) != ND_OK) {
+                nd_connection_finalize(c, 0);
+                goto done;
+            }
+            nd_http_feed(r->hc);
         }
         r->body_sent = len;
     }
@@ -1139,8 +1268,24 @@ nd_int_t
 nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
     const char *msg)
 {
+    size_t     len;
+    u_char    *fixed;
     json_t    *j;
     nd_int_t   rc;
+
+    /* messages may quote what the client sent: make it text, as a Java
+     * server's decoding would have */
+    len = strlen(msg);
+
+    if (!nd_utf8_valid((u_char *) msg, len, 0)) {
+        fixed = nd_pnalloc(r->pool, 3 * len + 1);
+        if (fixed == NULL) {
+            return ND_ERROR;
+        }
+        len = nd_utf8_repair(fixed, (u_char *) msg, len);
+        fixed[len] = '\0';
+        msg = (const char *) fixed;
+    }
 
     if (r->route.len >= 4 && memcmp(r->route.data, "/v2/", 4) == 0) {
         j = json_pack("{s:I, s:s, s:s}", "code", (json_int_t) code,
@@ -1151,7 +1296,7 @@ nd_http_error(nd_http_request_t *r, nd_uint_t status, nd_int_t code,
         return rc;
     }
 
-    return nd_http_send(r, status, NULL, msg, strlen(msg));
+    return nd_http_send(r, status, NULL, msg, len);
 }
 
 
@@ -1216,8 +1361,8 @@ nd_http_request_done(nd_http_request_t *r)
     }
 
     if (hc->phase == nd_http_lingering_e) {
-        if (nd_buf_size(&c->out)) {
-            c->drained_handler = nd_http_lingering_start;
+        if (nd_buf_size(&c->out) || nd_buf_size(&hc->pending)) {
+            hc->linger = 1;
         } else {
             nd_http_lingering_start(c);
         }
@@ -1225,7 +1370,11 @@ nd_http_request_done(nd_http_request_t *r)
     }
 
     if (!keepalive || nd_cycle->stopping) {
-        nd_connection_finalize(c, 1);
+        if (nd_buf_size(&hc->pending)) {
+            hc->close_fed = 1;
+        } else {
+            nd_connection_finalize(c, 1);
+        }
         return;
     }
 

@@ -239,6 +239,8 @@ struct nd_naming_conf_s {
     nd_msec_t               push_delay;
     nd_msec_t               push_min_interval;
     nd_msec_t               push_ack_timeout;
+    nd_msec_t               moved_grace;    /* a moved connection's client
+                                               is released this late */
     nd_flag_t               push_udp;
     nd_msec_t               empty_service_clean_interval;
     nd_msec_t               empty_service_expire;
@@ -416,10 +418,13 @@ int nd_naming_json_double(nd_buf_t *b, double d);
 u_char *nd_naming_info_stamp(nd_pool_t *pool, nd_shared_t *body,
     size_t ref_time_pos, nd_msec_t now);
 
-/* the parameter checks of Nacos's filter (HTTP and gRPC) */
-int nd_naming_ns_ok(const nd_str_t *ns);
-int nd_naming_group_ok(const nd_str_t *g);
-int nd_naming_svc_name_ok(const nd_str_t *n);
+/* the name rules with Nacos's messages (nd_naming_check.c): NULL when
+ * fine, else the message and in *code its v2 / gRPC error code; buf
+ * (size bytes) may hold the message */
+const char *nd_naming_check_ref(const nd_naming_ref_t *ref, nd_int_t *code);
+const char *nd_naming_check_ip(const nd_str_t *ip, nd_int_t *code);
+const char *nd_naming_check_cluster(const nd_str_t *cluster, char *buf,
+    size_t size, nd_int_t *code);
 /* metadata text as a JSON object (an empty one for NULL or bad text) */
 json_t *nd_naming_meta_json(const char *text);
 

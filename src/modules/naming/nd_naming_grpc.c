@@ -47,7 +47,17 @@ typedef struct {
     uint32_t                gen;
 } nd_naming_gticket_t;
 
+/* the client of a connection moved to another server, released late */
 typedef struct {
+    nd_queue_t              link;           /* grpc->moved */
+    nd_msec_t               at;             /* release then (monotonic) */
+    size_t                  len;
+    char                    id[];
+} nd_naming_gmoved_t;
+
+typedef struct {
+    nd_queue_t              moved;          /* nd_naming_gmoved_t, by at */
+    nd_timer_t              moved_timer;
     nd_queue_t              pushers;        /* nd_naming_gpush_t */
     nd_shared_t            *info_body;      /* what req was built from */
     nd_buf_t                req;            /* NotifySubscriberRequest */
@@ -67,6 +77,8 @@ static void nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
     nd_shared_t *body, size_t ref_time_pos);
 static void nd_naming_grpc_forget(nd_naming_conf_t *nf,
     nd_naming_sub_t *sub);
+static void nd_naming_grpc_moved_timer(nd_timer_t *t);
+static void nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all);
 
 static const nd_grpc_handler_t  nd_naming_grpc_handlers[] = {
     { nd_string("InstanceRequest"), nd_naming_grpc_instance },
@@ -93,6 +105,9 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
     }
 
     nd_queue_init(&ng->pushers);
+    nd_queue_init(&ng->moved);
+    nd_timer_init(&ng->moved_timer, "naming moved clients",
+                  nd_naming_grpc_moved_timer, nf);
     nf->grpc = ng;
     nf->push[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_push;
     nf->forget[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_forget;
@@ -142,6 +157,7 @@ nd_naming_grpc_stop(nd_naming_conf_t *nf)
     }
 
     nd_naming_grpc_info_clear(ng);
+    nd_naming_grpc_release_moved(nf, 1);
 }
 
 
@@ -173,15 +189,11 @@ nd_naming_grpc_exit(nd_naming_conf_t *nf)
 /* ---- connections --------------------------------------------------------- */
 
 static void
-nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
-    void *data)
+nd_naming_grpc_release(nd_naming_conf_t *nf, const nd_str_t *id)
 {
-    nd_naming_conf_t    *nf;
     nd_naming_client_t  *c;
 
-    nf = data;
-
-    c = nd_naming_client_find(nf, key);
+    c = nd_naming_client_find(nf, id);
     if (c == NULL || c->type != ND_NAMING_CLIENT_CONNECTION) {
         return;
     }
@@ -193,6 +205,91 @@ nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
 
     /* instances go (SERVICE_CHANGED), then CLIENT_DISCONNECTED */
     nd_naming_client_release(nf, c);
+}
+
+
+/* the moved clients due (all of them when stopping) are released */
+static void
+nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all)
+{
+    nd_str_t             id;
+    nd_msec_t            now;
+    nd_queue_t          *q;
+    nd_naming_grpc_t    *ng;
+    nd_naming_gmoved_t  *m;
+
+    ng = nf->grpc;
+    now = nd_time_monotonic_msec();
+    nd_timer_stop(&ng->moved_timer);
+
+    while (!nd_queue_empty(&ng->moved)) {
+        q = nd_queue_head(&ng->moved);
+        m = nd_queue_data(q, nd_naming_gmoved_t, link);
+
+        if (!all && m->at > now) {
+            nd_timer_start(&ng->moved_timer, m->at - now, ND_TIMER_ONCE);
+            return;
+        }
+
+        nd_queue_remove(&m->link);
+        id.data = (u_char *) m->id;
+        id.len = m->len;
+        nd_naming_grpc_release(nf, &id);
+        nd_free(m);
+    }
+}
+
+
+static void
+nd_naming_grpc_moved_timer(nd_timer_t *t)
+{
+    nd_naming_grpc_release_moved(t->data, 0);
+}
+
+
+/* a connection closed: its client is released, at once, or moved_grace
+ * later when the connection was told to go to another server.  The
+ * client then registers its instances there (Distro brings them here)
+ * before these go, so a subscriber never sees an instance that only
+ * moved leave, and a query never misses it. */
+static void
+nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
+    void *data)
+{
+    nd_grpc_closed_t    *closed = payload;
+    nd_naming_conf_t    *nf;
+    nd_naming_grpc_t    *ng;
+    nd_naming_gmoved_t  *m;
+
+    nf = data;
+    ng = nf->grpc;
+
+    if (closed == NULL || !closed->moved || nf->moved_grace == 0
+        || nf->cycle->stopping || nd_naming_client_find(nf, key) == NULL)
+    {
+        nd_naming_grpc_release(nf, key);
+        return;
+    }
+
+    m = nd_alloc(sizeof(nd_naming_gmoved_t) + key->len + 1);
+    if (m == NULL) {
+        nd_naming_grpc_release(nf, key);
+        return;
+    }
+
+    m->at = nd_time_monotonic_msec() + nf->moved_grace;
+    m->len = key->len;
+    memcpy(m->id, key->data, key->len);
+    m->id[key->len] = '\0';
+    nd_queue_insert_tail(&ng->moved, &m->link);
+
+    nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                 "naming: connection client %s moved, released in %lu ms",
+                 m->id, (unsigned long) nf->moved_grace);
+
+    if (!nd_timer_active(&ng->moved_timer)) {
+        nd_timer_start(&ng->moved_timer, nf->moved_grace, ND_TIMER_ONCE);
+    }
 }
 
 
@@ -246,16 +343,13 @@ nd_naming_grpc_field(json_t *body, const char *name, nd_str_t *v)
 static const char *
 nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
 {
-    u_char  *p;
+    u_char      *p;
+    nd_int_t     code;
+    const char  *msg;
 
     nd_naming_grpc_field(body, "namespace", &ref->ns);
     if (ref->ns.len == 0) {
         nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
-    }
-
-    if (!nd_naming_ns_ok(&ref->ns)) {
-        return "Param 'namespaceId/tenant' is illegal, illegal characters "
-               "should not appear in the param.";
     }
 
     nd_naming_grpc_field(body, "groupName", &ref->group);
@@ -263,19 +357,14 @@ nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
         nd_str_set(&ref->group, ND_NAMING_DEFAULT_GROUP);
     }
 
-    if (ref->group.len > 128 || !nd_naming_group_ok(&ref->group)) {
-        return "Param 'group' is illegal, illegal characters should not "
-               "appear in the param.";
-    }
-
     nd_naming_grpc_field(body, "serviceName", &ref->name);
     if (ref->name.len == 0) {
         return "Param 'serviceName' is required.";
     }
 
-    if (ref->name.len > 512 || !nd_naming_svc_name_ok(&ref->name)) {
-        return "Param 'serviceName' is illegal, illegal characters should "
-               "not appear in the param.";
+    msg = nd_naming_check_ref(ref, &code);
+    if (msg) {
+        return msg;
     }
 
     ref->grouped.len = ref->group.len + 2 + ref->name.len;
@@ -303,9 +392,9 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
 {
     int          rc;
     char        *text;
-    size_t       i;
     int64_t      interval, timeout, del, port;
     json_t      *v;
+    nd_int_t     code;
     nd_str_t     t;
     const char  *s;
 
@@ -316,17 +405,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     }
 
     nd_naming_grpc_field(j, "ip", &spec->ip);
-    if (spec->ip.len == 0 || spec->ip.len > 128) {
-        return spec->ip.len ? "Param 'ip' is illegal, the param length "
-                              "should not exceed 128."
-                            : "Param 'ip' is required.";
+    if (spec->ip.len == 0) {
+        return "Param 'ip' is required.";
     }
 
-    for (i = 0; i < spec->ip.len; i++) {
-        if (isspace(spec->ip.data[i]) || spec->ip.data[i] < 0x20) {
-            return "Param 'ip' is illegal, illegal characters should not "
-                   "appear in the param.";
-        }
+    s = nd_naming_check_ip(&spec->ip, &code);
+    if (s) {
+        return s;
     }
 
     port = 0;
@@ -338,12 +423,10 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     spec->port = (nd_uint_t) port;
 
     nd_naming_grpc_field(j, "clusterName", &spec->cluster);
-    for (i = 0; i < spec->cluster.len; i++) {
-        if (!isalnum(spec->cluster.data[i]) && spec->cluster.data[i] != '-') {
-            snprintf(buf, size, "Instance 'clusterName' should be "
-                     "characters with only 0-9a-zA-Z-. (current: %.*s)",
-                     ND_STR_ARG(spec->cluster));
-            return buf;
+    if (spec->cluster.len) {
+        s = nd_naming_check_cluster(&spec->cluster, buf, size, &code);
+        if (s) {
+            return s;
         }
     }
 

@@ -261,80 +261,15 @@ nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt)
 
 
 int
-nd_naming_ns_ok(const nd_str_t *ns)
-{
-    size_t  i;
-
-    if (ns->len > 64) {
-        return 0;
-    }
-
-    for (i = 0; i < ns->len; i++) {
-        if (!isalnum(ns->data[i]) && ns->data[i] != '_' && ns->data[i] != '-')
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
-nd_naming_group_ok(const nd_str_t *g)
-{
-    size_t  i;
-    u_char  c;
-
-    for (i = 0; i < g->len; i++) {
-        c = g->data[i];
-        if (!isalnum(c) && c != '-' && c != '_' && c != ':' && c != '.') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* serviceName param check: not starting with '@', no "@@", no white
- * space (CJK is let through: we do not decode UTF-8 here) */
-int
-nd_naming_svc_name_ok(const nd_str_t *n)
-{
-    size_t  i;
-
-    if (n->len == 0 || n->data[0] == '@') {
-        return 0;
-    }
-
-    for (i = 0; i < n->len; i++) {
-        if (isspace(n->data[i])
-            || (n->data[i] == '@' && i + 1 < n->len && n->data[i + 1] == '@'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
 nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref, nd_int_t *rc)
 {
-    u_char    *sep, *p;
-    nd_str_t   sn;
+    u_char      *sep, *p;
+    nd_int_t     code;
+    nd_str_t     sn;
+    const char  *msg;
 
     if (nd_naming_arg(r, "namespaceId", &ref->ns) != ND_OK) {
         nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
-    }
-
-    if (!nd_naming_ns_ok(&ref->ns)) {
-        *rc = nd_naming_fail(r, 400, 20002, "Param 'namespaceId/tenant' is "
-                             "illegal, illegal characters should not appear "
-                             "in the param.");
-        return ND_ERROR;
     }
 
     if (nd_naming_arg(r, "serviceName", &sn) != ND_OK) {
@@ -391,19 +326,9 @@ nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref, nd_int_t *rc)
         ref->name.data = p;
     }
 
-    if (!nd_naming_svc_name_ok(&ref->name)) {
-        *rc = nd_naming_fail(r, 400, 21000, "Param 'serviceName' is illegal, "
-                             "illegal characters should not appear in the "
-                             "param.");
-        return ND_ERROR;
-    }
-
-    if (ref->group.len > 128 || !nd_naming_group_ok(&ref->group)) {
-        *rc = nd_naming_fail(r, 400, 21000, ref->group.len > 128
-                  ? "Param 'group' is illegal, the param length should not "
-                    "exceed 128."
-                  : "Param 'group' is illegal, illegal characters should "
-                    "not appear in the param.");
+    msg = nd_naming_check_ref(ref, &code);
+    if (msg) {
+        *rc = nd_naming_fail(r, 400, code, "%s", msg);
         return ND_ERROR;
     }
 
@@ -417,9 +342,10 @@ int
 nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
     nd_uint_t *port, nd_str_t *cluster, nd_int_t *rc)
 {
-    size_t    i;
-    nd_int_t  n;
-    nd_str_t  v;
+    char         buf[160];
+    nd_int_t     n, code;
+    nd_str_t     v;
+    const char  *msg;
 
     if (nd_naming_arg(r, "ip", ip) != ND_OK) {
         if (required) {
@@ -430,19 +356,10 @@ nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
         ip->data = (u_char *) "";
     }
 
-    if (ip->len > 128) {
-        *rc = nd_naming_fail(r, 400, 20002, "Param 'ip' is illegal, the "
-                             "param length should not exceed 128.");
+    msg = nd_naming_check_ip(ip, &code);
+    if (msg) {
+        *rc = nd_naming_fail(r, 400, code, "%s", msg);
         return ND_ERROR;
-    }
-
-    for (i = 0; i < ip->len; i++) {
-        if (isspace(ip->data[i]) || ip->data[i] < 0x20) {
-            *rc = nd_naming_fail(r, 400, 20002, "Param 'ip' is illegal, "
-                                 "illegal characters should not appear in "
-                                 "the param.");
-            return ND_ERROR;
-        }
     }
 
     if (nd_naming_arg(r, "port", &v) != ND_OK) {
@@ -473,31 +390,10 @@ nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
         nd_str_set(cluster, ND_NAMING_DEFAULT_CLUSTER);
     }
 
-    if (cluster->len > 64) {
-        *rc = nd_naming_fail(r, 400, 20002, "Param 'cluster' is illegal, the "
-                             "param length should not exceed 64.");
+    msg = nd_naming_check_cluster(cluster, buf, sizeof(buf), &code);
+    if (msg) {
+        *rc = nd_naming_fail(r, 400, code, "%s", msg);
         return ND_ERROR;
-    }
-
-    for (i = 0; i < cluster->len; i++) {
-        if (!isalnum(cluster->data[i]) && cluster->data[i] != '-'
-            && cluster->data[i] != '_')
-        {
-            *rc = nd_naming_fail(r, 400, 20002, "Param 'cluster' is illegal, "
-                                 "illegal characters should not appear in "
-                                 "the param.");
-            return ND_ERROR;
-        }
-    }
-
-    for (i = 0; i < cluster->len; i++) {
-        if (cluster->data[i] == '_') {
-            *rc = nd_naming_fail(r, 400, 21004, "Instance 'clusterName' "
-                                 "should be characters with only "
-                                 "0-9a-zA-Z-. (current: %.*s)",
-                                 ND_STR_ARG(*cluster));
-            return ND_ERROR;
-        }
     }
 
     return ND_OK;

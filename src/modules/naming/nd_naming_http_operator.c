@@ -90,9 +90,11 @@ nd_naming_health_server(nd_http_request_t *r)
 nd_int_t
 nd_naming_cluster_update(nd_http_request_t *r)
 {
+    char                  buf[160];
     json_t               *meta, *hc;
-    nd_int_t              rc;
+    nd_int_t              rc, code;
     nd_str_t              v, cname;
+    const char           *msg;
     nd_naming_ref_t       ref;
     nd_naming_conf_t     *nf;
     nd_naming_cluster_t  *cl;
@@ -104,6 +106,11 @@ nd_naming_cluster_update(nd_http_request_t *r)
 
     if (nd_naming_arg(r, "clusterName", &cname) != ND_OK) {
         return nd_naming_required(r, "clusterName");
+    }
+
+    msg = nd_naming_check_cluster(&cname, buf, sizeof(buf), &code);
+    if (msg) {
+        return nd_naming_fail(r, 400, code, "%s", msg);
     }
 
     if (nd_naming_arg(r, "healthChecker", &v) != ND_OK) {

@@ -2,6 +2,7 @@
  * Instance metadata as clients send it: a JSON object, or Nacos 1.x
  * "k=v,k=v" text, parsed into a JSON object; and back to compact text.
  */
+#include <nd_core.h>
 #include <nd_naming.h>
 
 
@@ -17,10 +18,11 @@ nd_naming_parse_kv(const nd_str_t *text)
         return NULL;
     }
 
-    /* a NUL would be stored as \u0000, which the JSON reading of the
-     * stored text rejects (as it does in a JSON object from a client):
-     * the metadata would come back empty */
-    if (memchr(text->data, '\0', text->len)) {
+    /* keys and values must be text: bytes that are not UTF-8 would be
+     * dropped pair by pair, and a NUL would be stored as \u0000, which
+     * the JSON reading of the stored text rejects (as it does in a JSON
+     * object from a client): the metadata would come back empty */
+    if (!nd_utf8_valid(text->data, text->len, 0)) {
         json_decref(meta);
         return NULL;
     }

@@ -61,6 +61,10 @@ static nd_command_t  nd_naming_commands[] = {
       nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_ack_timeout),
       NULL },
 
+    { nd_string("moved_grace"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, moved_grace), NULL },
+
     { nd_string("push_udp"),
       ND_BLOCK_CONF | ND_CONF_FLAG,
       nd_conf_set_flag_slot, offsetof(nd_naming_conf_t, push_udp), NULL },
@@ -121,6 +125,7 @@ nd_naming_create_conf(nd_cycle_t *cycle)
     nf->push_delay = ND_CONF_UNSET_MSEC;
     nf->push_min_interval = ND_CONF_UNSET_MSEC;
     nf->push_ack_timeout = ND_CONF_UNSET_MSEC;
+    nf->moved_grace = ND_CONF_UNSET_MSEC;
     nf->push_udp = ND_CONF_UNSET;
     nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
     nf->empty_service_expire = ND_CONF_UNSET_MSEC;
@@ -147,6 +152,7 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(nf->push_min_interval,
                             ND_NAMING_PUSH_MIN_INTERVAL);
     nd_conf_init_msec_value(nf->push_ack_timeout, 10000);
+    nd_conf_init_msec_value(nf->moved_grace, 10000);
     nd_conf_init_value(nf->push_udp, 1);
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
     nd_conf_init_msec_value(nf->empty_service_expire, 60000);

@@ -53,6 +53,9 @@ typedef enum {
     ND_STORE_INSTANCE_NAMESPACES,/* -> rows (nd_store_ns_t, id only): the
                                     namespaces persistent instances are in,
                                     created or not (naming's are implicit) */
+    ND_STORE_AUTH_LOAD,          /* -> rows (nd_store_auth_t): every user,
+                                    role, permission and stored secret */
+    ND_STORE_AUTH_WRITE,         /* auth.kind + a, b, c -> affected */
     ND_STORE_OP_N
 } nd_store_op_e;
 
@@ -110,14 +113,30 @@ typedef struct {
     unsigned            enabled:1;
 } nd_store_instance_t;
 
+/* the gray_name of gray rows (config_info_gray): the beta version, and
+ * the prefix of a tag version's ("tag_<tag>") */
+#define ND_STORE_BETA       "beta"
+#define ND_STORE_TAG_PREFIX "tag_"
+
+/* the one config key type (config's and the store's): normalised, tenant
+ * "public" and blank are "" */
+typedef struct {
+    nd_str_t            data_id;
+    nd_str_t            group;
+    nd_str_t            tenant;
+} nd_config_key_t;
+
 /*
  * ND_EV_CONFIG_CHANGED is published by the store whenever its cache of a
  * config changes: after a commit of this node, or when it learns of
  * another node's commit (pg: cache_refresh).  Key: dataId \x02 group
- * \x02 tenant ('' = public).  Payload: nd_store_change_t.  The cache
- * already holds the new row (or no row) when subscribers run.
+ * \x02 tenant ('' = public), which only makes changes of one config
+ * coalesce; subscribers read the key from the payload, nd_store_change_t,
+ * whose views point into the payload's own bytes.  The cache already
+ * holds the new row (or no row) when subscribers run.
  */
 typedef struct {
+    nd_config_key_t     key;
     int64_t             seq;
     unsigned            deleted:1;
     unsigned            gray:1;         /* a gray version changed: the
@@ -126,6 +145,32 @@ typedef struct {
                                            cluster is told); else learnt
                                            from the store */
 } nd_store_change_t;
+
+/*
+ * Auth rows (users, roles, permissions, the token secret) and writes.
+ * Loaded rows: kind 'u' (a username, b password hash), 'r' (a username,
+ * b role), 'p' (a role, b resource, c action), 's' (a name, b value).
+ */
+typedef enum {
+    ND_STORE_AUTH_USER_ADD = 0,  /* a username, b hash; 0: exists */
+    ND_STORE_AUTH_USER_PASSWORD, /* a username, b hash; 0: no user */
+    ND_STORE_AUTH_USER_DELETE,   /* a username (and its roles) */
+    ND_STORE_AUTH_ROLE_ADD,      /* a username, b role; 0: exists */
+    ND_STORE_AUTH_ROLE_DELETE,   /* b role [, a username] */
+    ND_STORE_AUTH_PERM_ADD,      /* a role, b resource, c action */
+    ND_STORE_AUTH_PERM_DELETE,   /* a role, b resource, c action */
+    ND_STORE_AUTH_SECRET_INIT,   /* a name, b value; 0: already set */
+    ND_STORE_AUTH_ADMIN_INIT     /* a username, b hash: user and
+                                    ROLE_ADMIN, only while no user holds
+                                    ROLE_ADMIN (affected 2: done) */
+} nd_store_auth_e;
+
+typedef struct {
+    nd_uint_t           kind;           /* nd_store_auth_e; rows: a char */
+    nd_str_t            a;
+    nd_str_t            b;
+    nd_str_t            c;
+} nd_store_auth_t;
 
 typedef struct nd_store_op_s  nd_store_op_t;
 typedef void (*nd_store_handler_pt)(nd_store_op_t *op);
@@ -145,6 +190,7 @@ struct nd_store_op_s {
                                            gray delete: the tag version */
     nd_store_ns_t        ns;
     nd_store_instance_t  instance;
+    nd_store_auth_t      auth;
     int64_t              nid;           /* history get / previous */
     int64_t              since;         /* changes: seq > since */
     nd_uint_t            page_no;       /* from 1 */
@@ -156,8 +202,8 @@ struct nd_store_op_s {
     nd_int_t             rc;            /* ND_OK, ND_DECLINED, ND_ERROR */
     nd_uint_t            status;        /* 200 400 404 409 413 500 503 */
     const char          *error;         /* why, for the caller's answer */
-    nd_array_t           rows;          /* nd_store_config_t, _ns_t or
-                                           _instance_t, by type */
+    nd_array_t           rows;          /* nd_store_config_t, _ns_t,
+                                           _instance_t or _auth_t, by type */
     int64_t              total;         /* paged lists: all matches */
     int64_t              seq;           /* writes: the change sequence */
 
@@ -193,18 +239,12 @@ const nd_store_config_t *nd_store_config_by_id(nd_cycle_t *cycle,
     int64_t id);
 const nd_store_config_t *nd_store_config_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant);
-/* a cached gray version ("beta", "tag_<tag>"); borrowed as above */
+/* a cached gray version (ND_STORE_BETA, or ND_STORE_TAG_PREFIX and the
+ * tag); borrowed as above.  Its gray_expr holds what it matches: the beta
+ * ips (comma separated) or the tag */
 const nd_store_config_t *nd_store_gray_cached(nd_cycle_t *cycle,
     const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
     const nd_str_t *gray_name);
-/* the version a client sees (Nacos's gray precedence): the beta when ip
- * is in its list, else the tag version when tag names one, else the
- * formal row (NULL when absent).  A gray row has gray_name set */
-const nd_store_config_t *nd_store_config_match(nd_cycle_t *cycle,
-    const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
-    const char *ip, const nd_str_t *tag);
-/* ip is in a comma separated list (blanks around items ignored) */
-int nd_store_ip_listed(const nd_str_t *list, const char *ip);
 /* read the changes other nodes committed now, not at the next
  * cache_refresh tick (a peer said it committed one) */
 void nd_store_refresh_now(nd_cycle_t *cycle);

@@ -1,7 +1,8 @@
 /*
  * The config cache of the store: the newest committed row of every config
- * (and of its gray versions), the lookups and gray matching the config
- * module asks, CONFIG_CHANGED when a row changes, and the refresh that
+ * (and of its gray versions), the lookups the config module asks (which
+ * version a client gets is config's rule: nd_config_for_client),
+ * CONFIG_CHANGED when a row changes, and the refresh that
  * follows other nodes' commits through the change sequence.
  */
 #include <nd_store_internal.h>
@@ -74,75 +75,6 @@ nd_store_gray_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
 }
 
 
-int
-nd_store_ip_listed(const nd_str_t *list, const char *ip)
-{
-    u_char  *p, *end, *item, *e;
-    size_t   len;
-
-    if (ip == NULL || list->len == 0) {
-        return 0;
-    }
-
-    len = strlen(ip);
-    p = list->data;
-    end = p + list->len;
-
-    while (p < end) {
-        item = p;
-        while (p < end && *p != ',') {
-            p++;
-        }
-        e = p++;
-
-        while (item < e && (*item == ' ' || *item == '\t')) {
-            item++;
-        }
-        while (e > item && (e[-1] == ' ' || e[-1] == '\t')) {
-            e--;
-        }
-
-        if ((size_t) (e - item) == len && memcmp(item, ip, len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-const nd_store_config_t *
-nd_store_config_match(nd_cycle_t *cycle, const nd_str_t *data_id,
-    const nd_str_t *group, const nd_str_t *tenant, const char *ip,
-    const nd_str_t *tag)
-{
-    u_char                    name[80];
-    nd_str_t                  gray;
-    const nd_store_config_t  *c;
-
-    nd_str_set(&gray, ND_STORE_BETA);
-    c = nd_store_gray_cached(cycle, data_id, group, tenant, &gray);
-    if (c && nd_store_ip_listed(&c->gray_expr, ip)) {
-        return c;
-    }
-
-    if (tag && tag->len
-        && tag->len <= sizeof(name) - sizeof(ND_STORE_TAG_PREFIX))
-    {
-        memcpy(name, ND_STORE_TAG_PREFIX, sizeof(ND_STORE_TAG_PREFIX) - 1);
-        memcpy(name + sizeof(ND_STORE_TAG_PREFIX) - 1, tag->data, tag->len);
-        gray.data = name;
-        gray.len = sizeof(ND_STORE_TAG_PREFIX) - 1 + tag->len;
-        c = nd_store_gray_cached(cycle, data_id, group, tenant, &gray);
-        if (c) {
-            return c;
-        }
-    }
-
-    return nd_store_config_cached(cycle, data_id, group, tenant);
-}
-
-
 /* the cache: the newest committed config_info row per group key */
 
 static void
@@ -158,28 +90,30 @@ nd_store_notify(nd_store_conf_t *scf, const nd_store_config_t *c,
         return;                         /* start-up: nobody listens yet */
     }
 
+    /* one allocation: the change, then dataId \x02 group \x02 tenant,
+     * which is also the event key; the key's views point into it */
     key.len = c->data_id.len + c->group.len + c->tenant.len + 2;
-    key.data = nd_alloc(key.len);
-    ch = nd_alloc(sizeof(nd_store_change_t));
-
-    if (key.data == NULL || ch == NULL) {
-        nd_free(key.data);
-        nd_free(ch);
+    ch = nd_alloc(sizeof(nd_store_change_t) + key.len);
+    if (ch == NULL) {
         return;
     }
 
+    key.data = (u_char *) (ch + 1);
     p = key.data;
-    p = (u_char *) memcpy(p, c->data_id.data, c->data_id.len)
-        + c->data_id.len;
+
+    ch->key.data_id.data = p;
+    ch->key.data_id.len = c->data_id.len;
+    p = nd_cpymem(p, c->data_id.data, c->data_id.len);
     *p++ = '\002';
-    if (c->group.len) {
-        memcpy(p, c->group.data, c->group.len);
-        p += c->group.len;
-    }
+
+    ch->key.group.data = p;
+    ch->key.group.len = c->group.len;
+    p = nd_cpymem(p, c->group.data, c->group.len);
     *p++ = '\002';
-    if (c->tenant.len) {
-        memcpy(p, c->tenant.data, c->tenant.len);
-    }
+
+    ch->key.tenant.data = p;
+    ch->key.tenant.len = c->tenant.len;
+    (void) nd_cpymem(p, c->tenant.data, c->tenant.len);
 
     ch->seq = seq;
     ch->deleted = deleted ? 1 : 0;
@@ -187,7 +121,6 @@ nd_store_notify(nd_store_conf_t *scf, const nd_store_config_t *c,
     ch->local = scf->committing;
 
     nd_event_publish(scf->cycle, ND_EV_CONFIG_CHANGED, &key, ch, nd_free);
-    nd_free(key.data);
 }
 
 

@@ -36,6 +36,18 @@ typedef enum {
     ND_STORE_SQL_SEQ_LOCK,           /* pg: the change sequence row lock */
     ND_STORE_SQL_GRAY_PUBLISH,       /* pg: one statement, after the lock */
     ND_STORE_SQL_GRAY_DELETE,        /* pg: one statement, after the lock */
+    ND_STORE_SQL_AUTH_ALL,
+    ND_STORE_SQL_AUTH_USER_ADD,      /* the order of nd_store_auth_e */
+    ND_STORE_SQL_AUTH_USER_PASSWORD,
+    ND_STORE_SQL_AUTH_USER_DELETE,
+    ND_STORE_SQL_AUTH_ROLE_ADD,
+    ND_STORE_SQL_AUTH_ROLE_DELETE,
+    ND_STORE_SQL_AUTH_PERM_ADD,
+    ND_STORE_SQL_AUTH_PERM_DELETE,
+    ND_STORE_SQL_AUTH_SECRET_INIT,
+    ND_STORE_SQL_AUTH_ADMIN_INIT,
+    ND_STORE_SQL_AUTH_USER_ROLES_DELETE,
+    ND_STORE_SQL_AUTH_ADMIN_USER,
     ND_STORE_SQL_N
 } nd_store_sql_e;
 
@@ -48,7 +60,8 @@ typedef enum {
     ND_STORE_ROWS_INSTANCE,
     ND_STORE_ROWS_COUNT,             /* first column -> op->total */
     ND_STORE_ROWS_AFFECTED,          /* number of rows -> op->affected */
-    ND_STORE_ROWS_WRITE              /* status, seq, id, gmt_create */
+    ND_STORE_ROWS_WRITE,             /* status, seq, id, gmt_create */
+    ND_STORE_ROWS_AUTH               /* op->rows: kind, a, b, c */
 } nd_store_rows_e;
 
 typedef enum {
@@ -111,6 +124,7 @@ typedef struct {
     nd_int_t             commit_batch;
     size_t               max_content_size;
     nd_str_t             schema_dir;
+    char                 content_error[48];  /* Nacos's words, over max */
 
     /* runtime */
     char                *sqlite_path_z;     /* resolved */
@@ -162,9 +176,6 @@ size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,
 void nd_store_refresh(nd_timer_t *t);
 
 /* nd_store_util.c: pure helpers (unit tested) */
-int nd_store_valid_name(const nd_str_t *s, size_t max);
-int nd_store_valid_tenant(const nd_str_t *s);
-int nd_store_valid_text(const nd_str_t *s, size_t max);
 /* '*' wildcards -> LIKE pattern with '\' escapes; exact when !blur */
 size_t nd_store_like_pattern(u_char *dst, const nd_str_t *src, int blur);
 /* a schema file: "-- version N" sections; calls cb for each section
@@ -190,7 +201,5 @@ size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
 /* the cache key of a gray version: group key \x01 gray name */
 #define nd_store_gray_key_len(d, g, t, n)                                     \
     (nd_store_group_key_len(d, g, t) + 1 + (n)->len)
-#define ND_STORE_BETA      "beta"
-#define ND_STORE_TAG_PREFIX "tag_"
 
 #endif /* ND_STORE_INTERNAL_H */

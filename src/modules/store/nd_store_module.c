@@ -112,7 +112,7 @@ static const char  *nd_store_op_names[] = {
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
     "instance delete", "instance list", "config load", "gray publish",
-    "gray delete", "instance namespaces"
+    "gray delete", "instance namespaces", "auth load", "auth write"
 };
 
 
@@ -217,6 +217,10 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
     {
         return "\"max_content_size\" must be between 1 and 100m";
     }
+
+    /* Nacos (maxContent, 10 MB by default): INVALID_PARAM, these words */
+    snprintf(scf->content_error, sizeof(scf->content_error),
+             "invalid content, over %zu", scf->max_content_size);
 
     memset(&cf, 0, sizeof(cf));
     cf.cycle = cycle;
@@ -458,6 +462,8 @@ nd_store_op_create(nd_cycle_t *cycle, nd_store_op_e type,
                       ? sizeof(nd_store_ns_t)
                       : type == ND_STORE_INSTANCE_LIST
                       ? sizeof(nd_store_instance_t)
+                      : type == ND_STORE_AUTH_LOAD
+                      ? sizeof(nd_store_auth_t)
                       : sizeof(nd_store_config_t)) != ND_OK)
     {
         nd_destroy_pool(pool);
@@ -532,7 +538,8 @@ nd_store_copy_input(nd_store_op_t *op)
         &op->instance.service, &op->instance.cluster, &op->instance.ip,
         &op->instance.metadata, &op->beta_ips, &op->tag,
         &op->config.gray_name, &op->config.gray_rule,
-        &op->config.gray_expr, &op->config.ext_info
+        &op->config.gray_expr, &op->config.ext_info, &op->auth.a,
+        &op->auth.b, &op->auth.c
     };
 
     for (i = 0; i < nd_nelts(s); i++) {
@@ -548,17 +555,17 @@ nd_store_copy_input(nd_store_op_t *op)
 static nd_int_t
 nd_store_check_key(nd_store_op_t *op)
 {
-    if (!nd_store_valid_name(&op->config.data_id, 255)) {
+    if (nd_name_check(ND_NAME_DATA_ID, &op->config.data_id) != ND_NAME_OK) {
         nd_store_fail(op, 400, "invalid dataId");
         return ND_DECLINED;
     }
 
-    if (!nd_store_valid_name(&op->config.group, 128)) {
+    if (nd_name_check(ND_NAME_GROUP, &op->config.group) != ND_NAME_OK) {
         nd_store_fail(op, 400, "invalid group");
         return ND_DECLINED;
     }
 
-    if (!nd_store_valid_tenant(&op->config.tenant)) {
+    if (nd_name_check(ND_NAME_NAMESPACE, &op->config.tenant) != ND_NAME_OK) {
         nd_store_fail(op, 400, "invalid tenant");
         return ND_DECLINED;
     }
@@ -621,7 +628,9 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
 
     case ND_STORE_GRAY_PUBLISH:
     case ND_STORE_GRAY_DELETE:
-        if (op->tag.len && !nd_store_valid_name(&op->tag, 64)) {
+        if (op->tag.len
+            && nd_name_check(ND_NAME_TAG, &op->tag) != ND_NAME_OK)
+        {
             nd_store_fail(op, 400, "invalid tag");
             return ND_DECLINED;
         }
@@ -629,8 +638,8 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
             if (nd_store_check_key(op) != ND_OK) {
                 return ND_DECLINED;
             }
-            if (!nd_store_valid_text(&c->src_user, 256)
-                || !nd_store_valid_text(&c->src_ip, 50))
+            if (!nd_text_valid(&c->src_user, 256)
+                || !nd_text_valid(&c->src_ip, 50))
             {
                 nd_store_fail(op, 400, "invalid src_user or src_ip");
                 return ND_DECLINED;
@@ -641,7 +650,7 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
             nd_store_fail(op, 400, "betaIps or tag is required");
             return ND_DECLINED;
         }
-        if (!nd_store_valid_text(&op->beta_ips, 1024)) {
+        if (!nd_text_valid(&op->beta_ips, 1024)) {
             nd_store_fail(op, 400, "invalid betaIps");
             return ND_DECLINED;
         }
@@ -661,15 +670,15 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
             return ND_DECLINED;
         }
         if (c->content.len > scf->max_content_size) {
-            nd_store_fail(op, 413, "content is too large");
+            nd_store_fail(op, 413, scf->content_error);
             return ND_DECLINED;
         }
-        if (!nd_store_valid_text(&c->content, scf->max_content_size)) {
+        if (!nd_text_valid(&c->content, scf->max_content_size)) {
             nd_store_fail(op, 400, "content is not valid UTF-8 text");
             return ND_DECLINED;
         }
         for (i = 0; i < nd_nelts(fields); i++) {
-            if (!nd_store_valid_text((nd_str_t *) ((u_char *) c
+            if (!nd_text_valid((nd_str_t *) ((u_char *) c
                                                    + fields[i].off),
                                      fields[i].max))
             {
@@ -681,7 +690,7 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
             nd_store_fail(op, 400, "invalid config_tags");
             return ND_DECLINED;
         }
-        if (op->cas && !nd_store_valid_text(&op->cas_md5, 32)) {
+        if (op->cas && !nd_text_valid(&op->cas_md5, 32)) {
             nd_store_fail(op, 400, "invalid casMd5");
             return ND_DECLINED;
         }
@@ -693,8 +702,8 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         if (nd_store_check_key(op) != ND_OK) {
             return ND_DECLINED;
         }
-        if (!nd_store_valid_text(&c->src_user, 256)
-            || !nd_store_valid_text(&c->src_ip, 50))
+        if (!nd_text_valid(&c->src_user, 256)
+            || !nd_text_valid(&c->src_ip, 50))
         {
             nd_store_fail(op, 400, "invalid src_user or src_ip");
             return ND_DECLINED;
@@ -702,13 +711,13 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         break;
 
     case ND_STORE_CONFIG_SEARCH:
-        if (!nd_store_valid_tenant(&c->tenant)) {
+        if (nd_name_check(ND_NAME_NAMESPACE, &c->tenant) != ND_NAME_OK) {
             nd_store_fail(op, 400, "invalid tenant");
             return ND_DECLINED;
         }
-        if (!nd_store_valid_text(&c->data_id, 255)
-            || !nd_store_valid_text(&c->group, 128)
-            || !nd_store_valid_text(&c->app_name, 128))
+        if (!nd_text_valid(&c->data_id, 255)
+            || !nd_text_valid(&c->group, 128)
+            || !nd_text_valid(&c->app_name, 128))
         {
             nd_store_fail(op, 400, "invalid search filter");
             return ND_DECLINED;
@@ -737,9 +746,23 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         }
         return ND_OK;
 
+    case ND_STORE_AUTH_WRITE:
+        if (op->auth.kind > ND_STORE_AUTH_ADMIN_INIT
+            || op->auth.a.len == 0
+            || !nd_text_valid(&op->auth.a, 128)
+            || !nd_text_valid(&op->auth.b, 500)
+            || !nd_text_valid(&op->auth.c, 8))
+        {
+            nd_store_fail(op, 400, "invalid auth record");
+            return ND_DECLINED;
+        }
+        return ND_OK;
+
     case ND_STORE_NS_GET:
     case ND_STORE_NS_DELETE:
-        if (op->ns.id.len == 0 || !nd_store_valid_tenant(&op->ns.id)) {
+        if (op->ns.id.len == 0
+            || nd_name_check(ND_NAME_NAMESPACE, &op->ns.id) != ND_NAME_OK)
+        {
             nd_store_fail(op, 400, "invalid namespaceId");
             return ND_DECLINED;
         }
@@ -747,17 +770,19 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
 
     case ND_STORE_NS_CREATE:
     case ND_STORE_NS_UPDATE:
-        if (op->ns.id.len == 0 || !nd_store_valid_tenant(&op->ns.id)) {
+        if (op->ns.id.len == 0
+            || nd_name_check(ND_NAME_NAMESPACE, &op->ns.id) != ND_NAME_OK)
+        {
             nd_store_fail(op, 400, "invalid namespaceId");
             return ND_DECLINED;
         }
-        if (op->ns.name.len == 0 || !nd_store_valid_text(&op->ns.name, 128))
+        if (op->ns.name.len == 0 || !nd_text_valid(&op->ns.name, 128))
         {
             nd_store_fail(op, 400, "invalid namespaceName");
             return ND_DECLINED;
         }
-        if (!nd_store_valid_text(&op->ns.desc, 256)
-            || !nd_store_valid_text(&op->ns.source, 32))
+        if (!nd_text_valid(&op->ns.desc, 256)
+            || !nd_text_valid(&op->ns.source, 32))
         {
             nd_store_fail(op, 400, "invalid namespaceDesc");
             return ND_DECLINED;
@@ -768,13 +793,16 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
     case ND_STORE_INSTANCE_DELETE:
     case ND_STORE_INSTANCE_LIST:
         in = &op->instance;
-        if (!nd_store_valid_tenant(&in->ns)) {
+        if (nd_name_check(ND_NAME_NAMESPACE, &in->ns) != ND_NAME_OK) {
             nd_store_fail(op, 400, "invalid namespaceId");
             return ND_DECLINED;
         }
         if (op->type == ND_STORE_INSTANCE_LIST) {
-            if ((in->group.len && !nd_store_valid_name(&in->group, 128))
-                || !nd_store_valid_text(&in->service, 255))
+            if ((in->group.len
+                 && nd_name_check(ND_NAME_GROUP, &in->group) != ND_NAME_OK)
+                || (in->service.len
+                    && nd_name_check(ND_NAME_SERVICE, &in->service)
+                       != ND_NAME_OK))
             {
                 nd_store_fail(op, 400, "invalid group or service");
                 return ND_DECLINED;
@@ -784,22 +812,22 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         if (in->cluster.len == 0) {
             nd_str_set(&in->cluster, "DEFAULT");
         }
-        if (!nd_store_valid_name(&in->group, 128)
-            || in->service.len == 0
-            || !nd_store_valid_text(&in->service, 255)
-            || !nd_store_valid_name(&in->cluster, 64))
+        if (nd_name_check(ND_NAME_GROUP, &in->group) != ND_NAME_OK
+            || nd_name_check(ND_NAME_SERVICE, &in->service) != ND_NAME_OK
+            || nd_name_check(ND_NAME_CLUSTER, &in->cluster) != ND_NAME_OK)
         {
             nd_store_fail(op, 400, "invalid group, service or cluster");
             return ND_DECLINED;
         }
-        if (in->ip.len == 0 || !nd_store_valid_name(&in->ip, 64)
+        if (in->ip.len == 0
+            || nd_name_check(ND_NAME_IP, &in->ip) != ND_NAME_OK
             || in->port < 0 || in->port > 65535)
         {
             nd_store_fail(op, 400, "invalid ip or port");
             return ND_DECLINED;
         }
         if (!(in->weight >= 0.0 && in->weight <= 10000.0)
-            || !nd_store_valid_text(&in->metadata, 65536))
+            || !nd_text_valid(&in->metadata, 65536))
         {
             nd_store_fail(op, 400, "invalid weight or metadata");
             return ND_DECLINED;

@@ -1,113 +1,8 @@
 /*
- * Store helpers without state: input validation, LIKE patterns, group
+ * Store helpers without state: LIKE patterns, group
  * keys, schema files.  Unit tested in t/unit/store/.
  */
 #include <nd_store_internal.h>
-
-
-/* Nacos dataId / group: [A-Za-z0-9_.:-], 1..max bytes */
-int
-nd_store_valid_name(const nd_str_t *s, size_t max)
-{
-    size_t   i;
-    u_char   c;
-
-    if (s->len == 0 || s->len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        c = s->data[i];
-        if (!(isalnum(c) || c == '_' || c == '-' || c == '.' || c == ':')) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* namespace id: [A-Za-z0-9_-], 0..128 bytes ('' is public) */
-int
-nd_store_valid_tenant(const nd_str_t *s)
-{
-    size_t   i;
-    u_char   c;
-
-    if (s->len > 128) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; i++) {
-        c = s->data[i];
-        if (!(isalnum(c) || c == '_' || c == '-')) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/* free text: valid UTF-8, no NUL (PostgreSQL text cannot hold it),
- * at most max bytes */
-int
-nd_store_valid_text(const nd_str_t *s, size_t max)
-{
-    size_t     i, n, k;
-    uint32_t   cp;
-    u_char     c;
-
-    if (s->len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < s->len; /* void */ ) {
-        c = s->data[i];
-
-        if (c < 0x80) {
-            if (c == 0) {
-                return 0;
-            }
-            i++;
-            continue;
-        }
-
-        if ((c & 0xe0) == 0xc0) {
-            n = 1; cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2; cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3; cp = c & 0x07;
-        } else {
-            return 0;
-        }
-
-        if (i + n >= s->len) {
-            return 0;                   /* truncated sequence */
-        }
-
-        for (k = 1; k <= n; k++) {
-            c = s->data[i + k];
-            if ((c & 0xc0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (c & 0x3f);
-        }
-
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800)
-            || (n == 3 && cp < 0x10000) || cp > 0x10ffff
-            || (cp >= 0xd800 && cp <= 0xdfff))
-        {
-            return 0;
-        }
-
-        i += n + 1;
-    }
-
-    return 1;
-}
 
 
 /* dst needs 2 * src->len bytes */
@@ -309,6 +204,7 @@ nd_store_op_is_write(const nd_store_op_t *op)
     case ND_STORE_NS_DELETE:
     case ND_STORE_INSTANCE_UPSERT:
     case ND_STORE_INSTANCE_DELETE:
+    case ND_STORE_AUTH_WRITE:
         return 1;
     default:
         return 0;

@@ -1,5 +1,5 @@
 /*
- * Store helpers: input validation, LIKE patterns, group keys, schema
+ * Store helpers: LIKE patterns, group keys, schema
  * files (and that the built-in schema is conf/schema/ byte for byte).
  */
 #include <nd_core.h>
@@ -18,33 +18,6 @@ section_cb(void *data, int64_t version, const char *sql, size_t len)
 {
     versions[sections++ & 7] = version;
     return ND_OK;
-}
-
-
-static int
-valid_text(const char *s, size_t len, size_t max)
-{
-    nd_str_t  v = { len, (u_char *) s };
-
-    return nd_store_valid_text(&v, max);
-}
-
-
-static int
-valid_name(const char *s, size_t max)
-{
-    nd_str_t  v = { strlen(s), (u_char *) s };
-
-    return nd_store_valid_name(&v, max);
-}
-
-
-static int
-valid_tenant(const char *s)
-{
-    nd_str_t  v = { strlen(s), (u_char *) s };
-
-    return nd_store_valid_tenant(&v);
 }
 
 
@@ -91,44 +64,6 @@ main(void)
     size_t    n;
     nd_str_t  d = nd_string("a+b%c"), g = nd_string("G"),
               t = nd_string("ns"), e = nd_null_string;
-    char      big[300];
-
-    /* names */
-    ok(valid_name("app.yaml", 255), "dataId app.yaml");
-    ok(valid_name("a-b_c:d.e", 255), "dataId with - _ : .");
-    ok(!valid_name("", 255), "empty dataId refused");
-    ok(!valid_name("a b", 255), "space refused");
-    ok(!valid_name("a'b", 255), "quote refused");
-    ok(!valid_name("a/b", 255), "slash refused");
-    ok(!valid_name("a*b", 255), "star refused");
-    ok(!valid_name("\xc3\xa9", 255), "non-ASCII refused");
-    memset(big, 'a', sizeof(big));
-    big[255] = '\0';
-    ok(valid_name(big, 255), "255 bytes fit");
-    big[255] = 'a';
-    big[256] = '\0';
-    ok(!valid_name(big, 255), "256 bytes refused");
-
-    /* tenants */
-    ok(valid_tenant(""), "empty tenant is public");
-    ok(valid_tenant("dev-1_a"), "tenant dev-1_a");
-    ok(!valid_tenant("a.b"), "dot in a tenant refused");
-    ok(!valid_tenant("a'"), "quote in a tenant refused");
-    big[129] = '\0';
-    ok(!valid_tenant(big), "129-byte tenant refused");
-
-    /* text */
-    ok(valid_text("x'); DROP --", 12, 100), "SQL text is fine");
-    ok(valid_text("\xe2\x98\xba", 3, 100), "UTF-8 smiley");
-    ok(valid_text("\xf0\x9f\x98\x80", 4, 100), "4-byte UTF-8");
-    ok(!valid_text("a\0b", 3, 100), "NUL refused");
-    ok(!valid_text("\xff", 1, 100), "0xff refused");
-    ok(!valid_text("\xc3", 1, 100), "truncated sequence refused");
-    ok(!valid_text("\xe2\x98", 2, 100), "truncated 3-byte refused");
-    ok(!valid_text("\xc0\xaf", 2, 100), "overlong refused");
-    ok(!valid_text("\xed\xa0\x80", 3, 100), "surrogate refused");
-    ok(!valid_text("\xf4\x90\x80\x80", 4, 100), "beyond U+10FFFF refused");
-    ok(!valid_text("abcd", 4, 3), "over the limit refused");
 
     /* LIKE patterns */
     like("a_b%c\\d", 0, "a\\_b\\%c\\\\d", "accurate: metacharacters escaped");

@@ -45,6 +45,26 @@ sub ensure_client ($class) {
     plan skip_all => $why;
 }
 
+# the steps a Java SDK starts with: ServerCheck, the bi-stream and its
+# ConnectionSetupRequest with these labels (module => 'naming' when none),
+# then a pause for the setup to be taken
+sub hello ($class, %labels) {
+    %labels = (module => 'naming') if !%labels;
+    return (
+        { op => 'unary', type => 'ServerCheckRequest', body => {} },
+        { op => 'bidi_open' },
+        { op => 'bidi_send', type => 'ConnectionSetupRequest',
+          body => { clientVersion => 'Nacos-Java-Client:v2.5.1',
+                    labels => \%labels } },
+        { op => 'sleep', ms => 100 },
+    );
+}
+
+# one unary request step
+sub call ($class, $type, %body) {
+    return { op => 'unary', type => $type, body => \%body };
+}
+
 # run a step list to completion; returns the parsed output lines.
 # tls_ca => FILE: over TLS, verifying the server with that CA
 sub run ($class, $port, $steps, %opt) {
