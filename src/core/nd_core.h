@@ -29,6 +29,7 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_module.h>
 #include <nd_conf_file.h>
 #include <nd_cycle.h>
+#include <nd_metrics.h>
 
 #include <ev.h>
 #include <nd_ssl.h>

@@ -103,6 +103,31 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
+static int
+nd_config_metrics_init(nd_cycle_t *cycle, nd_config_conf_t *ccf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"config\",name=\"longPolling\"",
+            &ccf->polls) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_config_listened_keys",
+            "Config keys with at least one listener (long poll or gRPC).",
+            NULL, &ccf->watches.nelts) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_config_grpc_listeners",
+            "gRPC connections listening to configs.", NULL,
+            &ccf->gconns.nelts) != ND_OK
+        || nd_metrics_add_counter(cycle,
+            "nacosd_config_cluster_notifies_total",
+            "ConfigChangeClusterSyncRequest sent to peers.", NULL,
+            &ccf->syncs_sent) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_config_init_module(nd_cycle_t *cycle)
 {
@@ -119,6 +144,7 @@ nd_config_init_module(nd_cycle_t *cycle)
 
     if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
                            cycle) != ND_OK
+        || nd_config_metrics_init(cycle, ccf) != ND_OK
         || nd_config_http_init(cycle) != ND_OK
         || nd_config_console_init(cycle) != ND_OK)
     {

@@ -38,6 +38,8 @@ struct nd_grpc_call_s {
     char                *client_ip;   /* metadata.clientIp */
     void                *ctx;
     nd_grpc_abort_pt     abort_handler;
+    nd_metrics_hist_t   *hist;        /* the type's latency, or NULL */
+    nd_msec_t            start_msec;
     unsigned             done:1;
     unsigned             async:1;
     unsigned             in_handler:1;

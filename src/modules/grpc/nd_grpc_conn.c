@@ -135,6 +135,7 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     nd_queue_init(&conn->pushes);
     nd_queue_init(&conn->ready);
     nd_queue_insert_tail(&gcf->all, &conn->link);
+    gcf->nconns++;
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
@@ -368,6 +369,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     }
 
     nd_queue_remove(&conn->link);
+    conn->gcf->nconns--;
     nd_grpc_h2_free(conn);
 
     json_decref(conn->labels);
@@ -709,62 +711,6 @@ nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
 }
 
 
-/* the envelope */
-
-int
-nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
-    size_t len)
-{
-    u_char                 *p;
-    size_t                  size;
-    Payload                 payload = PAYLOAD__INIT;
-    Google__Protobuf__Any   any = GOOGLE__PROTOBUF__ANY__INIT;
-
-    any.type_url = (char *) "";
-    any.value.data = (u_char *) json;
-    any.value.len = len;
-    payload.metadata = meta;
-    payload.body = &any;
-
-    size = payload__get_packed_size(&payload);
-    if (size > UINT32_MAX || nd_buf_reserve(out, 5 + size) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    p = out->data + out->len;
-    p[0] = 0;
-    p[1] = (u_char) (size >> 24);
-    p[2] = (u_char) (size >> 16);
-    p[3] = (u_char) (size >> 8);
-    p[4] = (u_char) size;
-    payload__pack(&payload, p + 5);
-    out->len += 5 + size;
-
-    return ND_OK;
-}
-
-
-json_t *
-nd_grpc_payload_body(const Payload *payload)
-{
-    json_t        *body;
-    json_error_t   err;
-
-    if (payload->body == NULL || payload->body->value.len == 0) {
-        return json_object();
-    }
-
-    body = json_loadb((const char *) payload->body->value.data,
-                      payload->body->value.len, JSON_REJECT_DUPLICATES, &err);
-    if (body && !json_is_object(body)) {
-        json_decref(body);
-        body = NULL;
-    }
-
-    return body;
-}
-
-
 static int
 nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
 {
@@ -818,6 +764,11 @@ nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
 
     call->done = 1;
     st = call->stream;
+
+    if (call->hist) {
+        nd_metrics_hist_observe(call->hist,
+            (double) (nd_current_msec - call->start_msec) / 1000.0);
+    }
 
     if (st == NULL || call->conn == NULL) {
         goto done;                      /* the client is gone */
@@ -998,7 +949,8 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     nd_pool_t           *pool;
     nd_grpc_conn_t      *conn;
     nd_grpc_call_t      *call;
-    nd_grpc_handler_pt   handler;
+    nd_grpc_handler_pt         handler;
+    nd_grpc_handler_entry_t   *e;
 
     conn = st->conn;
     type = payload->metadata ? payload->metadata->type : "";
@@ -1023,9 +975,12 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->headers = nd_grpc_headers_json(payload->metadata);
     st->call = call;
 
-    handler = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
-                                         : &conn->gcf->handlers,
-                           (u_char *) type, strlen(type));
+    e = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
+                                   : &conn->gcf->handlers,
+                     (u_char *) type, strlen(type));
+    handler = e ? e->handler : NULL;
+    call->hist = e ? e->hist : NULL;
+    call->start_msec = nd_current_msec;
 
     if (body == NULL) {
         nd_grpc_reply_error(call, 502, "Invalid request payload");
@@ -1193,6 +1148,8 @@ nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
         if (push->request_id == id) {
             cb = push->cb;
             data = push->data;
+            nd_metrics_hist_observe(&conn->gcf->push_latency,
+                (double) (nd_current_msec - push->start_msec) / 1000.0);
             nd_grpc_push_free(push);
             if (cb) {
                 cb(conn, body, data);
@@ -1299,6 +1256,8 @@ nd_grpc_push_timeout(nd_timer_t *t)
     cb = push->cb;
     data = push->data;
 
+    conn->gcf->push_failed++;
+
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "push %llu to %s timed out",
                  (unsigned long long) push->request_id, conn->id);
@@ -1326,9 +1285,11 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
         || nd_grpc_h2_respond(conn->bidi) != ND_OK)
     {
+        gcf->push_failed++;
         return ND_ERROR;
     }
 
+    gcf->pushes++;
     conn->queued += nd_buf_size(&conn->bidi->out) - before;
     nd_grpc_queued_note(conn);
     nd_grpc_flush_later(conn);
@@ -1346,6 +1307,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     push->cb = cb;
     push->data = data;
     push->conn = conn;
+    push->start_msec = nd_current_msec;
     nd_queue_insert_tail(&conn->pushes, &push->link);
     conn->npushes++;
 
@@ -1362,10 +1324,12 @@ static int
 nd_grpc_push_ready(nd_grpc_conn_t *conn)
 {
     if (conn->bidi == NULL || conn->closing || conn->c->close) {
+        conn->gcf->push_failed++;
         return ND_ERROR;
     }
 
     if (conn->queued > conn->gcf->push_queue_max) {
+        conn->gcf->push_failed++;
         nd_grpc_conn_close(conn, "push queue over push_queue_max");
         return ND_ERROR;
     }

@@ -51,6 +51,12 @@ typedef struct {
     unsigned             tonly:1;       /* trailers-only response */
 } nd_grpc_h2_stream_t;
 
+/* a registered handler and its grpc_server_requests_seconds series */
+typedef struct {
+    nd_grpc_handler_pt   handler;
+    nd_metrics_hist_t   *hist;
+} nd_grpc_handler_entry_t;
+
 typedef struct {
     nd_addr_t           *listen;
     nd_int_t             max_concurrent_streams;
@@ -69,8 +75,9 @@ typedef struct {
     nd_ssl_conf_t        ssl;
 
     /* runtime */
-    nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            handlers;          /* type -> handler entry */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
+    nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
     nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
@@ -83,6 +90,10 @@ typedef struct {
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
     uint64_t             last_moved;        /* wall msec */
+    nd_uint_t            pushes;            /* server requests sent */
+    nd_uint_t            push_failed;       /* not sent or not answered */
+    nd_metrics_hist_t    push_latency;      /* sent -> answered */
+    nd_uint_t            nconns;            /* in all */
     json_t              *abilities;         /* SetupAckRequest's table */
     size_t               queued_peak;       /* most output one conn held */
     uint64_t             calls_started;
@@ -119,6 +130,7 @@ struct nd_grpc_push_s {
     void                *data;
     nd_timer_t           timer;
     nd_grpc_conn_t      *conn;
+    nd_msec_t            start_msec;
 };
 
 struct nd_grpc_conn_s {
@@ -193,6 +205,10 @@ int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
 /* a Payload's body: the JSON object (a new reference), {} when empty,
  * NULL when it is not a JSON object */
 json_t *nd_grpc_payload_body(const Payload *payload);
+/* the first whole gRPC message in "in" (any compression flag): 1 with
+ * *msg (inside the buffer) and *len, 0 while it is incomplete; the
+ * caller consumes 5 + *len once done with it */
+int nd_grpc_message_next(nd_buf_t *in, const u_char **msg, size_t *len);
 
 void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_init_cluster_connection(nd_connection_t *c);

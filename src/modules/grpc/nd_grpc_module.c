@@ -240,10 +240,27 @@ nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
 static int
 nd_grpc_add_to(nd_cycle_t *cycle, nd_hash_t *table, const nd_grpc_handler_t *h)
 {
+    nd_grpc_conf_t            *gcf;
+    nd_grpc_handler_entry_t   *e;
+
+    gcf = nd_grpc_conf(cycle);
+
     for ( /* void */ ; h->type.len; h++) {
-        if (nd_hash_add(table, h->type.data, h->type.len,
-                        (void *) h->handler) != ND_OK)
-        {
+        e = nd_pcalloc(cycle->pool, sizeof(nd_grpc_handler_entry_t));
+        if (e == NULL) {
+            return ND_ERROR;
+        }
+
+        /* type names come from the code: nothing to escape */
+        e->handler = h->handler;
+        e->hist = nd_metrics_series_new(cycle, &gcf->handler_stats,
+                                        "requestClass=\"%.*s\"",
+                                        ND_STR_ARG(h->type));
+        if (e->hist == NULL) {
+            return ND_ERROR;
+        }
+
+        if (nd_hash_add(table, h->type.data, h->type.len, e) != ND_OK) {
             nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                          "duplicate grpc handler \"%.*s\"",
                          ND_STR_ARG(h->type));
@@ -363,6 +380,50 @@ nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn)
 }
 
 
+static double
+nd_grpc_metric_unregistered(void *data)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = data;
+    return gcf->nconns > gcf->registered
+           ? (double) (gcf->nconns - gcf->registered) : 0;
+}
+
+
+static int
+nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"core\",name=\"longConnection\"",
+            &gcf->registered) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_grpc_connections",
+            "gRPC connections by state (setup: before ConnectionSetup; "
+            "cluster-port connections included).", "state=\"registered\"",
+            &gcf->registered) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_grpc_connections", NULL,
+            "state=\"setup\"", nd_grpc_metric_unregistered, gcf) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_grpc_pushes_total",
+            "Server requests (pushes) sent to gRPC clients.", NULL,
+            &gcf->pushes) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_grpc_push_failures_total",
+            "Server requests not sent, failed or not answered in time.",
+            NULL, &gcf->push_failed) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_push_latency_seconds",
+            "Pushes to gRPC clients, from sent to answered (seconds).",
+            NULL, &gcf->push_latency) != ND_OK
+        || nd_metrics_add_series(cycle, "grpc_server_requests_seconds",
+            "gRPC requests answered, by request type (seconds).",
+            &gcf->handler_stats) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_grpc_init_module(nd_cycle_t *cycle)
 {
@@ -372,6 +433,9 @@ nd_grpc_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&gcf->handlers, 64) != ND_OK
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
+        || nd_array_init(&gcf->handler_stats, cycle->pool, 64,
+                         sizeof(nd_metrics_series_t *)) != ND_OK
+        || nd_grpc_metrics_init(cycle, gcf) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
         || nd_array_init(&gcf->conn_hooks, cycle->pool, 2,

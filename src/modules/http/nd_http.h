@@ -59,6 +59,7 @@ struct nd_http_request_s {
     nd_msec_t            start_msec;
 
     void                *ctx;         /* the handler's */
+    nd_metrics_hist_t   *hist;        /* the route's latency, or NULL */
     nd_http_abort_pt     abort_handler;
     nd_http_hold_pt      hold_handler;
     nd_timer_t           hold_timer;

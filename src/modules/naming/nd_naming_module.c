@@ -340,6 +340,9 @@ nd_naming_push_timer_handler(nd_timer_t *t)
 }
 
 
+static int nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf);
+
+
 static nd_int_t
 nd_naming_init_module(nd_cycle_t *cycle)
 {
@@ -370,9 +373,74 @@ nd_naming_init_module(nd_cycle_t *cycle)
     }
 
     if (nd_naming_http_init(cycle) != ND_OK
+        || nd_naming_metrics_init(cycle, nf) != ND_OK
         || nd_naming_http_v2_init(cycle) != ND_OK
         || nd_naming_grpc_init(cycle) != ND_OK
         || nd_naming_persist_init(cycle) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static double
+nd_naming_metric_pushes(void *data)
+{
+    return (double) ((nd_naming_conf_t *) data)->push_total;
+}
+
+
+static double
+nd_naming_metric_push_failed(void *data)
+{
+    return (double) ((nd_naming_conf_t *) data)->push_failed;
+}
+
+
+static double
+nd_naming_metric_clients(void *data)
+{
+    nd_naming_conf_t  *nf = data;
+
+    return (double) (nf->nclients_conn + nf->nclients_ipport[0]
+                     + nf->nclients_ipport[1]);
+}
+
+
+/* Nacos's naming gauges (kept up to date by the model) and ours */
+static int
+nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
+{
+    static const char  *help = ND_METRICS_NACOS_HELP;
+
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"serviceCount\"",
+            &nf->nservices) != ND_OK
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"ipCount\"",
+            &nf->ninstances) != ND_OK
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"subscriberCount\"",
+            &nf->nsubs) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"totalPush\"",
+            nd_naming_metric_pushes, nf) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"failedPush\"",
+            nd_naming_metric_push_failed, nf) != ND_OK
+        || nd_metrics_add_counter_fn(cycle, "nacosd_naming_pushes_total",
+            "Service pushes to subscribers (gRPC and UDP).", NULL,
+            nd_naming_metric_pushes, nf) != ND_OK
+        || nd_metrics_add_counter_fn(cycle,
+            "nacosd_naming_push_failures_total",
+            "Service pushes that failed or were not acknowledged.", NULL,
+            nd_naming_metric_push_failed, nf) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_naming_clients",
+            "Naming clients (gRPC connections, 1.x ip:port clients, "
+            "Distro copies).", NULL, nd_naming_metric_clients, nf)
+           != ND_OK)
     {
         return ND_ERROR;
     }

@@ -141,6 +141,8 @@ typedef struct {
     nd_posted_t          deliver;
     nd_timer_t           refresh;
     nd_uint_t            inflight;
+    nd_uint_t            pg_drops;          /* pg connections lost/failed */
+    nd_metrics_hist_t    commit_latency;    /* writes: submit -> delivered */
     unsigned             schema_explicit:1;
     unsigned             loading:1;         /* no events while loading */
     unsigned             refreshing:1;

@@ -283,6 +283,30 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
+static int
+nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"config\",name=\"configCount\"",
+            &scf->cache.nelts) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_store_queue_depth",
+            "Store operations submitted and not yet delivered.", NULL,
+            &scf->inflight) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_store_commit_seconds",
+            "Store writes, from submitted to committed and delivered "
+            "(seconds).", NULL, &scf->commit_latency) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_store_pg_reconnects_total",
+            "PostgreSQL connections lost or failed (each is retried with "
+            "backoff).", NULL, &scf->pg_drops) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_store_init_module(nd_cycle_t *cycle)
 {
@@ -302,6 +326,10 @@ nd_store_init_module(nd_cycle_t *cycle)
 
     /* ready once the schema is applied and the cache loaded */
     nd_module_pending(cycle, &nd_store_module);
+
+    if (nd_store_metrics_init(cycle, scf) != ND_OK) {
+        return ND_ERROR;
+    }
 
 #ifdef ND_DEBUG
     if (nd_store_debug_init(cycle) != ND_OK) {
@@ -1244,6 +1272,11 @@ nd_store_deliver(nd_posted_t *p)
 
         if (op->rc == ND_OK) {
             op->status = 200;
+        }
+
+        if (nd_store_op_is_write(op)) {
+            nd_metrics_hist_observe(&scf->commit_latency,
+                (double) (nd_current_msec - op->submitted) / 1000.0);
         }
 
         if (op->handler && !op->canceled) {

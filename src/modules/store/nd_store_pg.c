@@ -1619,6 +1619,10 @@ nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why)
         pg->ready--;
     }
 
+    if (!pg->stopping) {
+        pg->scf->pg_drops++;
+    }
+
     if (pc->state == ND_PG_READY && !pg->stopping) {
         nd_log_error(ND_LOG_WARN, pg->cycle->log, 0,
                      "pg: connection %lu lost: %s", (unsigned long) pc->index,
