@@ -78,6 +78,17 @@ is(reg('s2', '10.0.0.1')->{body}, 'ok', 'an existing service takes instances');
 is($t->http_req('POST', "$ns/service?serviceName=s5&namespaceId=other")
    ->{body}, 'ok', 'another namespace has its own count');
 
+# persistent instances (through the store) count the same
+is(reg('p1', '10.0.1.1', namespaceId => 'other', ephemeral => 'false')
+   ->{body}, 'ok', 'persistent: first');
+is(reg('p1', '10.0.1.2', namespaceId => 'other', ephemeral => 'false')
+   ->{body}, 'ok', 'persistent: second');
+$r = reg('p1', '10.0.1.3', namespaceId => 'other', ephemeral => 'false');
+is($r->{status}, 429, 'persistent: a third is 429 before the store');
+like($r->{body}, qr/max_service_instances/, 'persistent: says why');
+is(reg('p1', '10.0.1.2', namespaceId => 'other', ephemeral => 'false',
+       weight => 3)->{body}, 'ok', 'persistent: re-register at the limit');
+
 # ---- metadata size (Nacos counts keys + values) ------------------------
 my $m40 = '%7B%22k%22%3A%22' . ('v' x 39) . '%22%7D';       # 1 + 39
 my $m41 = '%7B%22k%22%3A%22' . ('v' x 40) . '%22%7D';       # 1 + 40

@@ -66,6 +66,19 @@
  *                                     1 got, and when the final state came
  *                                     (from the last answer)
  *
+ *   nd_grpc_load -p PORT -E PREFIX [-v bytes] [-L lease] [-n calls]
+ *                [-c conns] [-d depth] [-t seconds]
+ *                                     etcd v3 (the peer of bench/65-etcd):
+ *                                     unary etcdserverpb.KV/Put of key
+ *                                     PREFIX<counter>, a value of `bytes`
+ *                                     (default 1024), attached to lease
+ *                                     ID `lease` when given; no Nacos
+ *                                     handshake
+ *   -n calls (any unary mode)         stop after that many calls in all
+ *                                     (loading N entries), or at -t
+ *
+ * A call answered with a grpc-status other than 0 counts as failed.
+ *
  * The Payload protobuf is tiny and encoded by hand here:
  *   Payload { metadata(2) { type(3) }, body(3) Any { value(2) } }
  */
@@ -95,6 +108,7 @@ typedef struct {
     size_t     len, pos;
     double     start;
     int        kind;          /* 0 unary, 1 bi-stream */
+    int        failed;        /* grpc-status other than 0 */
 } stream_t;
 
 struct conn_s {
@@ -143,6 +157,11 @@ static int          churn_slot;      /* the slot dial() serves */
 static const char  *burst_service;   /* -B */
 static long         burst_pushes;    /* NotifySubscriberRequests counted */
 static double       burst_final;     /* when the final state came */
+static const char  *etcd_prefix;     /* -E: etcd KV/Put calls */
+static size_t       etcd_vlen = 1024;/* -v */
+static uint64_t     etcd_lease;      /* -L */
+static long         max_calls;       /* -n: 0 = until -t */
+static long         submitted;       /* timed calls sent, for -n */
 static char         answer[64];      /* the type of the first unary answer
                                       * of the timed calls (-N and plain) */
 
@@ -171,13 +190,28 @@ varint(uint8_t *p, uint64_t v)
 }
 
 
+/* the 5-byte gRPC prefix of the message buf + 5 .. end; the frame's
+ * length */
+static size_t
+prefix(uint8_t *buf, const uint8_t *end)
+{
+    size_t  n = (size_t) (end - buf - 5);
+
+    buf[0] = 0;
+    buf[1] = (uint8_t) (n >> 24);
+    buf[2] = (uint8_t) (n >> 16);
+    buf[3] = (uint8_t) (n >> 8);
+    buf[4] = (uint8_t) n;
+    return n + 5;
+}
+
 static char  frame_ip[32];           /* -S: Metadata.clientIp */
 
 /* 5-byte gRPC prefix + Payload */
 static uint8_t *
 frame(const char *type, const char *json, size_t *len)
 {
-    size_t    tl = strlen(type), jl = strlen(json), n, m, b, a, il;
+    size_t    tl = strlen(type), jl = strlen(json), m, b, a, il;
     uint8_t   meta[512], any[16], *buf, *p;
 
     /* Metadata { type = 3, clientIp = 8 } */
@@ -213,13 +247,37 @@ frame(const char *type, const char *json, size_t *len)
     memcpy(p, json, jl);
     p += jl;
 
-    n = (size_t) (p - buf - 5);
-    buf[0] = 0;
-    buf[1] = (uint8_t) (n >> 24);
-    buf[2] = (uint8_t) (n >> 16);
-    buf[3] = (uint8_t) (n >> 8);
-    buf[4] = (uint8_t) n;
-    *len = n + 5;
+    *len = prefix(buf, p);
+    return buf;
+}
+
+
+/* 5-byte gRPC prefix + etcdserverpb.PutRequest { key(1) value(2)
+ * lease(3) } */
+static uint8_t *
+etcd_put_frame(long n, size_t *len)
+{
+    char      key[128];
+    size_t    kl;
+    uint8_t  *buf, *p;
+
+    kl = (size_t) snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
+    buf = malloc(5 + 12 + kl + 12 + etcd_vlen + 12);
+    p = buf + 5;
+    *p++ = (1 << 3) | 2;
+    p += varint(p, kl);
+    memcpy(p, key, kl);
+    p += kl;
+    *p++ = (2 << 3) | 2;
+    p += varint(p, etcd_vlen);
+    memset(p, 'x', etcd_vlen);
+    p += etcd_vlen;
+    if (etcd_lease) {
+        *p++ = (3 << 3) | 0;
+        p += varint(p, etcd_lease);
+    }
+
+    *len = prefix(buf, p);
     return buf;
 }
 
@@ -427,8 +485,23 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
 
 
 static void
+submit_frame(conn_t *c, const char *path, uint8_t *out, size_t len, int kind);
+
+
+static void
 submit(conn_t *c, const char *path, const char *type, const char *json,
     int kind)
+{
+    uint8_t  *out;
+    size_t    len;
+
+    out = frame(type, json, &len);
+    submit_frame(c, path, out, len, kind);
+}
+
+
+static void
+submit_frame(conn_t *c, const char *path, uint8_t *out, size_t len, int kind)
 {
     stream_t               *st = calloc(1, sizeof(*st));
     nghttp2_data_provider   prd;
@@ -444,7 +517,8 @@ submit(conn_t *c, const char *path, const char *type, const char *json,
 
     st->c = c;
     st->kind = kind;
-    st->out = frame(type, json, &st->len);
+    st->out = out;
+    st->len = len;
     st->start = now();
     prd.source.ptr = st;
     prd.read_callback = read_cb;
@@ -469,6 +543,18 @@ next_call(conn_t *c)
     char         body[4096];
     const char  *p;
     size_t       n = 0;
+    uint8_t     *out;
+
+    if (max_calls && submitted >= max_calls) {
+        return;
+    }
+    submitted++;
+
+    if (etcd_prefix) {
+        out = etcd_put_frame(counter++, &n);
+        submit_frame(c, "/etcdserverpb.KV/Put", out, n, 0);
+        return;
+    }
 
     /* %n in the body becomes a unique counter */
     for (p = req_body; *p && n < sizeof(body) - 24; p++) {
@@ -499,7 +585,7 @@ on_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
     }
 
     t = now();
-    if (err == 0) {
+    if (err == 0 && !st->failed) {
         done_calls++;
         if (nlat == caplat) {
             caplat = caplat ? caplat * 2 : 1 << 16;
@@ -515,6 +601,27 @@ on_close(nghttp2_session *s, int32_t id, uint32_t err, void *ud)
 
     if (c->ready && t < t_end) {
         next_call(c);
+    }
+    return 0;
+}
+
+
+static int
+on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+    size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+    void *ud)
+{
+    stream_t  *st;
+
+    (void) flags; (void) ud;
+
+    if (namelen == 11 && memcmp(name, "grpc-status", 11) == 0
+        && !(valuelen == 1 && value[0] == '0'))
+    {
+        st = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+        if (st != NULL) {
+            st->failed = 1;
+        }
     }
     return 0;
 }
@@ -543,6 +650,7 @@ dial(int to)
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
     nghttp2_session_client_new(&c->s, cb, c);
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, NULL, 0);
@@ -1078,7 +1186,8 @@ main(int argc, char **argv)
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:S")) != -1) {
+    while ((o = getopt(argc, argv,
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1102,6 +1211,10 @@ main(int argc, char **argv)
             break;
         case 'w': wait_s = atof(optarg); break;
         case 'B': burst_service = optarg; break;
+        case 'E': etcd_prefix = optarg; no_setup = 1; break;
+        case 'v': etcd_vlen = (size_t) atol(optarg); break;
+        case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
+        case 'n': max_calls = atol(optarg); break;
         case 'S': churn = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
@@ -1190,7 +1303,9 @@ main(int argc, char **argv)
             pfd[i].events = POLLIN;
             busy += cs[i]->inflight;
         }
-        if (busy == 0 && now() >= t_end) {
+        if (busy == 0
+            && (now() >= t_end || (max_calls && submitted >= max_calls)))
+        {
             break;
         }
         poll(pfd, (nfds_t) nconns, 100);

@@ -11,7 +11,8 @@
 #                                      N times: fork+exec CMD, time until
 #                                      GET PATH answers 200 (one attempt
 #                                      every 0.2 ms), TERM it, wait; print
-#                                      one "ms" figure a line
+#                                      one "ms" figure a line; gives up
+#                                      after ND_PROBE_START_MS (5000)
 #   probe.pl baseline N CMD...         N times: fork+exec CMD, wait for its
 #                                      exit; one "ms" figure a line
 #   probe.pl time N PORT PATH          N GETs of PATH one after the other on
@@ -118,6 +119,7 @@ sub startup
 {
     my ($n, $port, $path, $log, @cmd) = @_;
     my $req = "GET $path HTTP/1.1\r\nHost: $host:$port\r\n\r\n";
+    my $limit = $ENV{ND_PROBE_START_MS} || 5000;
 
     for my $i (1 .. $n) {
         my $t0 = now_ms();
@@ -130,7 +132,7 @@ sub startup
         }
 
         my ($ok, $gone) = (0, 0);
-        while (now_ms() - $t0 < 5000) {
+        while (now_ms() - $t0 < $limit) {
             if (first_status($port, $req)) {
                 $ok = 1;
                 last;

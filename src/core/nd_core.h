@@ -32,6 +32,7 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_metrics.h>
 
 #include <ev.h>
+#include <nd_ssl.h>
 #include <nd_event.h>
 #include <nd_connection.h>
 #include <nd_event_bus.h>

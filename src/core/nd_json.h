@@ -15,6 +15,11 @@ int nd_json_dump_buf(json_t *json, nd_buf_t *b);
 /* appends s as a JSON string literal, quotes included */
 int nd_json_str(nd_buf_t *b, const char *s, size_t len);
 
+/* a JSON object or array text to a tree as json_loadb() with
+ * JSON_REJECT_DUPLICATES takes it (the same refusals), faster; NULL if
+ * invalid */
+json_t *nd_json_loadb(const char *text, size_t len);
+
 const char *nd_json_get_str(json_t *obj, const char *key, const char *dflt);
 /* a number, or a string holding one as Jackson takes it: ND_OK (*out),
  * ND_DECLINED absent or null, ND_ERROR not a number (reals: not finite) */

@@ -90,9 +90,27 @@ nd_utf8_next(const u_char *p, size_t n, size_t *len)
 int
 nd_utf8_valid(const u_char *p, size_t n, int nul_ok)
 {
-    size_t  i, len;
+    size_t    i, len;
+    uint64_t  w;
 
     for (i = 0; i < n; i += len) {
+
+        /* 8 ASCII bytes (none NUL unless nul_ok) at a time: most text a
+         * client stores, config contents above all, is ASCII */
+        while (n - i >= 8) {
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ULL)
+                || (!nul_ok && ((w - 0x0101010101010101ULL) & ~w
+                                & 0x8080808080808080ULL)))
+            {
+                break;
+            }
+            i += 8;
+        }
+        if (i == n) {
+            break;
+        }
+
         if (p[i] < 0x80) {
             if (p[i] == 0 && !nul_ok) {
                 return 0;

@@ -71,6 +71,12 @@ nd_connection_create(nd_cycle_t *cycle, int fd, nd_listening_t *ls)
     nd_queue_insert_tail(&cycle->connections, &c->queue);
     cycle->connection_n++;
 
+    if (ls && ls->ssl && nd_ssl_accept_init(c, ls->ssl) != ND_OK) {
+        c->fd = -1;                     /* the caller closes it */
+        nd_connection_close(c);
+        return NULL;
+    }
+
     return c;
 }
 
@@ -87,14 +93,49 @@ nd_connection_read_handler(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
 
+    if (c->ssl_write_on_read) {
+        /* TLS: output waited for the peer's handshake data */
+        c->ssl_write_on_read = 0;
+        nd_connection_flush(c);
+
+        if (c->close) {
+            return;
+        }
+    }
+
+    if (!c->reading) {
+        /* only TLS wanted this event: the owner does not read now */
+        if (!c->ssl_write_on_read) {
+            ev_io_stop(loop, w);
+        }
+        return;
+    }
+
     c->read_handler(c);
+
+    /* TLS: a record may hold more than the handler took; the socket
+     * will not say so again */
+    if (c->ssl && !c->close && ev_is_active(&c->rev) && nd_ssl_pending(c)) {
+        ev_feed_event(loop, &c->rev, EV_READ);
+    }
 }
 
 
 static void
 nd_connection_write_handler(struct ev_loop *loop, ev_io *w, int revents)
 {
-    nd_connection_flush(w->data);
+    nd_connection_t  *c;
+
+    c = w->data;
+
+    if (c->ssl_read_on_write) {
+        c->ssl_read_on_write = 0;
+        if (!c->close && ev_is_active(&c->rev)) {
+            ev_feed_event(loop, &c->rev, EV_READ);
+        }
+    }
+
+    nd_connection_flush(c);
 }
 
 
@@ -220,6 +261,7 @@ void
 nd_connection_read_start(nd_connection_t *c)
 {
     if (!c->close) {
+        c->reading = 1;
         ev_io_start(nd_cycle->loop, &c->rev);
     }
 }
@@ -228,7 +270,11 @@ nd_connection_read_start(nd_connection_t *c)
 void
 nd_connection_read_stop(nd_connection_t *c)
 {
-    ev_io_stop(nd_cycle->loop, &c->rev);
+    c->reading = 0;
+
+    if (!c->ssl_write_on_read) {        /* TLS handshake data still due */
+        ev_io_stop(nd_cycle->loop, &c->rev);
+    }
 }
 
 
@@ -236,6 +282,10 @@ ssize_t
 nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size)
 {
     ssize_t  n;
+
+    if (c->ssl) {
+        return nd_ssl_recv(c, buf, size);
+    }
 
     for ( ;; ) {
         n = recv(c->fd, buf, size, 0);
@@ -298,6 +348,31 @@ nd_connection_flush(nd_connection_t *c)
     size_t   size;
 
     while ((size = nd_buf_size(&c->out)) > 0) {
+        if (c->ssl) {
+            n = nd_ssl_send(c, nd_buf_start(&c->out), size);
+
+            if (n > 0) {
+                c->ssl_write_on_read = 0;
+                nd_buf_consume(&c->out, (size_t) n);
+                continue;
+            }
+
+            if (n == ND_AGAIN) {
+                if (c->ssl_write_on_read) {
+                    /* the peer's data first, even if the owner does not
+                     * read now (see the read handler) */
+                    ev_io_stop(nd_cycle->loop, &c->wev);
+                    ev_io_start(nd_cycle->loop, &c->rev);
+                }
+                return ND_AGAIN;
+            }
+
+            c->error = 1;
+            ev_io_stop(nd_cycle->loop, &c->wev);
+            nd_connection_finalize(c, 0);
+            return ND_ERROR;
+        }
+
         n = send(c->fd, nd_buf_start(&c->out), size, MSG_NOSIGNAL);
 
         if (n > 0) {
@@ -405,6 +480,8 @@ nd_connection_close(nd_connection_t *c)
 
     nd_queue_remove(&c->queue);
     nd_cycle->connection_n--;
+
+    nd_ssl_free(c);
 
     if (c->fd != -1) {
         close(c->fd);

@@ -38,10 +38,19 @@ struct nd_connection_s {
     nd_connection_handler_pt   drained_handler; /* all output written */
     nd_connection_handler_pt   close_handler;   /* owner cleanup */
 
+    nd_ssl_t                  *ssl;         /* TLS (nd_ssl.c) or NULL */
+
     unsigned                   close:1;
     unsigned                   close_after_write:1;
     unsigned                   error:1;
     unsigned                   busy:1;      /* counted in cycle->busy */
+    unsigned                   ssl_write_on_read:1;  /* flush waits for
+                                                        the peer's data */
+    unsigned                   ssl_read_on_write:1;  /* read waits for a
+                                                        writable socket */
+    unsigned                   ssl_failed:1;
+    unsigned                   reading:1;   /* the owner reads (rev may
+                                               also run for TLS alone) */
 };
 
 nd_connection_t *nd_connection_create(nd_cycle_t *cycle, int fd,

@@ -51,6 +51,7 @@ struct nd_listening_s {
     void                (*handler)(nd_connection_t *c);
     void                 *data;          /* owner module context */
     const char           *owner;         /* module name, for logs */
+    nd_ssl_ctx_t         *ssl;           /* TLS on every connection */
     unsigned              paused:1;
 };
 

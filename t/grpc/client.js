@@ -6,7 +6,8 @@
 // share the HTTP/2 connection, as the SDKs do) and prints one JSON line per
 // result.  Server pushes on the bi-stream are answered the way the Java SDK
 // answers them (XRequest -> XResponse echoing requestId) unless "silent";
-// a push's line carries "at", its arrival time (Unix epoch, ms).
+// a push's line carries "at", its arrival time (Unix epoch, ms).  With
+// ND_GRPC_TLS_CA (a PEM file) the channel is TLS, verified with that CA.
 'use strict';
 
 const path = require('path');
@@ -21,10 +22,16 @@ const proto = path.join(__dirname, '..', '..', 'src', 'modules', 'grpc',
 const def = loader.loadSync(proto, { keepCase: true, defaults: true });
 const codec = def.Request.request;   // Payload <-> Buffer
 
-const client = new grpc.Client('127.0.0.1:' + port,
-                               grpc.credentials.createInsecure(),
-                               { 'grpc.max_receive_message_length': 64 << 20,
-                                 'grpc.max_send_message_length': 64 << 20 });
+const creds = process.env.ND_GRPC_TLS_CA
+  ? grpc.credentials.createSsl(fs.readFileSync(process.env.ND_GRPC_TLS_CA))
+  : grpc.credentials.createInsecure();
+const opts = { 'grpc.max_receive_message_length': 64 << 20,
+               'grpc.max_send_message_length': 64 << 20 };
+if (process.env.ND_GRPC_TLS_CA) {
+  // Node warns on an IP as the TLS server name: check the name instead
+  opts['grpc.ssl_target_name_override'] = 'localhost';
+}
+const client = new grpc.Client('127.0.0.1:' + port, creds, opts);
 
 let stream = null;
 let silent = false;

@@ -21,6 +21,7 @@ typedef struct {
     nd_array_t          *conf_members;      /* nd_cluster_member_conf_t */
     nd_addr_t           *self_addr;
     nd_addr_t           *listen;
+    nd_ssl_conf_t        ssl;               /* the port, and dialling */
     nd_msec_t            report_interval;
     nd_msec_t            unhealthy_interval;
     nd_msec_t            call_timeout;

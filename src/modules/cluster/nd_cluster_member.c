@@ -202,6 +202,7 @@ nd_cluster_peer_open(nd_cluster_conf_t *ccf, nd_member_t *m)
     memset(&pc, 0, sizeof(pc));
     pc.addr = m->rpc;
     pc.connect_timeout = ccf->call_timeout;
+    pc.ssl = ccf->ssl.client;
     pc.source = "cluster";
     pc.identity = nd_grpc_identity(nd_cycle);
     pc.state_handler = nd_cluster_peer_state;

@@ -42,6 +42,8 @@ static nd_command_t  nd_cluster_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_addr_slot, offsetof(nd_cluster_conf_t, listen), NULL },
 
+    nd_ssl_commands(nd_cluster_conf_t, ssl),
+
     { nd_string("report_interval"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_cluster_conf_t, report_interval),
@@ -356,6 +358,7 @@ nd_cluster_port_offset(const nd_addr_t *from, nd_uint_t offset,
 static char *
 nd_cluster_init_conf(nd_cycle_t *cycle, void *conf)
 {
+    char                      *rv;
     nd_uint_t                  i;
     nd_addr_t                  http, self;
     nd_cluster_conf_t         *ccf = conf;
@@ -452,8 +455,14 @@ nd_cluster_init_conf(nd_cycle_t *cycle, void *conf)
         return ND_CONF_OK;
     }
 
-    return nd_grpc_add_cluster_listener(cycle, ccf->listen) == ND_OK
-           ? ND_CONF_OK : ND_CONF_ERROR;
+    /* TLS: every member's cluster port speaks it, so we dial with it */
+    rv = nd_ssl_conf_init(cycle, &ccf->ssl, "cluster", "h2", 1);
+    if (rv != ND_CONF_OK) {
+        return rv;
+    }
+
+    return nd_grpc_add_cluster_listener(cycle, ccf->listen, ccf->ssl.ctx)
+           == ND_OK ? ND_CONF_OK : ND_CONF_ERROR;
 }
 
 

@@ -67,7 +67,9 @@ const nd_str_t *nd_grpc_identity(nd_cycle_t *cycle);
 /* value is the shared secret (constant time) */
 int nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len);
 /* open the cluster port (from init_conf, not when reloading) */
-int nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr);
+/* ssl: TLS on the port, or NULL */
+int nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr,
+    nd_ssl_ctx_t *ssl);
 /* the connection is on the cluster port */
 int nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn);
 /* a server ability announced to 2.3+ clients in SetupAckRequest, e.g.

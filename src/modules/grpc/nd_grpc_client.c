@@ -579,7 +579,11 @@ nd_grpc_peer_connected_handler(nd_connection_t *c, int err, void *data)
     }
 
     pc = nd_pcalloc(c->pool, sizeof(nd_grpc_peer_conn_t));
-    if (pc == NULL) {
+    if (pc == NULL
+        || (peer->conf.ssl
+            && nd_ssl_connect_init(c, peer->conf.ssl, peer->conf.addr.host)
+               != ND_OK))
+    {
         nd_connection_finalize(c, 0);
         nd_grpc_peer_complete_all(&peer->waiting, ND_ERROR);
         nd_grpc_peer_backoff(peer);

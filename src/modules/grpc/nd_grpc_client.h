@@ -36,6 +36,7 @@ typedef void (*nd_grpc_peer_state_pt)(nd_grpc_peer_t *peer, int up, int err,
 typedef struct {
     nd_addr_t              addr;            /* where to dial */
     nd_msec_t              connect_timeout; /* 0: 3000 */
+    nd_ssl_ctx_t          *ssl;             /* TLS to the peer, or NULL */
     nd_msec_t              backoff_min;     /* 0: 100 ms */
     nd_msec_t              backoff_max;     /* 0: 5000 ms; capped
                                                exponential, with jitter */

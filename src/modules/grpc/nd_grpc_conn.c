@@ -41,38 +41,49 @@ nd_grpc_conn_touch(nd_grpc_conn_t *conn)
 }
 
 
-/* one more SDK connection of this peer address waits for its
- * ConnectionSetupRequest; ND_DECLINED: max_handshakes_per_ip of them
- * already do (a burst of half-open handshakes, as a SYN flood) */
+/* the count of SDK connections from conn's peer address that wait for
+ * their ConnectionSetupRequest, changed by delta (+1, -1); kept in
+ * gcf->handshaking as the value itself, absent at 0 */
+static uintptr_t
+nd_grpc_handshaking(nd_grpc_conn_t *conn, int delta)
+{
+    size_t      len;
+    uintptr_t   n;
+    nd_hash_t  *h;
+    u_char     *ip;
+
+    h = &conn->gcf->handshaking;
+    ip = (u_char *) conn->c->addr.host;
+    len = strlen((char *) ip);
+
+    n = (uintptr_t) nd_hash_del(h, ip, len) + (uintptr_t) (intptr_t) delta;
+
+    if (n && nd_hash_add(h, ip, len, (void *) n) != ND_OK) {
+        return UINTPTR_MAX;
+    }
+
+    return n;
+}
+
+
+/* one more connection of this address waits for ConnectionSetupRequest;
+ * ND_DECLINED: max_handshakes_per_ip of them already do (a burst of
+ * half-open handshakes, as a SYN flood) */
 static nd_int_t
 nd_grpc_handshake_start(nd_grpc_conn_t *conn)
 {
-    size_t           len;
-    uintptr_t        n;
-    const char      *ip;
-    nd_grpc_conf_t  *gcf;
+    uintptr_t  n;
 
-    gcf = conn->gcf;
-    ip = conn->c->addr.host;
-    len = strlen(ip);
+    n = (uintptr_t) nd_hash_find(&conn->gcf->handshaking,
+                                 (u_char *) conn->c->addr.host,
+                                 strlen(conn->c->addr.host));
 
-    n = (uintptr_t) nd_hash_find(&gcf->handshaking, (u_char *) ip, len);
-
-    if (n >= gcf->max_handshakes_per_ip) {
+    if (n >= conn->gcf->max_handshakes_per_ip) {
         return ND_DECLINED;
     }
 
-    if (n == 0) {
-        if (nd_hash_add(&gcf->handshaking, (u_char *) ip, len, (void *) 1)
-            != ND_OK)
-        {
-            return ND_ERROR;
-        }
-
-    } else {
-        nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
-        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
-                           (void *) (n + 1));
+    if (nd_grpc_handshaking(conn, 1) == UINTPTR_MAX) {
+        return ND_ERROR;
     }
 
     conn->handshaking = 1;
@@ -85,24 +96,9 @@ nd_grpc_handshake_start(nd_grpc_conn_t *conn)
 static void
 nd_grpc_handshake_done(nd_grpc_conn_t *conn)
 {
-    size_t           len;
-    uintptr_t        n;
-    const char      *ip;
-    nd_grpc_conf_t  *gcf;
-
-    if (!conn->handshaking) {
-        return;
-    }
-
-    conn->handshaking = 0;
-    gcf = conn->gcf;
-    ip = conn->c->addr.host;
-    len = strlen(ip);
-
-    n = (uintptr_t) nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
-    if (n > 1) {
-        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
-                           (void *) (n - 1));
+    if (conn->handshaking) {
+        conn->handshaking = 0;
+        (void) nd_grpc_handshaking(conn, -1);
     }
 }
 

@@ -72,6 +72,7 @@ typedef struct {
     nd_uint_t            max_handshakes_per_ip;
     size_t               push_blocked_size;  /* queued bytes = blocked */
     nd_msec_t            push_blocked_timeout; /* blocked that long: out */
+    nd_ssl_conf_t        ssl;
 
     /* runtime */
     nd_hash_t            handlers;          /* type -> handler entry */

@@ -81,6 +81,8 @@ static nd_command_t  nd_grpc_commands[] = {
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
       NULL },
 
+    nd_ssl_commands(nd_grpc_conf_t, ssl),
+
     { nd_string("queued_output_max"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, queued_output_max),
@@ -90,6 +92,7 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, stream_reset_rate),
       &nd_grpc_reset_rate_bounds },
+
     { nd_string("max_handshakes_per_ip"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot,
@@ -159,8 +162,10 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
 static char *
 nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
 {
-    nd_grpc_conf_t  *gcf = conf;
+    char            *rv;
     nd_addr_t        http;
+    nd_listening_t  *ls;
+    nd_grpc_conf_t  *gcf = conf;
 
     nd_conf_init_value(gcf->max_concurrent_streams, 256);
     nd_conf_init_size_value(gcf->max_message_size, 10 * 1024 * 1024);
@@ -203,11 +208,18 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
         return ND_CONF_OK;
     }
 
-    if (nd_listening_add(cycle, gcf->listen, 511, nd_grpc_init_connection,
-                         gcf, "grpc") == NULL)
-    {
+    rv = nd_ssl_conf_init(cycle, &gcf->ssl, "grpc", "h2", 0);
+    if (rv != ND_CONF_OK) {
+        return rv;
+    }
+
+    ls = nd_listening_add(cycle, gcf->listen, 511, nd_grpc_init_connection,
+                          gcf, "grpc");
+    if (ls == NULL) {
         return ND_CONF_ERROR;
     }
+
+    ls->ssl = gcf->ssl.ctx;
 
     return ND_CONF_OK;
 }
@@ -344,11 +356,20 @@ nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
 
 
 int
-nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr)
+nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr,
+    nd_ssl_ctx_t *ssl)
 {
-    return nd_listening_add(cycle, addr, 511, nd_grpc_init_cluster_connection,
-                            nd_grpc_conf(cycle), "cluster") != NULL
-           ? ND_OK : ND_ERROR;
+    nd_listening_t  *ls;
+
+    ls = nd_listening_add(cycle, addr, 511, nd_grpc_init_cluster_connection,
+                          nd_grpc_conf(cycle), "cluster");
+    if (ls == NULL) {
+        return ND_ERROR;
+    }
+
+    ls->ssl = ssl;
+
+    return ND_OK;
 }
 
 

@@ -43,15 +43,15 @@ nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
 json_t *
 nd_grpc_payload_body(const Payload *payload)
 {
-    json_t        *body;
-    json_error_t   err;
+    json_t  *body;
 
     if (payload->body == NULL || payload->body->value.len == 0) {
         return json_object();
     }
 
-    body = json_loadb((const char *) payload->body->value.data,
-                      payload->body->value.len, JSON_REJECT_DUPLICATES, &err);
+    /* one pass (nd_json.c), refusing what jansson refused */
+    body = nd_json_loadb((const char *) payload->body->value.data,
+                         payload->body->value.len);
     if (body && !json_is_object(body)) {
         json_decref(body);
         body = NULL;

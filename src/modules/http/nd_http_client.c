@@ -186,6 +186,7 @@ static void
 nd_http_fetch_connected(nd_connection_t *c, int err, void *data)
 {
     nd_http_fetch_t  *f = data;
+    nd_ssl_ctx_t     *ssl;
 
     if (err) {
         f->c = NULL;                /* closing by itself */
@@ -196,6 +197,13 @@ nd_http_fetch_connected(nd_connection_t *c, int err, void *data)
     c->data = f;
     c->read_handler = nd_http_fetch_read;
     c->close_handler = nd_http_fetch_closed;
+
+    /* our HTTP port speaks TLS: so do the peers' */
+    ssl = nd_http_conf(nd_cycle)->ssl.client;
+    if (ssl && nd_ssl_connect_init(c, ssl, c->addr.host) != ND_OK) {
+        nd_connection_finalize(c, 0);
+        return;
+    }
 
     if (nd_connection_send(c, nd_buf_start(&f->req), nd_buf_size(&f->req))
         != ND_OK)

@@ -30,6 +30,7 @@ typedef struct {
     size_t               send_queue_max;
     nd_str_t             access_log;
     nd_flag_t            console;
+    nd_ssl_conf_t        ssl;
 
     /* runtime */
     nd_hash_t            routes;             /* path -> route entry */

@@ -58,6 +58,8 @@ static nd_command_t  nd_http_commands[] = {
       nd_conf_set_size_slot, offsetof(nd_http_conf_t, send_queue_max),
       NULL },
 
+    nd_ssl_commands(nd_http_conf_t, ssl),
+
     { nd_string("access_log"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_str_slot, offsetof(nd_http_conf_t, access_log), NULL },
@@ -186,8 +188,10 @@ nd_http_context_path(nd_conf_t *cf, nd_command_t *cmd, void *conf)
 static char *
 nd_http_init_conf(nd_cycle_t *cycle, void *conf)
 {
+    char              *rv;
     nd_uint_t          i;
     nd_conf_t          cf;
+    nd_listening_t    *l;
     nd_http_listen_t  *ls, dflt;
     nd_http_conf_t    *hcf = conf;
 
@@ -218,25 +222,33 @@ nd_http_init_conf(nd_cycle_t *cycle, void *conf)
         return ND_CONF_OK;             /* listeners are not reloadable */
     }
 
+    /* TLS: HTTP/1.1 only; the client side forwards to peers' HTTP ports */
+    rv = nd_ssl_conf_init(cycle, &hcf->ssl, "http", "http/1.1", 1);
+    if (rv != ND_CONF_OK) {
+        return rv;
+    }
+
     if (hcf->listens == NULL) {
         nd_http_default_addr(cycle, &dflt.addr);
         dflt.backlog = 511;
         ls = &dflt;
-        if (nd_listening_add(cycle, &ls->addr, ls->backlog,
-                             nd_http_init_connection, hcf, "http") == NULL)
-        {
+        l = nd_listening_add(cycle, &ls->addr, ls->backlog,
+                             nd_http_init_connection, hcf, "http");
+        if (l == NULL) {
             return ND_CONF_ERROR;
         }
+        l->ssl = hcf->ssl.ctx;
         return ND_CONF_OK;
     }
 
     ls = hcf->listens->elts;
     for (i = 0; i < hcf->listens->nelts; i++) {
-        if (nd_listening_add(cycle, &ls[i].addr, ls[i].backlog,
-                             nd_http_init_connection, hcf, "http") == NULL)
-        {
+        l = nd_listening_add(cycle, &ls[i].addr, ls[i].backlog,
+                             nd_http_init_connection, hcf, "http");
+        if (l == NULL) {
             return ND_CONF_ERROR;
         }
+        l->ssl = hcf->ssl.ctx;
     }
 
     return ND_CONF_OK;

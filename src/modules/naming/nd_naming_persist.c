@@ -857,6 +857,7 @@ nd_naming_persist_register(const nd_naming_waiter_t *w,
     char                  err[256];
     nd_int_t              rc;
     nd_str_t              cluster;
+    nd_uint_t             add;
     nd_naming_pw_t       *pw;
     nd_naming_conf_t     *nf;
     nd_naming_preq_t     *preq;
@@ -874,12 +875,13 @@ nd_naming_persist_register(const nd_naming_waiter_t *w,
 
     /* the limits, before the store takes it: a new service, or one more
      * instance unless this ip:port client has one there to replace */
+    add = (s && nd_naming_instance_find(s, &spec->ip, spec->port, NULL))
+          ? 0 : 1;
+
     if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, err,
                                 sizeof(err)) != ND_OK
-        || nd_naming_instances_admit(nf, s, NULL,
-                                     s && nd_naming_instance_find(s, &spec->ip,
-                                                 spec->port, NULL) ? 0 : 1,
-                                     err, sizeof(err)) != ND_OK)
+        || nd_naming_instances_admit(nf, s, NULL, add, err, sizeof(err))
+           != ND_OK)
     {
         return w->answer((nd_naming_waiter_t *) w, 429, 5033, err, NULL);
     }

@@ -197,6 +197,9 @@ struct nd_store_op_s {
     nd_uint_t            page_size;     /* also the changes limit */
     unsigned             cas:1;         /* publish: compare cas_md5 */
     unsigned             blur:1;        /* search: '*' is a wildcard */
+    unsigned             views:1;       /* rows: text points into the
+                                         * backend's current row, no copy
+                                         * (the sqlite cache load) */
 
     /* output */
     nd_int_t             rc;            /* ND_OK, ND_DECLINED, ND_ERROR */

@@ -90,10 +90,12 @@ typedef struct {
 #define ND_STORE_PLAN_MAX  2
 
 /* a result row as the backends see it: column i as text (NULL data for
- * SQL NULL) */
+ * SQL NULL); get_int, when the backend has one, column i as an integer
+ * without the text round trip (ND_DECLINED: not an integer, ask get) */
 typedef struct {
     void                *ctx;
     void               (*get)(void *ctx, int col, nd_str_t *out);
+    int                (*get_int)(void *ctx, int col, int64_t *out);
 } nd_store_row_t;
 
 typedef struct nd_store_backend_s  nd_store_backend_t;

@@ -1025,6 +1025,7 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
     ctx[0] = res;
     row.ctx = ctx;
     row.get = nd_store_pg_get;
+    row.get_int = NULL;
 
     for (i = 0; i < n; i++) {
         ctx[1] = (void *) (intptr_t) i;

@@ -345,6 +345,11 @@ nd_store_col_str(nd_store_op_t *op, nd_store_row_t *row, int col,
         return ND_OK;
     }
 
+    if (op->views) {
+        *dst = v;
+        return ND_OK;
+    }
+
     dst->data = nd_pnalloc(op->pool, v.len + 1);
     if (dst->data == NULL) {
         return ND_ERROR;
@@ -362,6 +367,10 @@ nd_store_col_int(nd_store_row_t *row, int col)
 {
     int64_t   v;
     nd_str_t  s;
+
+    if (row->get_int && row->get_int(row->ctx, col, &v) == ND_OK) {
+        return v;
+    }
 
     row->get(row->ctx, col, &s);
 

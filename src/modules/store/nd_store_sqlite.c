@@ -89,7 +89,7 @@ static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c UNION ALL "
-        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g ORDER BY 18",
+        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
@@ -356,6 +356,22 @@ nd_store_sqlite_get(void *ctx, int col, nd_str_t *out)
 }
 
 
+/* an INTEGER column as it is stored: no text to print and parse back
+ * (that was half of loading the cache at start) */
+static int
+nd_store_sqlite_get_int(void *ctx, int col, int64_t *out)
+{
+    sqlite3_stmt  *st = ctx;
+
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER) {
+        return ND_DECLINED;
+    }
+
+    *out = sqlite3_column_int64(st, col);
+    return ND_OK;
+}
+
+
 static int
 nd_store_sqlite_bind(sqlite3_stmt *st, nd_store_stmt_t *s)
 {
@@ -409,6 +425,7 @@ nd_store_sqlite_exec(nd_store_sqlite_t *sq, nd_store_op_t *op,
 
     row.ctx = st;
     row.get = nd_store_sqlite_get;
+    row.get_int = nd_store_sqlite_get_int;
 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (nd_store_decode_row(op, s->rows, &row) != ND_OK) {
@@ -417,6 +434,44 @@ nd_store_sqlite_exec(nd_store_sqlite_t *sq, nd_store_op_t *op,
         }
     }
 
+    sqlite3_reset(st);
+
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+
+/* the cache at start: each row straight from SQLite's row into its cache
+ * entry (one copy; the rows are never all in memory twice), in table
+ * order (keys are unique: no order is needed) */
+static int
+nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_store_conf_t *scf,
+    nd_store_op_t *op, nd_uint_t *n)
+{
+    int              rc;
+    sqlite3_stmt    *st;
+    nd_store_row_t   row;
+
+    st = sq->stmts[ND_STORE_SQL_CONFIG_ALL];
+    sqlite3_reset(st);
+
+    row.ctx = st;
+    row.get = nd_store_sqlite_get;
+    row.get_int = nd_store_sqlite_get_int;
+
+    op->views = 1;
+    *n = 0;
+
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        op->rows.nelts = 0;
+        if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, &row) != ND_OK) {
+            sqlite3_reset(st);
+            return SQLITE_NOMEM;
+        }
+        nd_store_cache_load(scf, op);
+        (*n)++;
+    }
+
+    op->rows.nelts = 0;
     sqlite3_reset(st);
 
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -971,6 +1026,23 @@ nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
         return;
     }
 
+    /* one write alone: its failure rolls back the whole transaction, the
+     * same outcome without the savepoint's two statements */
+    if (n == 1) {
+        rc = nd_store_sqlite_run(sq, ops[0]);
+
+        if (rc != SQLITE_OK) {
+            nd_store_sqlite_error(sq, ops[0], rc);
+            ops[0]->seq = 0;
+            if (!sqlite3_get_autocommit(sq->db)) {
+                nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
+            }
+            return;
+        }
+
+        goto commit;
+    }
+
     for (i = 0; i < n; i++) {
         if (nd_store_sqlite_x(sq, ND_SQLITE_SAVEPOINT) != SQLITE_OK) {
             nd_store_sqlite_error(sq, ops[i], SQLITE_ERROR);
@@ -987,6 +1059,8 @@ nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
 
         nd_store_sqlite_x(sq, ND_SQLITE_RELEASE);
     }
+
+commit:
 
     rc = nd_store_sqlite_x(sq, ND_SQLITE_COMMIT);
     if (rc == SQLITE_OK) {
@@ -1308,6 +1382,7 @@ static nd_int_t
 nd_store_sqlite_start(nd_cycle_t *cycle)
 {
     int                 rc, i;
+    nd_uint_t           n;
     char               *dir, *slash;
     sigset_t            all, old;
     nd_store_op_t      *op;
@@ -1343,9 +1418,14 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
         nd_free(dir);
     }
 
+    /* one thread at a time uses the connection (this one until the
+     * writer starts, then the writer): no mutex per call, no global one
+     * per allocation (refused once SQLite is initialized: harmless) */
+    (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
     rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                         | SQLITE_OPEN_FULLMUTEX, NULL);
+                         | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                      "sqlite: cannot open \"%s\": %s", scf->sqlite_path_z,
@@ -1398,21 +1478,21 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
         return ND_ERROR;
     }
 
-    rc = nd_store_sqlite_run(sq, op);
+    scf->loading = 1;
+    rc = nd_store_sqlite_load(sq, scf, op, &n);
+    scf->loading = 0;
     if (rc != SQLITE_OK) {
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                      "sqlite: loading configs failed: %s",
-                     sqlite3_errmsg(sq->db));
+                     rc == SQLITE_NOMEM ? "out of memory"
+                                        : sqlite3_errmsg(sq->db));
         nd_store_op_free(op);
         return ND_ERROR;
     }
 
-    scf->loading = 1;
-    nd_store_cache_load(scf, op);
-    scf->loading = 0;
     nd_log_error(ND_LOG_INFO, cycle->log, 0,
                  "sqlite: \"%s\" open, %lu configs, change sequence %lld",
-                 scf->sqlite_path_z, (unsigned long) op->rows.nelts,
+                 scf->sqlite_path_z, (unsigned long) n,
                  (long long) scf->last_seq);
     nd_store_op_free(op);
 

@@ -520,8 +520,15 @@ sub wait_for ($self, $timeout, $cb) {
 
 sub connect ($self, %opt) {
     return Test::Nd::Conn->new(port => $opt{port} // $self->port,
-                               timeout => $opt{timeout} // 5);
+                               timeout => $opt{timeout} // 5,
+                               tls => exists $opt{tls} ? $opt{tls}
+                                                       : $self->{tls_ca});
 }
+
+
+# the HTTP port speaks TLS: every request of this object goes over TLS,
+# verifying the server (127.0.0.1) with the CA file given
+sub tls_ca ($self, $file) { $self->{tls_ca} = $file; $self }
 
 
 sub http ($self, $raw, %opt) {
@@ -692,10 +699,22 @@ use IO::Socket::INET;
 use Time::HiRes ();
 
 sub new ($class, %opt) {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $opt{port}, Proto => 'tcp',
-                                  Timeout => $opt{timeout} // 5)
-        or return undef;
+    my $s;
+    if ($opt{tls}) {
+        require IO::Socket::SSL;
+        $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $opt{port},
+                                  Timeout => $opt{timeout} // 5,
+                                  SSL_ca_file => $opt{tls},
+                                  SSL_verifycn_scheme => 'http',
+                                  SSL_verifycn_name => '127.0.0.1')
+            or return undef;
+    } else {
+        $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                   PeerPort => $opt{port}, Proto => 'tcp',
+                                   Timeout => $opt{timeout} // 5)
+            or return undef;
+    }
     $s->autoflush(1);
     return bless { s => $s, buf => '', eof => 0 }, $class;
 }
@@ -721,8 +740,11 @@ sub send ($self, $data) {
 # 0 on EOF, undef on timeout.
 sub _fill ($self, $timeout) {
     return 0 if $self->{eof};
-    my $sel = IO::Select->new($self->{s});
-    return undef unless $sel->can_read($timeout > 0 ? $timeout : 0);
+    # TLS: a record already read may hold more than the last sysread took
+    unless ($self->{s}->can('pending') && $self->{s}->pending) {
+        my $sel = IO::Select->new($self->{s});
+        return undef unless $sel->can_read($timeout > 0 ? $timeout : 0);
+    }
     my $n = sysread($self->{s}, my $chunk, 65536);
     if (!$n) {          # EOF or error (ECONNRESET counts as closed)
         $self->{eof} = 1;

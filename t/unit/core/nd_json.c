@@ -3,10 +3,29 @@
  * int64_t (t/fuzz/naming_beat/crashes/beat-port-huge-real: a UBSan
  * report, the conversion is undefined) gives the default, a string that
  * wholly holds a number gives the number; nd_json_str
- * writes what jansson reads back.
+ * writes what jansson reads back; nd_json_loadb builds what jansson
+ * builds and refuses what it refuses.
  */
 #include <nd_core.h>
 #include <tap.h>
+
+
+/* nd_json_loadb on text agrees with jansson: both take it (equal trees)
+ * or both refuse it; want says which */
+static void
+loadb_same(const char *text, int want, const char *name)
+{
+    json_t  *ours, *theirs;
+
+    ours = nd_json_loadb(text, strlen(text));
+    theirs = json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, NULL);
+
+    ok((ours != NULL) == want && (theirs != NULL) == want
+       && (ours == NULL || json_equal(ours, theirs)), name);
+
+    json_decref(ours);
+    json_decref(theirs);
+}
 
 
 int
@@ -41,6 +60,51 @@ main(void)
        "read back the same 9 bytes");
     json_decref(back);
     nd_buf_free(&b);
+
+    loadb_same("{\"dataId\":\"a\",\"content\":\"x\\n\\u00e9\\ud83d\\ude00"
+               "\xc3\xa9\\\"\\/\",\"m\":{\"k\":[1,-0,2.5e-3,true,false,null]},"
+               "\"big\":9223372036854775807,\"neg\":-9223372036854775808}",
+               1, "publish body, escapes, UTF-8, nested, int64 limits");
+    loadb_same(" [ ] ", 1, "an empty array with blanks");
+    loadb_same("{}", 1, "an empty object");
+    loadb_same("{\"a\":1,\"a\":2}", 0, "duplicate key refused");
+    loadb_same("{\"a\":9223372036854775808}", 0, "integer over int64 refused");
+    loadb_same("{\"a\":1e999}", 0, "real over double refused");
+    loadb_same("{\"a\":1e-999}", 1, "real underflow taken (0)");
+    loadb_same("{\"a\":\"\\u0000\"}", 0, "\\u0000 refused");
+    loadb_same("{\"a\":\"\\ud800\"}", 0, "lone high surrogate refused");
+    loadb_same("{\"a\":\"\\udc00\"}", 0, "lone low surrogate refused");
+    loadb_same("{\"a\":\"\x01\"}", 0, "raw control byte refused");
+    loadb_same("{\"a\":\"\xc0\x80\"}", 0, "overlong UTF-8 refused");
+    loadb_same("{\"a\":\"\xed\xa0\x80\"}", 0, "UTF-8 surrogate refused");
+    loadb_same("{\"a\":\"\xf4\x90\x80\x80\"}", 0, "beyond U+10FFFF refused");
+    loadb_same("{\"a\":01}", 0, "leading zero refused");
+    loadb_same("{\"a\":1.}", 0, "no digit after the point refused");
+    loadb_same("{\"a\":-}", 0, "a lone minus refused");
+    loadb_same("{\"a\":tru}", 0, "a cut literal refused");
+    loadb_same("{\"a\":1} x", 0, "bytes after the value refused");
+    loadb_same("{\"a\":1,}", 0, "trailing comma refused");
+    loadb_same("\"s\"", 0, "a bare string refused (object or array only)");
+    loadb_same("{\"a\":\"unterminated}", 0, "an unterminated string refused");
+    loadb_same("", 0, "nothing refused");
+
+    {
+        /* jansson's depth limit: 2048 nested values */
+        char    deep[2 * 2049 + 1];
+        size_t  i;
+
+        for (i = 0; i < 2048; i++) {
+            deep[i] = '[';
+            deep[2048 + i] = ']';
+        }
+        deep[4096] = '\0';
+        loadb_same(deep, 1, "2048 nested arrays taken");
+        memmove(deep + 1, deep, 4097);
+        deep[0] = '[';
+        deep[4097] = ']';
+        deep[4098] = '\0';
+        loadb_same(deep, 0, "2049 nested arrays refused");
+    }
 
     return done_testing();
 }

@@ -65,8 +65,10 @@ sub call ($class, $type, %body) {
     return { op => 'unary', type => $type, body => \%body };
 }
 
-# run a step list to completion; returns the parsed output lines
+# run a step list to completion; returns the parsed output lines.
+# tls_ca => FILE: over TLS, verifying the server with that CA
 sub run ($class, $port, $steps, %opt) {
+    local $ENV{ND_GRPC_TLS_CA} = $opt{tls_ca} if $opt{tls_ca};
     my ($fh, $file) = tempfile(UNLINK => 1);
     print $fh encode_json($steps);
     close $fh;
