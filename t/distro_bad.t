@@ -23,6 +23,7 @@ my $STEP = 20;        # s: one step of a client
 
 my $d = Test::Nd::Distro->new;
 $d->start or exit 0;
+our $ID = $d->cl->identity_headers;
 
 my $t1 = $d->node(1);
 my $cport = $t1->port(9849);
@@ -35,12 +36,15 @@ sub refused ($s, $what) {
         or diag(explain($s));
 }
 
+# as a member sends them: with the server identity
 sub distro ($body) {
-    return { op => 'unary', type => 'DistroDataRequest', body => $body };
+    return { op => 'unary', type => 'DistroDataRequest', body => $body,
+             headers => $ID };
 }
 
 sub distro_raw ($json) {
-    return { op => 'raw_unary', type => 'DistroDataRequest', json => $json };
+    return { op => 'raw_unary', type => 'DistroDataRequest', json => $json,
+             headers => $ID };
 }
 
 # a synced client in the spec's format: $n instances of "inj"

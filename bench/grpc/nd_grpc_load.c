@@ -47,6 +47,16 @@
  *                                     there); prints the time from each
  *                                     register sent to the push carrying
  *                                     it arriving on PORT2 (p50/p99/max)
+ *   nd_grpc_load -p PORT -S [-c conns] [-t seconds]
+ *                                     setup churn: each of `conns` slots
+ *                                     dials, does the handshake with an
+ *                                     empty abilityTable, waits for the
+ *                                     server's SetupAckRequest (accepted)
+ *                                     or ConnectResetRequest (refused),
+ *                                     closes and dials again; prints
+ *                                     setups/s (connection i states
+ *                                     client IP 10.9.x.y and AppName
+ *                                     app-(i mod 10))
  *   nd_grpc_load -p PORT -B SERVICE [-k changes]
  *                                     burst: connection 1 subscribes to
  *                                     SERVICE, connection 0 sends `changes`
@@ -97,6 +107,8 @@ struct conn_s {
     uint8_t          *in;      /* bi-stream bytes received */
     size_t            inlen, incap;
     long              seen;    /* newest change this connection got */
+    int               acked;   /* -S: 1 SetupAck, 2 ConnectReset */
+    int               slot;
     int               dirty;   /* an answer waits in fan_dirty */
 };
 
@@ -126,6 +138,8 @@ static int          fan_defer;
 static conn_t     **fan_dirty;
 static int          ndirty;
 static int          no_setup;        /* -N: a cluster port */
+static int          churn;           /* -S */
+static int          churn_slot;      /* the slot dial() serves */
 static const char  *burst_service;   /* -B */
 static long         burst_pushes;    /* NotifySubscriberRequests counted */
 static double       burst_final;     /* when the final state came */
@@ -157,19 +171,28 @@ varint(uint8_t *p, uint64_t v)
 }
 
 
+static char  frame_ip[32];           /* -S: Metadata.clientIp */
+
 /* 5-byte gRPC prefix + Payload */
 static uint8_t *
 frame(const char *type, const char *json, size_t *len)
 {
-    size_t    tl = strlen(type), jl = strlen(json), n, m, b, a;
+    size_t    tl = strlen(type), jl = strlen(json), n, m, b, a, il;
     uint8_t   meta[512], any[16], *buf, *p;
 
-    /* Metadata { type = 3 } */
+    /* Metadata { type = 3, clientIp = 8 } */
     m = 0;
     meta[m++] = (3 << 3) | 2;
     m += varint(meta + m, tl);
     memcpy(meta + m, type, tl);
     m += tl;
+    il = strlen(frame_ip);
+    if (il) {
+        meta[m++] = (8 << 3) | 2;
+        m += varint(meta + m, il);
+        memcpy(meta + m, frame_ip, il);
+        m += il;
+    }
 
     /* Any { value = 2 } header (type_url left empty) */
     a = 0;
@@ -281,6 +304,15 @@ on_push(conn_t *c, const uint8_t *msg, size_t len)
     type = pb_field(meta, ml, 3, &tl);
     val = pb_field(body, bl, 2, &vl);
     if (type == NULL || val == NULL) return;
+
+    if (churn) {
+        if (tl == 15 && memcmp(type, "SetupAckRequest", 15) == 0) {
+            c->acked = 1;
+        } else if (tl == 19 && memcmp(type, "ConnectResetRequest", 19) == 0) {
+            c->acked = 2;
+        }
+        return;
+    }
 
     if (fan_config) {
         if (tl == 25 && memcmp(type, "ConfigChangeNotifyRequest", 25) == 0) {
@@ -516,6 +548,21 @@ dial(int to)
     nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, NULL, 0);
 
     if (no_setup) {
+        return c;
+    }
+    if (churn) {
+        char  setup[256];
+
+        snprintf(setup, sizeof(setup), "{\"clientVersion\":\"nd_grpc_load\","
+                 "\"labels\":{\"source\":\"sdk\",\"AppName\":\"app-%d\"},"
+                 "\"abilityTable\":{}}", churn_slot % 10);
+        snprintf(frame_ip, sizeof(frame_ip), "10.9.%d.%d",
+                 churn_slot / 250 % 250, churn_slot % 250 + 1);
+        submit(c, "/Request/request", "ServerCheckRequest", "{}", 0);
+        submit(c, "/BiRequestStream/requestBiStream",
+               "ConnectionSetupRequest", setup, 1);
+        frame_ip[0] = '\0';
+        c->slot = churn_slot;
         return c;
     }
     submit(c, "/Request/request", "ServerCheckRequest", "{}", 0);
@@ -953,6 +1000,75 @@ burst(conn_t **cs, struct pollfd *pfd, int changes)
 }
 
 
+static void
+conn_free(conn_t *c)
+{
+    struct linger  lg = { 1, 0 };
+
+    nghttp2_session_del(c->s);      /* runs no callback */
+    /* reset, not FIN: thousands of setups a second would otherwise fill
+     * the ephemeral ports with TIME_WAIT */
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(c->fd);
+    if (c->bidi) {
+        free(c->bidi->out);
+        free(c->bidi);
+    }
+    free(c->in);
+    free(c);
+}
+
+
+/* -S: connections set up and closed, as fast as they come */
+static int
+setup_churn(int n)
+{
+    int             i;
+    long            ok = 0, refused = 0;
+    double          t0;
+    conn_t        **cs = calloc((size_t) n, sizeof(*cs));
+    struct pollfd  *pfd = calloc((size_t) n, sizeof(*pfd));
+
+    for (i = 0; i < n; i++) {
+        churn_slot = i;
+        cs[i] = dial(port);
+        io(cs[i]);
+    }
+
+    t0 = now();
+    t_end = t0 + duration;
+
+    while (now() < t_end) {
+        for (i = 0; i < n; i++) {
+            pfd[i].fd = cs[i]->fd;
+            pfd[i].events = POLLIN;
+            pfd[i].revents = 0;
+        }
+        poll(pfd, (nfds_t) n, 100);
+        for (i = 0; i < n; i++) {
+            if (pfd[i].revents && io(cs[i]) < 0 && !cs[i]->acked) {
+                cs[i]->acked = 2;       /* closed on us: refused */
+            }
+            if (cs[i]->acked) {
+                if (cs[i]->acked == 1) {
+                    ok++;
+                } else {
+                    refused++;
+                }
+                conn_free(cs[i]);
+                churn_slot = i + n * (int) ((ok + refused) % 7);
+                cs[i] = dial(port);
+                io(cs[i]);
+            }
+        }
+    }
+
+    printf("setups %.0f/s (%ld accepted, %ld refused in %.1f s)\n",
+           (ok + refused) / (now() - t0), ok, refused, now() - t0);
+    return 0;
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -962,7 +1078,7 @@ main(int argc, char **argv)
     struct pollfd   *pfd;
     double           t0, setup_until;
 
-    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:")) != -1) {
+    while ((o = getopt(argc, argv, "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:S")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -986,6 +1102,7 @@ main(int argc, char **argv)
             break;
         case 'w': wait_s = atof(optarg); break;
         case 'B': burst_service = optarg; break;
+        case 'S': churn = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
@@ -994,6 +1111,9 @@ main(int argc, char **argv)
 
     if (port2 || burst_service) {
         nconns = 2;
+    }
+    if (churn) {
+        return setup_churn(nconns);
     }
     ports[0] = port;
     cs = calloc((size_t) nconns, sizeof(*cs));

@@ -191,6 +191,8 @@ nd_bench_nacosd_conf()
 daemon off;
 pid logs/nacosd.pid;
 error_log logs/error.log warn;
+# the figures are of the serving paths; the load generators log in nowhere
+auth off;
 
 events {
     shutdown_timeout 2s;

@@ -14,6 +14,9 @@
 #                                      one "ms" figure a line
 #   probe.pl baseline N CMD...         N times: fork+exec CMD, wait for its
 #                                      exit; one "ms" figure a line
+#   probe.pl time N PORT PATH          N GETs of PATH one after the other on
+#                                      one keep-alive connection; one "ms"
+#                                      figure a line (request to last byte)
 #
 # Only 127.0.0.1 is ever used.
 
@@ -175,6 +178,35 @@ sub baseline
 }
 
 
+# N keep-alive GETs, each timed from the request to the body's last byte
+sub time_gets
+{
+    my ($n, $port, $path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
+                                  Proto => 'tcp')
+        or die "probe: connect $host:$port: $!\n";
+    my $req = "GET $path HTTP/1.1\r\nHost: $host:$port\r\n\r\n";
+
+    for (1 .. $n) {
+        my $t0 = now_ms();
+        syswrite($s, $req) == length $req or die "probe: write: $!\n";
+        my ($buf, $want) = ('', undef);
+        while (1) {
+            sysread($s, $buf, 1 << 20, length $buf)
+                or die "probe: connection closed\n";
+            if (!defined $want && (my $h = index($buf, "\r\n\r\n")) >= 0) {
+                my ($len) = substr($buf, 0, $h) =~ /^Content-Length: *(\d+)/mi;
+                die "probe: no Content-Length\n" unless defined $len;
+                $want = $h + 4 + $len;
+            }
+            last if defined $want && length $buf >= $want;
+        }
+        printf "%.3f\n", now_ms() - $t0;
+    }
+    close $s;
+}
+
+
 my $cmd = shift // '';
 
 if ($cmd eq 'port') {
@@ -194,6 +226,9 @@ if ($cmd eq 'port') {
     my ($port, $path) = @ARGV;
     my ($st, $body) = get($port, $path, 5) or exit 1;
     print "$st\n$body";
+
+} elsif ($cmd eq 'time') {
+    time_gets(@ARGV);
 
 } elsif ($cmd eq 'startup') {
     startup(@ARGV);

@@ -308,3 +308,10 @@ $$;
 -- characters and ips up to 128, as clients may register them.
 ALTER TABLE naming_instance ALTER COLUMN service_name TYPE varchar(512);
 ALTER TABLE naming_instance ALTER COLUMN ip TYPE varchar(128);
+
+-- version 3
+-- auth: values every member shares (the token secret made at first start)
+CREATE TABLE nd_auth_secret (
+    name                varchar(64) COLLATE "C" PRIMARY KEY,
+    value               text NOT NULL
+);

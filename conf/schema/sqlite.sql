@@ -178,3 +178,9 @@ CREATE TABLE naming_instance (
     gmt_modified        INTEGER NOT NULL,
     UNIQUE (namespace_id, group_name, service_name, cluster_name, ip, port)
 );
+-- version 2
+-- auth: values every member shares (the token secret made at first start)
+CREATE TABLE nd_auth_secret (
+    name                TEXT NOT NULL PRIMARY KEY,
+    value               TEXT NOT NULL
+);

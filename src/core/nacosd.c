@@ -50,6 +50,11 @@ main(int argc, char *const *argv)
 
     nd_time_update();
 
+    if (nd_hash_seed() != ND_OK) {
+        nd_log_stderr(0, "could not draw the hash key: RAND_bytes() failed");
+        return 1;
+    }
+
     cycle = nd_cycle_create(o.prefix ? o.prefix : ND_PREFIX,
                             o.conf_file ? o.conf_file : ND_CONF_PATH,
                             o.conf_param);

@@ -454,6 +454,15 @@ nd_conf_handler(nd_conf_t *cf, int last)
                 continue;
             }
 
+            /* "auth off;" and "auth { }": two rows of one name, the
+             * one that fits the form is taken */
+            if (((cmd->type & ND_CONF_BLOCK) != 0)
+                != (last == ND_CONF_TOK_BLOCK)
+                && cmd[1].name.len && nd_str_equal(&cmd[1].name, name))
+            {
+                continue;
+            }
+
             if ((cmd->type & ND_CONF_BLOCK) && last != ND_CONF_TOK_BLOCK) {
                 nd_conf_error(cf, 0, "directive \"%.*s\" has no opening "
                               "\"{\"", ND_STR_ARG(*name));
@@ -633,6 +642,67 @@ nd_conf_set_str_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf)
     field->data = nd_pstrdup(cf->pool, field);
 
     return field->data ? ND_CONF_OK : ND_CONF_ERROR;
+}
+
+
+char *
+nd_conf_set_secret_file_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf)
+{
+    int        fd;
+    char      *path;
+    u_char     buf[4096];
+    size_t    *min;
+    ssize_t    n;
+    nd_str_t  *field;
+
+    field = (nd_str_t *) ((u_char *) conf + cmd->offset);
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    path = nd_conf_full_name(cf, nd_conf_arg1(cf), 0);
+    if (path == NULL) {
+        return ND_CONF_ERROR;
+    }
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd == -1) {
+        nd_conf_error(cf, errno, "cannot open \"%s\"", path);
+        return ND_CONF_ERROR;
+    }
+
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+
+    if (n < 0 || n == (ssize_t) sizeof(buf)) {
+        nd_conf_error(cf, n < 0 ? errno : 0, "cannot read \"%s\" (or it is "
+                      "4 KB or more)", path);
+        return ND_CONF_ERROR;
+    }
+
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        n--;
+    }
+
+    min = cmd->post;
+    if (n == 0 || (min && (size_t) n < *min)) {
+        explicit_bzero(buf, sizeof(buf));
+        nd_conf_error(cf, 0, "\"%.*s\" directive: \"%s\" holds %zd bytes, "
+                      "at least %zu are needed", ND_STR_ARG(cmd->name), path,
+                      n, min ? *min : (size_t) 1);
+        return ND_CONF_ERROR;
+    }
+
+    field->data = nd_pnalloc(cf->pool, n + 1);
+    if (field->data == NULL) {
+        return ND_CONF_ERROR;
+    }
+    memcpy(field->data, buf, n);
+    field->data[n] = '\0';
+    field->len = (size_t) n;
+    explicit_bzero(buf, sizeof(buf));
+
+    return ND_CONF_OK;
 }
 
 

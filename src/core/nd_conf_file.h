@@ -100,6 +100,11 @@ char *nd_conf_set_size_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 char *nd_conf_set_msec_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 char *nd_conf_set_enum_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 char *nd_conf_set_addr_slot(nd_conf_t *cf, nd_command_t *cmd, void *conf);
+/* a secret kept in a file (path relative to the prefix): its contents,
+ * at most 4 KB, the trailing newline dropped, into an nd_str_t; post: a
+ * size_t minimum length (or NULL) */
+char *nd_conf_set_secret_file_slot(nd_conf_t *cf, nd_command_t *cmd,
+    void *conf);
 char *nd_conf_set_str_array_slot(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
 

@@ -24,12 +24,12 @@ typedef struct nd_listening_s   nd_listening_t;
 #include <nd_buf.h>
 #include <nd_time.h>
 #include <nd_log.h>
-#include <nd_md5.h>
 #include <nd_json.h>
 #include <nd_inet.h>
 #include <nd_module.h>
 #include <nd_conf_file.h>
 #include <nd_cycle.h>
+#include <nd_metrics.h>
 
 #include <ev.h>
 #include <nd_event.h>

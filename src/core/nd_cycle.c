@@ -245,7 +245,7 @@ nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctxp,
 {
     char         *rv;
     void        **ctx;
-    nd_uint_t     i;
+    nd_uint_t     i, params;
     nd_conf_t     cf;
     nd_pool_t    *saved;
     nd_module_t  *m;
@@ -287,11 +287,13 @@ nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctxp,
         }
     }
 
+    params = cf.directives;         /* -g's, not the file's */
+
     if (nd_conf_parse_file(&cf, &cycle->conf_file) != ND_CONF_OK) {
         goto failed;
     }
 
-    if (reloading && cf.directives == 0) {
+    if (reloading && cf.directives == params) {
         /* an emptied file (a half-done edit, a bad deploy) would turn
          * every setting back to its default: keep what runs */
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,

@@ -20,6 +20,7 @@ struct nd_cycle_s {
     nd_uint_t           connection_n;   /* open connections */
     nd_uint_t           connection_seq; /* numbering for logs */
     nd_uint_t           busy;           /* work that delays a graceful exit */
+    struct nd_metrics_s *metrics;       /* the registry (nd_metrics.c) */
 
     nd_str_t            prefix;         /* ends with '/' */
     nd_str_t            conf_file;      /* absolute */

@@ -1,6 +1,12 @@
 /*
  * String-keyed hash table on the heap.  Keys are copied; values are
  * borrowed pointers.  Grows by doubling at load factor 1.
+ *
+ * Keys are often chosen by clients (service names, config keys,
+ * connection ids), so the table hashes them with SipHash-1-3 under a
+ * key drawn once per process from OpenSSL's CSPRNG: nobody outside the
+ * process can make keys collide on purpose (hash flooding).  The hash
+ * values, and so the iteration order, differ from one run to the next.
  */
 #ifndef ND_HASH_H
 #define ND_HASH_H
@@ -23,7 +29,18 @@ typedef struct {
     nd_uint_t       nelts;
 } nd_hash_t;
 
+/* draws the process key (RAND_bytes); ND_OK or ND_ERROR.  main() calls
+ * it first; nd_hash_init() calls it when nobody has */
+int nd_hash_seed(void);
+/* SipHash-1-3 of p under the 16-byte key k */
+uint64_t nd_siphash13(const u_char k[16], const u_char *p, size_t len);
+/* the table's hash: SipHash-1-3 under the process key, differs per run */
 uint32_t nd_hash_key(const u_char *key, size_t len);
+/* FNV-1a: the same value in every process on every node.  Only for
+ * values that must agree between processes (distro's ring of members);
+ * never for a table keyed by client-chosen strings */
+uint32_t nd_hash_stable(const u_char *key, size_t len);
+
 int nd_hash_init(nd_hash_t *h, nd_uint_t size);
 void *nd_hash_find(nd_hash_t *h, const u_char *key, size_t len);
 /* ND_OK; ND_BUSY when the key exists (value unchanged); ND_ERROR on ENOMEM */
@@ -31,6 +48,9 @@ int nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value);
 /* returns the removed value or NULL */
 void *nd_hash_del(nd_hash_t *h, const u_char *key, size_t len);
 void nd_hash_free(nd_hash_t *h);
+/* entries a lookup of key compares: its place in its chain, or the whole
+ * chain's length when absent (tests and benches) */
+nd_uint_t nd_hash_probes(nd_hash_t *h, const u_char *key, size_t len);
 
 /* iteration: for (e = nd_hash_first(h, &i); e; e = nd_hash_next(h, e, &i)) */
 nd_hash_elt_t *nd_hash_first(nd_hash_t *h, nd_uint_t *i);

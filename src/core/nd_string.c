@@ -3,6 +3,8 @@
  */
 #include <nd_core.h>
 
+#include <openssl/evp.h>
+
 
 int
 nd_str_casecmp_lit(const nd_str_t *s, const char *lit)
@@ -316,4 +318,145 @@ nd_escape_form(u_char *dst, const u_char *src, size_t len)
     }
 
     return d - dst;
+}
+
+
+void
+nd_hex_encode(char *dst, const u_char *src, size_t n)
+{
+    size_t  i;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < n; i++) {
+        dst[2 * i] = hex[src[i] >> 4];
+        dst[2 * i + 1] = hex[src[i] & 0xf];
+    }
+
+    dst[2 * n] = '\0';
+}
+
+
+static const char  nd_base64url_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+
+size_t
+nd_base64url_encode(char *dst, const u_char *src, size_t n)
+{
+    char      *p;
+    uint32_t   v;
+    size_t     i;
+
+    p = dst;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        v = (uint32_t) src[i] << 16 | (uint32_t) src[i + 1] << 8 | src[i + 2];
+        *p++ = nd_base64url_chars[v >> 18 & 0x3f];
+        *p++ = nd_base64url_chars[v >> 12 & 0x3f];
+        *p++ = nd_base64url_chars[v >> 6 & 0x3f];
+        *p++ = nd_base64url_chars[v & 0x3f];
+    }
+
+    if (n - i == 1) {
+        v = (uint32_t) src[i] << 16;
+        *p++ = nd_base64url_chars[v >> 18 & 0x3f];
+        *p++ = nd_base64url_chars[v >> 12 & 0x3f];
+
+    } else if (n - i == 2) {
+        v = (uint32_t) src[i] << 16 | (uint32_t) src[i + 1] << 8;
+        *p++ = nd_base64url_chars[v >> 18 & 0x3f];
+        *p++ = nd_base64url_chars[v >> 12 & 0x3f];
+        *p++ = nd_base64url_chars[v >> 6 & 0x3f];
+    }
+
+    *p = '\0';
+
+    return (size_t) (p - dst);
+}
+
+
+static int
+nd_base64url_value(u_char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+
+ssize_t
+nd_base64url_decode(u_char *dst, const u_char *src, size_t len)
+{
+    int       c;
+    u_char   *p;
+    size_t    i;
+    uint32_t  v;
+
+    if (len % 4 == 1) {
+        return -1;
+    }
+
+    p = dst;
+    v = 0;
+
+    for (i = 0; i < len; i++) {
+        c = nd_base64url_value(src[i]);
+        if (c < 0) {
+            return -1;
+        }
+
+        v = v << 6 | (uint32_t) c;
+
+        if (i % 4 == 3) {
+            *p++ = (u_char) (v >> 16);
+            *p++ = (u_char) (v >> 8);
+            *p++ = (u_char) v;
+            v = 0;
+        }
+    }
+
+    switch (len % 4) {
+    case 2:
+        *p++ = (u_char) (v >> 4);
+        break;
+    case 3:
+        *p++ = (u_char) (v >> 10);
+        *p++ = (u_char) (v >> 2);
+        break;
+    }
+
+    return p - dst;
+}
+
+
+int
+nd_md5_hex(const void *data, size_t len, char *out)
+{
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  n;
+
+    if (EVP_Digest(data, len, md, &n, EVP_md5(), NULL) != 1
+        || n * 2 != ND_MD5_HEX_LEN)
+    {
+        out[0] = '\0';
+        return ND_ERROR;
+    }
+
+    nd_hex_encode(out, md, n);
+
+    return ND_OK;
 }

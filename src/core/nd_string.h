@@ -73,4 +73,24 @@ ssize_t nd_unescape(u_char *dst, const u_char *src, size_t len,
  * must have room for 3 * len bytes; returns bytes written */
 size_t nd_escape_form(u_char *dst, const u_char *src, size_t len);
 
+/* lowercase hex of n bytes into dst (2 * n bytes, then a NUL) */
+void nd_hex_encode(char *dst, const u_char *src, size_t n);
+
+/*
+ * base64url without padding (RFC 4648 section 5, as JWT uses it): encode
+ * into dst with room for nd_base64url_len(n) + 1 bytes (NUL-terminated),
+ * returns the length; decode returns the length written to dst (room for
+ * 3 * len / 4 bytes) or -1 on a character outside the alphabet, a '='
+ * or an impossible length.
+ */
+#define nd_base64url_len(n)  (((n) * 4 + 2) / 3)
+size_t nd_base64url_encode(char *dst, const u_char *src, size_t n);
+ssize_t nd_base64url_decode(u_char *dst, const u_char *src, size_t len);
+
+/* MD5 of contents (Nacos names a config content by the lowercase hex MD5
+ * of its bytes), over libcrypto's EVP: 32 hex chars and a NUL into
+ * out[33]; ND_OK, or ND_ERROR (out "") when libcrypto fails */
+#define ND_MD5_HEX_LEN  32
+int nd_md5_hex(const void *data, size_t len, char *out);
+
 #endif /* ND_STRING_H */

@@ -315,7 +315,7 @@ nd_event_init_module(nd_cycle_t *cycle)
         ecf->signals[i].data = cycle;
     }
 
-    return ND_OK;
+    return nd_metrics_init(cycle);
 }
 
 
@@ -344,6 +344,8 @@ nd_event_start(nd_cycle_t *cycle)
         ev_io_start(cycle->loop, &ls[i]->w);
     }
 
+    nd_metrics_start(cycle);
+
     return ND_OK;
 }
 
@@ -355,6 +357,7 @@ nd_event_stop(nd_cycle_t *cycle)
 
     ecf = nd_event_conf(cycle);
 
+    nd_metrics_stop(cycle);
     nd_listening_close_all(cycle);
     nd_timer_start(&ecf->shutdown_timer, ecf->shutdown_timeout,
                    ND_TIMER_ONCE);

@@ -22,6 +22,7 @@ static const char  nd_fuzz_conf[] =
     "daemon off;\n"
     "pid logs/nacosd.pid;\n"
     "error_log logs/error.log warn;\n"
+    "auth off;\n"                 /* the handlers behind the checks */
     "http {\n"
     "    listen 127.0.0.1:18848;\n"
     "    context_path /nacos;\n"
@@ -36,6 +37,7 @@ static const char  nd_fuzz_conf_cluster[] =
     "daemon off;\n"
     "pid logs/nacosd.pid;\n"
     "error_log logs/error.log warn;\n"
+    "auth off;\n"
     "http { listen 127.0.0.1:18848; }\n"
     "store {\n"
     "    backend pg;\n"

@@ -33,7 +33,12 @@ let waiter = null;
 
 function out(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
 
+// after a "login" step every request carries its accessToken (as the
+// SDKs do) unless the step gives its own headers
+let accessToken = null;
+
 function payload(type, body, headers, clientIp) {
+  if (!headers && accessToken) { headers = { accessToken: accessToken }; }
   return codec.requestSerialize({
     metadata: { type: type, clientIp: clientIp || '', headers: headers || {} },
     body: { type_url: '', value: Buffer.from(JSON.stringify(body || {})) },
@@ -131,7 +136,7 @@ async function run() {
       }
       case 'raw_unary': {
         const buf = s.hex !== undefined ? Buffer.from(s.hex, 'hex')
-          : s.json !== undefined ? payloadRaw(s.type, s.json)
+          : s.json !== undefined ? payloadRaw(s.type, s.json, s.headers)
           : Buffer.alloc(s.size, 0x41);
         const r = await unary(buf);
         out(Object.assign({ step: i, op: 'raw_unary' }, r));
@@ -159,6 +164,14 @@ async function run() {
         silent = !!s.value;
         out({ step: i, op: 'silent' });
         break;
+      case 'login': {
+        // POST /nacos/v1/auth/users/login on s.http_port, as the SDKs log
+        // in with username and password before their gRPC calls
+        const r = await login(s.http_port, s.username, s.password);
+        if (r.accessToken) { accessToken = r.accessToken; }
+        out(Object.assign({ step: i, op: 'login' }, r));
+        break;
+      }
       case 'sleep':
         await new Promise((r) => setTimeout(r, s.ms));
         out({ step: i, op: 'sleep' });
@@ -187,9 +200,31 @@ async function run() {
   process.exit(0);
 }
 
-function payloadRaw(type, json) {
+function login(httpPort, username, password) {
+  const http = require('http');
+  const body = 'username=' + encodeURIComponent(username)
+             + '&password=' + encodeURIComponent(password);
+  return new Promise((resolve) => {
+    const req = http.request({ host: '127.0.0.1', port: httpPort,
+      method: 'POST', path: '/nacos/v1/auth/users/login',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+                 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let j = {};
+        try { j = JSON.parse(text); } catch (e) { j = { text: text }; }
+        resolve(Object.assign({ status: res.statusCode }, j));
+      });
+    });
+    req.on('error', (e) => resolve({ status: 0, error: String(e) }));
+    req.end(body);
+  });
+}
+
+function payloadRaw(type, json, headers) {
   return codec.requestSerialize({
-    metadata: { type: type, clientIp: '', headers: {} },
+    metadata: { type: type, clientIp: '', headers: headers || {} },
     body: { type_url: '', value: Buffer.from(json, 'utf8') },
   });
 }

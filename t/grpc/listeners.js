@@ -22,48 +22,12 @@
 // stream_end, and all_ready once every listener has answered its listen.
 'use strict';
 
-const path = require('path');
 const fs = require('fs');
-const grpc = require('@grpc/grpc-js');
-const loader = require('@grpc/proto-loader');
+const { grpc, payload, decode, unary } = require('./nacos');
 
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const proto = path.join(__dirname, '..', '..', 'src', 'modules', 'grpc',
-                        'nacos_grpc.proto');
-const def = loader.loadSync(proto, { keepCase: true, defaults: true });
-const codec = def.Request.request;
 
 function out(obj) { process.stdout.write(JSON.stringify(obj) + '\n'); }
-
-function payload(type, body, headers, clientIp) {
-  return codec.requestSerialize({
-    metadata: { type: type, clientIp: clientIp || '', headers: headers || {} },
-    body: { type_url: '', value: Buffer.from(JSON.stringify(body || {})) },
-  });
-}
-
-function decode(buf) {
-  const p = codec.responseDeserialize(buf);
-  let body = null;
-  try { body = JSON.parse(p.body ? p.body.value.toString('utf8') : '{}'); }
-  catch (e) { body = { unparsable: true }; }
-  return { type: p.metadata ? p.metadata.type : '', body: body };
-}
-
-function unary(client, buf) {
-  return new Promise((resolve) => {
-    client.makeUnaryRequest('/Request/request', (x) => x, (x) => x, buf,
-      new grpc.Metadata(), { deadline: Date.now() + 10000 },
-      (err, res) => {
-        if (err) {
-          resolve({ grpc_error: { code: err.code, details: err.details } });
-        } else {
-          try { resolve(decode(res)); }
-          catch (e) { resolve({ decode_error: String(e) }); }
-        }
-      });
-  });
-}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

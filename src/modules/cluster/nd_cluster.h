@@ -29,6 +29,13 @@ struct nd_member_s {
     int                  err;         /* errno of the last failed connect */
     uint64_t             refreshed;   /* wall msec of the last report */
     char                *version;     /* from its reports */
+    int64_t              sdk_conns;   /* its SDK connections as it last
+                                         reported them (extendInfo
+                                         sdkConCount), -1 unknown */
+    uint64_t             sdk_conns_at; /* wall msec of that report */
+    uint64_t             sdk_moved_at; /* when it last sent connections to
+                                          another member (sdkConMovedAt,
+                                          its clock), 0 never */
     nd_grpc_peer_t      *peer;        /* NULL for this node */
     unsigned             self:1;
     unsigned             reporting:1; /* a report in flight */

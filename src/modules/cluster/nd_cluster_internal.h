@@ -24,6 +24,7 @@ typedef struct {
     nd_msec_t            report_interval;
     nd_msec_t            unhealthy_interval;
     nd_msec_t            call_timeout;
+    nd_str_t             identity;          /* server_identity_file */
     char                *block_file;        /* the cluster block, for */
     nd_uint_t            block_line;        /* errors found at the end */
 

@@ -53,14 +53,36 @@ nd_cluster_member_state(nd_cluster_conf_t *ccf, nd_member_t *m,
 }
 
 
+/* a Member; its extendInfo carries the SDK connections it holds
+ * (sdkConCount), so members learn each other's load from the reports */
 json_t *
 nd_cluster_member_json(nd_member_t *m)
 {
-    return nd_http_member_json(m->addr.host, m->addr.port,
+    json_t    *node;
+    int64_t    conns;
+    uint64_t   moved;
+
+    node = nd_http_member_json(m->addr.host, m->addr.port,
                                nd_member_state_name(m->state), m->fail,
                                m->self ? nd_current_msec : m->refreshed,
                                m->self || m->version == NULL
                                ? ND_NACOS_VERSION : m->version);
+
+    conns = m->self ? (int64_t) nd_grpc_conn_count(nd_cycle) : m->sdk_conns;
+
+    if (node && conns >= 0) {
+        json_object_set_new(json_object_get(node, "extendInfo"),
+                            "sdkConCount", json_integer(conns));
+    }
+
+    moved = m->self ? nd_grpc_last_moved(nd_cycle) : m->sdk_moved_at;
+
+    if (node && moved) {
+        json_object_set_new(json_object_get(node, "extendInfo"),
+                            "sdkConMovedAt", json_integer((json_int_t) moved));
+    }
+
+    return node;
 }
 
 
@@ -68,6 +90,7 @@ nd_member_t *
 nd_cluster_reported(nd_cluster_conf_t *ccf, json_t *node)
 {
     char         address[ND_SOCKADDR_STRLEN + 8];
+    json_t      *conns;
     const char  *s, *version;
     nd_member_t *m;
 
@@ -96,6 +119,19 @@ nd_cluster_reported(nd_cluster_conf_t *ccf, json_t *node)
     {
         free(m->version);
         m->version = strdup(version);
+    }
+
+    conns = json_object_get(json_object_get(node, "extendInfo"),
+                            "sdkConCount");
+    if (json_is_integer(conns) && json_integer_value(conns) >= 0) {
+        m->sdk_conns = json_integer_value(conns);
+        m->sdk_conns_at = nd_current_msec;
+    }
+
+    conns = json_object_get(json_object_get(node, "extendInfo"),
+                            "sdkConMovedAt");
+    if (json_is_integer(conns) && json_integer_value(conns) > 0) {
+        m->sdk_moved_at = (uint64_t) json_integer_value(conns);
     }
 
     m->fail = 0;
@@ -167,6 +203,7 @@ nd_cluster_peer_open(nd_cluster_conf_t *ccf, nd_member_t *m)
     pc.addr = m->rpc;
     pc.connect_timeout = ccf->call_timeout;
     pc.source = "cluster";
+    pc.identity = nd_grpc_identity(nd_cycle);
     pc.state_handler = nd_cluster_peer_state;
     pc.data = m;
 

@@ -18,6 +18,8 @@ static char *nd_cluster_member(nd_conf_t *cf, nd_command_t *cmd, void *conf);
 static char *nd_cluster_members_file(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
 
+static size_t  nd_cluster_identity_min = 32;
+
 static nd_command_t  nd_cluster_commands[] = {
 
     { nd_string("cluster"),
@@ -54,6 +56,11 @@ static nd_command_t  nd_cluster_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_cluster_conf_t, call_timeout),
       NULL },
+
+    { nd_string("server_identity_file"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_secret_file_slot, offsetof(nd_cluster_conf_t, identity),
+      &nd_cluster_identity_min },
 
     nd_null_command
 };
@@ -466,6 +473,7 @@ nd_cluster_member_create(nd_cluster_conf_t *ccf,
     m->self = self && strcmp(mc->addr.text, self->text) == 0;
     m->state = m->self ? ND_MEMBER_UP : ND_MEMBER_SUSPICIOUS;
     m->refreshed = nd_current_msec;
+    m->sdk_conns = -1;
 
     return m;
 }
@@ -573,12 +581,96 @@ failed:
 }
 
 
+/* per peer: calls made, answered, timed out, failed */
+static const struct {
+    const char        *name;
+    const char        *reason;      /* a failures series, or NULL */
+    const char        *help;
+} nd_cluster_peer_metrics[] = {
+    { "nacosd_cluster_messages_sent_total", NULL,
+      "Cluster RPC calls made to each peer." },
+    { "nacosd_cluster_messages_answered_total", NULL,
+      "Cluster RPC calls each peer answered." },
+    { "nacosd_cluster_message_failures_total", "timeout",
+      "Cluster RPC calls to each peer that timed out or failed (refused, "
+      "connection lost)." },
+    { "nacosd_cluster_message_failures_total", "error", NULL },
+};
+
+
+static double
+nd_cluster_peer_metric(const nd_grpc_peer_stats_t *ps, nd_uint_t which)
+{
+    switch (which) {
+    case 0:  return (double) ps->calls;
+    case 1:  return (double) ps->answered;
+    case 2:  return (double) ps->timeouts;
+    default: return (double) ps->failed;
+    }
+}
+
+
+/* the members (from the conf: bounded) and the calls to each */
+static void
+nd_cluster_metrics_source(nd_buf_t *out, void *data)
+{
+    char                 labels[ND_SOCKADDR_STRLEN + 64];
+    const char          *name;
+    nd_uint_t            i, k, st;
+    nd_member_t        **mp;
+    nd_cluster_conf_t   *ccf;
+
+    ccf = data;
+    mp = ccf->members.elts;
+
+    nd_metrics_put_family(out, "nacosd_cluster_member_state",
+                          ND_METRIC_GAUGE,
+                          "1 for the state each member is in, as this "
+                          "node sees it.");
+    for (i = 0; i < ccf->members.nelts; i++) {
+        for (st = ND_MEMBER_UP; st <= ND_MEMBER_DOWN; st++) {
+            snprintf(labels, sizeof(labels), "member=\"%s\",state=\"%s\"",
+                     mp[i]->addr.text, nd_member_state_name(st));
+            nd_metrics_put_value(out, "nacosd_cluster_member_state", labels,
+                                 mp[i]->state == st ? 1 : 0);
+        }
+    }
+
+    for (k = 0; k < nd_nelts(nd_cluster_peer_metrics); k++) {
+        name = nd_cluster_peer_metrics[k].name;
+        if (nd_cluster_peer_metrics[k].help) {
+            nd_metrics_put_family(out, name, ND_METRIC_COUNTER,
+                                  nd_cluster_peer_metrics[k].help);
+        }
+
+        for (i = 0; i < ccf->members.nelts; i++) {
+            if (mp[i]->peer == NULL) {
+                continue;
+            }
+
+            snprintf(labels, sizeof(labels), "peer=\"%s\"%s%s%s",
+                     mp[i]->addr.text,
+                     nd_cluster_peer_metrics[k].reason ? ",reason=\"" : "",
+                     nd_cluster_peer_metrics[k].reason
+                     ? nd_cluster_peer_metrics[k].reason : "",
+                     nd_cluster_peer_metrics[k].reason ? "\"" : "");
+            nd_metrics_put_value(out, name, labels,
+                nd_cluster_peer_metric(nd_grpc_peer_stats(mp[i]->peer), k));
+        }
+    }
+}
+
+
 static nd_int_t
 nd_cluster_init_module(nd_cycle_t *cycle)
 {
     nd_cluster_conf_t  *ccf;
 
     ccf = nd_cluster_conf(cycle);
+
+    if (ccf->identity.len) {
+        nd_grpc_set_identity(cycle, &ccf->identity);
+    }
 
     if (nd_cluster_members_set(ccf, ccf) != ND_OK) {
         return ND_ERROR;
@@ -590,7 +682,9 @@ nd_cluster_init_module(nd_cycle_t *cycle)
                   nd_cluster_unhealthy_timer, ccf);
 
     if (nd_cluster_member_init(cycle) != ND_OK
-        || nd_cluster_http_init(cycle) != ND_OK)
+        || nd_cluster_http_init(cycle) != ND_OK
+        || nd_metrics_add_source(cycle, "cluster", nd_cluster_metrics_source,
+                                 ccf) != ND_OK)
     {
         return ND_ERROR;
     }

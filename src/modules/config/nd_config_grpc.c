@@ -628,9 +628,44 @@ nd_config_glisten_new(nd_config_gconn_t *gc, const nd_config_key_t *key,
 }
 
 
+/* how many of the request's keys the connection does not listen to yet */
+static nd_uint_t
+nd_config_grpc_new_keys(nd_grpc_call_t *call, nd_config_gconn_t *gc,
+    json_t *ctxs)
+{
+    u_char           *ik;
+    size_t            i;
+    nd_uint_t         n;
+    nd_config_key_t   key;
+
+    n = 0;
+
+    for (i = 0; i < json_array_size(ctxs); i++) {
+        if (nd_config_grpc_key(json_array_get(ctxs, i), &key) != ND_OK) {
+            continue;
+        }
+
+        ik = nd_pnalloc(call->pool, nd_config_index_len(&key));
+        if (ik == NULL) {
+            return json_array_size(ctxs);   /* as if all were new */
+        }
+
+        if (nd_hash_find(&gc->keys, ik, nd_config_index_key(ik, &key))
+            == NULL)
+        {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
 static nd_int_t
 nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
 {
+    char                  err[128];
+    nd_uint_t             max;
     int                   listen;
     u_char               *ik;
     size_t                iklen, i;
@@ -648,6 +683,20 @@ nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body)
     if (gc == NULL) {
         json_decref(changed);
         return ND_ERROR;
+    }
+
+    /* max_connection_listeners: the whole request is refused, so what a
+     * connection listens to is all it asked for or what it had */
+    max = nd_config_conf(nd_cycle)->max_connection_listeners;
+
+    if (listen && gc->keys.nelts + json_array_size(ctxs) > max
+        && gc->keys.nelts + nd_config_grpc_new_keys(call, gc, ctxs) > max)
+    {
+        json_decref(changed);
+        snprintf(err, sizeof(err), "too many listeners on this connection: "
+                 "the limit is %lu (max_connection_listeners)",
+                 (unsigned long) max);
+        return nd_grpc_reply_error(call, 429, err);
     }
 
     ip = nd_grpc_conn_client_ip(call->conn);

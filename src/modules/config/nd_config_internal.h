@@ -22,6 +22,7 @@ typedef struct {
     nd_uint_t             max_listen_keys;   /* per long poll */
     nd_uint_t             max_long_polls;    /* held at once */
     nd_uint_t             max_long_poll_keys; /* in held polls, summed */
+    nd_uint_t             max_connection_listeners;  /* per gRPC conn */
 
     /* runtime */
     nd_hash_t             watches;           /* key -> nd_config_watch_t */

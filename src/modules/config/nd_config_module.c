@@ -45,6 +45,11 @@ static nd_command_t  nd_config_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_config_conf_t, max_long_poll_keys),
       &nd_config_polls_bounds },
+    { nd_string("max_connection_listeners"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_config_conf_t, max_connection_listeners),
+      &nd_config_keys_bounds },
 
     nd_null_command
 };
@@ -75,6 +80,7 @@ nd_config_create_conf(nd_cycle_t *cycle)
     ccf->max_listen_keys = ND_CONF_UNSET_UINT;
     ccf->max_long_polls = ND_CONF_UNSET_UINT;
     ccf->max_long_poll_keys = ND_CONF_UNSET_UINT;
+    ccf->max_connection_listeners = ND_CONF_UNSET_UINT;
 
     return ccf;
 }
@@ -91,8 +97,34 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_uint_value(ccf->max_listen_keys, 10000);
     nd_conf_init_uint_value(ccf->max_long_polls, 10000);
     nd_conf_init_uint_value(ccf->max_long_poll_keys, 500000);
+    nd_conf_init_uint_value(ccf->max_connection_listeners, 20000);
 
     return ND_CONF_OK;
+}
+
+
+static int
+nd_config_metrics_init(nd_cycle_t *cycle, nd_config_conf_t *ccf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"config\",name=\"longPolling\"",
+            &ccf->polls) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_config_listened_keys",
+            "Config keys with at least one listener (long poll or gRPC).",
+            NULL, &ccf->watches.nelts) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_config_grpc_listeners",
+            "gRPC connections listening to configs.", NULL,
+            &ccf->gconns.nelts) != ND_OK
+        || nd_metrics_add_counter(cycle,
+            "nacosd_config_cluster_notifies_total",
+            "ConfigChangeClusterSyncRequest sent to peers.", NULL,
+            &ccf->syncs_sent) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
 }
 
 
@@ -112,6 +144,7 @@ nd_config_init_module(nd_cycle_t *cycle)
 
     if (nd_event_subscribe(cycle, ND_EV_CONFIG_CHANGED, nd_config_on_change,
                            cycle) != ND_OK
+        || nd_config_metrics_init(cycle, ccf) != ND_OK
         || nd_config_http_init(cycle) != ND_OK
         || nd_config_console_init(cycle) != ND_OK)
     {

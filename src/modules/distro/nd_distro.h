@@ -53,6 +53,7 @@ typedef struct {
     nd_msec_t            backoff;
     uint64_t             sent;          /* batches */
     uint64_t             failed;
+    uint64_t             verify_missing;/* clients its verify lacked */
     unsigned             sending:1;
     unsigned             verifying:1;
     unsigned             gone:1;        /* removed while a call runs */
@@ -77,6 +78,7 @@ struct nd_distro_conf_s {
     nd_uint_t            snapshot_next; /* peer index to ask */
     int64_t              snapshot_cursor;
     uint64_t             applied;       /* clients applied from peers */
+    nd_uint_t            received[3];   /* SYNC, VERIFY, SNAPSHOT asked */
     unsigned             enabled:1;     /* a cluster of 2+ */
     unsigned             loading:1;     /* snapshot not applied yet */
     unsigned             started:1;

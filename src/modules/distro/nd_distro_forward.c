@@ -33,7 +33,8 @@ typedef struct {
 
 
 static nd_int_t
-nd_distro_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+nd_distro_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
+    json_t *body, const char **msg)
 {
     if (nd_distro_conf(nd_cycle)->loading) {
         *msg = "Server is starting,please try later.";
@@ -120,6 +121,7 @@ nd_distro_forward(nd_http_request_t *r, const char *owner)
 {
     nd_buf_t          req;
     nd_str_t         *h;
+    const nd_str_t   *id;
     nd_addr_t         addr;
     nd_str_t          a;
     nd_member_t      *m, *self;
@@ -154,6 +156,13 @@ nd_distro_forward(nd_http_request_t *r, const char *owner)
     h = nd_http_header_in(r, "User-Agent");
     if (h) {
         nd_buf_appendf(&req, "User-Agent: %.*s\r\n", ND_STR_ARG(*h));
+    }
+
+    /* the owner takes the write as this member's, not as a client's */
+    id = nd_grpc_identity(nd_cycle);
+    if (id) {
+        nd_buf_appendf(&req, ND_SERVER_IDENTITY ": %.*s\r\n",
+                       ND_STR_ARG(*id));
     }
 
     nd_buf_append(&req, "\r\n", 2);

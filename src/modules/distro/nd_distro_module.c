@@ -165,8 +165,10 @@ nd_distro_owner(nd_distro_conf_t *dcf, const char *id, size_t len)
         len = (size_t) (hash - id);
     }
 
+    /* every member must pick the same owner: a stable hash (FNV-1a), not
+     * the tables' per-process keyed one */
     a = (char *) dcf->ring.elts + ND_SOCKADDR_STRLEN
-        * (nd_hash_key((const u_char *) id, len) % dcf->ring.nelts);
+        * (nd_hash_stable((const u_char *) id, len) % dcf->ring.nelts);
 
     self = nd_cluster_self(nd_cycle);
 
@@ -658,6 +660,7 @@ nd_distro_verify_done(nd_int_t rc, const char *type, json_t *body,
     json_array_foreach(missing, i, v) {
         if (json_is_string(v)) {
             /* ClientVerifyFailed: send the whole client again */
+            p->verify_missing++;
             nd_distro_enqueue(p, ND_DISTRO_ADD, json_string_value(v),
                               json_string_length(v));
         }
@@ -962,14 +965,17 @@ nd_distro_handler(nd_grpc_call_t *call, json_t *body)
     op = nd_json_get_str(body, "op", "");
 
     if (strcmp(op, "SYNC") == 0) {
+        dcf->received[0]++;
         return nd_distro_sync(dcf, call, body);
     }
 
     if (strcmp(op, "VERIFY") == 0) {
+        dcf->received[1]++;
         return nd_distro_verify(dcf, call, body);
     }
 
     if (strcmp(op, "SNAPSHOT") == 0) {
+        dcf->received[2]++;
         return nd_distro_snapshot(dcf, call, body);
     }
 
@@ -1111,6 +1117,85 @@ nd_distro_snapshot_timer(nd_timer_t *t)
 
 /* ---- module hooks -------------------------------------------------------- */
 
+/* ---- metrics -------------------------------------------------------------- */
+
+static const struct {
+    const char        *name;
+    nd_metric_type_e   type;
+    const char        *help;
+} nd_distro_peer_metrics[] = {
+    { "nacosd_distro_queue_length", ND_METRIC_GAUGE,
+      "Clients queued for a sync to each peer." },
+    { "nacosd_distro_batches_sent_total", ND_METRIC_COUNTER,
+      "Distro sync batches each peer took." },
+    { "nacosd_distro_batches_retried_total", ND_METRIC_COUNTER,
+      "Distro sync batches to each peer that failed and were queued "
+      "again." },
+    { "nacosd_distro_verify_failures_total", ND_METRIC_COUNTER,
+      "Clients each peer's verify answer named as missing or stale "
+      "(sent again whole)." },
+};
+
+
+static double
+nd_distro_peer_metric(nd_distro_peer_t *p, nd_uint_t which)
+{
+    switch (which) {
+    case 0:  return (double) p->pending.nelts;
+    case 1:  return (double) p->sent;
+    case 2:  return (double) p->failed;
+    default: return (double) p->verify_missing;
+    }
+}
+
+
+static void
+nd_distro_metrics_source(nd_buf_t *out, void *data)
+{
+    char               labels[ND_SOCKADDR_STRLEN + 16];
+    nd_uint_t          k;
+    nd_queue_t        *q;
+    nd_distro_conf_t  *dcf;
+    nd_distro_peer_t  *p;
+    static const char *ops[] = { "SYNC", "VERIFY", "SNAPSHOT" };
+
+    dcf = data;
+
+    for (k = 0; k < nd_nelts(nd_distro_peer_metrics); k++) {
+        nd_metrics_put_family(out, nd_distro_peer_metrics[k].name,
+                              nd_distro_peer_metrics[k].type,
+                              nd_distro_peer_metrics[k].help);
+
+        for (q = nd_queue_head(&dcf->peers);
+             q != nd_queue_sentinel(&dcf->peers);
+             q = nd_queue_next(q))
+        {
+            p = nd_queue_data(q, nd_distro_peer_t, link);
+            snprintf(labels, sizeof(labels), "peer=\"%s\"", p->address);
+            nd_metrics_put_value(out, nd_distro_peer_metrics[k].name, labels,
+                                 nd_distro_peer_metric(p, k));
+        }
+    }
+
+    nd_metrics_put_family(out, "nacosd_distro_received_total",
+                          ND_METRIC_COUNTER,
+                          "Distro requests received from peers, by "
+                          "operation.");
+    for (k = 0; k < nd_nelts(ops); k++) {
+        snprintf(labels, sizeof(labels), "op=\"%s\"", ops[k]);
+        nd_metrics_put_value(out, "nacosd_distro_received_total", labels,
+                             (double) dcf->received[k]);
+    }
+
+    nd_metrics_put_family(out, "nacosd_distro_clients_applied_total",
+                          ND_METRIC_COUNTER,
+                          "Client states applied from peers' syncs and "
+                          "snapshots.");
+    nd_metrics_put_value(out, "nacosd_distro_clients_applied_total", NULL,
+                         (double) dcf->applied);
+}
+
+
 static nd_int_t
 nd_distro_init_module(nd_cycle_t *cycle)
 {
@@ -1139,7 +1224,9 @@ nd_distro_init_module(nd_cycle_t *cycle)
         || nd_event_subscribe(cycle, ND_EV_CLIENT_DISCONNECTED,
                               nd_distro_client_event, dcf) != ND_OK
         || nd_event_subscribe(cycle, ND_EV_MEMBERS_CHANGED,
-                              nd_distro_members_changed, dcf) != ND_OK)
+                              nd_distro_members_changed, dcf) != ND_OK
+        || nd_metrics_add_source(cycle, "distro", nd_distro_metrics_source,
+                                 dcf) != ND_OK)
     {
         return ND_ERROR;
     }

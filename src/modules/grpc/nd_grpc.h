@@ -38,6 +38,8 @@ struct nd_grpc_call_s {
     char                *client_ip;   /* metadata.clientIp */
     void                *ctx;
     nd_grpc_abort_pt     abort_handler;
+    nd_metrics_hist_t   *hist;        /* the type's latency, or NULL */
+    nd_msec_t            start_msec;
     unsigned             done:1;
     unsigned             async:1;
     unsigned             in_handler:1;
@@ -49,6 +51,21 @@ int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
  * served on one port only is refused on the other */
 int nd_grpc_add_cluster_handlers(nd_cycle_t *cycle,
     const nd_grpc_handler_t *h);
+/*
+ * Server identity: the secret the members share (cluster
+ * server_identity_file).  Every request on the cluster port must carry it
+ * in the ND_SERVER_IDENTITY header (compared in constant time) once one
+ * is set, or always when required (auth on): with none set, the cluster
+ * port then refuses everything.  Peers send it with every call, and
+ * forwarded HTTP requests carry it as a header of that name.
+ */
+#define ND_SERVER_IDENTITY  "Nacos-Server-Identity"
+void nd_grpc_set_identity(nd_cycle_t *cycle, const nd_str_t *secret);
+void nd_grpc_require_identity(nd_cycle_t *cycle);
+/* the shared secret or NULL */
+const nd_str_t *nd_grpc_identity(nd_cycle_t *cycle);
+/* value is the shared secret (constant time) */
+int nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len);
 /* open the cluster port (from init_conf, not when reloading) */
 int nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr);
 /* the connection is on the cluster port */
@@ -63,11 +80,21 @@ int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);
  * refuses it with *msg (a ConnectionSetupRequest refused gets
  * ConnectResetRequest and the connection is closed, so the client goes to
  * another server).  Gates run in the order added; the cluster port has
- * none.  Distro refuses while its snapshot loads, conn_limit over limits.
+ * none.  Distro refuses while its snapshot loads, conn_limit over limits,
+ * auth without a token that grants the request.  headers: the request's
+ * metadata.headers, body its JSON (both borrowed, maybe NULL).
  */
 typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
-    const char **msg);
+    json_t *headers, json_t *body, const char **msg);
 int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
+
+/*
+ * A connection hook is called at once (not through the event bus) when an
+ * SDK connection is registered (up = 1) and when a registered one goes
+ * (up = 0), so a module can keep counts that a gate reads.
+ */
+typedef void (*nd_grpc_conn_hook_pt)(nd_grpc_conn_t *conn, int up);
+int nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook);
 
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
@@ -87,6 +114,13 @@ const char *nd_grpc_conn_client_ip(nd_grpc_conn_t *conn);
 const char *nd_grpc_conn_client_version(nd_grpc_conn_t *conn);
 /* labels from ConnectionSetupRequest (borrowed, may be NULL) */
 json_t *nd_grpc_conn_labels(nd_grpc_conn_t *conn);
+/* when the connection was registered (monotonic msec) */
+nd_msec_t nd_grpc_conn_registered_at(nd_grpc_conn_t *conn);
+/* registered SDK connections on this node */
+nd_uint_t nd_grpc_conn_count(nd_cycle_t *cycle);
+/* when this node last told a connection to go to another server (wall
+ * msec, 0 never) */
+uint64_t nd_grpc_last_moved(nd_cycle_t *cycle);
 nd_grpc_conn_t *nd_grpc_conn_find(nd_cycle_t *cycle, const char *id);
 /* call fn for every registered connection; returns how many */
 nd_uint_t nd_grpc_conn_each(nd_cycle_t *cycle,
@@ -101,7 +135,14 @@ int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
 int nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
     const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
     void *data);
-/* ask the client to reconnect (to ip:port when given) */
+/* CONNECTION_CLOSED's payload (its key is the connection id) */
+typedef struct {
+    unsigned             moved:1;     /* told to go to another server: its
+                                         client reconnects there */
+} nd_grpc_closed_t;
+
+/* ask the client to reconnect (to ip:port when given: the connection is
+ * then "moved") */
 int nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     nd_uint_t server_port);
 void nd_grpc_conn_close(nd_grpc_conn_t *conn, const char *reason);

@@ -72,6 +72,7 @@ struct nd_grpc_peer_s {
     nd_timer_t             retry;
     nd_posted_t            dispatch;
     nd_uint_t              calling;     /* user callbacks running */
+    nd_grpc_peer_stats_t   stats;
     unsigned               destroyed:1;
 };
 
@@ -137,6 +138,14 @@ nd_grpc_peer_complete(nd_grpc_peer_call_t *call, nd_int_t rc)
     call->pc = NULL;
     call->rc = rc;
     peer->inflight--;
+
+    if (rc == ND_OK) {
+        peer->stats.answered++;
+    } else if (rc == ND_AGAIN) {
+        peer->stats.timeouts++;
+    } else if (rc != ND_ABORT) {
+        peer->stats.failed++;
+    }
 
     nd_queue_insert_tail(&peer->done, &call->link);
     nd_post(&peer->dispatch);
@@ -767,7 +776,7 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
     Metadata__HeadersEntry  *entries, **ptrs;
 
     n = (headers && json_is_object(headers) ? json_object_size(headers) : 0)
-        + (peer->conf.source ? 1 : 0);
+        + (peer->conf.source ? 1 : 0) + (peer->conf.identity ? 1 : 0);
 
     entries = nd_calloc(n * sizeof(Metadata__HeadersEntry) + 1);
     ptrs = nd_calloc(n * sizeof(Metadata__HeadersEntry *) + 1);
@@ -799,6 +808,14 @@ nd_grpc_peer_encode(nd_grpc_peer_t *peer, nd_grpc_peer_call_t *call,
         metadata__headers_entry__init(&entries[i]);
         entries[i].key = (char *) "source";
         entries[i].value = (char *) peer->conf.source;
+        ptrs[i] = &entries[i];
+        i++;
+    }
+
+    if (peer->conf.identity) {
+        metadata__headers_entry__init(&entries[i]);
+        entries[i].key = (char *) ND_SERVER_IDENTITY;
+        entries[i].value = (char *) peer->conf.identity->data;
         ptrs[i] = &entries[i];
         i++;
     }
@@ -910,6 +927,7 @@ nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
     }
 
     peer->inflight++;
+    peer->stats.calls++;
     nd_queue_insert_tail(&peer->waiting, &call->link);
 
     if (peer->state == ND_GRPC_PEER_BACKOFF) {
@@ -962,4 +980,11 @@ nd_uint_t
 nd_grpc_peer_inflight(nd_grpc_peer_t *peer)
 {
     return peer->inflight;
+}
+
+
+const nd_grpc_peer_stats_t *
+nd_grpc_peer_stats(nd_grpc_peer_t *peer)
+{
+    return &peer->stats;
 }

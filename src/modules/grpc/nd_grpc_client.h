@@ -44,6 +44,8 @@ typedef struct {
     const char            *source;          /* header "source" on every
                                                call, e.g. "cluster";
                                                NULL none */
+    const nd_str_t        *identity;        /* ND_SERVER_IDENTITY header
+                                               on every call; NULL none */
     nd_grpc_peer_state_pt  state_handler;
     void                  *data;
 } nd_grpc_peer_conf_t;
@@ -74,5 +76,15 @@ int nd_grpc_peer_connected(nd_grpc_peer_t *peer);
 void nd_grpc_peer_kick(nd_grpc_peer_t *peer);
 /* calls in flight, for metrics */
 nd_uint_t nd_grpc_peer_inflight(nd_grpc_peer_t *peer);
+
+/* what a peer's calls came to, for metrics (counters only go up) */
+typedef struct {
+    nd_uint_t              calls;           /* made (ND_OK returned) */
+    nd_uint_t              answered;
+    nd_uint_t              timeouts;
+    nd_uint_t              failed;          /* refused, lost, bad answer */
+} nd_grpc_peer_stats_t;
+
+const nd_grpc_peer_stats_t *nd_grpc_peer_stats(nd_grpc_peer_t *peer);
 
 #endif /* ND_GRPC_CLIENT_H */

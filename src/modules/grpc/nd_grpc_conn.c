@@ -41,6 +41,72 @@ nd_grpc_conn_touch(nd_grpc_conn_t *conn)
 }
 
 
+/* one more SDK connection of this peer address waits for its
+ * ConnectionSetupRequest; ND_DECLINED: max_handshakes_per_ip of them
+ * already do (a burst of half-open handshakes, as a SYN flood) */
+static nd_int_t
+nd_grpc_handshake_start(nd_grpc_conn_t *conn)
+{
+    size_t           len;
+    uintptr_t        n;
+    const char      *ip;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
+    ip = conn->c->addr.host;
+    len = strlen(ip);
+
+    n = (uintptr_t) nd_hash_find(&gcf->handshaking, (u_char *) ip, len);
+
+    if (n >= gcf->max_handshakes_per_ip) {
+        return ND_DECLINED;
+    }
+
+    if (n == 0) {
+        if (nd_hash_add(&gcf->handshaking, (u_char *) ip, len, (void *) 1)
+            != ND_OK)
+        {
+            return ND_ERROR;
+        }
+
+    } else {
+        nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
+        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
+                           (void *) (n + 1));
+    }
+
+    conn->handshaking = 1;
+
+    return ND_OK;
+}
+
+
+/* set up or closed: no longer counted */
+static void
+nd_grpc_handshake_done(nd_grpc_conn_t *conn)
+{
+    size_t           len;
+    uintptr_t        n;
+    const char      *ip;
+    nd_grpc_conf_t  *gcf;
+
+    if (!conn->handshaking) {
+        return;
+    }
+
+    conn->handshaking = 0;
+    gcf = conn->gcf;
+    ip = conn->c->addr.host;
+    len = strlen(ip);
+
+    n = (uintptr_t) nd_hash_del(&gcf->handshaking, (u_char *) ip, len);
+    if (n > 1) {
+        (void) nd_hash_add(&gcf->handshaking, (u_char *) ip, len,
+                           (void *) (n - 1));
+    }
+}
+
+
 static void
 nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
 {
@@ -73,6 +139,7 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     nd_queue_init(&conn->pushes);
     nd_queue_init(&conn->ready);
     nd_queue_insert_tail(&gcf->all, &conn->link);
+    gcf->nconns++;
     conn->flush.handler = nd_grpc_flush_handler;
     conn->flush.data = conn;
     nd_grpc_conn_touch(conn);
@@ -88,6 +155,30 @@ nd_grpc_conn_init(nd_connection_t *c, unsigned cluster)
     if (nd_cycle->stopping) {
         nd_grpc_conn_close(conn, "server is stopping");
         return;
+    }
+
+    if (!cluster) {
+        switch (nd_grpc_handshake_start(conn)) {
+        case ND_OK:
+            break;
+
+        case ND_DECLINED:
+            nd_log_error(ND_LOG_WARN, &c->log, 0, "too many connections "
+                         "from %s waiting for ConnectionSetupRequest "
+                         "(max_handshakes_per_ip %lu), refused", c->addr.host,
+                         (unsigned long) gcf->max_handshakes_per_ip);
+            /* our SETTINGS, then GOAWAY ENHANCE_YOUR_CALM saying why */
+            conn->closing = 1;
+            nd_grpc_h2_calm(conn, "too many connections from this address "
+                            "waiting for ConnectionSetupRequest");
+            nd_grpc_h2_send(conn);
+            nd_connection_finalize(c, 1);
+            return;
+
+        default:
+            nd_connection_finalize(c, 0);
+            return;
+        }
     }
 
     nd_connection_read_start(c);
@@ -202,6 +293,20 @@ nd_grpc_drained(nd_connection_t *c)
 
 
 static void
+nd_grpc_conn_hooks(nd_grpc_conn_t *conn, int up)
+{
+    nd_uint_t              i;
+    nd_grpc_conn_hook_pt  *hooks;
+
+    hooks = conn->gcf->conn_hooks.elts;
+
+    for (i = 0; i < conn->gcf->conn_hooks.nelts; i++) {
+        hooks[i](conn, up);
+    }
+}
+
+
+static void
 nd_grpc_push_free(nd_grpc_push_t *push)
 {
     nd_timer_stop(&push->timer);
@@ -218,6 +323,7 @@ nd_grpc_close_handler(nd_connection_t *c)
     nd_queue_t       *q;
     nd_grpc_conn_t   *conn;
     nd_grpc_push_t   *push;
+    nd_grpc_closed_t *closed;
     nd_grpc_conf_t   *gcf;
     nd_grpc_stream_t *st;
     nd_grpc_push_pt   cb;
@@ -246,20 +352,28 @@ nd_grpc_close_handler(nd_connection_t *c)
         nd_grpc_stream_closed(st);
     }
 
+    nd_grpc_handshake_done(conn);
+
     if (conn->registered) {
         conn->registered = 0;
         gcf->registered--;
         nd_hash_del(&gcf->conns, (u_char *) conn->id, strlen(conn->id));
         nd_log_error(ND_LOG_INFO, &c->log, 0,
                      "grpc connection %s unregistered", conn->id);
+        nd_grpc_conn_hooks(conn, 0);
 
+        closed = calloc(1, sizeof(nd_grpc_closed_t));
+        if (closed) {
+            closed->moved = conn->moved;
+        }
         key.data = (u_char *) conn->id;
         key.len = strlen(conn->id);
-        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key,
-                         strdup(conn->id), free);
+        nd_event_publish(nd_cycle, ND_EV_CONNECTION_CLOSED, &key, closed,
+                         free);
     }
 
     nd_queue_remove(&conn->link);
+    conn->gcf->nconns--;
     nd_grpc_h2_free(conn);
 
     json_decref(conn->labels);
@@ -601,62 +715,6 @@ nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
 }
 
 
-/* the envelope */
-
-int
-nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
-    size_t len)
-{
-    u_char                 *p;
-    size_t                  size;
-    Payload                 payload = PAYLOAD__INIT;
-    Google__Protobuf__Any   any = GOOGLE__PROTOBUF__ANY__INIT;
-
-    any.type_url = (char *) "";
-    any.value.data = (u_char *) json;
-    any.value.len = len;
-    payload.metadata = meta;
-    payload.body = &any;
-
-    size = payload__get_packed_size(&payload);
-    if (size > UINT32_MAX || nd_buf_reserve(out, 5 + size) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    p = out->data + out->len;
-    p[0] = 0;
-    p[1] = (u_char) (size >> 24);
-    p[2] = (u_char) (size >> 16);
-    p[3] = (u_char) (size >> 8);
-    p[4] = (u_char) size;
-    payload__pack(&payload, p + 5);
-    out->len += 5 + size;
-
-    return ND_OK;
-}
-
-
-json_t *
-nd_grpc_payload_body(const Payload *payload)
-{
-    json_t        *body;
-    json_error_t   err;
-
-    if (payload->body == NULL || payload->body->value.len == 0) {
-        return json_object();
-    }
-
-    body = json_loadb((const char *) payload->body->value.data,
-                      payload->body->value.len, JSON_REJECT_DUPLICATES, &err);
-    if (body && !json_is_object(body)) {
-        json_decref(body);
-        body = NULL;
-    }
-
-    return body;
-}
-
-
 static int
 nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
 {
@@ -710,6 +768,11 @@ nd_grpc_reply_json(nd_grpc_call_t *call, const char *type,
 
     call->done = 1;
     st = call->stream;
+
+    if (call->hist) {
+        nd_metrics_hist_observe(call->hist,
+            (double) (nd_current_msec - call->start_msec) / 1000.0);
+    }
 
     if (st == NULL || call->conn == NULL) {
         goto done;                      /* the client is gone */
@@ -830,7 +893,8 @@ nd_grpc_headers_json(Metadata *meta)
 
 /* ND_OK, or the code of the gate that refuses the request (*msg set) */
 static nd_int_t
-nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
+nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
+    json_t *body, const char **msg)
 {
     nd_int_t          rc;
     nd_uint_t         i;
@@ -844,7 +908,7 @@ nd_grpc_gate(nd_grpc_conn_t *conn, const char *type, const char **msg)
 
     for (i = 0; i < conn->gcf->gates.nelts; i++) {
         *msg = "refused";
-        rc = gates[i](conn, type, msg);
+        rc = gates[i](conn, type, headers, body, msg);
         if (rc != ND_OK) {
             return rc;
         }
@@ -889,7 +953,8 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     nd_pool_t           *pool;
     nd_grpc_conn_t      *conn;
     nd_grpc_call_t      *call;
-    nd_grpc_handler_pt   handler;
+    nd_grpc_handler_pt         handler;
+    nd_grpc_handler_entry_t   *e;
 
     conn = st->conn;
     type = payload->metadata ? payload->metadata->type : "";
@@ -914,9 +979,12 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->headers = nd_grpc_headers_json(payload->metadata);
     st->call = call;
 
-    handler = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
-                                         : &conn->gcf->handlers,
-                           (u_char *) type, strlen(type));
+    e = nd_hash_find(conn->cluster ? &conn->gcf->cluster_handlers
+                                   : &conn->gcf->handlers,
+                     (u_char *) type, strlen(type));
+    handler = e ? e->handler : NULL;
+    call->hist = e ? e->hist : NULL;
+    call->start_msec = nd_current_msec;
 
     if (body == NULL) {
         nd_grpc_reply_error(call, 502, "Invalid request payload");
@@ -924,7 +992,28 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
-     * cluster's (the place for a shared cluster secret check, too) */
+     * cluster's, and a member proves itself with the shared secret
+     * (but for the connection check, which tells nothing) */
+    if (conn->cluster
+        && (conn->gcf->identity.len || conn->gcf->identity_required)
+        && strcmp(type, "ServerCheckRequest") != 0)
+    {
+        json_t  *v;
+
+        v = json_object_get(call->headers, ND_SERVER_IDENTITY);
+        if (!json_is_string(v)
+            || !nd_grpc_identity_ok(nd_cycle,
+                                    (u_char *) json_string_value(v),
+                                    json_string_length(v)))
+        {
+            nd_log_error(ND_LOG_WARN, &conn->c->log, 0,
+                         "cluster request \"%s\" without the server "
+                         "identity refused", type);
+            nd_grpc_reply_error(call, 403, "server identity required");
+            return;
+        }
+    }
+
     if (!conn->registered && !conn->cluster
         && strcmp(type, "ServerCheckRequest") != 0)
     {
@@ -937,7 +1026,7 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         return;
     }
 
-    rc = nd_grpc_gate(conn, type, &msg);
+    rc = nd_grpc_gate(conn, type, call->headers, body, &msg);
     if (rc != ND_OK) {
         nd_grpc_reply_error(call, rc, msg);
         return;
@@ -965,11 +1054,33 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 }
 
 
+/* what the ConnectionSetupRequest says of the client, before the gates
+ * judge it: the client's IP (as it states it, else the socket's), its
+ * labels (AppName...), version and tenant */
 static void
-nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+nd_grpc_setup_meta(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
+{
+    const char  *s;
+
+    s = payload->metadata ? payload->metadata->clientip : NULL;
+    if (s && s[0]) {
+        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
+    }
+
+    json_decref(conn->labels);
+    conn->labels = json_incref(json_object_get(body, "labels"));
+    nd_free(conn->client_version);
+    conn->client_version = strdup(nd_json_get_str(body, "clientVersion",
+                                                  ""));
+    nd_free(conn->tenant);
+    conn->tenant = strdup(nd_json_get_str(body, "tenant", ""));
+}
+
+
+static void
+nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
 {
     nd_str_t         key;
-    const char      *s;
     nd_grpc_conf_t  *gcf;
 
     if (conn->registered) {
@@ -977,17 +1088,6 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     gcf = conn->gcf;
-
-    s = payload->metadata ? payload->metadata->clientip : NULL;
-    if (s && s[0]) {
-        snprintf(conn->client_ip, sizeof(conn->client_ip), "%s", s);
-    }
-
-    conn->labels = json_incref(json_object_get(body, "labels"));
-    s = nd_json_get_str(body, "clientVersion", "");
-    conn->client_version = strdup(s);
-    s = nd_json_get_str(body, "tenant", "");
-    conn->tenant = strdup(s);
 
     if (nd_hash_add(&gcf->conns, (u_char *) conn->id, strlen(conn->id), conn)
         != ND_OK)
@@ -997,7 +1097,10 @@ nd_grpc_setup(nd_grpc_conn_t *conn, Payload *payload, json_t *body)
     }
 
     conn->registered = 1;
+    conn->registered_at = nd_time_monotonic_msec();
     gcf->registered++;
+    nd_grpc_handshake_done(conn);
+    nd_grpc_conn_hooks(conn, 1);
 
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "grpc connection %s registered, version \"%s\"", conn->id,
@@ -1049,6 +1152,8 @@ nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
         if (push->request_id == id) {
             cb = push->cb;
             data = push->data;
+            nd_metrics_hist_observe(&conn->gcf->push_latency,
+                (double) (nd_current_msec - push->start_msec) / 1000.0);
             nd_grpc_push_free(push);
             if (cb) {
                 cb(conn, body, data);
@@ -1080,7 +1185,13 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             conn->bidi = st;
         }
 
-        if (!conn->registered && nd_grpc_gate(conn, type, &msg) != ND_OK) {
+        if (conn->registered) {
+            return;
+        }
+
+        nd_grpc_setup_meta(conn, payload, body);
+
+        if (nd_grpc_gate(conn, type, NULL, body, &msg) != ND_OK) {
             nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                          "grpc connection %s refused: %s", conn->id, msg);
             nd_grpc_reset(conn, NULL, 0);
@@ -1088,7 +1199,7 @@ nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
             return;
         }
 
-        nd_grpc_setup(conn, payload, body);
+        nd_grpc_setup(conn, body);
         return;
     }
 
@@ -1149,6 +1260,8 @@ nd_grpc_push_timeout(nd_timer_t *t)
     cb = push->cb;
     data = push->data;
 
+    conn->gcf->push_failed++;
+
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
                  "push %llu to %s timed out",
                  (unsigned long long) push->request_id, conn->id);
@@ -1176,9 +1289,11 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
         || nd_grpc_h2_respond(conn->bidi) != ND_OK)
     {
+        gcf->push_failed++;
         return ND_ERROR;
     }
 
+    gcf->pushes++;
     conn->queued += nd_buf_size(&conn->bidi->out) - before;
     nd_grpc_queued_note(conn);
     nd_grpc_flush_later(conn);
@@ -1196,6 +1311,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     push->cb = cb;
     push->data = data;
     push->conn = conn;
+    push->start_msec = nd_current_msec;
     nd_queue_insert_tail(&conn->pushes, &push->link);
     conn->npushes++;
 
@@ -1212,10 +1328,12 @@ static int
 nd_grpc_push_ready(nd_grpc_conn_t *conn)
 {
     if (conn->bidi == NULL || conn->closing || conn->c->close) {
+        conn->gcf->push_failed++;
         return ND_ERROR;
     }
 
     if (conn->queued > conn->gcf->push_queue_max) {
+        conn->gcf->push_failed++;
         nd_grpc_conn_close(conn, "push queue over push_queue_max");
         return ND_ERROR;
     }
@@ -1302,6 +1420,8 @@ nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
     body = json_pack("{s:s, s:s}", "module", "internal",
                      "connectionId", conn->id);
     if (body && server_ip && server_ip[0]) {
+        conn->moved = 1;
+        conn->gcf->last_moved = nd_current_msec;
         snprintf(port, sizeof(port), "%u", (unsigned) server_port);
         json_object_set_new(body, "serverIp", json_string(server_ip));
         json_object_set_new(body, "serverPort", json_string(port));
@@ -1336,6 +1456,27 @@ json_t *
 nd_grpc_conn_labels(nd_grpc_conn_t *conn)
 {
     return conn->labels;
+}
+
+
+nd_msec_t
+nd_grpc_conn_registered_at(nd_grpc_conn_t *conn)
+{
+    return conn->registered_at;
+}
+
+
+nd_uint_t
+nd_grpc_conn_count(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->registered;
+}
+
+
+uint64_t
+nd_grpc_last_moved(nd_cycle_t *cycle)
+{
+    return nd_grpc_conf(cycle)->last_moved;
 }
 
 
@@ -1421,6 +1562,26 @@ nd_grpc_probe_handler(nd_timer_t *t)
             nd_grpc_conn_close(conn, "no handshake within "
                                "handshake_timeout");
             continue;
+        }
+
+        /* a push queue that stays blocked (the client reads nothing)
+         * is ejected, as Nacos does after 300 s */
+        if (conn->registered && !conn->closing
+            && conn->queued >= gcf->push_blocked_size)
+        {
+            if (conn->blocked_since == 0) {
+                conn->blocked_since = now;
+
+            } else if (now - conn->blocked_since
+                       >= gcf->push_blocked_timeout)
+            {
+                nd_grpc_conn_close(conn, "push queue blocked past "
+                                   "push_blocked_timeout");
+                continue;
+            }
+
+        } else {
+            conn->blocked_since = 0;
         }
 
         if (!conn->registered || conn->probing || conn->closing

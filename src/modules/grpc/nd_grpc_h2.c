@@ -1026,6 +1026,29 @@ nd_grpc_h2_goaway(nd_grpc_conn_t *conn)
 
 
 void
+nd_grpc_h2_calm(nd_grpc_conn_t *conn, const char *reason)
+{
+    size_t  n;
+    u_char  f[ND_H2_HEAD + 8 + 256];
+
+    if (conn->h2.goaway_sent || conn->h2.failed) {
+        return;
+    }
+
+    n = strlen(reason);
+    n = n > 256 ? 256 : n;
+
+    nd_grpc_h2_head(f, 8 + n, ND_H2_GOAWAY, 0, 0);
+    nd_h2_put32(f + ND_H2_HEAD, (uint32_t) conn->h2.rd.last_sid);
+    nd_h2_put32(f + ND_H2_HEAD + 4, ND_H2_CALM);
+    memcpy(f + ND_H2_HEAD + 8, reason, n);
+    conn->h2.goaway_sent = 1;
+
+    (void) nd_grpc_h2_write(conn, f, ND_H2_HEAD + 8 + n);
+}
+
+
+void
 nd_grpc_h2_free(nd_grpc_conn_t *conn)
 {
     nd_hpack_free(&conn->h2.hpack);

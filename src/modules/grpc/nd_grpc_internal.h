@@ -51,6 +51,12 @@ typedef struct {
     unsigned             tonly:1;       /* trailers-only response */
 } nd_grpc_h2_stream_t;
 
+/* a registered handler and its grpc_server_requests_seconds series */
+typedef struct {
+    nd_grpc_handler_pt   handler;
+    nd_metrics_hist_t   *hist;
+} nd_grpc_handler_entry_t;
+
 typedef struct {
     nd_addr_t           *listen;
     nd_int_t             max_concurrent_streams;
@@ -63,22 +69,37 @@ typedef struct {
     nd_msec_t            handshake_timeout; /* preface and setup */
     size_t               queued_output_max; /* no new call past this */
     nd_int_t             stream_reset_rate; /* client resets a second */
+    nd_uint_t            max_handshakes_per_ip;
+    size_t               push_blocked_size;  /* queued bytes = blocked */
+    nd_msec_t            push_blocked_timeout; /* blocked that long: out */
 
     /* runtime */
-    nd_hash_t            handlers;          /* type -> handler */
+    nd_hash_t            handlers;          /* type -> handler entry */
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
+    nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
+    nd_hash_t            handshaking;       /* SDK port: peer address ->
+                                               its connections not set up
+                                               yet (a count, never 0) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
+    uint64_t             last_moved;        /* wall msec */
+    nd_uint_t            pushes;            /* server requests sent */
+    nd_uint_t            push_failed;       /* not sent or not answered */
+    nd_metrics_hist_t    push_latency;      /* sent -> answered */
+    nd_uint_t            nconns;            /* in all */
     json_t              *abilities;         /* SetupAckRequest's table */
     size_t               queued_peak;       /* most output one conn held */
     uint64_t             calls_started;
     uint64_t             calls_cancelled;   /* reset or gone before start */
     uint64_t             calm_goaways;      /* ENHANCE_YOUR_CALM sent */
+    nd_str_t             identity;          /* the members' shared secret */
+    unsigned             identity_required:1;
 } nd_grpc_conf_t;
 
 struct nd_grpc_stream_s {
@@ -108,6 +129,7 @@ struct nd_grpc_push_s {
     void                *data;
     nd_timer_t           timer;
     nd_grpc_conn_t      *conn;
+    nd_msec_t            start_msec;
 };
 
 struct nd_grpc_conn_s {
@@ -124,6 +146,8 @@ struct nd_grpc_conn_s {
     nd_posted_t          flush;
     nd_msec_t            last_active;   /* monotonic */
     nd_msec_t            created;       /* monotonic */
+    nd_msec_t            registered_at; /* monotonic */
+    nd_msec_t            blocked_since; /* push queue blocked, or 0 */
     json_t              *labels;
     char                *client_version;
     char                *tenant;
@@ -136,6 +160,8 @@ struct nd_grpc_conn_s {
     unsigned             probing:1;
     unsigned             closing:1;
     unsigned             read_stopped:1; /* output over the bound */
+    unsigned             handshaking:1; /* counted in gcf->handshaking */
+    unsigned             moved:1;       /* reset to another server */
 };
 
 extern nd_module_t  nd_grpc_module;
@@ -153,6 +179,8 @@ int nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
 void nd_grpc_h2_resume(nd_grpc_stream_t *st);
 void nd_grpc_h2_reset(nd_grpc_stream_t *st);
 void nd_grpc_h2_goaway(nd_grpc_conn_t *conn);
+/* GOAWAY ENHANCE_YOUR_CALM with reason as its debug data */
+void nd_grpc_h2_calm(nd_grpc_conn_t *conn, const char *reason);
 void nd_grpc_h2_free(nd_grpc_conn_t *conn);
 int nd_grpc_h2_want_io(nd_grpc_conn_t *conn);
 
@@ -176,6 +204,10 @@ int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
 /* a Payload's body: the JSON object (a new reference), {} when empty,
  * NULL when it is not a JSON object */
 json_t *nd_grpc_payload_body(const Payload *payload);
+/* the first whole gRPC message in "in" (any compression flag): 1 with
+ * *msg (inside the buffer) and *len, 0 while it is incomplete; the
+ * caller consumes 5 + *len once done with it */
+int nd_grpc_message_next(nd_buf_t *in, const u_char **msg, size_t *len);
 
 void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_init_cluster_connection(nd_connection_t *c);

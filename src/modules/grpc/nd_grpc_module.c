@@ -6,6 +6,8 @@
 #include <nd_grpc_internal.h>
 #include <nd_http.h>
 
+#include <openssl/crypto.h>
+
 static void *nd_grpc_create_conf(nd_cycle_t *cycle);
 static char *nd_grpc_init_conf(nd_cycle_t *cycle, void *conf);
 static nd_int_t nd_grpc_init_module(nd_cycle_t *cycle);
@@ -64,6 +66,16 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_timeout), NULL },
 
+    { nd_string("push_blocked_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_grpc_conf_t, push_blocked_size),
+      NULL },
+
+    { nd_string("push_blocked_timeout"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, push_blocked_timeout),
+      NULL },
+
     { nd_string("handshake_timeout"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot, offsetof(nd_grpc_conf_t, handshake_timeout),
@@ -78,6 +90,10 @@ static nd_command_t  nd_grpc_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_grpc_conf_t, stream_reset_rate),
       &nd_grpc_reset_rate_bounds },
+    { nd_string("max_handshakes_per_ip"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_grpc_conf_t, max_handshakes_per_ip), NULL },
 
     nd_null_command
 };
@@ -132,6 +148,9 @@ nd_grpc_create_conf(nd_cycle_t *cycle)
     gcf->handshake_timeout = ND_CONF_UNSET_MSEC;
     gcf->queued_output_max = ND_CONF_UNSET_SIZE;
     gcf->stream_reset_rate = ND_CONF_UNSET;
+    gcf->max_handshakes_per_ip = ND_CONF_UNSET_UINT;
+    gcf->push_blocked_size = ND_CONF_UNSET_SIZE;
+    gcf->push_blocked_timeout = ND_CONF_UNSET_MSEC;
 
     return gcf;
 }
@@ -153,6 +172,15 @@ nd_grpc_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(gcf->handshake_timeout, 10000);
     nd_conf_init_size_value(gcf->queued_output_max, 4 * 1024 * 1024);
     nd_conf_init_value(gcf->stream_reset_rate, 200);
+    nd_conf_init_uint_value(gcf->max_handshakes_per_ip, 128);
+
+    if (gcf->max_handshakes_per_ip == 0) {
+        return "\"max_handshakes_per_ip\" must be at least 1";
+    }
+    /* as Nacos: a stream with over 32 KiB unsent is not writable, and
+     * one not writable for 300 s is ejected */
+    nd_conf_init_size_value(gcf->push_blocked_size, 32 * 1024);
+    nd_conf_init_msec_value(gcf->push_blocked_timeout, 300000);
 
     if (gcf->listen == ND_CONF_UNSET_PTR) {
         /* Nacos convention: the HTTP port + 1000 on the same address */
@@ -200,10 +228,27 @@ nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
 static int
 nd_grpc_add_to(nd_cycle_t *cycle, nd_hash_t *table, const nd_grpc_handler_t *h)
 {
+    nd_grpc_conf_t            *gcf;
+    nd_grpc_handler_entry_t   *e;
+
+    gcf = nd_grpc_conf(cycle);
+
     for ( /* void */ ; h->type.len; h++) {
-        if (nd_hash_add(table, h->type.data, h->type.len,
-                        (void *) h->handler) != ND_OK)
-        {
+        e = nd_pcalloc(cycle->pool, sizeof(nd_grpc_handler_entry_t));
+        if (e == NULL) {
+            return ND_ERROR;
+        }
+
+        /* type names come from the code: nothing to escape */
+        e->handler = h->handler;
+        e->hist = nd_metrics_series_new(cycle, &gcf->handler_stats,
+                                        "requestClass=\"%.*s\"",
+                                        ND_STR_ARG(h->type));
+        if (e->hist == NULL) {
+            return ND_ERROR;
+        }
+
+        if (nd_hash_add(table, h->type.data, h->type.len, e) != ND_OK) {
             nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                          "duplicate grpc handler \"%.*s\"",
                          ND_STR_ARG(h->type));
@@ -229,6 +274,43 @@ nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 }
 
 
+void
+nd_grpc_set_identity(nd_cycle_t *cycle, const nd_str_t *secret)
+{
+    nd_grpc_conf(cycle)->identity = *secret;
+}
+
+
+void
+nd_grpc_require_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf(cycle)->identity_required = 1;
+}
+
+
+const nd_str_t *
+nd_grpc_identity(nd_cycle_t *cycle)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len ? &gcf->identity : NULL;
+}
+
+
+int
+nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = nd_grpc_conf(cycle);
+
+    return gcf->identity.len != 0 && len == gcf->identity.len
+           && CRYPTO_memcmp(value, gcf->identity.data, len) == 0;
+}
+
+
 int
 nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
 {
@@ -240,6 +322,22 @@ nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
     }
 
     *g = gate;
+
+    return ND_OK;
+}
+
+
+int
+nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
+{
+    nd_grpc_conn_hook_pt  *h;
+
+    h = nd_array_push(&nd_grpc_conf(cycle)->conn_hooks);
+    if (h == NULL) {
+        return ND_ERROR;
+    }
+
+    *h = hook;
 
     return ND_OK;
 }
@@ -261,6 +359,50 @@ nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn)
 }
 
 
+static double
+nd_grpc_metric_unregistered(void *data)
+{
+    nd_grpc_conf_t  *gcf;
+
+    gcf = data;
+    return gcf->nconns > gcf->registered
+           ? (double) (gcf->nconns - gcf->registered) : 0;
+}
+
+
+static int
+nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"core\",name=\"longConnection\"",
+            &gcf->registered) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_grpc_connections",
+            "gRPC connections by state (setup: before ConnectionSetup; "
+            "cluster-port connections included).", "state=\"registered\"",
+            &gcf->registered) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_grpc_connections", NULL,
+            "state=\"setup\"", nd_grpc_metric_unregistered, gcf) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_grpc_pushes_total",
+            "Server requests (pushes) sent to gRPC clients.", NULL,
+            &gcf->pushes) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_grpc_push_failures_total",
+            "Server requests not sent, failed or not answered in time.",
+            NULL, &gcf->push_failed) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_push_latency_seconds",
+            "Pushes to gRPC clients, from sent to answered (seconds).",
+            NULL, &gcf->push_latency) != ND_OK
+        || nd_metrics_add_series(cycle, "grpc_server_requests_seconds",
+            "gRPC requests answered, by request type (seconds).",
+            &gcf->handler_stats) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_grpc_init_module(nd_cycle_t *cycle)
 {
@@ -270,9 +412,15 @@ nd_grpc_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&gcf->handlers, 64) != ND_OK
         || nd_hash_init(&gcf->cluster_handlers, 16) != ND_OK
+        || nd_array_init(&gcf->handler_stats, cycle->pool, 64,
+                         sizeof(nd_metrics_series_t *)) != ND_OK
+        || nd_grpc_metrics_init(cycle, gcf) != ND_OK
         || nd_array_init(&gcf->gates, cycle->pool, 2,
                          sizeof(nd_grpc_gate_pt)) != ND_OK
-        || nd_hash_init(&gcf->conns, 1024) != ND_OK)
+        || nd_array_init(&gcf->conn_hooks, cycle->pool, 2,
+                         sizeof(nd_grpc_conn_hook_pt)) != ND_OK
+        || nd_hash_init(&gcf->conns, 1024) != ND_OK
+        || nd_hash_init(&gcf->handshaking, 64) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -341,6 +489,7 @@ nd_grpc_exit(nd_cycle_t *cycle)
     nd_hash_free(&gcf->handlers);
     nd_hash_free(&gcf->cluster_handlers);
     nd_hash_free(&gcf->conns);
+    nd_hash_free(&gcf->handshaking);
     nd_buf_free(&gcf->scratch);
 
     if (gcf->abilities) {

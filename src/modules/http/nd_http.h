@@ -59,6 +59,7 @@ struct nd_http_request_s {
     nd_msec_t            start_msec;
 
     void                *ctx;         /* the handler's */
+    nd_metrics_hist_t   *hist;        /* the route's latency, or NULL */
     nd_http_abort_pt     abort_handler;
     nd_http_hold_pt      hold_handler;
     nd_timer_t           hold_timer;
@@ -76,6 +77,13 @@ int nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
  * parsed, r->route set): ND_DECLINED goes on, anything else is the
  * request's result as a handler's (distro forwards 1.x writes so) */
 int nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter);
+/* the index (0 .. ND_HTTP_NMETHODS - 1) of one method bit, or -1 */
+int nd_http_method_index(nd_uint_t bit);
+/* every registered route with its method bits (from start on: all
+ * modules added theirs in init_module) */
+void nd_http_routes_each(nd_cycle_t *cycle,
+    void (*fn)(const nd_str_t *path, nd_uint_t methods, void *data),
+    void *data);
 /* the first HTTP listen address (127.0.0.1:8848 by default); other ports
  * follow the Nacos convention of offsets from it */
 void nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr);

@@ -6,6 +6,7 @@
 
 static nd_int_t nd_http_liveness(nd_http_request_t *r);
 static nd_int_t nd_http_readiness(nd_http_request_t *r);
+static nd_int_t nd_http_prometheus(nd_http_request_t *r);
 #if !(ND_WITH_CLUSTER)
 static nd_int_t nd_http_cluster_nodes(nd_http_request_t *r);
 #endif
@@ -19,6 +20,7 @@ static const nd_http_route_t  nd_http_core_routes[] = {
       nd_http_liveness },
     { ND_HTTP_GET, nd_string("/v1/console/health/readiness"),
       nd_http_readiness },
+    { ND_HTTP_GET, nd_string("/actuator/prometheus"), nd_http_prometheus },
 #if !(ND_WITH_CLUSTER)
     { ND_HTTP_GET, nd_string("/v1/core/cluster/nodes"),
       nd_http_cluster_nodes },
@@ -54,6 +56,28 @@ nd_http_readiness(nd_http_request_t *r)
     }
 
     return nd_http_send(r, 200, NULL, "OK", 2);
+}
+
+
+/* the metrics of every module, in the Prometheus text format 0.0.4 */
+static nd_int_t
+nd_http_prometheus(nd_http_request_t *r)
+{
+    nd_int_t  rc;
+    nd_buf_t  out;
+
+    nd_buf_init(&out);
+
+    if (nd_metrics_render(nd_cycle, &out) != ND_OK) {
+        nd_buf_free(&out);
+        return ND_ERROR;
+    }
+
+    rc = nd_http_send(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      nd_buf_start(&out), nd_buf_size(&out));
+    nd_buf_free(&out);
+
+    return rc;
 }
 
 

@@ -15,6 +15,8 @@ typedef struct {
 typedef struct {
     nd_http_handler_pt   handlers[ND_HTTP_NMETHODS];
     nd_uint_t            methods;
+    /* http_server_requests_seconds, per method */
+    nd_metrics_hist_t   *hist[ND_HTTP_NMETHODS];
 } nd_http_route_entry_t;
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     size_t               client_header_max_size;
     size_t               send_queue_max;
     nd_str_t             access_log;
+    nd_flag_t            console;
 
     /* runtime */
     nd_hash_t            routes;             /* path -> route entry */
@@ -38,6 +41,7 @@ typedef struct {
     nd_timer_t           access_timer;
     nd_queue_t           conns;              /* nd_http_conn_t */
     nd_uint_t            requests;           /* served, for metrics */
+    nd_array_t           route_stats;        /* nd_metrics_series_t * */
 } nd_http_conf_t;
 
 extern nd_module_t  nd_http_module;
@@ -54,5 +58,7 @@ int nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s);
 void nd_http_access_log(nd_http_request_t *r);
 void nd_http_access_flush(nd_http_conf_t *hcf);
 nd_int_t nd_http_core_init(nd_cycle_t *cycle);
+nd_int_t nd_http_console_init(nd_cycle_t *cycle);
+void nd_http_console_redirect(nd_http_request_t *r);
 
 #endif /* ND_HTTP_INTERNAL_H */

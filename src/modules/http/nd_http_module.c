@@ -62,6 +62,10 @@ static nd_command_t  nd_http_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_str_slot, offsetof(nd_http_conf_t, access_log), NULL },
 
+    { nd_string("console"),
+      ND_BLOCK_CONF | ND_CONF_FLAG,
+      nd_conf_set_flag_slot, offsetof(nd_http_conf_t, console), NULL },
+
     nd_null_command
 };
 
@@ -94,6 +98,7 @@ nd_http_create_conf(nd_cycle_t *cycle)
     hcf->client_max_body_size = ND_CONF_UNSET_SIZE;
     hcf->client_header_max_size = ND_CONF_UNSET_SIZE;
     hcf->send_queue_max = ND_CONF_UNSET_SIZE;
+    hcf->console = ND_CONF_UNSET;
     hcf->access_file.fd = -1;
 
     return hcf;
@@ -193,6 +198,7 @@ nd_http_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_size_value(hcf->client_max_body_size, 10 * 1024 * 1024);
     nd_conf_init_size_value(hcf->client_header_max_size, 16 * 1024);
     nd_conf_init_size_value(hcf->send_queue_max, 4 * 1024 * 1024);
+    nd_conf_init_value(hcf->console, 1);
 
     if (hcf->client_header_max_size < 256) {
         return "\"client_header_max_size\" must be at least 256 bytes";
@@ -287,7 +293,15 @@ nd_http_init_module(nd_cycle_t *cycle)
 
     if (nd_hash_init(&hcf->routes, 128) != ND_OK
         || nd_array_init(&hcf->filters, cycle->pool, 2,
-                         sizeof(nd_http_handler_pt)) != ND_OK)
+                         sizeof(nd_http_handler_pt)) != ND_OK
+        || nd_array_init(&hcf->route_stats, cycle->pool, 128,
+                         sizeof(nd_metrics_series_t *)) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_http_requests_total",
+               "HTTP requests received, routed or not.", NULL,
+               &hcf->requests) != ND_OK
+        || nd_metrics_add_series(cycle, "http_server_requests_seconds",
+               "HTTP requests answered, by route and method (seconds).",
+               &hcf->route_stats) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -300,6 +314,10 @@ nd_http_init_module(nd_cycle_t *cycle)
     if (nd_http_open_access_log(hcf, cycle->log) != ND_OK
         || nd_cycle_add_log_file(cycle, &hcf->access_file) != ND_OK)
     {
+        return ND_ERROR;
+    }
+
+    if (nd_http_console_init(cycle) != ND_OK) {
         return ND_ERROR;
     }
 
@@ -418,7 +436,13 @@ nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr)
 }
 
 
-static int
+/* in the order of the ND_HTTP_* bits */
+static const char  *nd_http_method_names[ND_HTTP_NMETHODS] = {
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"
+};
+
+
+int
 nd_http_method_index(nd_uint_t bit)
 {
     int  i;
@@ -491,10 +515,44 @@ nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
 
             e->handlers[i] = routes->handler;
             e->methods |= bit;
+
+            /* route paths come from the code: nothing to escape */
+            e->hist[i] = nd_metrics_series_new(cycle, &hcf->route_stats,
+                             "method=\"%s\",uri=\"%.*s%.*s\"",
+                             nd_http_method_names[i],
+                             ND_STR_ARG(hcf->context_path),
+                             ND_STR_ARG(routes->path));
+            if (e->hist[i] == NULL) {
+                return ND_ERROR;
+            }
         }
     }
 
     return ND_OK;
+}
+
+
+void
+nd_http_routes_each(nd_cycle_t *cycle,
+    void (*fn)(const nd_str_t *path, nd_uint_t methods, void *data),
+    void *data)
+{
+    nd_str_t                path;
+    nd_uint_t               i;
+    nd_hash_elt_t          *e;
+    nd_http_route_entry_t  *re;
+    nd_http_conf_t         *hcf;
+
+    hcf = nd_http_conf(cycle);
+
+    for (e = nd_hash_first(&hcf->routes, &i); e;
+         e = nd_hash_next(&hcf->routes, e, &i))
+    {
+        re = e->value;
+        path.data = e->key;
+        path.len = e->len;
+        fn(&path, re->methods, data);
+    }
 }
 
 
@@ -510,6 +568,11 @@ nd_http_access_log(nd_http_request_t *r)
 {
     nd_str_t        *ua;
     nd_http_conf_t  *hcf;
+
+    if (r->hist) {
+        nd_metrics_hist_observe(r->hist,
+            (double) (nd_current_msec - r->start_msec) / 1000.0);
+    }
 
     hcf = nd_http_conf(nd_cycle);
 

@@ -853,6 +853,10 @@ nd_http_dispatch(nd_http_conn_t *hc)
 
     e = nd_http_find_route(hcf, &route);
     if (e == NULL) {
+        if (route.len == 0 && hcf->console) {
+            nd_http_console_redirect(r);     /* "/nacos" -> "/nacos/" */
+            return;
+        }
         nd_http_send_spring_error(r, 404);
         return;
     }
@@ -868,6 +872,7 @@ nd_http_dispatch(nd_http_conn_t *hc)
     for (i = 0; i < ND_HTTP_NMETHODS; i++) {
         if (bit == ((nd_uint_t) 1 << i)) {
             handler = e->handlers[i];
+            r->hist = e->hist[i];
             break;
         }
     }
@@ -999,6 +1004,7 @@ nd_http_status_text(nd_uint_t status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 302: return "Found";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
@@ -1009,6 +1015,7 @@ nd_http_status_text(nd_uint_t status)
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
     case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -1245,6 +1252,10 @@ nd_http_v2_message(nd_int_t code, nd_uint_t status)
         { 23000, "illegal state" },
         { 23001, "node info error" },
         { 23002, "node down failure" },
+        { 5031, "cluster capacity reach quota" },
+        { 5032, "group capacity reach quota" },
+        { 5033, "tenant capacity reach quota" },
+        { 5034, "config content size is over limit" },
         { 30000, "server error" },
     };
     nd_uint_t  i;

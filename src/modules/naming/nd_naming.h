@@ -239,10 +239,15 @@ struct nd_naming_conf_s {
     nd_msec_t               push_delay;
     nd_msec_t               push_min_interval;
     nd_msec_t               push_ack_timeout;
+    nd_msec_t               moved_grace;    /* a moved connection's client
+                                               is released this late */
     nd_flag_t               push_udp;
     nd_msec_t               empty_service_clean_interval;
     nd_msec_t               empty_service_expire;
     nd_uint_t               max_caches;
+    nd_uint_t               max_services;          /* per namespace */
+    nd_uint_t               max_service_instances;
+    size_t                  max_metadata_size;     /* keys + values */
 
     /* runtime */
     unsigned                light_beat_off:1;   /* switch lightBeatEnabled */
@@ -325,10 +330,28 @@ int nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
  * gRPC publish unit; one SERVICE_CHANGED */
 int nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n);
+
+/*
+ * Limits on what clients grow (max_services, max_service_instances).
+ * Checked where a client's request would create a service or an
+ * instance; never on synced copies (distro) or on what the store holds
+ * (a restart must bring back what was accepted).  ND_OK, or ND_BUSY with
+ * the reason in err: answered as 429 (HTTP; v2 code 5033, Nacos's
+ * "capacity reach quota") or errorCode 429 (gRPC).
+ */
+/* may the namespace ns_id hold the service grouped (new or not)? */
+nd_int_t nd_naming_service_admit(nd_naming_conf_t *nf,
+    const nd_str_t *ns_id, const nd_str_t *grouped, char *err, size_t size);
+/* may client c (NULL: a new one) have n instances in s (NULL: new),
+ * replacing those it has there? */
+nd_int_t nd_naming_instances_admit(nd_naming_conf_t *nf,
+    nd_naming_service_t *s, nd_naming_client_t *c, nd_uint_t n, char *err,
+    size_t size);
 void nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst);
 /* through the ip:port client of spec (HTTP v1, beats, gRPC persistent
- * instances): ND_OK, ND_ERROR, or ND_DECLINED with the 400 message in
- * err (the service is of the other kind) */
+ * instances): ND_OK, ND_ERROR, ND_DECLINED with the 400 message in err
+ * (the service is of the other kind), or ND_BUSY with the 429 message
+ * (a limit, see nd_naming_service_admit) */
 int nd_naming_register_ipport(nd_naming_conf_t *nf,
     const nd_naming_ref_t *ref, const nd_naming_spec_t *spec,
     nd_naming_instance_t **out, char *err, size_t size);
@@ -367,6 +390,12 @@ void nd_naming_push_timer_handler(nd_timer_t *t);
 /* metadata: JSON object or k=v,k=v; NULL result on a bad format.
  * Empty input gives an empty object. */
 json_t *nd_naming_parse_metadata(const nd_str_t *text);
+/* Nacos's measure of metadata: the bytes of its keys and values */
+size_t nd_naming_metadata_size(json_t *meta);
+/* the message when meta is over max_metadata_size (Nacos's text), or
+ * NULL; buf holds it */
+const char *nd_naming_metadata_check(nd_naming_conf_t *nf, json_t *meta,
+    char *buf, size_t size);
 char *nd_naming_dump_metadata(json_t *meta);    /* NULL when empty */
 
 void nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,

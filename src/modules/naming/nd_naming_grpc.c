@@ -47,7 +47,17 @@ typedef struct {
     uint32_t                gen;
 } nd_naming_gticket_t;
 
+/* the client of a connection moved to another server, released late */
 typedef struct {
+    nd_queue_t              link;           /* grpc->moved */
+    nd_msec_t               at;             /* release then (monotonic) */
+    size_t                  len;
+    char                    id[];
+} nd_naming_gmoved_t;
+
+typedef struct {
+    nd_queue_t              moved;          /* nd_naming_gmoved_t, by at */
+    nd_timer_t              moved_timer;
     nd_queue_t              pushers;        /* nd_naming_gpush_t */
     nd_shared_t            *info_body;      /* what req was built from */
     nd_buf_t                req;            /* NotifySubscriberRequest */
@@ -67,6 +77,8 @@ static void nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
     nd_shared_t *body, size_t ref_time_pos);
 static void nd_naming_grpc_forget(nd_naming_conf_t *nf,
     nd_naming_sub_t *sub);
+static void nd_naming_grpc_moved_timer(nd_timer_t *t);
+static void nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all);
 
 static const nd_grpc_handler_t  nd_naming_grpc_handlers[] = {
     { nd_string("InstanceRequest"), nd_naming_grpc_instance },
@@ -93,6 +105,9 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
     }
 
     nd_queue_init(&ng->pushers);
+    nd_queue_init(&ng->moved);
+    nd_timer_init(&ng->moved_timer, "naming moved clients",
+                  nd_naming_grpc_moved_timer, nf);
     nf->grpc = ng;
     nf->push[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_push;
     nf->forget[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_forget;
@@ -142,6 +157,7 @@ nd_naming_grpc_stop(nd_naming_conf_t *nf)
     }
 
     nd_naming_grpc_info_clear(ng);
+    nd_naming_grpc_release_moved(nf, 1);
 }
 
 
@@ -173,15 +189,11 @@ nd_naming_grpc_exit(nd_naming_conf_t *nf)
 /* ---- connections --------------------------------------------------------- */
 
 static void
-nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
-    void *data)
+nd_naming_grpc_release(nd_naming_conf_t *nf, const nd_str_t *id)
 {
-    nd_naming_conf_t    *nf;
     nd_naming_client_t  *c;
 
-    nf = data;
-
-    c = nd_naming_client_find(nf, key);
+    c = nd_naming_client_find(nf, id);
     if (c == NULL || c->type != ND_NAMING_CLIENT_CONNECTION) {
         return;
     }
@@ -193,6 +205,91 @@ nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
 
     /* instances go (SERVICE_CHANGED), then CLIENT_DISCONNECTED */
     nd_naming_client_release(nf, c);
+}
+
+
+/* the moved clients due (all of them when stopping) are released */
+static void
+nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all)
+{
+    nd_str_t             id;
+    nd_msec_t            now;
+    nd_queue_t          *q;
+    nd_naming_grpc_t    *ng;
+    nd_naming_gmoved_t  *m;
+
+    ng = nf->grpc;
+    now = nd_time_monotonic_msec();
+    nd_timer_stop(&ng->moved_timer);
+
+    while (!nd_queue_empty(&ng->moved)) {
+        q = nd_queue_head(&ng->moved);
+        m = nd_queue_data(q, nd_naming_gmoved_t, link);
+
+        if (!all && m->at > now) {
+            nd_timer_start(&ng->moved_timer, m->at - now, ND_TIMER_ONCE);
+            return;
+        }
+
+        nd_queue_remove(&m->link);
+        id.data = (u_char *) m->id;
+        id.len = m->len;
+        nd_naming_grpc_release(nf, &id);
+        nd_free(m);
+    }
+}
+
+
+static void
+nd_naming_grpc_moved_timer(nd_timer_t *t)
+{
+    nd_naming_grpc_release_moved(t->data, 0);
+}
+
+
+/* a connection closed: its client is released, at once, or moved_grace
+ * later when the connection was told to go to another server.  The
+ * client then registers its instances there (Distro brings them here)
+ * before these go, so a subscriber never sees an instance that only
+ * moved leave, and a query never misses it. */
+static void
+nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key, void *payload,
+    void *data)
+{
+    nd_grpc_closed_t    *closed = payload;
+    nd_naming_conf_t    *nf;
+    nd_naming_grpc_t    *ng;
+    nd_naming_gmoved_t  *m;
+
+    nf = data;
+    ng = nf->grpc;
+
+    if (closed == NULL || !closed->moved || nf->moved_grace == 0
+        || nf->cycle->stopping || nd_naming_client_find(nf, key) == NULL)
+    {
+        nd_naming_grpc_release(nf, key);
+        return;
+    }
+
+    m = nd_alloc(sizeof(nd_naming_gmoved_t) + key->len + 1);
+    if (m == NULL) {
+        nd_naming_grpc_release(nf, key);
+        return;
+    }
+
+    m->at = nd_time_monotonic_msec() + nf->moved_grace;
+    m->len = key->len;
+    memcpy(m->id, key->data, key->len);
+    m->id[key->len] = '\0';
+    nd_queue_insert_tail(&ng->moved, &m->link);
+
+    nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
+                 "naming: connection client %s moved, released in %lu ms",
+                 m->id, (unsigned long) nf->moved_grace);
+
+    if (!nd_timer_active(&ng->moved_timer)) {
+        nd_timer_start(&ng->moved_timer, nf->moved_grace, ND_TIMER_ONCE);
+    }
 }
 
 
@@ -361,6 +458,13 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         if (spec->metadata == NULL) {
             return "metadata format incorrect";
         }
+        if (nd_naming_metadata_check(nd_naming_conf(nd_cycle),
+                                     spec->metadata, buf, size))
+        {
+            json_decref(spec->metadata);
+            spec->metadata = NULL;
+            return buf;
+        }
     }
 
     interval = ND_NAMING_BEAT_INTERVAL;
@@ -409,12 +513,21 @@ nd_naming_grpc_specs_free(nd_naming_spec_t *specs, nd_uint_t n)
 }
 
 
-/* the ephemeral service for a register; NULL with *msg set on conflict */
+/* the ephemeral service for a register; NULL with *msg set on conflict
+ * and over max_services (*code 429) */
 static nd_naming_service_t *
 nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
-    char *buf, size_t size, const char **msg)
+    char *buf, size_t size, const char **msg, nd_int_t *code)
 {
     nd_naming_service_t  *s;
+
+    if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, buf, size)
+        != ND_OK)
+    {
+        *code = 429;
+        *msg = buf;
+        return NULL;
+    }
 
     s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, 1, NULL);
     if (s == NULL) {
@@ -435,10 +548,12 @@ nd_naming_grpc_service(nd_naming_conf_t *nf, nd_naming_ref_t *ref,
 
 
 /* register (n specs, a batch) or deregister (specs NULL) for the call's
- * connection; NULL, nd_naming_grpc_server_error, or a 400 message */
+ * connection; NULL, or the message of the errorCode in *code: 500
+ * (nd_naming_grpc_server_error), 400, or 429 (a limit) */
 static const char *
 nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
-    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size)
+    nd_naming_spec_t *specs, nd_uint_t n, char *buf, size_t size,
+    nd_int_t *code)
 {
     const char           *msg;
     nd_naming_conf_t     *nf;
@@ -459,13 +574,26 @@ nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
     }
 
     msg = NULL;
-    s = nd_naming_grpc_service(nf, ref, buf, size, &msg);
+    *code = 500;
+    s = nd_naming_grpc_service(nf, ref, buf, size, &msg, code);
     if (s == NULL) {
+        if (*code == 500 && msg != nd_naming_grpc_server_error) {
+            *code = 400;
+        }
         return msg;
     }
 
     c = nd_naming_grpc_client(nf, call, 1);
-    if (c == NULL || nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
+    if (c == NULL) {
+        return nd_naming_grpc_server_error;
+    }
+
+    if (nd_naming_instances_admit(nf, s, c, n, buf, size) != ND_OK) {
+        *code = 429;
+        return buf;
+    }
+
+    if (nd_naming_register_batch(nf, c, s, specs, n) != ND_OK) {
         return nd_naming_grpc_server_error;
     }
 
@@ -477,6 +605,7 @@ static nd_int_t
 nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
 {
     char              buf[768];
+    nd_int_t          code;
     const char       *type, *msg;
     nd_naming_ref_t   ref;
     nd_naming_spec_t  spec;
@@ -494,11 +623,13 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
         if (msg) {
             return nd_grpc_reply_error(call, 400, msg);
         }
-        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf),
+                                     &code);
         nd_naming_grpc_specs_free(&spec, 1);
 
     } else if (strcmp(type, "deregisterInstance") == 0) {
-        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf));
+        msg = nd_naming_grpc_publish(call, &ref, NULL, 0, buf, sizeof(buf),
+                                     &code);
 
     } else {
         snprintf(buf, sizeof(buf), "Unsupported request type %s", type);
@@ -506,8 +637,7 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
     }
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "InstanceResponse",
@@ -610,6 +740,7 @@ nd_naming_grpc_persistent(nd_grpc_call_t *call, json_t *body)
                                            sizeof(buf));
             rc = rc == ND_OK ? w.answer(&w, 0, 0, NULL, NULL)
                  : rc == ND_DECLINED ? w.answer(&w, 400, 21004, buf, NULL)
+                 : rc == ND_BUSY ? w.answer(&w, 429, 5033, buf, NULL)
                  : ND_ERROR;
         }
 
@@ -633,6 +764,7 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
     char               buf[768];
     size_t             i, n;
     json_t            *list, *item;
+    nd_int_t           code;
     const char        *type, *msg;
     nd_naming_ref_t    ref;
     nd_naming_spec_t  *specs;
@@ -675,12 +807,12 @@ nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body)
         }
     }
 
-    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf));
+    msg = nd_naming_grpc_publish(call, &ref, specs, n, buf, sizeof(buf),
+                                 &code);
     nd_naming_grpc_specs_free(specs, n);
 
     if (msg) {
-        return nd_grpc_reply_error(call, msg == nd_naming_grpc_server_error
-                                         ? 500 : 400, msg);
+        return nd_grpc_reply_error(call, code, msg);
     }
 
     return nd_grpc_reply(call, "BatchInstanceResponse",
@@ -1073,6 +1205,7 @@ nd_naming_grpc_timer(nd_timer_t *t)
 static nd_int_t
 nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 {
+    char                  buf[256];
     json_t               *labels;
     nd_str_t              clusters;
     const char           *msg, *app;
@@ -1095,6 +1228,13 @@ nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
 
     if (nd_json_get_bool(body, "subscribe", 1)) {
         /* the subscription needs the service object: made empty here */
+        if (nd_naming_service_admit(nf, &ref.ns, &ref.grouped, buf,
+                                    sizeof(buf))
+            != ND_OK)
+        {
+            return nd_naming_grpc_fail(call, "SubscribeServiceResponse",
+                                       429, buf);
+        }
         s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, 1, NULL);
         c = nd_naming_grpc_client(nf, call, 1);
         sub = (s && c) ? nd_naming_subscribe(nf, c, s, &clusters) : NULL;

@@ -404,7 +404,9 @@ int
 nd_naming_http_metadata(nd_http_request_t *r, const char *name, json_t **out,
     nd_int_t *rc)
 {
-    nd_str_t  v;
+    char         buf[128];
+    nd_str_t     v;
+    const char  *msg;
 
     *out = NULL;
 
@@ -412,16 +414,20 @@ nd_naming_http_metadata(nd_http_request_t *r, const char *name, json_t **out,
         return ND_OK;
     }
 
-    if (v.len > 1024) {
-        *rc = nd_naming_fail(r, 400, 20002, "Param 'Metadata' is illegal, "
-                             "the param length should not exceed 1024.");
-        return ND_ERROR;
-    }
-
     *out = nd_naming_parse_metadata(&v);
     if (*out == NULL) {
         *rc = nd_naming_fail(r, 400, 21002, "metadata format incorrect:%.*s",
                              ND_STR_ARG(v));
+        return ND_ERROR;
+    }
+
+    /* Nacos counts the keys and values, not the JSON text */
+    msg = nd_naming_metadata_check(nd_naming_conf(nd_cycle), *out, buf,
+                                   sizeof(buf));
+    if (msg) {
+        json_decref(*out);
+        *out = NULL;
+        *rc = nd_naming_fail(r, 400, 20002, "%s", msg);
         return ND_ERROR;
     }
 
@@ -554,6 +560,10 @@ nd_naming_do_register(nd_http_request_t *r, nd_naming_ref_t *ref,
                                    err, sizeof(err));
     if (rc == ND_DECLINED) {
         nd_naming_fail(r, 400, 21004, "%s", err);
+
+    } else if (rc == ND_BUSY) {
+        nd_naming_fail(r, 429, 5033, "%s", err);
+        rc = ND_DECLINED;
     }
 
     return rc;

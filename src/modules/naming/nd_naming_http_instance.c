@@ -216,6 +216,7 @@ nd_int_t
 nd_naming_instance_list(nd_http_request_t *r)
 {
     int                   healthy_only;
+    char                  err[256];
     size_t                pos;
     nd_int_t              rc, udp_port;
     nd_str_t              clusters, v, cid, client_ip, *ua;
@@ -262,7 +263,11 @@ nd_naming_instance_list(nd_http_request_t *r)
             client_ip.len = strlen(r->c->addr.host);
         }
 
-        if (s == NULL) {
+        /* over max_services: no subscription, the list is answered */
+        if (s == NULL
+            && nd_naming_service_admit(nf, &ref.ns, &ref.grouped, err,
+                                       sizeof(err)) == ND_OK)
+        {
             s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, 1, NULL);
         }
 
@@ -350,6 +355,7 @@ nd_naming_beat_answer(nd_http_request_t *r, nd_int_t code,
 nd_int_t
 nd_naming_instance_beat_h(nd_http_request_t *r)
 {
+    char                   err[128];
     json_t                *beat, *m;
     int64_t                n;
     nd_int_t               rc;
@@ -426,6 +432,11 @@ nd_naming_instance_beat_h(nd_http_request_t *r)
         spec.ephemeral = 1;
         m = json_object_get(beat, "metadata");
         spec.metadata = json_is_object(m) ? m : NULL;
+
+        if (nd_naming_metadata_check(nf, spec.metadata, err, sizeof(err))) {
+            rc = nd_naming_fail(r, 400, 20002, "%s", err);
+            goto done;
+        }
 
         if (nd_naming_check_beats(r, spec.metadata, &rc) != ND_OK) {
             goto done;

@@ -124,6 +124,21 @@ nd_naming_service_create(nd_http_request_t *r)
                               "already exists!", ND_STR_ARG(ref.grouped));
     }
 
+    {
+        char  err[256];
+
+        if (nd_naming_service_admit(nf, &ref.ns, &ref.grouped, err,
+                                    sizeof(err))
+            != ND_OK)
+        {
+            if (meta) {
+                json_decref(meta);
+            }
+            nd_free(selector);
+            return nd_naming_fail(r, 429, 5033, "%s", err);
+        }
+    }
+
     s = nd_naming_service_get(nf, &ref.ns, &ref.grouped, eph, &created);
     if (s == NULL) {
         if (meta) {

@@ -150,3 +150,39 @@ nd_naming_dump_metadata(json_t *meta)
 
     return json_dumps(meta, JSON_COMPACT);
 }
+
+
+size_t
+nd_naming_metadata_size(json_t *meta)
+{
+    size_t       n;
+    json_t      *v;
+    const char  *k;
+
+    n = 0;
+
+    json_object_foreach(meta, k, v) {
+        n += strlen(k);
+        if (json_is_string(v)) {
+            n += json_string_length(v);
+        }
+    }
+
+    return n;
+}
+
+
+const char *
+nd_naming_metadata_check(nd_naming_conf_t *nf, json_t *meta, char *buf,
+    size_t size)
+{
+    if (meta == NULL || nd_naming_metadata_size(meta) <= nf->max_metadata_size)
+    {
+        return NULL;
+    }
+
+    snprintf(buf, size, "Param 'Metadata' is illegal, the param length "
+             "should not exceed %zu.", nf->max_metadata_size);
+
+    return buf;
+}

@@ -329,6 +329,63 @@ nd_naming_service_get(nd_naming_conf_t *nf, const nd_str_t *ns_id,
 }
 
 
+nd_int_t
+nd_naming_service_admit(nd_naming_conf_t *nf, const nd_str_t *ns_id,
+    const nd_str_t *grouped, char *err, size_t size)
+{
+    nd_naming_ns_t  *ns;
+
+    ns = nd_naming_ns_find(nf, ns_id);
+
+    if (ns == NULL || ns->nservices < nf->max_services
+        || nd_hash_find(&ns->services, grouped->data, grouped->len))
+    {
+        return ND_OK;
+    }
+
+    snprintf(err, size, "too many services in namespace '%.*s': the limit "
+             "is %lu (max_services)", ND_STR_ARG(*ns_id),
+             (unsigned long) nf->max_services);
+
+    return ND_BUSY;
+}
+
+
+nd_int_t
+nd_naming_instances_admit(nd_naming_conf_t *nf, nd_naming_service_t *s,
+    nd_naming_client_t *c, nd_uint_t n, char *err, size_t size)
+{
+    nd_uint_t              have;
+    nd_queue_t            *q;
+    nd_naming_instance_t  *inst;
+
+    have = s ? s->ninstances : 0;
+
+    if (have + n > nf->max_service_instances && c) {
+        /* what c has there now is replaced */
+        for (q = nd_queue_head(&c->instances);
+             q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
+        {
+            inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+            if (inst->cluster->service == s) {
+                have--;
+            }
+        }
+    }
+
+    if (have + n <= nf->max_service_instances) {
+        return ND_OK;
+    }
+
+    snprintf(err, size, "too many instances in service '%.*s': the limit "
+             "is %lu (max_service_instances)",
+             (int) (s ? s->grouped_len : 0), s ? s->grouped : "",
+             (unsigned long) nf->max_service_instances);
+
+    return ND_BUSY;
+}
+
+
 void
 nd_naming_service_remove(nd_naming_conf_t *nf, nd_naming_service_t *s)
 {
@@ -1187,6 +1244,12 @@ nd_naming_register_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
         return ND_DECLINED;
     }
 
+    if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, err, size)
+        != ND_OK)
+    {
+        return ND_BUSY;
+    }
+
     s = nd_naming_service_get(nf, &ref->ns, &ref->grouped, spec->ephemeral,
                               NULL);
     if (s == NULL) {
@@ -1199,6 +1262,13 @@ nd_naming_register_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
                  s->ephemeral ? "ephemeral" : "persistent",
                  s->ephemeral ? "persistent" : "ephemeral");
         return ND_DECLINED;
+    }
+
+    if (nd_naming_instances_admit(nf, s, nd_naming_client_find(nf, &cid), 1,
+                                  err, size)
+        != ND_OK)
+    {
+        return ND_BUSY;
     }
 
     c = nd_naming_client_get(nf, ND_NAMING_CLIENT_IPPORT, &cid,

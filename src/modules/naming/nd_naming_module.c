@@ -61,6 +61,10 @@ static nd_command_t  nd_naming_commands[] = {
       nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, push_ack_timeout),
       NULL },
 
+    { nd_string("moved_grace"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, moved_grace), NULL },
+
     { nd_string("push_udp"),
       ND_BLOCK_CONF | ND_CONF_FLAG,
       nd_conf_set_flag_slot, offsetof(nd_naming_conf_t, push_udp), NULL },
@@ -69,6 +73,20 @@ static nd_command_t  nd_naming_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_msec_slot,
       offsetof(nd_naming_conf_t, empty_service_clean_interval), NULL },
+
+    { nd_string("max_services"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_naming_conf_t, max_services), NULL },
+
+    { nd_string("max_service_instances"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot,
+      offsetof(nd_naming_conf_t, max_service_instances), NULL },
+
+    { nd_string("max_metadata_size"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_size_slot, offsetof(nd_naming_conf_t, max_metadata_size),
+      NULL },
 
     { nd_string("empty_service_expire"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -107,10 +125,14 @@ nd_naming_create_conf(nd_cycle_t *cycle)
     nf->push_delay = ND_CONF_UNSET_MSEC;
     nf->push_min_interval = ND_CONF_UNSET_MSEC;
     nf->push_ack_timeout = ND_CONF_UNSET_MSEC;
+    nf->moved_grace = ND_CONF_UNSET_MSEC;
     nf->push_udp = ND_CONF_UNSET;
     nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
     nf->empty_service_expire = ND_CONF_UNSET_MSEC;
     nf->max_caches = ND_CONF_UNSET_UINT;
+    nf->max_services = ND_CONF_UNSET_UINT;
+    nf->max_service_instances = ND_CONF_UNSET_UINT;
+    nf->max_metadata_size = ND_CONF_UNSET_SIZE;
 
     return nf;
 }
@@ -130,10 +152,21 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(nf->push_min_interval,
                             ND_NAMING_PUSH_MIN_INTERVAL);
     nd_conf_init_msec_value(nf->push_ack_timeout, 10000);
+    nd_conf_init_msec_value(nf->moved_grace, 10000);
     nd_conf_init_value(nf->push_udp, 1);
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
     nd_conf_init_msec_value(nf->empty_service_expire, 60000);
     nd_conf_init_uint_value(nf->max_caches, 8);
+    nd_conf_init_uint_value(nf->max_services, 100000);
+    nd_conf_init_uint_value(nf->max_service_instances, 50000);
+    nd_conf_init_size_value(nf->max_metadata_size, 16384);
+
+    if (nf->max_services == 0 || nf->max_service_instances == 0
+        || nf->max_metadata_size == 0)
+    {
+        return "\"max_services\", \"max_service_instances\" and "
+               "\"max_metadata_size\" must not be 0";
+    }
 
     if (nf->heartbeat_timeout > UINT32_MAX
         || nf->ip_delete_timeout > UINT32_MAX)
@@ -307,6 +340,9 @@ nd_naming_push_timer_handler(nd_timer_t *t)
 }
 
 
+static int nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf);
+
+
 static nd_int_t
 nd_naming_init_module(nd_cycle_t *cycle)
 {
@@ -337,9 +373,74 @@ nd_naming_init_module(nd_cycle_t *cycle)
     }
 
     if (nd_naming_http_init(cycle) != ND_OK
+        || nd_naming_metrics_init(cycle, nf) != ND_OK
         || nd_naming_http_v2_init(cycle) != ND_OK
         || nd_naming_grpc_init(cycle) != ND_OK
         || nd_naming_persist_init(cycle) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static double
+nd_naming_metric_pushes(void *data)
+{
+    return (double) ((nd_naming_conf_t *) data)->push_total;
+}
+
+
+static double
+nd_naming_metric_push_failed(void *data)
+{
+    return (double) ((nd_naming_conf_t *) data)->push_failed;
+}
+
+
+static double
+nd_naming_metric_clients(void *data)
+{
+    nd_naming_conf_t  *nf = data;
+
+    return (double) (nf->nclients_conn + nf->nclients_ipport[0]
+                     + nf->nclients_ipport[1]);
+}
+
+
+/* Nacos's naming gauges (kept up to date by the model) and ours */
+static int
+nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
+{
+    static const char  *help = ND_METRICS_NACOS_HELP;
+
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"serviceCount\"",
+            &nf->nservices) != ND_OK
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"ipCount\"",
+            &nf->ninstances) != ND_OK
+        || nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"subscriberCount\"",
+            &nf->nsubs) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"totalPush\"",
+            nd_naming_metric_pushes, nf) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, ND_METRICS_NACOS_MONITOR, help,
+            "module=\"naming\",name=\"failedPush\"",
+            nd_naming_metric_push_failed, nf) != ND_OK
+        || nd_metrics_add_counter_fn(cycle, "nacosd_naming_pushes_total",
+            "Service pushes to subscribers (gRPC and UDP).", NULL,
+            nd_naming_metric_pushes, nf) != ND_OK
+        || nd_metrics_add_counter_fn(cycle,
+            "nacosd_naming_push_failures_total",
+            "Service pushes that failed or were not acknowledged.", NULL,
+            nd_naming_metric_push_failed, nf) != ND_OK
+        || nd_metrics_add_gauge_fn(cycle, "nacosd_naming_clients",
+            "Naming clients (gRPC connections, 1.x ip:port clients, "
+            "Distro copies).", NULL, nd_naming_metric_clients, nf)
+           != ND_OK)
     {
         return ND_ERROR;
     }

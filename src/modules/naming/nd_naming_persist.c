@@ -854,9 +854,11 @@ nd_int_t
 nd_naming_persist_register(const nd_naming_waiter_t *w,
     const nd_naming_ref_t *ref, const nd_naming_spec_t *spec)
 {
+    char                  err[256];
     nd_int_t              rc;
     nd_str_t              cluster;
     nd_naming_pw_t       *pw;
+    nd_naming_conf_t     *nf;
     nd_naming_preq_t     *preq;
     nd_naming_service_t  *s;
 
@@ -864,10 +866,22 @@ nd_naming_persist_register(const nd_naming_waiter_t *w,
         return ND_DECLINED;
     }
 
-    s = nd_naming_service_find(nd_naming_conf(nd_cycle), &ref->ns,
-                               &ref->grouped);
+    nf = nd_naming_conf(nd_cycle);
+    s = nd_naming_service_find(nf, &ref->ns, &ref->grouped);
     if (s && s->ephemeral) {
         return ND_DECLINED;     /* the memory path answers the conflict */
+    }
+
+    /* the limits, before the store takes it: a new service, or one more
+     * instance unless this ip:port client has one there to replace */
+    if (nd_naming_service_admit(nf, &ref->ns, &ref->grouped, err,
+                                sizeof(err)) != ND_OK
+        || nd_naming_instances_admit(nf, s, NULL,
+                                     s && nd_naming_instance_find(s, &spec->ip,
+                                                 spec->port, NULL) ? 0 : 1,
+                                     err, sizeof(err)) != ND_OK)
+    {
+        return w->answer((nd_naming_waiter_t *) w, 429, 5033, err, NULL);
     }
 
     preq = nd_naming_preq_create(w, &rc);

@@ -53,6 +53,9 @@ typedef enum {
     ND_STORE_INSTANCE_NAMESPACES,/* -> rows (nd_store_ns_t, id only): the
                                     namespaces persistent instances are in,
                                     created or not (naming's are implicit) */
+    ND_STORE_AUTH_LOAD,          /* -> rows (nd_store_auth_t): every user,
+                                    role, permission and stored secret */
+    ND_STORE_AUTH_WRITE,         /* auth.kind + a, b, c -> affected */
     ND_STORE_OP_N
 } nd_store_op_e;
 
@@ -143,6 +146,32 @@ typedef struct {
                                            from the store */
 } nd_store_change_t;
 
+/*
+ * Auth rows (users, roles, permissions, the token secret) and writes.
+ * Loaded rows: kind 'u' (a username, b password hash), 'r' (a username,
+ * b role), 'p' (a role, b resource, c action), 's' (a name, b value).
+ */
+typedef enum {
+    ND_STORE_AUTH_USER_ADD = 0,  /* a username, b hash; 0: exists */
+    ND_STORE_AUTH_USER_PASSWORD, /* a username, b hash; 0: no user */
+    ND_STORE_AUTH_USER_DELETE,   /* a username (and its roles) */
+    ND_STORE_AUTH_ROLE_ADD,      /* a username, b role; 0: exists */
+    ND_STORE_AUTH_ROLE_DELETE,   /* b role [, a username] */
+    ND_STORE_AUTH_PERM_ADD,      /* a role, b resource, c action */
+    ND_STORE_AUTH_PERM_DELETE,   /* a role, b resource, c action */
+    ND_STORE_AUTH_SECRET_INIT,   /* a name, b value; 0: already set */
+    ND_STORE_AUTH_ADMIN_INIT     /* a username, b hash: user and
+                                    ROLE_ADMIN, only while no user holds
+                                    ROLE_ADMIN (affected 2: done) */
+} nd_store_auth_e;
+
+typedef struct {
+    nd_uint_t           kind;           /* nd_store_auth_e; rows: a char */
+    nd_str_t            a;
+    nd_str_t            b;
+    nd_str_t            c;
+} nd_store_auth_t;
+
 typedef struct nd_store_op_s  nd_store_op_t;
 typedef void (*nd_store_handler_pt)(nd_store_op_t *op);
 
@@ -161,6 +190,7 @@ struct nd_store_op_s {
                                            gray delete: the tag version */
     nd_store_ns_t        ns;
     nd_store_instance_t  instance;
+    nd_store_auth_t      auth;
     int64_t              nid;           /* history get / previous */
     int64_t              since;         /* changes: seq > since */
     nd_uint_t            page_no;       /* from 1 */
@@ -172,8 +202,8 @@ struct nd_store_op_s {
     nd_int_t             rc;            /* ND_OK, ND_DECLINED, ND_ERROR */
     nd_uint_t            status;        /* 200 400 404 409 413 500 503 */
     const char          *error;         /* why, for the caller's answer */
-    nd_array_t           rows;          /* nd_store_config_t, _ns_t or
-                                           _instance_t, by type */
+    nd_array_t           rows;          /* nd_store_config_t, _ns_t,
+                                           _instance_t or _auth_t, by type */
     int64_t              total;         /* paged lists: all matches */
     int64_t              seq;           /* writes: the change sequence */
 

@@ -36,6 +36,18 @@ typedef enum {
     ND_STORE_SQL_SEQ_LOCK,           /* pg: the change sequence row lock */
     ND_STORE_SQL_GRAY_PUBLISH,       /* pg: one statement, after the lock */
     ND_STORE_SQL_GRAY_DELETE,        /* pg: one statement, after the lock */
+    ND_STORE_SQL_AUTH_ALL,
+    ND_STORE_SQL_AUTH_USER_ADD,      /* the order of nd_store_auth_e */
+    ND_STORE_SQL_AUTH_USER_PASSWORD,
+    ND_STORE_SQL_AUTH_USER_DELETE,
+    ND_STORE_SQL_AUTH_ROLE_ADD,
+    ND_STORE_SQL_AUTH_ROLE_DELETE,
+    ND_STORE_SQL_AUTH_PERM_ADD,
+    ND_STORE_SQL_AUTH_PERM_DELETE,
+    ND_STORE_SQL_AUTH_SECRET_INIT,
+    ND_STORE_SQL_AUTH_ADMIN_INIT,
+    ND_STORE_SQL_AUTH_USER_ROLES_DELETE,
+    ND_STORE_SQL_AUTH_ADMIN_USER,
     ND_STORE_SQL_N
 } nd_store_sql_e;
 
@@ -48,7 +60,8 @@ typedef enum {
     ND_STORE_ROWS_INSTANCE,
     ND_STORE_ROWS_COUNT,             /* first column -> op->total */
     ND_STORE_ROWS_AFFECTED,          /* number of rows -> op->affected */
-    ND_STORE_ROWS_WRITE              /* status, seq, id, gmt_create */
+    ND_STORE_ROWS_WRITE,             /* status, seq, id, gmt_create */
+    ND_STORE_ROWS_AUTH               /* op->rows: kind, a, b, c */
 } nd_store_rows_e;
 
 typedef enum {
@@ -128,6 +141,8 @@ typedef struct {
     nd_posted_t          deliver;
     nd_timer_t           refresh;
     nd_uint_t            inflight;
+    nd_uint_t            pg_drops;          /* pg connections lost/failed */
+    nd_metrics_hist_t    commit_latency;    /* writes: submit -> delivered */
     unsigned             schema_explicit:1;
     unsigned             loading:1;         /* no events while loading */
     unsigned             refreshing:1;

@@ -112,7 +112,7 @@ static const char  *nd_store_op_names[] = {
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
     "instance delete", "instance list", "config load", "gray publish",
-    "gray delete", "instance namespaces"
+    "gray delete", "instance namespaces", "auth load", "auth write"
 };
 
 
@@ -283,6 +283,30 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
+static int
+nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
+{
+    if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
+            ND_METRICS_NACOS_HELP,
+            "module=\"config\",name=\"configCount\"",
+            &scf->cache.nelts) != ND_OK
+        || nd_metrics_add_gauge(cycle, "nacosd_store_queue_depth",
+            "Store operations submitted and not yet delivered.", NULL,
+            &scf->inflight) != ND_OK
+        || nd_metrics_add_latency(cycle, "nacosd_store_commit_seconds",
+            "Store writes, from submitted to committed and delivered "
+            "(seconds).", NULL, &scf->commit_latency) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_store_pg_reconnects_total",
+            "PostgreSQL connections lost or failed (each is retried with "
+            "backoff).", NULL, &scf->pg_drops) != ND_OK)
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_int_t
 nd_store_init_module(nd_cycle_t *cycle)
 {
@@ -302,6 +326,10 @@ nd_store_init_module(nd_cycle_t *cycle)
 
     /* ready once the schema is applied and the cache loaded */
     nd_module_pending(cycle, &nd_store_module);
+
+    if (nd_store_metrics_init(cycle, scf) != ND_OK) {
+        return ND_ERROR;
+    }
 
 #ifdef ND_DEBUG
     if (nd_store_debug_init(cycle) != ND_OK) {
@@ -462,6 +490,8 @@ nd_store_op_create(nd_cycle_t *cycle, nd_store_op_e type,
                       ? sizeof(nd_store_ns_t)
                       : type == ND_STORE_INSTANCE_LIST
                       ? sizeof(nd_store_instance_t)
+                      : type == ND_STORE_AUTH_LOAD
+                      ? sizeof(nd_store_auth_t)
                       : sizeof(nd_store_config_t)) != ND_OK)
     {
         nd_destroy_pool(pool);
@@ -536,7 +566,8 @@ nd_store_copy_input(nd_store_op_t *op)
         &op->instance.service, &op->instance.cluster, &op->instance.ip,
         &op->instance.metadata, &op->beta_ips, &op->tag,
         &op->config.gray_name, &op->config.gray_rule,
-        &op->config.gray_expr, &op->config.ext_info
+        &op->config.gray_expr, &op->config.ext_info, &op->auth.a,
+        &op->auth.b, &op->auth.c
     };
 
     for (i = 0; i < nd_nelts(s); i++) {
@@ -739,6 +770,18 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
         }
         if (op->page_size > 1000) {
             nd_store_fail(op, 400, "invalid limit");
+            return ND_DECLINED;
+        }
+        return ND_OK;
+
+    case ND_STORE_AUTH_WRITE:
+        if (op->auth.kind > ND_STORE_AUTH_ADMIN_INIT
+            || op->auth.a.len == 0
+            || !nd_text_valid(&op->auth.a, 128)
+            || !nd_text_valid(&op->auth.b, 500)
+            || !nd_text_valid(&op->auth.c, 8))
+        {
+            nd_store_fail(op, 400, "invalid auth record");
             return ND_DECLINED;
         }
         return ND_OK;
@@ -1229,6 +1272,11 @@ nd_store_deliver(nd_posted_t *p)
 
         if (op->rc == ND_OK) {
             op->status = 200;
+        }
+
+        if (nd_store_op_is_write(op)) {
+            nd_metrics_hist_observe(&scf->commit_latency,
+                (double) (nd_current_msec - op->submitted) / 1000.0);
         }
 
         if (op->handler && !op->canceled) {

@@ -261,6 +261,60 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
         "FROM his_config_info WHERE op_type = 'D' "
         "AND change_seq > $1::bigint ORDER BY change_seq LIMIT $2::bigint",
 
+    [ND_STORE_SQL_AUTH_ALL] =
+        "SELECT 'u'::text, username::text, password::text, ''::text "
+        "FROM users UNION ALL SELECT 'r', username, role, '' FROM roles "
+        "UNION ALL SELECT 'p', role, resource, action FROM permissions "
+        "UNION ALL SELECT 's', name, value, '' FROM nd_auth_secret",
+
+    [ND_STORE_SQL_AUTH_USER_ADD] =
+        "INSERT INTO users (username, password, enabled) "
+        "VALUES ($1::text, $2::text, true) "
+        "ON CONFLICT (username) DO NOTHING RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_PASSWORD] =
+        "UPDATE users SET password = $2::text WHERE username = $1::text "
+        "RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_DELETE] =
+        "DELETE FROM users WHERE username = $1::text RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_ROLES_DELETE] =
+        "DELETE FROM roles WHERE username = $1::text RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ROLE_ADD] =
+        "INSERT INTO roles (username, role) VALUES ($1::text, $2::text) "
+        "ON CONFLICT (username, role) DO NOTHING RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ROLE_DELETE] =
+        "DELETE FROM roles WHERE role = $2::text "
+        "AND ($1::text = '' OR username = $1::text) RETURNING role",
+
+    [ND_STORE_SQL_AUTH_PERM_ADD] =
+        "INSERT INTO permissions (role, resource, action) "
+        "VALUES ($1::text, $2::text, $3::text) "
+        "ON CONFLICT (role, resource, action) DO NOTHING RETURNING role",
+
+    [ND_STORE_SQL_AUTH_PERM_DELETE] =
+        "DELETE FROM permissions WHERE role = $1::text "
+        "AND resource = $2::text AND action = $3::text RETURNING role",
+
+    [ND_STORE_SQL_AUTH_SECRET_INIT] =
+        "INSERT INTO nd_auth_secret (name, value) VALUES ($1::text, $2::text) "
+        "ON CONFLICT (name) DO NOTHING RETURNING name",
+
+    [ND_STORE_SQL_AUTH_ADMIN_INIT] =
+        "INSERT INTO roles (username, role) SELECT $1::text, 'ROLE_ADMIN' "
+        "WHERE NOT EXISTS (SELECT 1 FROM roles WHERE role = 'ROLE_ADMIN') "
+        "RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ADMIN_USER] =
+        "INSERT INTO users (username, password, enabled) "
+        "SELECT $1::text, $2::text, true WHERE EXISTS (SELECT 1 FROM roles "
+        "WHERE role = 'ROLE_ADMIN' AND username = $1::text) "
+        "AND NOT EXISTS (SELECT 1 FROM users WHERE username = $1::text) "
+        "RETURNING username",
+
     [ND_STORE_SQL_NS_LIST] =
         "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
         "gmt_create, gmt_modified FROM tenant_info WHERE kp = '1' "
@@ -1563,6 +1617,10 @@ nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why)
 
     if (pc->state == ND_PG_READY) {
         pg->ready--;
+    }
+
+    if (!pg->stopping) {
+        pg->scf->pg_drops++;
     }
 
     if (pc->state == ND_PG_READY && !pg->stopping) {

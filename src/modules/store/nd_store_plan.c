@@ -158,6 +158,43 @@ nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan)
         nd_store_stmt(st, ND_STORE_SQL_NS_LIST, ND_STORE_ROWS_NS);
         return 1;
 
+    case ND_STORE_AUTH_LOAD:
+        nd_store_stmt(st, ND_STORE_SQL_AUTH_ALL, ND_STORE_ROWS_AUTH);
+        return 1;
+
+    case ND_STORE_AUTH_WRITE:
+        nd_store_stmt(st, ND_STORE_SQL_AUTH_USER_ADD + op->auth.kind,
+                      ND_STORE_ROWS_AFFECTED);
+        /* a; then b but for the deletes of a user and the admin role;
+         * then c for permissions */
+        nd_store_p_text(st, &op->auth.a);
+        if (op->auth.kind != ND_STORE_AUTH_USER_DELETE
+            && op->auth.kind != ND_STORE_AUTH_ADMIN_INIT)
+        {
+            nd_store_p_text(st, &op->auth.b);
+        }
+        if (op->auth.kind == ND_STORE_AUTH_PERM_ADD
+            || op->auth.kind == ND_STORE_AUTH_PERM_DELETE)
+        {
+            nd_store_p_text(st, &op->auth.c);
+        }
+        if (op->auth.kind == ND_STORE_AUTH_ADMIN_INIT
+            || op->auth.kind == ND_STORE_AUTH_USER_DELETE)
+        {
+            /* the user's row, then its roles (delete) / the user only
+             * while it holds ROLE_ADMIN (admin) */
+            nd_store_stmt(&st[1], op->auth.kind == ND_STORE_AUTH_ADMIN_INIT
+                                  ? ND_STORE_SQL_AUTH_ADMIN_USER
+                                  : ND_STORE_SQL_AUTH_USER_ROLES_DELETE,
+                          ND_STORE_ROWS_AFFECTED);
+            nd_store_p_text(&st[1], &op->auth.a);
+            if (op->auth.kind == ND_STORE_AUTH_ADMIN_INIT) {
+                nd_store_p_text(&st[1], &op->auth.b);
+            }
+            return 2;
+        }
+        return 1;
+
     case ND_STORE_INSTANCE_NAMESPACES:
         nd_store_stmt(st, ND_STORE_SQL_INSTANCE_NAMESPACES, ND_STORE_ROWS_NS);
         return 1;
@@ -398,6 +435,24 @@ nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
         ns->gmt_create = nd_store_col_int(row, 4);
         ns->gmt_modified = nd_store_col_int(row, 5);
         return rc ? ND_ERROR : ND_OK;
+
+    case ND_STORE_ROWS_AUTH:
+        {
+            nd_str_t          k;
+            nd_store_auth_t  *au;
+
+            au = nd_array_push(&op->rows);
+            if (au == NULL) {
+                return ND_ERROR;
+            }
+            memset(au, 0, sizeof(*au));
+            row->get(row->ctx, 0, &k);
+            au->kind = k.data && k.len == 1 ? k.data[0] : '?';
+            rc |= nd_store_col_str(op, row, 1, &au->a);
+            rc |= nd_store_col_str(op, row, 2, &au->b);
+            rc |= nd_store_col_str(op, row, 3, &au->c);
+            return rc ? ND_ERROR : ND_OK;
+        }
 
     case ND_STORE_ROWS_INSTANCE:
         in = nd_array_push(&op->rows);

@@ -128,6 +128,58 @@ static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "FROM his_config_info WHERE op_type = 'D' AND change_seq > ?1 "
         "ORDER BY change_seq LIMIT ?2",
 
+    [ND_STORE_SQL_AUTH_ALL] =
+        "SELECT 'u', username, password, '' FROM users "
+        "UNION ALL SELECT 'r', username, role, '' FROM roles "
+        "UNION ALL SELECT 'p', role, resource, action FROM permissions "
+        "UNION ALL SELECT 's', name, value, '' FROM nd_auth_secret",
+
+    [ND_STORE_SQL_AUTH_USER_ADD] =
+        "INSERT INTO users (username, password, enabled) VALUES (?1, ?2, 1) "
+        "ON CONFLICT (username) DO NOTHING RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_PASSWORD] =
+        "UPDATE users SET password = ?2 WHERE username = ?1 "
+        "RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_DELETE] =
+        "DELETE FROM users WHERE username = ?1 RETURNING username",
+
+    [ND_STORE_SQL_AUTH_USER_ROLES_DELETE] =
+        "DELETE FROM roles WHERE username = ?1 RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ROLE_ADD] =
+        "INSERT INTO roles (username, role) VALUES (?1, ?2) "
+        "ON CONFLICT (username, role) DO NOTHING RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ROLE_DELETE] =
+        "DELETE FROM roles WHERE role = ?2 AND (?1 = '' OR username = ?1) "
+        "RETURNING role",
+
+    [ND_STORE_SQL_AUTH_PERM_ADD] =
+        "INSERT INTO permissions (role, resource, action) "
+        "VALUES (?1, ?2, ?3) ON CONFLICT (role, resource, action) "
+        "DO NOTHING RETURNING role",
+
+    [ND_STORE_SQL_AUTH_PERM_DELETE] =
+        "DELETE FROM permissions WHERE role = ?1 AND resource = ?2 "
+        "AND action = ?3 RETURNING role",
+
+    [ND_STORE_SQL_AUTH_SECRET_INIT] =
+        "INSERT INTO nd_auth_secret (name, value) VALUES (?1, ?2) "
+        "ON CONFLICT (name) DO NOTHING RETURNING name",
+
+    [ND_STORE_SQL_AUTH_ADMIN_INIT] =
+        "INSERT INTO roles (username, role) SELECT ?1, 'ROLE_ADMIN' "
+        "WHERE NOT EXISTS (SELECT 1 FROM roles WHERE role = 'ROLE_ADMIN') "
+        "RETURNING role",
+
+    [ND_STORE_SQL_AUTH_ADMIN_USER] =
+        "INSERT INTO users (username, password, enabled) SELECT ?1, ?2, 1 "
+        "WHERE EXISTS (SELECT 1 FROM roles WHERE role = 'ROLE_ADMIN' "
+        "AND username = ?1) AND NOT EXISTS (SELECT 1 FROM users "
+        "WHERE username = ?1) RETURNING username",
+
     [ND_STORE_SQL_NS_LIST] =
         "SELECT tenant_id, tenant_name, tenant_desc, create_source, "
         "gmt_create, gmt_modified FROM tenant_info WHERE kp = '1' "

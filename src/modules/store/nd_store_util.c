@@ -204,6 +204,7 @@ nd_store_op_is_write(const nd_store_op_t *op)
     case ND_STORE_NS_DELETE:
     case ND_STORE_INSTANCE_UPSERT:
     case ND_STORE_INSTANCE_DELETE:
+    case ND_STORE_AUTH_WRITE:
         return 1;
     default:
         return 0;

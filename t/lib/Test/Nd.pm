@@ -274,6 +274,7 @@ sub run ($self, @args) {
     die "nacosd already running (pid $self->{pid})\n" if $self->{pid};
     $self->write_conf($self->{conf}, $self->conf) unless -f $self->conf_path;
 
+    @args = $self->auth_args(@args);
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         no warnings q(exec);
@@ -308,6 +309,23 @@ sub run ($self, @args) {
     waitpid($pid, 0);
     $self->{pid} = undef;
     die "nacosd did not answer GET $path within 10s\n" . $self->_tails;
+}
+
+
+# auth is on by default in nacosd; tests that do not set it in their conf
+# run with "auth off;" (added to -g), the auth tests turn it on
+sub auth_args ($self, @args) {
+    open my $fh, '<', $self->conf_path or return @args;
+    my $c = do { local $/; <$fh> };
+    return @args if $c =~ /^\s*auth\b/m;
+    for my $k (0 .. $#args - 1) {
+        if ($args[$k] eq '-g') {
+            return @args if $args[$k + 1] =~ /\bauth\b/;
+            $args[$k + 1] .= ' auth off;';
+            return @args;
+        }
+    }
+    return (@args, '-g', 'auth off;');
 }
 
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests: MD5 against the RFC 1321 suite and padding boundaries
+ * Unit tests: nd_md5_hex (over libcrypto EVP) against the RFC 1321 suite and padding boundaries
  * (55..65, 119, 120 bytes: one or two final blocks), whose digests were
  * taken from another implementation (Python hashlib).
  */

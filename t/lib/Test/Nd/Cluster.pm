@@ -124,8 +124,20 @@ sub store_block ($self, $extra = '') {
 }
 
 
+# the server identity the members share (cluster-port requests of a test
+# client carry it as a member's do)
+sub identity_headers ($self) {
+    return { 'Nacos-Server-Identity' => $self->{identity} };
+}
+
+
 sub cluster_block ($self, $i, $members, $extra = '') {
-    my $b = "cluster {\n";
+    # the members' shared secret (server identity), one per cluster
+    $self->{identity} //= join '', map { sprintf '%02x', int rand 256 } 1 .. 32;
+    my $t = $self->node($i);
+    $t->write_file('cluster.secret', "$self->{identity}\n");
+    my $b = "cluster {\n"
+          . "    server_identity_file " . $t->testdir . "/cluster.secret;\n";
     for my $j (@$members) {
         my $p = $j != $i && $self->{proxy}{"$i>$j"};
         $b .= "    member " . $self->addr($j)
@@ -232,6 +244,9 @@ sub members ($self, $i, $keyword = undef) {
     return undef unless $t->running;
     my $path = $t->context_path . '/v1/core/cluster/nodes';
     $path .= "?keyword=$keyword" if defined $keyword;
+    # auth on (the auth tests): the admin's token in {token}
+    $path .= ($path =~ /\?/ ? '&' : '?') . "accessToken=$self->{token}"
+        if defined $self->{token};
     my ($j, $r) = $t->http_json('GET', $path, timeout => 3);
     return undef unless $r->{status} == 200 && ref $j eq 'HASH'
                         && ref $j->{data} eq 'ARRAY';
