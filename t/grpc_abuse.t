@@ -31,13 +31,16 @@ ok($t->wait_ready(20), 'ready');
 my $gport = $t->port(9848);
 
 # counters exist in a --with-debug build only (what CI runs)
-sub stats () { $t->http_json('GET', '/nacos/v1/core/debug/grpc') // {} }
+sub stats () {
+    $t->http_json('GET', '/nacos/v1/core/debug/grpc', timeout => 30) // {}
+}
 my $debug = exists stats()->{queuedPeak};
 
 for ([ 'mid.txt', 1024 * 1024 ], [ 'big.txt', 4 * 1024 * 1024 ]) {
     my ($id, $size) = @$_;
-    my $r = $t->http_post('/nacos/v1/cs/configs',
-                          "dataId=$id&group=G&content=" . ('x' x $size));
+    my $r = $t->http_req('POST', '/nacos/v1/cs/configs', timeout => 60,
+        body => "dataId=$id&group=G&content=" . ('x' x $size),
+        headers => { 'Content-Type' => 'application/x-www-form-urlencoded' });
     is($r->{status}, 200, "$id ($size bytes) published");
 }
 
@@ -63,7 +66,7 @@ SKIP: {
     skip 'counters need a --with-debug build', 3 unless $debug;
     my $c = registered_client();
     $c->send(join '', map { query_bytes(3 + 2 * $_, 'mid.txt') } 0 .. 39);
-    $c->ping;                       # all 40 requests were read
+    $c->ping('nd-ping!', 30);       # all 40 requests were read
     sleep 0.3;
     my $s = stats();
     cmp_ok($s->{callsStarted}, '<=', 5,
@@ -73,7 +76,7 @@ SKIP: {
            "output held for it stays bounded ($s->{queuedPeak} bytes)");
     my $before = $s->{callsCancelled};
     $c->close;
-    sleep 0.3;
+    $t->wait_for(30, sub { stats()->{callsCancelled} - $before >= 35 });
     $s = stats();
     cmp_ok($s->{callsCancelled} - $before, '>=', 35,
            'its calls not started are cancelled when it leaves');
@@ -85,13 +88,13 @@ my @hello = Test::Nd::Grpc->hello;
 my $victim = Test::Nd::Grpc->start($gport, [
     @hello, { op => 'gate', file => $gate },
     map({ Test::Nd::Grpc->call('HealthCheckRequest') } 1 .. 200) ]);
-ok($victim->wait_line(sub ($l) { ($l->{op} // '') eq 'sleep' }, 20),
+ok($victim->wait_line(sub ($l) { ($l->{op} // '') eq 'sleep' }, 60),
    'victim connected');
 sleep 0.3;
 
 my $before = stats();
 my $a = registered_client();
-$a->ping;
+$a->ping('nd-ping!', 30);
 open my $g, '>', $gate or die;
 close $g;
 
@@ -114,10 +117,10 @@ BATCH: while ($sent < 2000) {
     }
     last if $a->{eof};
 }
-$code //= $a->goaway(5);
+$code //= $a->goaway(30);
 is($code, $Test::Nd::H2::ERR{ENHANCE_YOUR_CALM},
    "the resetting client gets GOAWAY ENHANCE_YOUR_CALM (after $sent calls)");
-ok($a->closed(5), 'and is closed');
+ok($a->closed(30), 'and is closed');
 cmp_ok($sent, '<', 2000, 'before it sent all 2,000 calls');
 
 SKIP: {
@@ -128,7 +131,7 @@ SKIP: {
            'reset calls are cancelled before they start');
 }
 
-ok($victim->wait_line(sub ($l) { ($l->{event} // '') eq 'done' }, 60),
+ok($victim->wait_line(sub ($l) { ($l->{event} // '') eq 'done' }, 120),
    'the victim finished');
 my @hc = grep { ($_->{op} // '') eq 'unary' && $_->{step} > @hello }
          @{ $victim->lines };

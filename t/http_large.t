@@ -30,8 +30,9 @@ my $content = join '', map { sprintf "%07d\n", $_ } 0 .. $max / 8 - 1;
 is(length $content, $max, 'content of exactly max_content_size');
 
 sub publish ($id, $c) {
-    return $t->http_post('/nacos/v1/cs/configs',
-                         "dataId=$id&group=G&content=$c");
+    return $t->http_req('POST', '/nacos/v1/cs/configs', timeout => 60,
+        body => "dataId=$id&group=G&content=$c",
+        headers => { 'Content-Type' => 'application/x-www-form-urlencoded' });
 }
 my $r = publish('max.txt', $content);
 is($r->{status}, 200, 'the maximum is published');
@@ -40,13 +41,13 @@ is($r->{status}, 400, 'one byte more: 400');
 like($r->{body}, qr/invalid content, over $max/, "Nacos's words");
 
 $r = $t->http_get('/nacos/v1/cs/configs?dataId=max.txt&group=G',
-                  timeout => 20);
+                  timeout => 60);
 is($r->{status}, 200, 'v1 read: 200');
 is(length $r->{body}, $max, 'v1 read: all of it');
 is(md5_hex($r->{body}), md5_hex($content), 'v1 read: the same bytes');
 
 my $j = $t->http_json('GET', '/nacos/v2/cs/config?dataId=max.txt&group=G',
-                      timeout => 20);
+                      timeout => 60);
 is($j && md5_hex($j->{data} // ''), md5_hex($content),
    'v2 read: the same content');
 
@@ -72,7 +73,7 @@ for my $case ([ 'max.txt', 4, $max ], [ 'mid.txt', 12, 300 * 1024 ]) {
     my $req = "GET /nacos/v1/cs/configs?dataId=$id&group=G HTTP/1.1\r\n"
             . "Host: x\r\n\r\n";
     my @r = $t->http_keepalive([ ($req) x $n ], pipeline => 1,
-                               timeout => 20);
+                               timeout => 60);
     is(scalar(grep { $_->{status} == 200 && length $_->{body} == $len } @r),
        $n, "$n pipelined reads of $id, all whole");
 }
