@@ -14,6 +14,7 @@ use Test::More;
 use lib 't/lib';
 use Test::Nd;
 use Test::Nd::Grpc;
+use Test::Nd::Auth;
 
 my $t = Test::Nd->new;
 $t->has(qw/grpc store naming config/);
@@ -39,8 +40,11 @@ if (system('node --version >/dev/null 2>&1') != 0) {
 }
 Test::Nd::Grpc->ensure_client;
 
+# auth on, as shipped, with an admin: the browser logs in as a user would
+my ($user, $pass) = ('nacos', 'Console-Admin-1');
 $t->write_conf('nacosd.conf', $t->conf(
-    extra => "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"));
+    extra => "grpc {\n    listen 127.0.0.1:%%PORT_9848%%;\n}\n"
+           . Test::Nd::Auth::conf($t, admin_password => $pass)));
 $t->run;
 ok($t->wait_ready(20), 'ready');
 
@@ -92,6 +96,8 @@ is($t->http_get('/nacos/console.jsx')->{status}, 404, 'another name: 404');
 # config the browser makes: the connections, subscribers and listeners
 # pages then have something to show
 my $sdk = Test::Nd::Grpc->start($t->port(9848), [
+    { op => 'login', http_port => $t->port, username => $user,
+      password => $pass },
     Test::Nd::Grpc->hello(module => 'naming', AppName => 'shop'),
     Test::Nd::Grpc->call('SubscribeServiceRequest',
         namespace => 'console-ns', serviceName => 'orders',
@@ -110,7 +116,7 @@ mkdir $shots or die "mkdir $shots: $!";
 my $base = 'http://127.0.0.1:' . $t->port . '/nacos';
 
 my $pid = open(my $out, '-|', 'node', "$root/t/js/console_browser.js",
-               $chromium, $base, $shots) or die "node: $!";
+               $chromium, $base, $shots, $user, $pass) or die "node: $!";
 my (@lines, @files);
 while (my $l = <$out>) {
     chomp $l;

@@ -203,6 +203,10 @@ async function step(name, fn) {
 // the HTTP API, as an SDK calls it, for what the test does behind the
 // console and for checking what the console did
 async function api(method, p, params) {
+  if (user) {
+    // as the npm SDK does: the user and password with every call
+    params = Object.assign({ username: user, password }, params);
+  }
   const q = new URLSearchParams(params).toString();
   const res = method === 'GET'
     ? await fetch(`${base}${p}?${q}`)
@@ -272,11 +276,20 @@ async function scenario() {
             { width: 1280, height: 900, deviceScaleFactor: 1, mobile: false });
 
   await step('load', async () => {
+    // with authentication on, the first call has no token: its 403 is
+    // what sends the console to its login page
+    expected = user ? { url: '/v1/console/namespaces', status: 403, seen: [] }
+                    : null;
     await cdp('Page.navigate', { url: base + '/' });
     await waitFor(`document.readyState === 'complete' && document.body
       && document.body.dataset.page
       && document.getElementById('view').dataset.state !== 'loading'`, 'the first page');
-    return evaluate('document.body.dataset.page');
+    const page = await evaluate('document.body.dataset.page');
+    if (user && (page !== 'login' || !expected.seen.length)) {
+      throw new Error(`auth on: the first page is ${page}, not the login`);
+    }
+    expected = null;
+    return page;
   });
 
   // the login page; with authentication on, the first page was it
