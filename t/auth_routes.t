@@ -54,6 +54,15 @@ sub walk ($what, $msg) {
         or diag(join "\n", @bad);
 }
 
+# the open routes are exactly these: a new one must be added here on purpose
+is_deeply([ sort map { "$_->[0] $_->[1]" } grep { $_->[2] eq 'OPEN' } @routes ],
+          [ sort((map { "GET $_" } qw(/v1/console/health/liveness
+                      /v1/console/health/readiness / /index.html /console.js
+                      /console.css /diff.js /actuator/prometheus)),
+                 'POST /v1/auth/users/login', 'POST /v1/auth/login',
+                 'POST /v1/auth/users/admin') ],
+          'the open routes: probes, login, bootstrap, console files, scrape');
+
 walk('before the admin', qr/admin/);
 is($t->http_get('/nacos/v1/console/health/liveness')->{status}, 200,
    'liveness open');

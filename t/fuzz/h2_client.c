@@ -3,13 +3,18 @@
  * (src/modules/grpc/nd_grpc_h2_client.c with nd_grpc_h2_frame.c and
  * nd_hpack.c), driven with bytes as t/unit/grpc/nd_grpc_h2_client.c
  * does: a session with three calls submitted, then the input as what
- * the server sends, in reads whose sizes come from the input too.
+ * the server sends, in reads whose sizes come from the input too.  With
+ * bit 4 of the first byte, the first call is a bi-stream (libnacos'
+ * /BiRequestStream/requestBiStream): each DATA on it goes to the
+ * message handler, which takes whole gRPC messages and decodes them as
+ * libnacos does its server requests (Payload, then the JSON body).
  */
 #include <nd_fuzz.h>
 
 #ifdef ND_WITH_GRPC
 
 #include <nd_grpc_h2_client.h>
+#include <nd_grpc_internal.h>
 
 #define NSTREAMS  3
 
@@ -53,10 +58,35 @@ w_end(void *data, nd_grpc_h2c_stream_t *st)
 }
 
 
+static void
+w_message(void *data, nd_grpc_h2c_stream_t *st)
+{
+    size_t         len;
+    json_t        *body;
+    Payload       *payload;
+    const u_char  *msg;
+
+    while (nd_grpc_message_next(&st->in, &msg, &len)) {
+        payload = payload__unpack(NULL, len, msg);
+        if (payload) {
+            body = nd_grpc_payload_body(payload);
+            if (body) {
+                (void) nd_json_get_str(body, "requestId", "");
+                json_decref(body);
+            }
+            payload__free_unpacked(payload, NULL);
+        }
+
+        nd_buf_consume(&st->in, 5 + len);
+    }
+}
+
+
 static const nd_grpc_h2c_handler_t  handler = {
     .write = w_write,
     .ready = w_ready,
     .end = w_end,
+    .message = w_message,
 };
 
 
@@ -94,6 +124,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nd_buf_init(&st[i].out);
         nd_buf_init(&st[i].in);
         nd_buf_append(&st[i].out, "\0\0\0\0\5hello" "0123456789", 10 + i * 5);
+        if (i == 0 && (data[0] & 4)) {
+            st[i].path = ND_GRPC_PATH_BIDI;
+            st[i].bidi = 1;
+        }
         nd_grpc_h2c_submit(&h2c, &st[i]);
     }
 

@@ -17,6 +17,16 @@ const nd_auth_route_t  nd_auth_routes[] = {
     R(POST,   "/v1/auth/login", OPEN),
     R(POST,   "/v1/auth/users/admin", OPEN),
 
+    /* the console's own files (no data: every call it makes is checked)
+     * and the Prometheus scrape (counts only, as Nacos's actuator; see
+     * docs/security.md) */
+    R(GET,    "/", OPEN),
+    R(GET,    "/index.html", OPEN),
+    R(GET,    "/console.js", OPEN),
+    R(GET,    "/console.css", OPEN),
+    R(GET,    "/diff.js", OPEN),
+    R(GET,    "/actuator/prometheus", OPEN),
+
     /* users, roles, permissions: console; a user changes its own
      * password (the handler checks it is its own or an admin's call) */
     R(GET,    "/v1/auth/users", CONSOLE),
@@ -121,6 +131,14 @@ const nd_auth_route_t  nd_auth_routes[] = {
     R(GET,    "/v2/core/cluster/node/self", CONSOLE),
     R(GET,    "/v1/core/loader/current", CONSOLE),
     R(GET,    "/v2/core/loader/current", CONSOLE),
+    R(GET,    "/v2/core/loader/reloadCurrent", CONSOLE),
+    R(GET,    "/v2/core/loader/reloadClient", CONSOLE),
+    R(GET,    "/v2/core/loader/smartReloadCluster", CONSOLE),
+    R(GET,    "/v2/core/loader/cluster", CONSOLE),
+    R(GET,    "/v1/core/loader/limitRule", CONSOLE),
+    R(POST,   "/v1/core/loader/limitRule", CONSOLE),
+    R(GET,    "/v1/core/loader/limitStats", CONSOLE),
+    R(GET,    "/v1/core/debug/grpc", CONSOLE),
     R(ANY,    "/v1/core/debug/echo", CONSOLE),
     R(GET,    "/v1/core/debug/sleep", CONSOLE),
     R(GET,    "/v1/core/debug/store/changes", CONSOLE),

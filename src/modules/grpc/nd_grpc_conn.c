@@ -715,61 +715,6 @@ nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
 }
 
 
-/* the envelope */
-
-int
-nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
-    size_t len)
-{
-    u_char                 *p;
-    size_t                  size;
-    Payload                 payload = PAYLOAD__INIT;
-    Google__Protobuf__Any   any = GOOGLE__PROTOBUF__ANY__INIT;
-
-    any.type_url = (char *) "";
-    any.value.data = (u_char *) json;
-    any.value.len = len;
-    payload.metadata = meta;
-    payload.body = &any;
-
-    size = payload__get_packed_size(&payload);
-    if (size > UINT32_MAX || nd_buf_reserve(out, 5 + size) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    p = out->data + out->len;
-    p[0] = 0;
-    p[1] = (u_char) (size >> 24);
-    p[2] = (u_char) (size >> 16);
-    p[3] = (u_char) (size >> 8);
-    p[4] = (u_char) size;
-    payload__pack(&payload, p + 5);
-    out->len += 5 + size;
-
-    return ND_OK;
-}
-
-
-json_t *
-nd_grpc_payload_body(const Payload *payload)
-{
-    json_t  *body;
-
-    if (payload->body == NULL || payload->body->value.len == 0) {
-        return json_object();
-    }
-
-    body = nd_json_loadb((const char *) payload->body->value.data,
-                         payload->body->value.len);
-    if (body && !json_is_object(body)) {
-        json_decref(body);
-        body = NULL;
-    }
-
-    return body;
-}
-
-
 static int
 nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
 {

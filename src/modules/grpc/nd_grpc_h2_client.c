@@ -451,6 +451,9 @@ nd_grpc_h2c_data_end(void *ctx)
 
         } else {
             unacked = &st->unacked;
+            if (st->bidi && h2c->handler->message) {
+                h2c->handler->message(h2c->data, st);
+            }
         }
     }
 
@@ -703,7 +706,8 @@ nd_grpc_h2c_submit(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 static int
 nd_grpc_h2c_open(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 {
-    u_char  f[ND_H2C_HEADERS_MAX], *p;
+    u_char       f[ND_H2C_HEADERS_MAX], *p;
+    const char  *path;
 
     st->id = (int32_t) h2c->next_sid;
     h2c->next_sid += 2;
@@ -718,8 +722,8 @@ nd_grpc_h2c_open(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
     p = f + ND_H2_HEAD;
     *p++ = 0x83;                                /* :method POST (3) */
     *p++ = 0x86;                                /* :scheme http (6) */
-    p = nd_hpack_encode_indexed_name(p, 4, (u_char *) ND_GRPC_PATH_UNARY,
-                                     sizeof(ND_GRPC_PATH_UNARY) - 1);
+    path = st->path ? st->path : ND_GRPC_PATH_UNARY;
+    p = nd_hpack_encode_indexed_name(p, 4, (u_char *) path, strlen(path));
     p = nd_hpack_encode_indexed_name(p, 1, (u_char *) h2c->authority,
                                      strlen(h2c->authority));
     p = nd_hpack_encode_indexed_name(p, 31, (u_char *) "application/grpc",
@@ -749,12 +753,12 @@ nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     room = nd_grpc_h2_flow_room(&h2c->flow, st->window);
     left = nd_buf_size(&st->out);
 
-    if (left && room == 0) {
+    if ((left && room == 0) || (st->bidi && left == 0)) {
         return 0;                       /* waits for WINDOW_UPDATE */
     }
 
     n = nd_min(left, room);
-    flags = (n == left) ? ND_H2_END_STREAM : 0;
+    flags = (n == left && !st->bidi) ? ND_H2_END_STREAM : 0;
 
     nd_grpc_h2_head(buf, n, ND_H2_DATA, flags, st->id);
     memcpy(buf + ND_H2_HEAD, nd_buf_start(&st->out), n);

@@ -40,6 +40,14 @@ struct nd_grpc_h2c_stream_s {
     int32_t              grpc_status;   /* -1: none came */
     nd_grpc_h2c_end_e    end;
     char                 message[256];  /* grpc-message, maybe truncated */
+    const char          *path;          /* NULL: /Request/request; set
+                                           before submit, borrowed */
+    unsigned             bidi:1;        /* a stream of messages both ways:
+                                           out may grow after submit (call
+                                           nd_grpc_h2c_send), never ends
+                                           from our side, and each DATA
+                                           frame that came is reported by
+                                           the handler's message function */
     unsigned             queued:1;      /* submitted, not ended */
     unsigned             headers:1;     /* response HEADERS came */
     unsigned             local:1;       /* we sent END_STREAM */
@@ -57,6 +65,10 @@ typedef struct {
      * inside nd_grpc_h2c_recv, _send and _fail: it may not call into
      * the framer. */
     void               (*end)(void *data, nd_grpc_h2c_stream_t *st);
+    /* DATA came on a bidi stream: st->in holds what came so far (the
+     * owner takes whole gRPC messages from it); called from inside
+     * nd_grpc_h2c_recv, it may not call into the framer; may be NULL */
+    void               (*message)(void *data, nd_grpc_h2c_stream_t *st);
     /* GOAWAY from the server: streams above last_sid have ended
      * REFUSED, nothing new opens; may be NULL */
     void               (*goaway)(void *data, int32_t last_sid,

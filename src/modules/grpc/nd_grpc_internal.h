@@ -204,6 +204,10 @@ int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
 /* a Payload's body: the JSON object (a new reference), {} when empty,
  * NULL when it is not a JSON object */
 json_t *nd_grpc_payload_body(const Payload *payload);
+/* the first whole gRPC message in "in" (any compression flag): 1 with
+ * *msg (inside the buffer) and *len, 0 while it is incomplete; the
+ * caller consumes 5 + *len once done with it */
+int nd_grpc_message_next(nd_buf_t *in, const u_char **msg, size_t *len);
 
 void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_init_cluster_connection(nd_connection_t *c);

@@ -29,6 +29,7 @@ typedef struct {
     size_t               client_header_max_size;
     size_t               send_queue_max;
     nd_str_t             access_log;
+    nd_flag_t            console;
 
     /* runtime */
     nd_hash_t            routes;             /* path -> route entry */
@@ -57,5 +58,7 @@ int nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s);
 void nd_http_access_log(nd_http_request_t *r);
 void nd_http_access_flush(nd_http_conf_t *hcf);
 nd_int_t nd_http_core_init(nd_cycle_t *cycle);
+nd_int_t nd_http_console_init(nd_cycle_t *cycle);
+void nd_http_console_redirect(nd_http_request_t *r);
 
 #endif /* ND_HTTP_INTERNAL_H */

@@ -62,6 +62,10 @@ static nd_command_t  nd_http_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_str_slot, offsetof(nd_http_conf_t, access_log), NULL },
 
+    { nd_string("console"),
+      ND_BLOCK_CONF | ND_CONF_FLAG,
+      nd_conf_set_flag_slot, offsetof(nd_http_conf_t, console), NULL },
+
     nd_null_command
 };
 
@@ -94,6 +98,7 @@ nd_http_create_conf(nd_cycle_t *cycle)
     hcf->client_max_body_size = ND_CONF_UNSET_SIZE;
     hcf->client_header_max_size = ND_CONF_UNSET_SIZE;
     hcf->send_queue_max = ND_CONF_UNSET_SIZE;
+    hcf->console = ND_CONF_UNSET;
     hcf->access_file.fd = -1;
 
     return hcf;
@@ -193,6 +198,7 @@ nd_http_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_size_value(hcf->client_max_body_size, 10 * 1024 * 1024);
     nd_conf_init_size_value(hcf->client_header_max_size, 16 * 1024);
     nd_conf_init_size_value(hcf->send_queue_max, 4 * 1024 * 1024);
+    nd_conf_init_value(hcf->console, 1);
 
     if (hcf->client_header_max_size < 256) {
         return "\"client_header_max_size\" must be at least 256 bytes";
@@ -308,6 +314,10 @@ nd_http_init_module(nd_cycle_t *cycle)
     if (nd_http_open_access_log(hcf, cycle->log) != ND_OK
         || nd_cycle_add_log_file(cycle, &hcf->access_file) != ND_OK)
     {
+        return ND_ERROR;
+    }
+
+    if (nd_http_console_init(cycle) != ND_OK) {
         return ND_ERROR;
     }
 

@@ -853,6 +853,10 @@ nd_http_dispatch(nd_http_conn_t *hc)
 
     e = nd_http_find_route(hcf, &route);
     if (e == NULL) {
+        if (route.len == 0 && hcf->console) {
+            nd_http_console_redirect(r);     /* "/nacos" -> "/nacos/" */
+            return;
+        }
         nd_http_send_spring_error(r, 404);
         return;
     }
@@ -1000,6 +1004,7 @@ nd_http_status_text(nd_uint_t status)
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 302: return "Found";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";

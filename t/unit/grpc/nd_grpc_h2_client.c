@@ -24,6 +24,8 @@ typedef struct {
     int32_t                goaway_last;
     int                    goaways;
     int                    fail_writes;
+    int                    messages;    /* bidi DATA reported */
+    size_t                 seen;        /* st->in size at the last one */
 } env_t;
 
 typedef struct {
@@ -75,10 +77,21 @@ w_goaway(void *data, int32_t last, uint32_t code)
 }
 
 
+static void
+w_message(void *data, nd_grpc_h2c_stream_t *st)
+{
+    env_t  *e = data;
+
+    e->messages++;
+    e->seen = nd_buf_size(&st->in);
+}
+
+
 static const nd_grpc_h2c_handler_t  handler = {
     .write = w_write,
     .ready = w_ready,
     .end = w_end,
+    .message = w_message,
     .goaway = w_goaway,
 };
 
@@ -363,6 +376,60 @@ test_session(void)
        && f.len == 8 && memcmp(f.p, "12345678", 8) == 0, "PING ack");
 
     done(&e, &h2c, st, 4);
+}
+
+
+/* a bi-stream (libnacos): its own path, no END_STREAM from us, more
+ * messages after submit, each DATA that comes reported as it comes */
+static void
+test_bidi(void)
+{
+    char                   fields[1024];
+    u_char                 tmp[4096];
+    env_t                  e;
+    frame_t                f;
+    nd_hpack_t             dec;
+    nd_grpc_h2c_t          h2c;
+    nd_grpc_h2c_stream_t   st;
+
+    session(&e, &h2c, 0, 4096);
+    frames(&e);
+    stream_init(&st, 5);
+    st.path = "/BiRequestStream/requestBiStream";
+    st.bidi = 1;
+    is_int(nd_grpc_h2c_submit(&h2c, &st), ND_OK, "bidi submit");
+    feed_settings(&h2c, 0, 0);
+    ok(next(&e, &f) && f.type == ND_H2_SETTINGS && f.flags == ND_H2_ACK,
+       "SETTINGS acknowledged");
+
+    ok(next(&e, &f) && f.type == ND_H2_HEADERS && f.sid == 1, "HEADERS");
+    nd_hpack_init(&dec, 4096);
+    fields[0] = '\0';
+    nd_hpack_decode(&dec, f.p, f.len, tmp, sizeof(tmp), emit, fields);
+    ok(strstr(fields, ":path=/BiRequestStream/requestBiStream;") != NULL,
+       "the stream's own path");
+    nd_hpack_free(&dec);
+    is_str(frames(&e), "DATA:1:0:5 ", "its message without END_STREAM");
+
+    nd_buf_append(&st.out, "more!", 5);
+    nd_grpc_h2c_send(&h2c);
+    is_str(frames(&e), "DATA:1:0:5 ", "a later message goes out the same way");
+    nd_grpc_h2c_send(&h2c);
+    is_str(frames(&e), "", "nothing to send: no empty DATA");
+
+    feed_headers(&h2c, 1, -1, 0, NULL);
+    feed(&h2c, ND_H2_DATA, 0, 1, "\0\0\0\0\2ab", 7);
+    is_int(e.messages, 1, "DATA reported to the message handler");
+    is_int((int) e.seen, 7, "with what came so far in st->in");
+    feed(&h2c, ND_H2_DATA, 0, 1, "\0\0\0\0\1c", 6);
+    is_int(e.messages, 2, "each DATA frame reported");
+    is_int(e.ended, 0, "the stream lives on");
+
+    feed_headers(&h2c, 1, 0, 1, NULL);
+    is_int(e.ended, 1, "it ends with the server's trailers");
+    ok(st.end == ND_GRPC_H2C_ANSWERED, "answered");
+
+    done(&e, &h2c, &st, 1);
 }
 
 
@@ -796,6 +863,7 @@ int
 main(void)
 {
     test_session();
+    test_bidi();
     test_send_flow();
     test_recv_flow();
     test_goaway();
