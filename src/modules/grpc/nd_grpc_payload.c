@@ -49,7 +49,8 @@ nd_grpc_payload_body(const Payload *payload)
         return json_object();
     }
 
-    /* one pass (nd_json.c), refusing what jansson refused */
+    /* as json_loadb(JSON_REJECT_DUPLICATES), without its byte-at-a-time
+     * lexer (src/core/nd_json.c) */
     body = nd_json_loadb((const char *) payload->body->value.data,
                          payload->body->value.len);
     if (body && !json_is_object(body)) {
