@@ -16,7 +16,8 @@ nd_naming_json_double(nd_buf_t *b, double d)
     char    buf[40];
     double  back;
 
-    if (d == (double) (int64_t) d && d > -1e15 && d < 1e15) {
+    /* the range first: converting a double outside int64_t is undefined */
+    if (d > -1e15 && d < 1e15 && d == (double) (int64_t) d) {
         return nd_buf_appendf(b, "%" PRId64 ".0", (int64_t) d);
     }
 
