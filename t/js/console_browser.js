@@ -320,6 +320,11 @@ async function scenario() {
     await evaluate(js.fill('#login-form [name=password]', password));
     await evaluate(js.submit('#login-form'));
     await waitFor("!!sessionStorage.getItem('nd.token')", 'a token');
+    // the console then loads the namespaces and leaves the login page on
+    // its own: wait for that, or it would undo the next step's navigation
+    await waitFor(`document.body.dataset.page !== 'login'
+      && document.getElementById('view').dataset.state !== 'loading'`,
+      'the page after the login');
     return 'logged in';
   });
 
