@@ -85,7 +85,7 @@ nacos_errmsg(nacos_client_t *c)
 
 /* the h2 framer's side */
 
-static int
+static nd_int_t
 nd_client_h2_write(void *data, const u_char *p, size_t len)
 {
     nacos_client_t  *c = data;
@@ -102,7 +102,7 @@ nd_client_h2_write(void *data, const u_char *p, size_t len)
 }
 
 
-static int
+static nd_int_t
 nd_client_h2_full(void *data)
 {
     nacos_client_t  *c = data;

@@ -14,13 +14,13 @@ typedef struct {
     unsigned     help:1;
 } nd_options_t;
 
-static int nd_get_options(int argc, char *const *argv, nd_options_t *o);
+static nd_int_t nd_get_options(int argc, char *const *argv, nd_options_t *o);
 static void nd_show_version(void);
 static void nd_show_help(void);
-static int nd_signal_process(nd_cycle_t *cycle, const char *name);
-static int nd_daemonize(void);
-static int nd_write_pid(nd_cycle_t *cycle);
-static int nd_dump_conf(nd_cycle_t *cycle);
+static nd_int_t nd_signal_process(nd_cycle_t *cycle, const char *name);
+static nd_int_t nd_daemonize(void);
+static nd_int_t nd_write_pid(nd_cycle_t *cycle);
+static nd_int_t nd_dump_conf(nd_cycle_t *cycle);
 
 
 int
@@ -168,7 +168,7 @@ done:
 }
 
 
-static int
+static nd_int_t
 nd_get_options(int argc, char *const *argv, nd_options_t *o)
 {
     int          i;
@@ -259,7 +259,7 @@ nd_show_help(void)
 }
 
 
-static int
+static nd_int_t
 nd_signal_process(nd_cycle_t *cycle, const char *name)
 {
     int    sig;
@@ -282,7 +282,7 @@ nd_signal_process(nd_cycle_t *cycle, const char *name)
 }
 
 
-static int
+static nd_int_t
 nd_daemonize(void)
 {
     int  fd;
@@ -320,7 +320,7 @@ nd_daemonize(void)
 }
 
 
-static int
+static nd_int_t
 nd_write_pid(nd_cycle_t *cycle)
 {
     int              fd;
@@ -354,7 +354,7 @@ nd_write_pid(nd_cycle_t *cycle)
 }
 
 
-static int
+static nd_int_t
 nd_dump_conf(nd_cycle_t *cycle)
 {
     int      fd;

@@ -33,7 +33,7 @@ nd_array_create(nd_pool_t *p, nd_uint_t n, size_t size)
 }
 
 
-static int
+static nd_int_t
 nd_array_grow(nd_array_t *a, nd_uint_t need)
 {
     void       *n;

@@ -14,7 +14,7 @@ nd_buf_init(nd_buf_t *b)
 }
 
 
-int
+nd_int_t
 nd_buf_reserve(nd_buf_t *b, size_t n)
 {
     u_char  *p;
@@ -53,7 +53,7 @@ nd_buf_reserve(nd_buf_t *b, size_t n)
 }
 
 
-int
+nd_int_t
 nd_buf_append(nd_buf_t *b, const void *data, size_t n)
 {
     if (n == 0) {
@@ -71,7 +71,7 @@ nd_buf_append(nd_buf_t *b, const void *data, size_t n)
 }
 
 
-int
+nd_int_t
 nd_buf_appendf(nd_buf_t *b, const char *fmt, ...)
 {
     int      n;

@@ -20,9 +20,9 @@ typedef struct {
 
 void nd_buf_init(nd_buf_t *b);
 /* make room for n more bytes after len; compacts first */
-int nd_buf_reserve(nd_buf_t *b, size_t n);
-int nd_buf_append(nd_buf_t *b, const void *data, size_t n);
-int nd_buf_appendf(nd_buf_t *b, const char *fmt, ...)
+nd_int_t nd_buf_reserve(nd_buf_t *b, size_t n);
+nd_int_t nd_buf_append(nd_buf_t *b, const void *data, size_t n);
+nd_int_t nd_buf_appendf(nd_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void nd_buf_consume(nd_buf_t *b, size_t n);
 void nd_buf_reset(nd_buf_t *b);

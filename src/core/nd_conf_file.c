@@ -200,7 +200,7 @@ nd_conf_parse_param(nd_conf_t *cf, const nd_str_t *param)
 }
 
 
-static int
+static nd_int_t
 nd_conf_push_arg(nd_conf_t *cf, u_char *start, size_t len)
 {
     nd_str_t  *word;

@@ -239,7 +239,7 @@ nd_cycle_create(const char *prefix, const char *conf_file,
 }
 
 
-int
+nd_int_t
 nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctxp,
     int reloading)
 {
@@ -347,7 +347,7 @@ failed:
 }
 
 
-int
+nd_int_t
 nd_cycle_open_logs(nd_cycle_t *cycle)
 {
     nd_core_conf_t  *ccf;
@@ -445,7 +445,7 @@ nd_cycle_reopen_logs(nd_cycle_t *cycle)
 }
 
 
-int
+nd_int_t
 nd_cycle_add_log_file(nd_cycle_t *cycle, nd_log_file_t *file)
 {
     nd_log_file_t  **f;

@@ -50,15 +50,15 @@ extern nd_cycle_t   *nd_cycle;        /* the running cycle */
 nd_cycle_t *nd_cycle_create(const char *prefix, const char *conf_file,
     const char *conf_param);
 /* create_conf for every module, parse, init_conf; ND_OK/ND_ERROR */
-int nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctx,
+nd_int_t nd_cycle_load_conf(nd_cycle_t *cycle, nd_pool_t *pool, void ***ctx,
     int reloading);
-int nd_cycle_open_logs(nd_cycle_t *cycle);
+nd_int_t nd_cycle_open_logs(nd_cycle_t *cycle);
 int nd_cycle_run(nd_cycle_t *cycle);
 void nd_cycle_stop(nd_cycle_t *cycle);
 void nd_cycle_reload(nd_cycle_t *cycle);
 void nd_cycle_reopen_logs(nd_cycle_t *cycle);
 /* files reopened by SIGUSR1 and SIGHUP besides the error log */
-int nd_cycle_add_log_file(nd_cycle_t *cycle, nd_log_file_t *file);
+nd_int_t nd_cycle_add_log_file(nd_cycle_t *cycle, nd_log_file_t *file);
 void nd_cycle_destroy(nd_cycle_t *cycle);
 /* pid in the pid file, or -1 */
 pid_t nd_cycle_read_pid(nd_cycle_t *cycle);

@@ -11,7 +11,7 @@ static u_char  nd_hash_k[16];
 static int     nd_hash_seeded;
 
 
-int
+nd_int_t
 nd_hash_seed(void)
 {
     if (RAND_bytes(nd_hash_k, sizeof(nd_hash_k)) != 1) {
@@ -118,7 +118,7 @@ nd_hash_stable(const u_char *key, size_t len)
 }
 
 
-int
+nd_int_t
 nd_hash_init(nd_hash_t *h, nd_uint_t size)
 {
     nd_uint_t  n;
@@ -186,7 +186,7 @@ nd_hash_grow(nd_hash_t *h)
 }
 
 
-int
+nd_int_t
 nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value)
 {
     uint32_t        hv;

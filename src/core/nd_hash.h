@@ -31,7 +31,7 @@ typedef struct {
 
 /* draws the process key (RAND_bytes); ND_OK or ND_ERROR.  main() calls
  * it first; nd_hash_init() calls it when nobody has */
-int nd_hash_seed(void);
+nd_int_t nd_hash_seed(void);
 /* SipHash-1-3 of p under the 16-byte key k */
 uint64_t nd_siphash13(const u_char k[16], const u_char *p, size_t len);
 /* the table's hash: SipHash-1-3 under the process key, differs per run */
@@ -41,10 +41,10 @@ uint32_t nd_hash_key(const u_char *key, size_t len);
  * never for a table keyed by client-chosen strings */
 uint32_t nd_hash_stable(const u_char *key, size_t len);
 
-int nd_hash_init(nd_hash_t *h, nd_uint_t size);
+nd_int_t nd_hash_init(nd_hash_t *h, nd_uint_t size);
 void *nd_hash_find(nd_hash_t *h, const u_char *key, size_t len);
 /* ND_OK; ND_BUSY when the key exists (value unchanged); ND_ERROR on ENOMEM */
-int nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value);
+nd_int_t nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value);
 /* returns the removed value or NULL */
 void *nd_hash_del(nd_hash_t *h, const u_char *key, size_t len);
 void nd_hash_free(nd_hash_t *h);

@@ -35,7 +35,7 @@ nd_addr_from_sockaddr(nd_addr_t *addr, const struct sockaddr *sa,
 }
 
 
-int
+nd_int_t
 nd_parse_addr(const nd_str_t *s, nd_addr_t *addr)
 {
     char                  host[INET6_ADDRSTRLEN + 1];

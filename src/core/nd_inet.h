@@ -17,7 +17,7 @@ typedef struct {
     in_port_t                port;                       /* host order */
 } nd_addr_t;
 
-int nd_parse_addr(const nd_str_t *s, nd_addr_t *addr);
+nd_int_t nd_parse_addr(const nd_str_t *s, nd_addr_t *addr);
 void nd_addr_from_sockaddr(nd_addr_t *addr, const struct sockaddr *sa,
     socklen_t len);
 

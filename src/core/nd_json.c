@@ -21,7 +21,7 @@ nd_json_dump_buf(json_t *json, nd_buf_t *b)
 
 
 /* s as a JSON string literal, quotes included (as jansson escapes) */
-int
+nd_int_t
 nd_json_str(nd_buf_t *b, const char *s, size_t len)
 {
     u_char             c;
@@ -89,7 +89,7 @@ nd_json_get_str(json_t *obj, const char *key, const char *dflt)
  * ("port":"2001" from the C++ SDK's beat), so we do too: the whole string
  * must be the number, else it is not one.
  */
-int
+nd_int_t
 nd_json_int(json_t *obj, const char *key, int64_t *out)
 {
     char        *end;
@@ -133,7 +133,7 @@ nd_json_int(json_t *obj, const char *key, int64_t *out)
 }
 
 
-int
+nd_int_t
 nd_json_real(json_t *obj, const char *key, double *out)
 {
     char        *end;
@@ -283,7 +283,7 @@ nd_json_utf8_len(const u_char *p, const u_char *end)
 }
 
 
-static int
+static nd_int_t
 nd_json_hex4(const u_char *p, uint32_t *out)
 {
     nd_uint_t  i;
@@ -314,7 +314,7 @@ nd_json_hex4(const u_char *p, uint32_t *out)
 
 /* a string after its opening quote: *s and *len point at its bytes (in
  * the text, or in jp->tmp when it had escapes); ND_ERROR if invalid */
-static int
+static nd_int_t
 nd_json_parse_string(nd_json_parser_t *jp, const char **s, size_t *len)
 {
     const u_char  *start, *p, *end;

@@ -13,7 +13,7 @@
 /* appends the compact serialization to b; ND_OK / ND_ERROR */
 int nd_json_dump_buf(json_t *json, nd_buf_t *b);
 /* appends s as a JSON string literal, quotes included */
-int nd_json_str(nd_buf_t *b, const char *s, size_t len);
+nd_int_t nd_json_str(nd_buf_t *b, const char *s, size_t len);
 
 /* a JSON object or array text to a tree as json_loadb() with
  * JSON_REJECT_DUPLICATES takes it (the same refusals), faster; NULL if
@@ -23,8 +23,8 @@ json_t *nd_json_loadb(const char *text, size_t len);
 const char *nd_json_get_str(json_t *obj, const char *key, const char *dflt);
 /* a number, or a string holding one as Jackson takes it: ND_OK (*out),
  * ND_DECLINED absent or null, ND_ERROR not a number (reals: not finite) */
-int nd_json_int(json_t *obj, const char *key, int64_t *out);
-int nd_json_real(json_t *obj, const char *key, double *out);
+nd_int_t nd_json_int(json_t *obj, const char *key, int64_t *out);
+nd_int_t nd_json_real(json_t *obj, const char *key, double *out);
 /* the same with a default for absent or bad values; booleans also from
  * "true" and "false" */
 int64_t nd_json_get_int(json_t *obj, const char *key, int64_t dflt);

@@ -167,7 +167,7 @@ nd_log_stderr(nd_err_t err, const char *fmt, ...)
 
 /* the directory a file is written in, made when missing (one level: a
  * fresh prefix has no logs/), as "make run" used to do by hand */
-int
+nd_int_t
 nd_create_parent_dir(const char *path)
 {
     int     rc;
@@ -194,7 +194,7 @@ nd_create_parent_dir(const char *path)
 }
 
 
-int
+nd_int_t
 nd_log_file_open(nd_log_file_t *file, const char *path)
 {
     int  fd;
@@ -212,7 +212,7 @@ nd_log_file_open(nd_log_file_t *file, const char *path)
 }
 
 
-int
+nd_int_t
 nd_log_file_reopen(nd_log_file_t *file)
 {
     int  fd;

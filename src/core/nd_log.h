@@ -65,9 +65,9 @@ int nd_log_level_parse(const char *name, size_t len);
 const char *nd_log_level_name(nd_uint_t level);
 /* open (append) a log file; path must be absolute or prefix-resolved */
 /* makes the directory of path when it is missing (one level) */
-int nd_create_parent_dir(const char *path);
-int nd_log_file_open(nd_log_file_t *file, const char *path);
-int nd_log_file_reopen(nd_log_file_t *file);
+nd_int_t nd_create_parent_dir(const char *path);
+nd_int_t nd_log_file_open(nd_log_file_t *file, const char *path);
+nd_int_t nd_log_file_reopen(nd_log_file_t *file);
 
 #define nd_assert(log, cond)                                                  \
     do {                                                                      \

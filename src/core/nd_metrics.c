@@ -103,7 +103,7 @@ nd_metrics_hist_observe(nd_metrics_hist_t *h, double v)
 }
 
 
-static int
+static nd_int_t
 nd_metrics_add(nd_cycle_t *cycle, const char *name, const char *help,
     nd_metric_type_e type, const nd_metrics_entry_t *entry)
 {
@@ -260,7 +260,7 @@ nd_metrics_series_new(nd_cycle_t *cycle, nd_array_t *series,
 }
 
 
-int
+nd_int_t
 nd_metrics_add_source(nd_cycle_t *cycle, const char *name,
     nd_metrics_source_pt fn, void *data)
 {
@@ -412,7 +412,7 @@ nd_metrics_put_series(nd_buf_t *out, const char *name, nd_array_t *series)
 }
 
 
-int
+nd_int_t
 nd_metrics_render(nd_cycle_t *cycle, nd_buf_t *out)
 {
     double                 v;
@@ -541,7 +541,7 @@ nd_metrics_lag_handler(nd_timer_t *t)
 }
 
 
-int
+nd_int_t
 nd_metrics_init(nd_cycle_t *cycle)
 {
     struct nd_metrics_s  *m;

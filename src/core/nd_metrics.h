@@ -90,7 +90,7 @@ int nd_metrics_add_series(nd_cycle_t *cycle, const char *name,
 nd_metrics_hist_t *nd_metrics_series_new(nd_cycle_t *cycle,
     nd_array_t *series, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int nd_metrics_add_source(nd_cycle_t *cycle, const char *name,
+nd_int_t nd_metrics_add_source(nd_cycle_t *cycle, const char *name,
     nd_metrics_source_pt fn, void *data);
 
 /* for sources: "# HELP" and "# TYPE" once per family, then its samples */
@@ -104,10 +104,10 @@ void nd_metrics_put_hist(nd_buf_t *out, const char *name,
 void nd_metrics_put_escaped(nd_buf_t *out, const char *s, size_t len);
 
 /* the whole exposition; ND_OK or ND_ERROR (out of memory) */
-int nd_metrics_render(nd_cycle_t *cycle, nd_buf_t *out);
+nd_int_t nd_metrics_render(nd_cycle_t *cycle, nd_buf_t *out);
 
 /* the process's own: memory, event-loop lag (the event module's hooks) */
-int nd_metrics_init(nd_cycle_t *cycle);
+nd_int_t nd_metrics_init(nd_cycle_t *cycle);
 void nd_metrics_start(nd_cycle_t *cycle);
 void nd_metrics_stop(nd_cycle_t *cycle);
 

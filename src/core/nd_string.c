@@ -87,7 +87,7 @@ nd_atoi(const u_char *p, size_t n)
 }
 
 
-int
+nd_int_t
 nd_atoi64(const u_char *p, size_t n, int64_t *out)
 {
     int       neg;
@@ -126,7 +126,7 @@ nd_atoi64(const u_char *p, size_t n, int64_t *out)
 }
 
 
-int
+nd_int_t
 nd_atod(const u_char *p, size_t n, double *out)
 {
     char    buf[64], *end;
@@ -154,7 +154,7 @@ nd_atod(const u_char *p, size_t n, double *out)
 }
 
 
-int
+nd_int_t
 nd_parse_time(const nd_str_t *s, nd_msec_t *out)
 {
     u_char     *p, *end;
@@ -214,7 +214,7 @@ nd_parse_time(const nd_str_t *s, nd_msec_t *out)
 }
 
 
-int
+nd_int_t
 nd_parse_size(const nd_str_t *s, size_t *out)
 {
     size_t    len, scale;
@@ -443,7 +443,7 @@ nd_base64url_decode(u_char *dst, const u_char *src, size_t len)
 }
 
 
-int
+nd_int_t
 nd_md5_hex(const void *data, size_t len, char *out)
 {
     u_char        md[EVP_MAX_MD_SIZE];

@@ -54,13 +54,13 @@ void nd_strlow(u_char *dst, const u_char *src, size_t n);
 
 /* numbers: -1 (ND_ERROR) on any bad character or overflow */
 nd_int_t nd_atoi(const u_char *p, size_t n);
-int nd_atoi64(const u_char *p, size_t n, int64_t *out);
-int nd_atod(const u_char *p, size_t n, double *out);
+nd_int_t nd_atoi64(const u_char *p, size_t n, int64_t *out);
+nd_int_t nd_atod(const u_char *p, size_t n, double *out);
 
 /* conf units: time in ms ("500ms", "10s", "1m30s", "2h", "1d"; no unit =
  * seconds), sizes in bytes ("512", "16k", "10m", "1g") */
-int nd_parse_time(const nd_str_t *s, nd_msec_t *out);
-int nd_parse_size(const nd_str_t *s, size_t *out);
+nd_int_t nd_parse_time(const nd_str_t *s, nd_msec_t *out);
+nd_int_t nd_parse_size(const nd_str_t *s, size_t *out);
 
 /*
  * Percent-decoding.  plus_space turns '+' into ' ' (form/query rules).
@@ -91,6 +91,6 @@ ssize_t nd_base64url_decode(u_char *dst, const u_char *src, size_t len);
  * of its bytes), over libcrypto's EVP: 32 hex chars and a NUL into
  * out[33]; ND_OK, or ND_ERROR (out "") when libcrypto fails */
 #define ND_MD5_HEX_LEN  32
-int nd_md5_hex(const void *data, size_t len, char *out);
+nd_int_t nd_md5_hex(const void *data, size_t len, char *out);
 
 #endif /* ND_STRING_H */

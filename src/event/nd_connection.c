@@ -308,7 +308,7 @@ nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size)
 }
 
 
-int
+nd_int_t
 nd_connection_send(nd_connection_t *c, const void *data, size_t len)
 {
     nd_event_conf_t  *ecf;
@@ -341,7 +341,7 @@ nd_connection_send(nd_connection_t *c, const void *data, size_t len)
 }
 
 
-int
+nd_int_t
 nd_connection_flush(nd_connection_t *c)
 {
     ssize_t  n;

@@ -66,12 +66,12 @@ nd_connection_t *nd_connection_connect(nd_cycle_t *cycle,
     void *data);
 /* queue output; ND_ERROR (and the connection is closed) when the queue
  * would pass out_max */
-int nd_connection_send(nd_connection_t *c, const void *data, size_t len);
+nd_int_t nd_connection_send(nd_connection_t *c, const void *data, size_t len);
 /* read: bytes read (> 0), 0 at end of stream, ND_AGAIN when nothing is
  * there now, ND_ERROR on an error (logged); EINTR is retried */
 ssize_t nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size);
 /* flush now (normally done by the loop pass) */
-int nd_connection_flush(nd_connection_t *c);
+nd_int_t nd_connection_flush(nd_connection_t *c);
 void nd_connection_read_start(nd_connection_t *c);
 void nd_connection_read_stop(nd_connection_t *c);
 /* close in the next loop pass; after_write: once queued output is sent */

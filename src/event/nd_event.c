@@ -407,7 +407,7 @@ nd_event_exit(nd_cycle_t *cycle)
 }
 
 
-int
+nd_int_t
 nd_event_add_accept_hook(nd_cycle_t *cycle, nd_accept_hook_pt hook)
 {
     nd_accept_hook_pt  *h;
@@ -448,7 +448,7 @@ nd_listening_add(nd_cycle_t *cycle, const nd_addr_t *addr, int backlog,
 }
 
 
-int
+nd_int_t
 nd_listening_open_all(nd_cycle_t *cycle)
 {
     int               fd, on;

@@ -76,10 +76,10 @@ extern nd_module_t  nd_event_module;
 nd_listening_t *nd_listening_add(nd_cycle_t *cycle, const nd_addr_t *addr,
     int backlog, void (*handler)(nd_connection_t *c), void *data,
     const char *owner);
-int nd_listening_open_all(nd_cycle_t *cycle);
+nd_int_t nd_listening_open_all(nd_cycle_t *cycle);
 void nd_listening_close_all(nd_cycle_t *cycle);
 
-int nd_event_add_accept_hook(nd_cycle_t *cycle, nd_accept_hook_pt hook);
+nd_int_t nd_event_add_accept_hook(nd_cycle_t *cycle, nd_accept_hook_pt hook);
 
 #define nd_event_conf(cycle)                                                  \
     ((nd_event_conf_t *) nd_get_conf(cycle, nd_event_module))

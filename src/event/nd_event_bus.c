@@ -110,7 +110,7 @@ nd_event_bus_destroy(nd_event_bus_t *bus)
 }
 
 
-int
+nd_int_t
 nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
     nd_event_handler_pt handler, void *data)
 {
@@ -132,7 +132,7 @@ nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
 }
 
 
-int
+nd_int_t
 nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
     const nd_str_t *key, void *payload, nd_event_dispose_pt dispose)
 {

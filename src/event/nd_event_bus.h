@@ -34,11 +34,11 @@ typedef void (*nd_event_dispose_pt)(void *payload);
 
 nd_event_bus_t *nd_event_bus_create(void);
 void nd_event_bus_destroy(nd_event_bus_t *bus);
-int nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
+nd_int_t nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
     nd_event_handler_pt handler, void *data);
 /* key: what identifies "the same event" (service key, config key...);
  * takes ownership of payload (dispose is called even on error) */
-int nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
+nd_int_t nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
     const nd_str_t *key, void *payload, nd_event_dispose_pt dispose);
 /* dispatch what was queued before this call (what the subscribers publish
  * stays queued); returns events dispatched */

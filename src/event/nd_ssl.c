@@ -188,7 +188,7 @@ nd_ssl_conf_free(nd_ssl_conf_t *sc)
 }
 
 
-static int
+static nd_int_t
 nd_ssl_new(nd_connection_t *c, nd_ssl_ctx_t *ctx)
 {
     SSL  *ssl;
@@ -206,7 +206,7 @@ nd_ssl_new(nd_connection_t *c, nd_ssl_ctx_t *ctx)
 }
 
 
-int
+nd_int_t
 nd_ssl_accept_init(nd_connection_t *c, nd_ssl_ctx_t *ctx)
 {
     if (nd_ssl_new(c, ctx) != ND_OK) {
@@ -219,7 +219,7 @@ nd_ssl_accept_init(nd_connection_t *c, nd_ssl_ctx_t *ctx)
 }
 
 
-int
+nd_int_t
 nd_ssl_connect_init(nd_connection_t *c, nd_ssl_ctx_t *ctx, const char *host)
 {
     X509_VERIFY_PARAM  *param;

@@ -51,8 +51,8 @@ void nd_ssl_conf_free(nd_ssl_conf_t *sc);
 
 /* TLS on c: as the server (accepted), or as the client of host, which
  * the peer's certificate must name (an IP address or a DNS name) */
-int nd_ssl_accept_init(nd_connection_t *c, nd_ssl_ctx_t *ctx);
-int nd_ssl_connect_init(nd_connection_t *c, nd_ssl_ctx_t *ctx,
+nd_int_t nd_ssl_accept_init(nd_connection_t *c, nd_ssl_ctx_t *ctx);
+nd_int_t nd_ssl_connect_init(nd_connection_t *c, nd_ssl_ctx_t *ctx,
     const char *host);
 
 /* nd_connection.c's I/O on a TLS connection: bytes, 0 at the peer's

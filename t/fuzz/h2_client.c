@@ -25,7 +25,7 @@ typedef struct {
 } env_t;
 
 
-static int
+static nd_int_t
 w_write(void *data, const u_char *p, size_t len)
 {
     env_t  *e = data;

@@ -133,7 +133,7 @@ int nd_auth_password_ok(nd_auth_conf_t *acf, nd_auth_user_t *u,
     const char *pw);
 /* the token of a request: the accessToken parameter, an accessToken
  * header or Authorization: Bearer; ND_OK or ND_DECLINED */
-int nd_auth_http_token(nd_http_request_t *r, nd_str_t *token);
+nd_int_t nd_auth_http_token(nd_http_request_t *r, nd_str_t *token);
 
 /* nd_auth_http.c */
 nd_int_t nd_auth_http_init(nd_cycle_t *cycle);

@@ -644,7 +644,7 @@ nd_auth_http_password(nd_http_request_t *r, char user[ND_AUTH_USER_MAX + 1])
 
 
 /* accessToken parameter, accessToken header, Authorization: Bearer */
-int
+nd_int_t
 nd_auth_http_token(nd_http_request_t *r, nd_str_t *token)
 {
     nd_str_t  *h;

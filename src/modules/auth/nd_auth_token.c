@@ -18,7 +18,7 @@
 #define ND_AUTH_HASH_LEN    32
 
 
-static int
+static nd_int_t
 nd_auth_hmac(const u_char *secret, size_t secret_len, const u_char *data,
     size_t len, u_char *md)
 {

@@ -58,11 +58,12 @@ const char *nd_member_state_name(nd_member_state_e state);
  * called once (see nd_grpc_peer_done_pt); ND_DECLINED: the peer is DOWN
  * or this node, and nothing was sent (cb is not called).
  */
-int nd_cluster_call(nd_member_t *m, const char *type, json_t *body,
+nd_int_t nd_cluster_call(nd_member_t *m, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data);
 /* the same with a body serialized by the caller (borrowed) */
-int nd_cluster_call_raw(nd_member_t *m, const char *type, const u_char *json,
-    size_t len, nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data);
+nd_int_t nd_cluster_call_raw(nd_member_t *m, const char *type,
+    const u_char *json, size_t len, nd_msec_t timeout,
+    nd_grpc_peer_done_pt cb, void *data);
 /* the same call to every peer that is not DOWN; returns how many calls
  * were made (cb once for each) */
 nd_uint_t nd_cluster_broadcast(nd_cycle_t *cycle, const char *type,

@@ -121,7 +121,7 @@ nd_cluster_block(nd_conf_t *cf, nd_command_t *cmd, void *conf)
 
 /* "ip[:port]" (port 8848 when absent, as in Nacos's cluster.conf) or
  * "[v6]:port"; numeric only */
-static int
+static nd_int_t
 nd_cluster_parse_addr(const u_char *p, size_t len, nd_addr_t *addr)
 {
     u_char    buf[ND_SOCKADDR_STRLEN + 8];
@@ -330,7 +330,7 @@ nd_cluster_member_conf_cmp(const void *a, const void *b)
 
 
 /* addr with port + offset */
-static int
+static nd_int_t
 nd_cluster_port_offset(const nd_addr_t *from, nd_uint_t offset,
     nd_addr_t *to)
 {
@@ -503,7 +503,7 @@ nd_cluster_member_free(nd_member_t *m)
 
 /* the runtime list from a conf's members (sorted); old members that are
  * still named keep their state and connection */
-static int
+static nd_int_t
 nd_cluster_members_set(nd_cluster_conf_t *ccf, nd_cluster_conf_t *from)
 {
     nd_uint_t                  i, j, n;
@@ -912,7 +912,7 @@ nd_member_state_name(nd_member_state_e state)
 }
 
 
-int
+nd_int_t
 nd_cluster_call(nd_member_t *m, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data)
 {
@@ -929,7 +929,7 @@ nd_cluster_call(nd_member_t *m, const char *type, json_t *body,
 }
 
 
-int
+nd_int_t
 nd_cluster_call_raw(nd_member_t *m, const char *type, const u_char *json,
     size_t len, nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data)
 {

@@ -43,7 +43,7 @@ int nd_config_md5_differs(nd_cycle_t *cycle, const nd_config_key_t *key,
 /* l->notify and l->data set by the caller; data identifies the owner:
  * an owner that listens to the same key twice gets ND_DECLINED (the
  * first listener stays).  Owners register their keys one after another */
-int nd_config_listen(nd_cycle_t *cycle, const nd_config_key_t *key,
+nd_int_t nd_config_listen(nd_cycle_t *cycle, const nd_config_key_t *key,
     nd_config_listener_t *l);
 void nd_config_unlisten(nd_config_listener_t *l);
 

@@ -46,7 +46,7 @@ nd_config_http_init(nd_cycle_t *cycle)
 
 
 /* parameters are trimmed, as Nacos's WebUtils does */
-int
+nd_int_t
 nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v)
 {
     if (nd_http_arg(r, name, v) != ND_OK) {

@@ -91,7 +91,7 @@ nd_int_t nd_config_cluster_gather(nd_http_request_t *r,
 #endif
 
 /* request parameters shared by the HTTP files */
-int nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
+nd_int_t nd_config_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
 nd_int_t nd_config_v1_error(nd_http_request_t *r, nd_uint_t status,
     const char *msg);
 /* the first part of a key that breaks the Nacos name rules (nd_name.h) */
@@ -122,7 +122,7 @@ typedef struct {
 /* Listening-Configs (v, form-decoded) into poll->keys and ->ls, views
  * into a decoded pool copy: ND_OK, ND_DECLINED (malformed), ND_BUSY (over
  * max keys), ND_ERROR; its own function for t/fuzz/listening_configs.c */
-int nd_config_parse_listening(nd_http_request_t *r, nd_str_t *v,
+nd_int_t nd_config_parse_listening(nd_http_request_t *r, nd_str_t *v,
     nd_config_poll_t *poll, nd_uint_t max);
 
 #endif /* ND_CONFIG_INTERNAL_H */

@@ -173,7 +173,7 @@ nd_config_poll_abort(nd_http_request_t *r)
 }
 
 
-int
+nd_int_t
 nd_config_parse_listening(nd_http_request_t *r, nd_str_t *v,
     nd_config_poll_t *poll, nd_uint_t max)
 {

@@ -103,7 +103,7 @@ nd_config_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
-static int
+static nd_int_t
 nd_config_metrics_init(nd_cycle_t *cycle, nd_config_conf_t *ccf)
 {
     if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
@@ -393,7 +393,7 @@ nd_config_watch_release(nd_config_conf_t *ccf, nd_config_watch_t *w)
 }
 
 
-int
+nd_int_t
 nd_config_listen(nd_cycle_t *cycle, const nd_config_key_t *key,
     nd_config_listener_t *l)
 {

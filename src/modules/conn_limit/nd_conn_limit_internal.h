@@ -58,7 +58,7 @@ extern nd_module_t  nd_conn_limit_module;
     ((nd_conn_limit_conf_t *) nd_get_conf(cycle, nd_conn_limit_module))
 
 /* nd_conn_limit_module.c */
-int nd_conn_limit_load(nd_conn_limit_conf_t *lcf, const u_char *data,
+nd_int_t nd_conn_limit_load(nd_conn_limit_conf_t *lcf, const u_char *data,
     size_t len, const char *from, nd_log_t *log, int level);
 /* send ConnectResetRequest (redirect "ip:port" or NULL) and close the
  * connection if it is still here after reset_timeout */

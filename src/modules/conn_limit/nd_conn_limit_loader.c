@@ -191,7 +191,7 @@ nd_conn_limit_least_loaded(nd_conn_limit_conf_t *lcf)
 
 
 /* "ip:port" or nothing; a bad one is an error */
-static int
+static nd_int_t
 nd_conn_limit_redirect_arg(nd_http_request_t *r, char *buf, size_t size)
 {
     nd_str_t   v;
@@ -691,7 +691,7 @@ nd_conn_limit_mkdirs(const char *path)
 
 
 /* write the rule file whole: a temporary file, fsync, rename */
-static int
+static nd_int_t
 nd_conn_limit_write(const char *path, const u_char *data, size_t len)
 {
     int       fd;

@@ -148,7 +148,7 @@ nd_conn_limit_set_factor(nd_conf_t *cf, nd_command_t *cmd, void *conf)
 
 /* read the rule file: ND_OK (a missing file is no rules), or ND_ERROR
  * with the reason logged */
-static int
+static nd_int_t
 nd_conn_limit_read(nd_conn_limit_conf_t *lcf, nd_log_t *log, int level)
 {
     int       fd, rc;
@@ -458,7 +458,7 @@ nd_conn_limit_http_filter(nd_http_request_t *r)
 }
 
 
-int
+nd_int_t
 nd_conn_limit_load(nd_conn_limit_conf_t *lcf, const u_char *data,
     size_t len, const char *from, nd_log_t *log, int level)
 {
@@ -567,7 +567,7 @@ static const struct {
 };
 
 
-static int
+static nd_int_t
 nd_conn_limit_metrics_init(nd_cycle_t *cycle, nd_conn_limit_conf_t *lcf)
 {
     nd_uint_t                     i, *v;

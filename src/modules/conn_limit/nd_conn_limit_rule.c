@@ -5,7 +5,7 @@
 #include <nd_conn_limit_rule.h>
 
 
-static int
+static nd_int_t
 nd_conn_limit_rule_scalar(json_t *root, const char *key, int64_t *value,
     char *err, size_t errlen)
 {
@@ -29,7 +29,7 @@ nd_conn_limit_rule_scalar(json_t *root, const char *key, int64_t *value,
 }
 
 
-static int
+static nd_int_t
 nd_conn_limit_rule_map(json_t *root, const char *key, json_t **map,
     char *err, size_t errlen)
 {
@@ -66,7 +66,7 @@ nd_conn_limit_rule_map(json_t *root, const char *key, json_t **map,
 }
 
 
-static int
+static nd_int_t
 nd_conn_limit_rule_monitor(json_t *root, nd_conn_limit_rule_t *rule,
     char *err, size_t errlen)
 {
@@ -111,7 +111,7 @@ nd_conn_limit_rule_none(nd_conn_limit_rule_t *rule)
 }
 
 
-int
+nd_int_t
 nd_conn_limit_rule_parse(const u_char *data, size_t len,
     nd_conn_limit_rule_t *rule, char *err, size_t errlen)
 {

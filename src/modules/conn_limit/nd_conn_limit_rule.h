@@ -28,7 +28,7 @@ typedef struct {
 
 /* ND_OK with *rule filled (nd_conn_limit_rule_free it), or ND_ERROR with
  * a message in err */
-int nd_conn_limit_rule_parse(const u_char *data, size_t len,
+nd_int_t nd_conn_limit_rule_parse(const u_char *data, size_t len,
     nd_conn_limit_rule_t *rule, char *err, size_t errlen);
 /* an empty rule: no limits */
 void nd_conn_limit_rule_none(nd_conn_limit_rule_t *rule);

@@ -99,7 +99,7 @@ nd_int_t nd_distro_forward_init(nd_cycle_t *cycle);
 
 /* nd_distro_data.c: clients as JSON, and applying them */
 /* the client's state as JSON text appended to b */
-int nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c);
+nd_int_t nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c);
 /* NULL when it is well formed, else what is wrong */
 const char *nd_distro_client_check(json_t *client);
 /* a synced copy made or brought in line with the owner's state */

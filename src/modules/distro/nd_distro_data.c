@@ -57,7 +57,7 @@ nd_distro_instance_text(nd_buf_t *b, nd_naming_instance_t *inst)
 
 /* the client's state as JSON text (the CLIENT of nd_distro.h), written
  * straight into b: a snapshot or a batch holds many thousands */
-int
+nd_int_t
 nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c)
 {
     nd_uint_t              i, n;

@@ -46,7 +46,7 @@ nd_distro_gate(nd_grpc_conn_t *conn, const char *type, json_t *headers,
 
 
 /* the ip:port a 1.x write names: parameters, or the beat's JSON */
-static int
+static nd_int_t
 nd_distro_write_addr(nd_http_request_t *r, int beat, char *buf, size_t size)
 {
     json_t        *b;

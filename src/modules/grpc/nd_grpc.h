@@ -68,7 +68,7 @@ const nd_str_t *nd_grpc_identity(nd_cycle_t *cycle);
 int nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len);
 /* open the cluster port (from init_conf, not when reloading) */
 /* ssl: TLS on the port, or NULL */
-int nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr,
+nd_int_t nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr,
     nd_ssl_ctx_t *ssl);
 /* the connection is on the cluster port */
 int nd_grpc_conn_is_cluster(nd_grpc_conn_t *conn);
@@ -88,7 +88,7 @@ int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);
  */
 typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
     json_t *headers, json_t *body, const char **msg);
-int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
+nd_int_t nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
 
 /*
  * A connection hook is called at once (not through the event bus) when an
@@ -96,7 +96,7 @@ int nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
  * (up = 0), so a module can keep counts that a gate reads.
  */
 typedef void (*nd_grpc_conn_hook_pt)(nd_grpc_conn_t *conn, int up);
-int nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook);
+nd_int_t nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook);
 
 /* answer with a response type; fills resultCode 200, errorCode 0 and
  * success true where body lacks them; takes the body reference */
@@ -129,12 +129,12 @@ nd_uint_t nd_grpc_conn_each(nd_cycle_t *cycle,
     void (*fn)(nd_grpc_conn_t *conn, void *data), void *data);
 /* server request on the bi-stream; requestId is assigned here; takes the
  * body reference; cb may be NULL */
-int nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+nd_int_t nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_push_pt cb, void *data);
 /* the same with a body serialized once for many connections: json is a
  * JSON object's text without requestId and headers (they are spliced in
  * per push); borrowed */
-int nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
+nd_int_t nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
     const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
     void *data);
 /* CONNECTION_CLOSED's payload (its key is the connection id) */

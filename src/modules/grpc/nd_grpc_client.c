@@ -212,7 +212,7 @@ nd_grpc_peer_retry(nd_timer_t *t)
 
 /* the framer's handler */
 
-static int
+static nd_int_t
 nd_grpc_peer_write(void *data, const u_char *p, size_t len)
 {
     nd_grpc_peer_conn_t  *pc = data;
@@ -221,7 +221,7 @@ nd_grpc_peer_write(void *data, const u_char *p, size_t len)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_peer_full(void *data)
 {
     nd_grpc_peer_conn_t  *pc = data;
@@ -839,12 +839,12 @@ done:
 }
 
 
-static int nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
+static nd_int_t nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
     const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
     nd_grpc_peer_done_pt cb, void *data);
 
 
-int
+nd_int_t
 nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
     json_t *headers, nd_msec_t timeout, nd_grpc_peer_done_pt cb,
     void *data)
@@ -883,7 +883,7 @@ nd_grpc_peer_call_raw(nd_grpc_peer_t *peer, const char *type,
 }
 
 
-static int
+static nd_int_t
 nd_grpc_peer_start(nd_grpc_peer_t *peer, const char *type,
     const u_char *json, size_t len, json_t *headers, nd_msec_t timeout,
     nd_grpc_peer_done_pt cb, void *data)

@@ -64,7 +64,7 @@ void nd_grpc_peer_destroy(nd_grpc_peer_t *peer); /* pending: ND_ABORT */
  * cb is never called (body not an object, a request over
  * max_message_size, no memory, a destroyed peer; logged).
  * timeout 0: 3000 ms. */
-int nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
+nd_int_t nd_grpc_peer_call(nd_grpc_peer_t *peer, const char *type, json_t *body,
     json_t *headers, nd_msec_t timeout, nd_grpc_peer_done_pt cb,
     void *data);
 /* the same with a body serialized by the caller (a JSON object's text,

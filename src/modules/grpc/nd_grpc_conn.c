@@ -415,7 +415,7 @@ nd_grpc_stream_open(nd_grpc_conn_t *conn, int32_t id)
 }
 
 
-int
+nd_int_t
 nd_grpc_stream_header(nd_grpc_stream_t *st, const u_char *name, size_t nlen,
     const u_char *value, size_t vlen)
 {
@@ -510,7 +510,7 @@ nd_grpc_stream_parse(nd_grpc_stream_t *st, int all)
 }
 
 
-int
+nd_int_t
 nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data, size_t len)
 {
     if (st->ended) {
@@ -622,7 +622,7 @@ nd_grpc_queued_note(nd_grpc_conn_t *conn)
 }
 
 
-int
+nd_int_t
 nd_grpc_stream_client_reset(nd_grpc_conn_t *conn)
 {
     uint64_t         max;
@@ -1271,7 +1271,7 @@ nd_grpc_push_timeout(nd_timer_t *t)
 
 
 /* queue a framed push whose JSON (in gcf->scratch) carries request id */
-static int
+static nd_int_t
 nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
     nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
 {
@@ -1320,7 +1320,7 @@ nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
 
 
 /* ND_OK when conn can take a push now; closes it over push_queue_max */
-static int
+static nd_int_t
 nd_grpc_push_ready(nd_grpc_conn_t *conn)
 {
     if (conn->bidi == NULL || conn->closing || conn->c->close) {
@@ -1338,7 +1338,7 @@ nd_grpc_push_ready(nd_grpc_conn_t *conn)
 }
 
 
-int
+nd_int_t
 nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
     nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
 {
@@ -1377,7 +1377,7 @@ nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
 }
 
 
-int
+nd_int_t
 nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type, const u_char *json,
     size_t len, nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
 {

@@ -81,7 +81,7 @@ typedef enum {
 } nd_grpc_h2_out_e;
 
 
-static int
+static nd_int_t
 nd_grpc_h2_write(nd_grpc_conn_t *conn, const u_char *frame, size_t len)
 {
     if (nd_connection_send(conn->c, frame, len) != ND_OK) {
@@ -119,7 +119,7 @@ nd_grpc_h2_write_goaway(nd_grpc_conn_t *conn, uint32_t code)
 
 
 /* a connection error: GOAWAY, then nothing more is read or sent */
-static int
+static nd_int_t
 nd_grpc_h2_error(nd_grpc_conn_t *conn, uint32_t code, const char *reason)
 {
     nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
@@ -303,7 +303,7 @@ nd_grpc_h2_field(void *data, const u_char *name, size_t nlen,
 
 
 /* one complete header block of stream sid */
-static int
+static nd_int_t
 nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
     const u_char *block, size_t len)
 {
@@ -417,7 +417,7 @@ nd_grpc_h2_block(nd_grpc_conn_t *conn, int32_t sid, u_char flags,
 
     return ND_OK;
 }
-static int
+static nd_int_t
 nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 {
     int64_t                 delta;
@@ -468,7 +468,7 @@ nd_grpc_h2_settings(nd_grpc_conn_t *conn, const u_char *p, size_t len)
 
 
 /* a whole SETTINGS, RST_STREAM or GOAWAY */
-static int
+static nd_int_t
 nd_grpc_h2_frame(void *ctx, const u_char *p)
 {
     uint32_t           code;
@@ -515,7 +515,7 @@ nd_grpc_h2_frame(void *ctx, const u_char *p)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_data_start(void *ctx)
 {
     nd_grpc_h2_t      *h2;
@@ -553,7 +553,7 @@ nd_grpc_h2_data_start(void *ctx)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_data(void *ctx, const u_char *p, size_t n)
 {
     nd_grpc_conn_t    *conn = ctx;
@@ -568,7 +568,7 @@ nd_grpc_h2_data(void *ctx, const u_char *p, size_t n)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_data_end(void *ctx)
 {
     u_char             f[2 * (ND_H2_HEAD + 4)];
@@ -602,14 +602,14 @@ nd_grpc_h2_data_end(void *ctx)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_read_error(void *ctx, uint32_t code, const char *reason)
 {
     return nd_grpc_h2_error(ctx, code, reason);
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_block_in(void *ctx, int32_t sid, u_char flags, const u_char *p,
     size_t len)
 {
@@ -617,7 +617,7 @@ nd_grpc_h2_block_in(void *ctx, int32_t sid, u_char flags, const u_char *p,
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_write_out(void *ctx, const u_char *p, size_t len)
 {
     return nd_grpc_h2_write(ctx, p, len);
@@ -640,7 +640,7 @@ nd_grpc_h2_send_window(void *ctx, int32_t sid)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_stream_fail(void *ctx, int32_t sid, uint32_t code,
     const char *reason)
 {
@@ -648,7 +648,7 @@ nd_grpc_h2_stream_fail(void *ctx, int32_t sid, uint32_t code,
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2_halted(void *ctx)
 {
     nd_grpc_conn_t  *conn = ctx;
@@ -672,7 +672,7 @@ static const nd_grpc_h2_role_t  nd_grpc_h2_server = {
 };
 
 
-int
+nd_int_t
 nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len)
 {
     int  rc;
@@ -793,7 +793,7 @@ nd_grpc_h2_write_headers(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
 
 
 /* we sent END_STREAM: the stream is done, the client's side too */
-static int
+static nd_int_t
 nd_grpc_h2_local_end(nd_grpc_conn_t *conn, nd_grpc_stream_t *st)
 {
     int32_t  sid;
@@ -812,7 +812,7 @@ nd_grpc_h2_local_end(nd_grpc_conn_t *conn, nd_grpc_stream_t *st)
 
 
 /* at most one frame of st: 1 when one was written, 0 when st waits */
-static int
+static nd_int_t
 nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
     u_char *buf)
 {
@@ -894,7 +894,7 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
 }
 
 
-int
+nd_int_t
 nd_grpc_h2_send(nd_grpc_conn_t *conn)
 {
     int                rc, progress;
@@ -965,7 +965,7 @@ nd_grpc_h2_want_io(nd_grpc_conn_t *conn)
 }
 
 
-int
+nd_int_t
 nd_grpc_h2_respond(nd_grpc_stream_t *st)
 {
     if (st->responded) {
@@ -979,7 +979,7 @@ nd_grpc_h2_respond(nd_grpc_stream_t *st)
 }
 
 
-int
+nd_int_t
 nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
     const char *message)
 {

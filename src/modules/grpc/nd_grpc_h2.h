@@ -102,30 +102,30 @@ typedef struct {
  */
 typedef struct {
     /* a DATA frame header passed the shared checks */
-    int    (*data_start)(void *ctx);
+    nd_int_t (*data_start)(void *ctx);
     /* DATA payload bytes, padding stripped */
-    int    (*data)(void *ctx, const u_char *p, size_t n);
+    nd_int_t (*data)(void *ctx, const u_char *p, size_t n);
     /* the DATA frame is complete */
-    int    (*data_end)(void *ctx);
+    nd_int_t (*data_end)(void *ctx);
     /* a complete header block; flags are those of its HEADERS frame */
-    int    (*block)(void *ctx, int32_t sid, u_char flags, const u_char *p,
+    nd_int_t (*block)(void *ctx, int32_t sid, u_char flags, const u_char *p,
         size_t len);
     /* a complete SETTINGS (the reader acknowledges it once this
      * returned ND_OK), RST_STREAM or GOAWAY frame (rd->sid, rd->length,
      * flags in rd->head); PING, WINDOW_UPDATE and PRIORITY are the
      * reader's */
-    int    (*frame)(void *ctx, const u_char *p);
+    nd_int_t (*frame)(void *ctx, const u_char *p);
     /* frames the reader sends (PING and SETTINGS acks) */
-    int    (*write)(void *ctx, const u_char *p, size_t len);
+    nd_int_t (*write)(void *ctx, const u_char *p, size_t len);
     /* the send window of stream sid, the connection's for 0; NULL when
      * the stream is closed */
     int32_t *(*send_window)(void *ctx, int32_t sid);
     /* a stream error: RST_STREAM with code, and the stream ends */
-    int    (*stream_error)(void *ctx, int32_t sid, uint32_t code,
+    nd_int_t (*stream_error)(void *ctx, int32_t sid, uint32_t code,
         const char *reason);
-    int    (*error)(void *ctx, uint32_t code, const char *reason);
+    nd_int_t (*error)(void *ctx, uint32_t code, const char *reason);
     /* non-zero: read nothing more (closing, failed) */
-    int    (*halted)(void *ctx);
+    nd_int_t (*halted)(void *ctx);
 } nd_grpc_h2_role_t;
 
 void nd_grpc_h2_reader_init(nd_grpc_h2_reader_t *rd, int client_preface);
@@ -186,10 +186,10 @@ void nd_grpc_h2_flow_settings(nd_grpc_h2_flow_t *fl,
 
 /* add a WINDOW_UPDATE increment or a SETTINGS delta to a send window:
  * ND_ERROR when the window would pass 2^31 - 1 */
-int nd_grpc_h2_window_add(int32_t *window, int64_t delta);
+nd_int_t nd_grpc_h2_window_add(int32_t *window, int64_t delta);
 /* receive side: count len bytes against a window of size window,
  * ND_ERROR when they do not fit */
-int nd_grpc_h2_window_take(uint32_t *unacked, uint32_t window,
+nd_int_t nd_grpc_h2_window_take(uint32_t *unacked, uint32_t window,
     uint32_t len);
 /* the increment to grant (and reset *unacked), once half the window was
  * received; 0 while less */

@@ -50,7 +50,7 @@ nd_grpc_h2c_find(nd_grpc_h2c_t *h2c, int32_t sid)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_write(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 {
     if (h2c->handler->write(h2c->data, p, len) != ND_OK) {
@@ -154,7 +154,7 @@ nd_grpc_h2c_fail(nd_grpc_h2c_t *h2c, nd_grpc_h2c_end_e how)
 
 
 /* a connection error: GOAWAY (we accept no streams: last id 0) */
-static int
+static nd_int_t
 nd_grpc_h2c_error(nd_grpc_h2c_t *h2c, uint32_t code, const char *reason)
 {
     u_char  f[ND_H2_HEAD + 8];
@@ -267,7 +267,7 @@ nd_grpc_h2c_field(void *data, const u_char *name, size_t nlen,
 
 
 /* the server ended st: how the call came out */
-static int
+static nd_int_t
 nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 {
     int32_t   sid;
@@ -299,7 +299,7 @@ nd_grpc_h2c_remote_end(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_block(void *ctx, int32_t sid, u_char flags, const u_char *p,
     size_t len)
 {
@@ -366,7 +366,7 @@ nd_grpc_h2c_block(void *ctx, int32_t sid, u_char flags, const u_char *p,
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_data_start(void *ctx)
 {
     nd_grpc_h2c_t         *h2c = ctx;
@@ -402,7 +402,7 @@ nd_grpc_h2c_data_start(void *ctx)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_data(void *ctx, const u_char *p, size_t n)
 {
     nd_grpc_h2c_t         *h2c = ctx;
@@ -427,7 +427,7 @@ nd_grpc_h2c_data(void *ctx, const u_char *p, size_t n)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_data_end(void *ctx)
 {
     u_char                 f[2 * (ND_H2_HEAD + 4)];
@@ -465,7 +465,7 @@ nd_grpc_h2c_data_end(void *ctx)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_settings(nd_grpc_h2c_t *h2c, const u_char *p, size_t len)
 {
     int64_t                 delta;
@@ -557,7 +557,7 @@ nd_grpc_h2c_goaway_in(nd_grpc_h2c_t *h2c, const u_char *p)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_frame(void *ctx, const u_char *p)
 {
     uint32_t               code;
@@ -592,14 +592,14 @@ nd_grpc_h2c_frame(void *ctx, const u_char *p)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_read_error(void *ctx, uint32_t code, const char *reason)
 {
     return nd_grpc_h2c_error(ctx, code, reason);
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_write_out(void *ctx, const u_char *p, size_t len)
 {
     return nd_grpc_h2c_write(ctx, p, len);
@@ -622,7 +622,7 @@ nd_grpc_h2c_send_window(void *ctx, int32_t sid)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_stream_fail(void *ctx, int32_t sid, uint32_t code,
     const char *reason)
 {
@@ -634,7 +634,7 @@ nd_grpc_h2c_stream_fail(void *ctx, int32_t sid, uint32_t code,
 }
 
 
-static int
+static nd_int_t
 nd_grpc_h2c_halted(void *ctx)
 {
     nd_grpc_h2c_t  *h2c = ctx;
@@ -657,7 +657,7 @@ static const nd_grpc_h2_role_t  nd_grpc_h2c_role = {
 };
 
 
-int
+nd_int_t
 nd_grpc_h2c_recv(nd_grpc_h2c_t *h2c, const u_char *data, size_t len)
 {
     if (h2c->failed) {
@@ -677,7 +677,7 @@ nd_grpc_h2c_recv(nd_grpc_h2c_t *h2c, const u_char *data, size_t len)
 
 /* sending */
 
-int
+nd_int_t
 nd_grpc_h2c_submit(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 {
     if (h2c->failed || h2c->goaway) {
@@ -739,7 +739,7 @@ nd_grpc_h2c_open(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st)
 
 
 /* at most one DATA frame of st: 1 when one was written, 0 when it waits */
-static int
+static nd_int_t
 nd_grpc_h2c_stream_send(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st,
     u_char *buf)
 {

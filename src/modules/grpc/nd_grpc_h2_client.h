@@ -55,10 +55,10 @@ struct nd_grpc_h2c_stream_s {
 
 typedef struct {
     /* frames to send: ND_OK, or ND_ERROR (the connection is failing) */
-    int                (*write)(void *data, const u_char *p, size_t len);
+    nd_int_t           (*write)(void *data, const u_char *p, size_t len);
     /* non-zero: enough output is queued, stop sending DATA for now
      * (nd_grpc_h2c_send again once it drained); NULL: never */
-    int                (*full)(void *data);
+    nd_int_t           (*full)(void *data);
     /* the server's SETTINGS came: streams open from now on */
     void               (*ready)(void *data);
     /* st ended (st->end); the framer no longer knows it.  Called from
@@ -112,11 +112,11 @@ int nd_grpc_h2c_init(nd_grpc_h2c_t *h2c, const nd_grpc_h2c_handler_t *h,
     uint32_t window);
 /* bytes from the server: ND_OK, or ND_ERROR after a connection error
  * (GOAWAY written, every stream ended LOST) */
-int nd_grpc_h2c_recv(nd_grpc_h2c_t *h2c, const u_char *data, size_t len);
+nd_int_t nd_grpc_h2c_recv(nd_grpc_h2c_t *h2c, const u_char *data, size_t len);
 /* queue a unary call on /Request/request: its HEADERS go out when the
  * server's SETTINGS came and MAX_CONCURRENT_STREAMS allows; ND_DECLINED
  * after GOAWAY or a connection error */
-int nd_grpc_h2c_submit(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st);
+nd_int_t nd_grpc_h2c_submit(nd_grpc_h2c_t *h2c, nd_grpc_h2c_stream_t *st);
 /* write what can be written: new streams, DATA within the windows */
 int nd_grpc_h2c_send(nd_grpc_h2c_t *h2c);
 /* forget st without an end call (RST_STREAM CANCEL when it was open) */

@@ -158,7 +158,7 @@ nd_grpc_h2_settings_parse(const u_char *p, size_t len,
 }
 
 
-int
+nd_int_t
 nd_grpc_h2_window_add(int32_t *window, int64_t delta)
 {
     int64_t  w;
@@ -174,7 +174,7 @@ nd_grpc_h2_window_add(int32_t *window, int64_t delta)
 }
 
 
-int
+nd_int_t
 nd_grpc_h2_window_take(uint32_t *unacked, uint32_t window, uint32_t len)
 {
     if (len > window - nd_min(*unacked, window)) {
@@ -289,7 +289,7 @@ static const nd_grpc_h2_shape_t  nd_grpc_h2_shapes[] = {
 
 /* a control frame's stream and length: the stream's kind first, its
  * length next, whether it was opened last */
-static int
+static nd_int_t
 nd_grpc_h2_control_start(nd_grpc_h2_reader_t *rd,
     const nd_grpc_h2_role_t *role, void *ctx)
 {
@@ -324,7 +324,7 @@ nd_grpc_h2_control_start(nd_grpc_h2_reader_t *rd,
 
 
 /* the 9 bytes of a frame header are in: check what can be checked now */
-static int
+static nd_int_t
 nd_grpc_h2_frame_start(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx)
 {
@@ -429,7 +429,7 @@ nd_grpc_h2_frame_start(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
 
 
 /* n payload bytes of a DATA frame at p; rd->got is where they start */
-static int
+static nd_int_t
 nd_grpc_h2_data(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx, const u_char *p, size_t n)
 {
@@ -463,7 +463,7 @@ nd_grpc_h2_data(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
 
 
 /* a complete HEADERS frame: its block, or the first part of one */
-static int
+static nd_int_t
 nd_grpc_h2_headers(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx, const u_char *p)
 {
@@ -532,7 +532,7 @@ nd_grpc_h2_control(u_char type)
 
 /* WINDOW_UPDATE (6.9): the increment goes to the stream's window, or
  * the connection's */
-static int
+static nd_int_t
 nd_grpc_h2_window_update(nd_grpc_h2_reader_t *rd,
     const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
 {
@@ -566,7 +566,7 @@ nd_grpc_h2_window_update(nd_grpc_h2_reader_t *rd,
 
 
 /* a whole control frame */
-static int
+static nd_int_t
 nd_grpc_h2_control_end(nd_grpc_h2_reader_t *rd,
     const nd_grpc_h2_role_t *role, void *ctx, const u_char *p)
 {
@@ -614,7 +614,7 @@ nd_grpc_h2_kept(nd_grpc_h2_reader_t *rd)
 
 
 /* the payload of the current frame is complete */
-static int
+static nd_int_t
 nd_grpc_h2_frame_end(nd_grpc_h2_reader_t *rd, const nd_grpc_h2_role_t *role,
     void *ctx, const u_char *payload)
 {

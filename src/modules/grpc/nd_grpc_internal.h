@@ -172,10 +172,10 @@ extern nd_module_t  nd_grpc_module;
 
 /* nd_grpc_h2.c: HTTP/2 framing (server side, h2c) */
 int nd_grpc_h2_session(nd_grpc_conn_t *conn);
-int nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len);
-int nd_grpc_h2_send(nd_grpc_conn_t *conn);
-int nd_grpc_h2_respond(nd_grpc_stream_t *st);
-int nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
+nd_int_t nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len);
+nd_int_t nd_grpc_h2_send(nd_grpc_conn_t *conn);
+nd_int_t nd_grpc_h2_respond(nd_grpc_stream_t *st);
+nd_int_t nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
     const char *message);
 void nd_grpc_h2_resume(nd_grpc_stream_t *st);
 void nd_grpc_h2_reset(nd_grpc_stream_t *st);
@@ -187,21 +187,21 @@ int nd_grpc_h2_want_io(nd_grpc_conn_t *conn);
 
 /* nd_grpc_conn.c: called back from nd_grpc_h2.c */
 nd_grpc_stream_t *nd_grpc_stream_open(nd_grpc_conn_t *conn, int32_t id);
-int nd_grpc_stream_header(nd_grpc_stream_t *st, const u_char *name,
+nd_int_t nd_grpc_stream_header(nd_grpc_stream_t *st, const u_char *name,
     size_t nlen, const u_char *value, size_t vlen);
-int nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
+nd_int_t nd_grpc_stream_data(nd_grpc_stream_t *st, const u_char *data,
     size_t len);
 void nd_grpc_stream_end(nd_grpc_stream_t *st);
 void nd_grpc_stream_closed(nd_grpc_stream_t *st);
 /* the client reset an open stream: ND_ERROR when it does so faster than
  * stream_reset_rate (the caller sends GOAWAY ENHANCE_YOUR_CALM) */
-int nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
+nd_int_t nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
 ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
     int *eof);
 
 /* a Payload as one gRPC message (5-byte prefix) at the end of out */
-int nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
-    size_t len);
+nd_int_t nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta,
+    const u_char *json, size_t len);
 /* a Payload's body: the JSON object (a new reference), {} when empty,
  * NULL when it is not a JSON object */
 json_t *nd_grpc_payload_body(const Payload *payload);

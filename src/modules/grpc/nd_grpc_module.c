@@ -237,7 +237,7 @@ nd_grpc_add_ability(nd_cycle_t *cycle, const char *name)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_add_to(nd_cycle_t *cycle, nd_hash_t *table, const nd_grpc_handler_t *h)
 {
     nd_grpc_conf_t            *gcf;
@@ -323,7 +323,7 @@ nd_grpc_identity_ok(nd_cycle_t *cycle, const u_char *value, size_t len)
 }
 
 
-int
+nd_int_t
 nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
 {
     nd_grpc_gate_pt  *g;
@@ -339,7 +339,7 @@ nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
 }
 
 
-int
+nd_int_t
 nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
 {
     nd_grpc_conn_hook_pt  *h;
@@ -355,7 +355,7 @@ nd_grpc_add_conn_hook(nd_cycle_t *cycle, nd_grpc_conn_hook_pt hook)
 }
 
 
-int
+nd_int_t
 nd_grpc_add_cluster_listener(nd_cycle_t *cycle, nd_addr_t *addr,
     nd_ssl_ctx_t *ssl)
 {
@@ -391,7 +391,7 @@ nd_grpc_metric_unregistered(void *data)
 }
 
 
-static int
+static nd_int_t
 nd_grpc_metrics_init(nd_cycle_t *cycle, nd_grpc_conf_t *gcf)
 {
     if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,

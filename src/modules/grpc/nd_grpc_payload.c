@@ -7,7 +7,7 @@
 #include <nd_grpc_internal.h>
 
 
-int
+nd_int_t
 nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta, const u_char *json,
     size_t len)
 {

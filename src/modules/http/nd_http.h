@@ -72,11 +72,11 @@ struct nd_http_request_s {
     unsigned             in_handler:1;
 };
 
-int nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
+nd_int_t nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
 /* a filter runs before the handler of every routed request (parameters
  * parsed, r->route set): ND_DECLINED goes on, anything else is the
  * request's result as a handler's (distro forwards 1.x writes so) */
-int nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter);
+nd_int_t nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter);
 /* the index (0 .. ND_HTTP_NMETHODS - 1) of one method bit, or -1 */
 int nd_http_method_index(nd_uint_t bit);
 /* every registered route with its method bits (from start on: all
@@ -89,10 +89,10 @@ void nd_http_routes_each(nd_cycle_t *cycle,
 void nd_http_default_addr(nd_cycle_t *cycle, nd_addr_t *addr);
 
 /* parameters: first occurrence; ND_OK, or ND_DECLINED when absent */
-int nd_http_arg(nd_http_request_t *r, const char *name, nd_str_t *value);
+nd_int_t nd_http_arg(nd_http_request_t *r, const char *name, nd_str_t *value);
 /* request header, case-insensitive; NULL when absent */
 nd_str_t *nd_http_header_in(nd_http_request_t *r, const char *name);
-int nd_http_add_header(nd_http_request_t *r, const char *name,
+nd_int_t nd_http_add_header(nd_http_request_t *r, const char *name,
     const char *value, size_t len);
 
 /* queue the whole response; r must not be used afterwards (outside of

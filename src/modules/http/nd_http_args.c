@@ -5,7 +5,7 @@
 #include <nd_http_internal.h>
 
 
-int
+nd_int_t
 nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s)
 {
     u_char       *p, *end, *amp, *eq, *buf;
@@ -72,7 +72,7 @@ nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s)
 }
 
 
-int
+nd_int_t
 nd_http_arg(nd_http_request_t *r, const char *name, nd_str_t *value)
 {
     size_t        len;

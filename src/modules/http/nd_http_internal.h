@@ -55,7 +55,7 @@ void nd_http_init_parser_settings(llhttp_settings_t *s);
 void nd_http_close_idle(nd_cycle_t *cycle);
 nd_http_route_entry_t *nd_http_find_route(nd_http_conf_t *hcf,
     const nd_str_t *route);
-int nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s);
+nd_int_t nd_http_parse_args(nd_http_request_t *r, const nd_str_t *s);
 void nd_http_access_log(nd_http_request_t *r);
 void nd_http_access_flush(nd_http_conf_t *hcf);
 nd_int_t nd_http_core_init(nd_cycle_t *cycle);

@@ -269,7 +269,7 @@ nd_http_access_file_flush(nd_log_file_t *file)
 }
 
 
-static int
+static nd_int_t
 nd_http_open_access_log(nd_http_conf_t *hcf, nd_log_t *log)
 {
     nd_log_file_t  f;
@@ -469,7 +469,7 @@ nd_http_method_index(nd_uint_t bit)
 }
 
 
-int
+nd_int_t
 nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter)
 {
     nd_http_handler_pt  *f;
@@ -485,7 +485,7 @@ nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter)
 }
 
 
-int
+nd_int_t
 nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes)
 {
     int                     i;

@@ -1025,7 +1025,7 @@ nd_http_status_text(nd_uint_t status)
 }
 
 
-int
+nd_int_t
 nd_http_add_header(nd_http_request_t *r, const char *name, const char *value,
     size_t len)
 {

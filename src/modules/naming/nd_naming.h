@@ -287,7 +287,7 @@ extern nd_module_t  nd_naming_module;
     ((nd_naming_conf_t *) nd_get_conf(cycle, nd_naming_module))
 
 /* model (nd_naming_model.c) */
-int nd_naming_model_init(nd_naming_conf_t *nf);
+nd_int_t nd_naming_model_init(nd_naming_conf_t *nf);
 void nd_naming_model_free(nd_naming_conf_t *nf);
 
 nd_naming_ns_t *nd_naming_ns_find(nd_naming_conf_t *nf, const nd_str_t *id);
@@ -323,12 +323,12 @@ void nd_naming_client_set_native(nd_naming_conf_t *nf, nd_naming_client_t *c,
 nd_naming_instance_t *nd_naming_client_instance(nd_naming_client_t *c,
     nd_naming_service_t *s);
 /* ND_OK, or ND_DECLINED with *err set to a static message (400) */
-int nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
+nd_int_t nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *spec,
     nd_naming_instance_t **out);
 /* replaces every instance c has in s with n new ones (n may be 0): the
  * gRPC publish unit; one SERVICE_CHANGED */
-int nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
+nd_int_t nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n);
 
 /*
@@ -352,7 +352,7 @@ void nd_naming_deregister(nd_naming_conf_t *nf, nd_naming_instance_t *inst);
  * instances): ND_OK, ND_ERROR, ND_DECLINED with the 400 message in err
  * (the service is of the other kind), or ND_BUSY with the 429 message
  * (a limit, see nd_naming_service_admit) */
-int nd_naming_register_ipport(nd_naming_conf_t *nf,
+nd_int_t nd_naming_register_ipport(nd_naming_conf_t *nf,
     const nd_naming_ref_t *ref, const nd_naming_spec_t *spec,
     nd_naming_instance_t **out, char *err, size_t size);
 /* the instance of client ip:port#ephemeral in the service goes, if any */
@@ -411,7 +411,7 @@ nd_shared_t *nd_naming_info_empty(const nd_str_t *grouped,
     const nd_str_t *clusters, nd_msec_t cache_millis, size_t *ref_time_pos);
 void nd_naming_info_drop(nd_naming_service_t *s);
 /* JSON of one instance as Java's Instance, appended to b */
-int nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
+nd_int_t nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
     int force_healthy);
 int nd_naming_json_double(nd_buf_t *b, double d);
 /* copy of body with lastRefTime set to now, in pool */
@@ -455,8 +455,8 @@ struct nd_naming_waiter_s {
  * memory only.  The request functions answer through w (returning what
  * its answer returns), or answer later (ND_DONE), or return ND_DECLINED:
  * not for the store, do it in memory.  w is copied. */
-int nd_naming_persist_init(nd_cycle_t *cycle);
-int nd_naming_persist_start(nd_naming_conf_t *nf);
+nd_int_t nd_naming_persist_init(nd_cycle_t *cycle);
+nd_int_t nd_naming_persist_start(nd_naming_conf_t *nf);
 void nd_naming_persist_stop(nd_naming_conf_t *nf);
 void nd_naming_persist_exit(nd_naming_conf_t *nf);
 nd_int_t nd_naming_persist_register(const nd_naming_waiter_t *w,
@@ -478,13 +478,13 @@ void nd_naming_instance_change(nd_naming_conf_t *nf,
     nd_naming_instance_t *inst, const nd_naming_change_t *ch);
 
 /* UDP push (nd_naming_push.c) */
-int nd_naming_udp_init(nd_naming_conf_t *nf);
+nd_int_t nd_naming_udp_init(nd_naming_conf_t *nf);
 void nd_naming_udp_stop(nd_naming_conf_t *nf);
 void nd_naming_udp_free(nd_naming_conf_t *nf);
 void nd_naming_udp_forget(nd_naming_sub_t *sub);
 
 /* gRPC (nd_naming_grpc.c): no-ops when built without the grpc module */
-int nd_naming_grpc_init(nd_cycle_t *cycle);
+nd_int_t nd_naming_grpc_init(nd_cycle_t *cycle);
 void nd_naming_grpc_stop(nd_naming_conf_t *nf);
 void nd_naming_grpc_exit(nd_naming_conf_t *nf);
 

@@ -94,7 +94,7 @@ static const nd_grpc_handler_t  nd_naming_grpc_handlers[] = {
 };
 
 
-int
+nd_int_t
 nd_naming_grpc_init(nd_cycle_t *cycle)
 {
     nd_naming_conf_t  *nf;
@@ -1415,7 +1415,7 @@ nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body)
 #else  /* !ND_WITH_GRPC */
 
 
-int
+nd_int_t
 nd_naming_grpc_init(nd_cycle_t *cycle)
 {
     return ND_OK;

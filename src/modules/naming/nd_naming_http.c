@@ -189,7 +189,7 @@ nd_naming_send_info(nd_http_request_t *r, nd_shared_t *body, size_t pos)
 }
 
 
-int
+nd_int_t
 nd_naming_arg(nd_http_request_t *r, const char *name, nd_str_t *v)
 {
     if (nd_http_arg(r, name, v) != ND_OK) {
@@ -260,7 +260,7 @@ nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt)
 }
 
 
-int
+nd_int_t
 nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref, nd_int_t *rc)
 {
     u_char      *sep, *p;
@@ -338,7 +338,7 @@ nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref, nd_int_t *rc)
 
 /* the param-check filter on ip, port and cluster, then the cluster rule of
  * NamingUtils.checkInstanceIsLegal */
-int
+nd_int_t
 nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
     nd_uint_t *port, nd_str_t *cluster, nd_int_t *rc)
 {
@@ -400,7 +400,7 @@ nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
 }
 
 
-int
+nd_int_t
 nd_naming_http_metadata(nd_http_request_t *r, const char *name, json_t **out,
     nd_int_t *rc)
 {
@@ -436,7 +436,7 @@ nd_naming_http_metadata(nd_http_request_t *r, const char *name, json_t **out,
 
 
 /* the heart beat rule of NamingUtils.checkInstanceIsLegal */
-int
+nd_int_t
 nd_naming_check_beats(nd_http_request_t *r, json_t *meta, nd_int_t *rc)
 {
     int64_t      interval, timeout, del;
@@ -472,7 +472,7 @@ nd_naming_check_beats(nd_http_request_t *r, json_t *meta, nd_int_t *rc)
 
 
 /* HttpRequestInstanceBuilder */
-int
+nd_int_t
 nd_naming_http_spec(nd_http_request_t *r, nd_naming_spec_t *spec,
     nd_int_t *rc)
 {

@@ -21,9 +21,9 @@ nd_int_t nd_naming_ok(nd_http_request_t *r);
 nd_int_t nd_naming_send_json(nd_http_request_t *r, json_t *data);
 int nd_naming_is_v2(nd_http_request_t *r);
 /* trimmed parameter; ND_DECLINED when absent or empty */
-int nd_naming_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
+nd_int_t nd_naming_arg(nd_http_request_t *r, const char *name, nd_str_t *v);
 /* ND_OK or an answered error (the handler's return code in *rc) */
-int nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref,
+nd_int_t nd_naming_http_ref(nd_http_request_t *r, nd_naming_ref_t *ref,
     nd_int_t *rc);
 int nd_naming_bool(const nd_str_t *v);
 int nd_naming_int_arg(nd_http_request_t *r, const char *name, nd_int_t dflt);
@@ -35,12 +35,13 @@ nd_int_t nd_naming_send_info(nd_http_request_t *r, nd_shared_t *body,
     size_t pos);
 nd_int_t nd_naming_required(nd_http_request_t *r, const char *name);
 int nd_naming_bool_arg(nd_http_request_t *r, const char *name, int dflt);
-int nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
+nd_int_t nd_naming_http_addr(nd_http_request_t *r, int required, nd_str_t *ip,
     nd_uint_t *port, nd_str_t *cluster, nd_int_t *rc);
-int nd_naming_http_metadata(nd_http_request_t *r, const char *name,
+nd_int_t nd_naming_http_metadata(nd_http_request_t *r, const char *name,
     json_t **out, nd_int_t *rc);
-int nd_naming_check_beats(nd_http_request_t *r, json_t *meta, nd_int_t *rc);
-int nd_naming_http_spec(nd_http_request_t *r, nd_naming_spec_t *spec,
+nd_int_t nd_naming_check_beats(nd_http_request_t *r, json_t *meta,
+    nd_int_t *rc);
+nd_int_t nd_naming_http_spec(nd_http_request_t *r, nd_naming_spec_t *spec,
     nd_int_t *rc);
 nd_str_t nd_naming_client_id(nd_http_request_t *r, const nd_str_t *ip,
     nd_uint_t port, int ephemeral);

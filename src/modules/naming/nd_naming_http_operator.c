@@ -228,7 +228,7 @@ nd_naming_operator_switches(nd_http_request_t *r)
 
 
 /* Java's Long.parseLong */
-static int
+static nd_int_t
 nd_naming_parse_long(const nd_str_t *v, int64_t *out)
 {
     size_t    i;

@@ -7,7 +7,7 @@
 
 /* ---- services -------------------------------------------------------------- */
 
-static int
+static nd_int_t
 nd_naming_float_arg(nd_http_request_t *r, const char *name, float *out,
     nd_int_t *rc)
 {
@@ -38,7 +38,7 @@ nd_naming_float_arg(nd_http_request_t *r, const char *name, float *out,
 
 
 /* ServiceController.parseSelector: none or label */
-static int
+static nd_int_t
 nd_naming_selector_arg(nd_http_request_t *r, char **out, nd_int_t *rc)
 {
     json_t      *j, *sel;

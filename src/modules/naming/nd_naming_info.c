@@ -33,7 +33,7 @@ nd_naming_json_double(nd_buf_t *b, double d)
 }
 
 
-int
+nd_int_t
 nd_naming_instance_json(nd_buf_t *b, nd_naming_instance_t *inst,
     int force_healthy)
 {

@@ -10,7 +10,7 @@ static void nd_naming_expire_arm(nd_naming_conf_t *nf);
 static void nd_naming_cluster_free(nd_naming_cluster_t *cl);
 
 
-int
+nd_int_t
 nd_naming_model_init(nd_naming_conf_t *nf)
 {
     if (nd_hash_init(&nf->namespaces, 8) != ND_OK
@@ -1083,7 +1083,7 @@ nd_naming_instance_unlink(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
 }
 
 
-int
+nd_int_t
 nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *spec,
     nd_naming_instance_t **out)
@@ -1114,7 +1114,7 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
 }
 
 
-int
+nd_int_t
 nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n)
 {
@@ -1226,7 +1226,7 @@ nd_naming_ipport_id(const nd_str_t *ip, nd_uint_t port, int ephemeral,
 }
 
 
-int
+nd_int_t
 nd_naming_register_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
     const nd_naming_spec_t *spec, nd_naming_instance_t **out, char *err,
     size_t size)

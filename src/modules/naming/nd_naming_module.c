@@ -340,7 +340,7 @@ nd_naming_push_timer_handler(nd_timer_t *t)
 }
 
 
-static int nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf);
+static nd_int_t nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf);
 
 
 static nd_int_t
@@ -410,7 +410,7 @@ nd_naming_metric_clients(void *data)
 
 
 /* Nacos's naming gauges (kept up to date by the model) and ours */
-static int
+static nd_int_t
 nd_naming_metrics_init(nd_cycle_t *cycle, nd_naming_conf_t *nf)
 {
     static const char  *help = ND_METRICS_NACOS_HELP;

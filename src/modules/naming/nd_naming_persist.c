@@ -1279,7 +1279,7 @@ nd_naming_persist_load_timer(nd_timer_t *t)
 
 /* ---- the module's hooks -------------------------------------------------- */
 
-int
+nd_int_t
 nd_naming_persist_init(nd_cycle_t *cycle)
 {
     nd_naming_conf_t     *nf;
@@ -1307,7 +1307,7 @@ nd_naming_persist_init(nd_cycle_t *cycle)
 }
 
 
-int
+nd_int_t
 nd_naming_persist_start(nd_naming_conf_t *nf)
 {
     nd_naming_persist_load_step(nf->persist);
@@ -1383,14 +1383,14 @@ nd_naming_persist_exit(nd_naming_conf_t *nf)
 #else  /* !ND_WITH_STORE */
 
 
-int
+nd_int_t
 nd_naming_persist_init(nd_cycle_t *cycle)
 {
     return ND_OK;
 }
 
 
-int
+nd_int_t
 nd_naming_persist_start(nd_naming_conf_t *nf)
 {
     return ND_OK;

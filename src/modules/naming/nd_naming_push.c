@@ -80,7 +80,7 @@ nd_naming_gzip_packet(const u_char *src, size_t len, size_t *out_len)
 }
 
 
-int
+nd_int_t
 nd_naming_udp_init(nd_naming_conf_t *nf)
 {
     int                  fd;
@@ -206,7 +206,7 @@ nd_naming_udp_forget(nd_naming_sub_t *sub)
 }
 
 
-static int
+static nd_int_t
 nd_naming_udp_send(nd_naming_push_t *push, nd_naming_udp_ack_t *ack)
 {
     ssize_t  n;

@@ -95,7 +95,7 @@ typedef struct {
 typedef struct {
     void                *ctx;
     void               (*get)(void *ctx, int col, nd_str_t *out);
-    int                (*get_int)(void *ctx, int col, int64_t *out);
+    nd_int_t           (*get_int)(void *ctx, int col, int64_t *out);
 } nd_store_row_t;
 
 typedef struct nd_store_backend_s  nd_store_backend_t;
@@ -164,7 +164,7 @@ void nd_store_complete(nd_store_op_t *op);
 /* the operation changes the database (both backends batch these) */
 int nd_store_op_is_write(const nd_store_op_t *op);   /* any thread: loop only */
 nd_uint_t nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan);
-int nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
+nd_int_t nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
     nd_store_row_t *row);
 void nd_store_fail(nd_store_op_t *op, nd_uint_t status, const char *msg);
 
@@ -185,7 +185,7 @@ size_t nd_store_like_pattern(u_char *dst, const nd_str_t *src, int blur);
 /* a schema file: "-- version N" sections; calls cb for each section
  * with version > from, in order; returns the highest version or -1 on a
  * malformed file */
-typedef int (*nd_store_schema_pt)(void *data, int64_t version,
+typedef nd_int_t (*nd_store_schema_pt)(void *data, int64_t version,
     const char *sql, size_t len);
 int64_t nd_store_schema_walk(const char *text, size_t len, int64_t from,
     nd_store_schema_pt cb, void *data);

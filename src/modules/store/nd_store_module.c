@@ -283,7 +283,7 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
 }
 
 
-static int
+static nd_int_t
 nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
 {
     if (nd_metrics_add_gauge(cycle, ND_METRICS_NACOS_MONITOR,
@@ -527,7 +527,7 @@ nd_store_fail(nd_store_op_t *op, nd_uint_t status, const char *msg)
 }
 
 
-static int
+static nd_int_t
 nd_store_copy(nd_store_op_t *op, nd_str_t *s)
 {
     u_char  *p;
@@ -550,7 +550,7 @@ nd_store_copy(nd_store_op_t *op, nd_str_t *s)
 }
 
 
-static int
+static nd_int_t
 nd_store_copy_input(nd_store_op_t *op)
 {
     nd_uint_t     i;
@@ -882,7 +882,7 @@ nd_store_validate(nd_store_conf_t *scf, nd_store_op_t *op)
 }
 
 
-static int
+static nd_int_t
 nd_store_config_dup(nd_store_op_t *op, nd_store_config_t *dst,
     const nd_store_config_t *src)
 {

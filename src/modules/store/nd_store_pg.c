@@ -700,7 +700,7 @@ nd_store_pg_fail_queued(nd_store_pg_t *pg, const char *why)
 
 /* sending */
 
-static int
+static nd_int_t
 nd_store_pg_send_op(nd_store_pg_conn_t *pc, nd_store_op_t *op)
 {
     int               i, j;
@@ -766,7 +766,7 @@ nd_store_pg_flush(nd_store_pg_conn_t *pc)
 }
 
 
-static int
+static nd_int_t
 nd_store_pg_send_unit(nd_store_pg_conn_t *pc, nd_store_pg_unit_t *u)
 {
     nd_queue_t     *q;
@@ -1223,7 +1223,7 @@ nd_store_pg_ready(nd_store_pg_conn_t *pc)
 }
 
 
-static int
+static nd_int_t
 nd_store_pg_prepare(nd_store_pg_conn_t *pc)
 {
     int   i;
@@ -1302,7 +1302,7 @@ nd_store_pg_prepare_results(nd_store_pg_conn_t *pc)
 }
 
 
-static int
+static nd_int_t
 nd_store_pg_section(void *data, int64_t version, const char *sql, size_t len)
 {
     nd_buf_t  *b = data;
@@ -1320,7 +1320,7 @@ nd_store_pg_section(void *data, int64_t version, const char *sql, size_t len)
 }
 
 
-static int
+static nd_int_t
 nd_store_pg_schema_send(nd_store_pg_conn_t *pc)
 {
     int             ok;

@@ -331,7 +331,7 @@ nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan)
 
 /* result rows: columns as text, in the orders the SQL texts select */
 
-static int
+static nd_int_t
 nd_store_col_str(nd_store_op_t *op, nd_store_row_t *row, int col,
     nd_str_t *dst)
 {
@@ -399,7 +399,7 @@ nd_store_col_bool(nd_store_row_t *row, int col)
 }
 
 
-int
+nd_int_t
 nd_store_decode_row(nd_store_op_t *op, nd_store_rows_e kind,
     nd_store_row_t *row)
 {

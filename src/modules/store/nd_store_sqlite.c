@@ -358,7 +358,7 @@ nd_store_sqlite_get(void *ctx, int col, nd_str_t *out)
 
 /* an INTEGER column as it is stored: no text to print and parse back
  * (that was half of loading the cache at start) */
-static int
+static nd_int_t
 nd_store_sqlite_get_int(void *ctx, int col, int64_t *out)
 {
     sqlite3_stmt  *st = ctx;
@@ -1231,7 +1231,7 @@ nd_store_sqlite_available(nd_cycle_t *cycle)
 
 /* start-up, before the loop runs: open, schema, statements, cache */
 
-static int
+static nd_int_t
 nd_store_sqlite_exec_sql(nd_store_sqlite_t *sq, nd_log_t *log,
     const char *sql, const char *what)
 {
@@ -1257,7 +1257,7 @@ typedef struct {
 } nd_store_sqlite_schema_t;
 
 
-static int
+static nd_int_t
 nd_store_sqlite_section(void *data, int64_t version, const char *sql,
     size_t len)
 {

@@ -37,7 +37,7 @@ typedef struct {
 } frame_t;
 
 
-static int
+static nd_int_t
 w_write(void *data, const u_char *p, size_t len)
 {
     env_t  *e = data;

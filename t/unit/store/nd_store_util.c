@@ -13,7 +13,7 @@ static int  sections;
 static int64_t  versions[8];
 
 
-static int
+static nd_int_t
 section_cb(void *data, int64_t version, const char *sql, size_t len)
 {
     versions[sections++ & 7] = version;
