@@ -14,7 +14,9 @@ typedef struct {
 } nd_buf_t;
 
 #define nd_buf_size(b)   ((b)->len - (b)->pos)
-#define nd_buf_start(b)  ((b)->data + (b)->pos)
+/* NULL for a buffer that never had memory: NULL + 0 is undefined in C,
+ * and the fuzzers found two readers that asked before any data came */
+#define nd_buf_start(b)  ((b)->data ? (b)->data + (b)->pos : (b)->data)
 /* a string literal, its length counted by the compiler */
 #define nd_buf_append_lit(b, s)  nd_buf_append(b, s, sizeof(s) - 1)
 

@@ -71,10 +71,11 @@ nd_grpc_message_next(nd_buf_t *in, const u_char **msg, size_t *len)
     size_t   size, n;
 
     size = nd_buf_size(in);
-    p = nd_buf_start(in);
     if (size < 5) {
-        return 0;
+        return 0;                   /* the buffer may have no memory yet */
     }
+
+    p = nd_buf_start(in);
 
     n = (size_t) p[1] << 24 | (size_t) p[2] << 16 | (size_t) p[3] << 8
         | (size_t) p[4];
