@@ -19,6 +19,21 @@
 #include <nd_config_internal.h>
 #include <malloc.h>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ND_ASAN  1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define ND_ASAN  1
+#endif
+
+#ifdef ND_ASAN
+/* AddressSanitizer's allocator does not take malloc_trim(): its own
+ * call gives its free memory back (sanitizer/allocator_interface.h) */
+void __sanitizer_purge_allocator(void);
+#endif
+
 /* keys of ended polls after which their memory goes back to the system */
 #define ND_CONFIG_TRIM_KEYS  10000
 
@@ -121,6 +136,9 @@ nd_config_trim(nd_timer_t *t)
 
     ccf->trim_keys = 0;
     malloc_trim(0);
+#ifdef ND_ASAN
+    __sanitizer_purge_allocator();
+#endif
 }
 
 
