@@ -1,6 +1,7 @@
 /*
  * gRPC connections: streams, message framing, the Payload envelope,
- * dispatch by metadata.type, replies, server pushes and registration.
+ * dispatch by metadata.type, replies and registration (server pushes and
+ * the liveness probes: nd_grpc_push.c).
  *
  * A connection's id is "<millis>_<ip>_<port>" of its TCP connection; every
  * stream on it belongs to that id.  ServerCheckRequest is answered at any
@@ -24,10 +25,9 @@ static void nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg,
 static void nd_grpc_call_free(nd_grpc_call_t *call);
 static void nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type);
 static void nd_grpc_dispatch(nd_grpc_conn_t *conn);
-static void nd_grpc_queued_note(nd_grpc_conn_t *conn);
 
 
-static void
+void
 nd_grpc_flush_later(nd_grpc_conn_t *conn)
 {
     nd_post(&conn->flush);
@@ -299,16 +299,6 @@ nd_grpc_conn_hooks(nd_grpc_conn_t *conn, int up)
     for (i = 0; i < conn->gcf->conn_hooks.nelts; i++) {
         hooks[i](conn, up);
     }
-}
-
-
-static void
-nd_grpc_push_free(nd_grpc_push_t *push)
-{
-    nd_timer_stop(&push->timer);
-    nd_queue_remove(&push->link);
-    push->conn->npushes--;
-    nd_free(push);
 }
 
 
@@ -610,7 +600,7 @@ nd_grpc_dispatch(nd_grpc_conn_t *conn)
 }
 
 
-static void
+void
 nd_grpc_queued_note(nd_grpc_conn_t *conn)
 {
     size_t  n;
@@ -711,7 +701,7 @@ nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
 }
 
 
-static int
+int
 nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json)
 {
     Metadata  meta = METADATA__INIT;
@@ -1124,43 +1114,6 @@ nd_grpc_setup(nd_grpc_conn_t *conn, json_t *body)
 
 
 static void
-nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
-{
-    uint64_t          id;
-    nd_queue_t       *q;
-    const char       *rid;
-    nd_grpc_push_t   *push;
-    nd_grpc_push_pt   cb;
-    void             *data;
-
-    rid = nd_json_get_str(body, "requestId", NULL);
-    if (rid == NULL) {
-        return;
-    }
-
-    id = strtoull(rid, NULL, 10);
-
-    for (q = nd_queue_head(&conn->pushes);
-         q != nd_queue_sentinel(&conn->pushes);
-         q = nd_queue_next(q))
-    {
-        push = nd_queue_data(q, nd_grpc_push_t, link);
-        if (push->request_id == id) {
-            cb = push->cb;
-            data = push->data;
-            nd_metrics_hist_observe(&conn->gcf->push_latency,
-                (double) (nd_current_msec - push->start_msec) / 1000.0);
-            nd_grpc_push_free(push);
-            if (cb) {
-                cb(conn, body, data);
-            }
-            return;
-        }
-    }
-}
-
-
-static void
 nd_grpc_bidi(nd_grpc_stream_t *st, Payload *payload, json_t *body)
 {
     size_t           len;
@@ -1238,192 +1191,6 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
 
     json_decref(body);
     payload__free_unpacked(payload, NULL);
-}
-
-
-/* pushes */
-
-static void
-nd_grpc_push_timeout(nd_timer_t *t)
-{
-    nd_grpc_push_t   *push;
-    nd_grpc_conn_t   *conn;
-    nd_grpc_push_pt   cb;
-    void             *data;
-
-    push = t->data;
-    conn = push->conn;
-    cb = push->cb;
-    data = push->data;
-
-    conn->gcf->push_failed++;
-
-    nd_log_error(ND_LOG_INFO, &conn->c->log, 0,
-                 "push %llu to %s timed out",
-                 (unsigned long long) push->request_id, conn->id);
-
-    nd_grpc_push_free(push);
-
-    if (cb) {
-        cb(conn, NULL, data);
-    }
-}
-
-
-/* queue a framed push whose JSON (in gcf->scratch) carries request id */
-static nd_int_t
-nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
-    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
-{
-    size_t           before;
-    nd_grpc_push_t  *push;
-    nd_grpc_conf_t  *gcf;
-
-    gcf = conn->gcf;
-    before = nd_buf_size(&conn->bidi->out);
-
-    if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
-        || nd_grpc_h2_respond(conn->bidi) != ND_OK)
-    {
-        gcf->push_failed++;
-        return ND_ERROR;
-    }
-
-    gcf->pushes++;
-    conn->queued += nd_buf_size(&conn->bidi->out) - before;
-    nd_grpc_queued_note(conn);
-    nd_grpc_flush_later(conn);
-
-    if (cb == NULL) {
-        return ND_OK;
-    }
-
-    push = nd_calloc(sizeof(nd_grpc_push_t));
-    if (push == NULL) {
-        return ND_ERROR;
-    }
-
-    push->request_id = id;
-    push->cb = cb;
-    push->data = data;
-    push->conn = conn;
-    push->start_msec = nd_current_msec;
-    nd_queue_insert_tail(&conn->pushes, &push->link);
-    conn->npushes++;
-
-    nd_timer_init(&push->timer, "grpc push", nd_grpc_push_timeout, push);
-    nd_timer_start(&push->timer, timeout ? timeout : gcf->push_timeout,
-                   ND_TIMER_ONCE);
-
-    return ND_OK;
-}
-
-
-/* ND_OK when conn can take a push now; closes it over push_queue_max */
-static nd_int_t
-nd_grpc_push_ready(nd_grpc_conn_t *conn)
-{
-    if (conn->bidi == NULL || conn->closing || conn->c->close) {
-        conn->gcf->push_failed++;
-        return ND_ERROR;
-    }
-
-    if (conn->queued > conn->gcf->push_queue_max) {
-        conn->gcf->push_failed++;
-        nd_grpc_conn_close(conn, "push queue over push_queue_max");
-        return ND_ERROR;
-    }
-
-    return ND_OK;
-}
-
-
-nd_int_t
-nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
-    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
-{
-    int              rc;
-    char             rid[32];
-    uint64_t         id;
-    nd_grpc_conf_t  *gcf;
-
-    gcf = conn->gcf;
-
-    if (nd_grpc_push_ready(conn) != ND_OK) {
-        json_decref(body);
-        return ND_ERROR;
-    }
-
-    id = ++gcf->push_seq;
-    snprintf(rid, sizeof(rid), "%llu", (unsigned long long) id);
-
-    if (body == NULL) {
-        body = json_object();
-    }
-    json_object_set_new(body, "requestId", json_string(rid));
-    if (json_object_get(body, "headers") == NULL) {
-        json_object_set_new(body, "headers", json_object());
-    }
-
-    nd_buf_reset(&gcf->scratch);
-    rc = nd_json_dump_buf(body, &gcf->scratch);
-    json_decref(body);
-
-    if (rc != ND_OK) {
-        return ND_ERROR;
-    }
-
-    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
-}
-
-
-nd_int_t
-nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type, const u_char *json,
-    size_t len, nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
-{
-    uint64_t         id;
-    nd_grpc_conf_t  *gcf;
-
-    gcf = conn->gcf;
-
-    if (len < 2 || json[0] != '{' || nd_grpc_push_ready(conn) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    id = ++gcf->push_seq;
-
-    /* {"requestId":"N","headers":{} + , + the rest of the object */
-    nd_buf_reset(&gcf->scratch);
-    if (nd_buf_appendf(&gcf->scratch, "{\"requestId\":\"%llu\","
-                       "\"headers\":{}", (unsigned long long) id) != ND_OK
-        || (len > 2 && nd_buf_append(&gcf->scratch, ",", 1) != ND_OK)
-        || nd_buf_append(&gcf->scratch, json + 1, len - 1) != ND_OK)
-    {
-        return ND_ERROR;
-    }
-
-    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
-}
-
-
-int
-nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
-    nd_uint_t server_port)
-{
-    char     port[16];
-    json_t  *body;
-
-    body = json_pack("{s:s, s:s}", "module", "internal",
-                     "connectionId", conn->id);
-    if (body && server_ip && server_ip[0]) {
-        conn->moved = 1;
-        conn->gcf->last_moved = nd_current_msec;
-        snprintf(port, sizeof(port), "%u", (unsigned) server_port);
-        json_object_set_new(body, "serverIp", json_string(server_ip));
-        json_object_set_new(body, "serverPort", json_string(port));
-    }
-
-    return nd_grpc_push(conn, "ConnectResetRequest", body, 0, NULL, NULL);
 }
 
 
@@ -1510,91 +1277,4 @@ nd_grpc_conn_each(nd_cycle_t *cycle,
     }
 
     return n;
-}
-
-
-/* liveness: probe connections idle for idle_probe */
-
-static void
-nd_grpc_probe_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
-{
-    conn->probing = 0;
-
-    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
-        nd_grpc_conn_touch(conn);
-        return;
-    }
-
-    if (!conn->closing) {
-        nd_grpc_conn_close(conn, "no answer to ClientDetectionRequest");
-    }
-}
-
-
-void
-nd_grpc_probe_handler(nd_timer_t *t)
-{
-    nd_msec_t        now;
-    nd_queue_t      *q, *next;
-    nd_grpc_conn_t  *conn;
-    nd_grpc_conf_t  *gcf;
-
-    gcf = t->data;
-    now = nd_time_monotonic_msec();
-
-    for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
-         q = next)
-    {
-        next = nd_queue_next(q);
-        conn = nd_queue_data(q, nd_grpc_conn_t, link);
-
-        /* a connection that never finished its handshake (the h2 preface
-         * and SETTINGS; on the SDK port the ConnectionSetupRequest too)
-         * holds a descriptor for nothing: closed */
-        if (!conn->closing
-            && (conn->cluster ? !conn->h2.rd.settings : !conn->registered)
-            && now - conn->created >= gcf->handshake_timeout)
-        {
-            nd_grpc_conn_close(conn, "no handshake within "
-                               "handshake_timeout");
-            continue;
-        }
-
-        /* a push queue that stays blocked (the client reads nothing)
-         * is ejected, as Nacos does after 300 s */
-        if (conn->registered && !conn->closing
-            && conn->queued >= gcf->push_blocked_size)
-        {
-            if (conn->blocked_since == 0) {
-                conn->blocked_since = now;
-
-            } else if (now - conn->blocked_since
-                       >= gcf->push_blocked_timeout)
-            {
-                nd_grpc_conn_close(conn, "push queue blocked past "
-                                   "push_blocked_timeout");
-                continue;
-            }
-
-        } else {
-            conn->blocked_since = 0;
-        }
-
-        if (!conn->registered || conn->probing || conn->closing
-            || now - conn->last_active < gcf->idle_probe)
-        {
-            continue;
-        }
-
-        conn->probing = 1;
-
-        if (nd_grpc_push(conn, "ClientDetectionRequest",
-                         json_pack("{s:s}", "module", "internal"),
-                         gcf->probe_timeout, nd_grpc_probe_answer, NULL)
-            != ND_OK)
-        {
-            conn->probing = 0;
-            nd_grpc_conn_close(conn, "cannot probe");
-        }
-    }
 }

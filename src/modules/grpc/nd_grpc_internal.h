@@ -214,6 +214,16 @@ void nd_grpc_init_connection(nd_connection_t *c);
 void nd_grpc_init_cluster_connection(nd_connection_t *c);
 void nd_grpc_conn_touch(nd_grpc_conn_t *conn);
 void nd_grpc_probe_handler(nd_timer_t *t);
+/* shared by nd_grpc_conn.c and nd_grpc_push.c: flush in this loop pass;
+ * one framed message (Payload of type and json) appended to out; a
+ * push's end; an answer of the client to a push */
+void nd_grpc_flush_later(nd_grpc_conn_t *conn);
+int nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json);
+void nd_grpc_push_free(nd_grpc_push_t *push);
+void nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body);
+/* note the output a connection holds (the most any held, for the
+ * debug counters) */
+void nd_grpc_queued_note(nd_grpc_conn_t *conn);
 nd_int_t nd_grpc_internal_init(nd_cycle_t *cycle);
 
 #endif /* ND_GRPC_INTERNAL_H */
