@@ -680,24 +680,58 @@ dial(int to)
 }
 
 
+/* write everything nghttp2 has queued, gathered first: a call's HEADERS
+ * and DATA leave in one write(), as grpc-go's and Netty's buffered
+ * writers send them (one frame a write() would cost the server a second
+ * TCP segment and an immediate ACK per call) */
+static int
+write_all(int fd, const uint8_t *data, size_t len)
+{
+    ssize_t  k;
+    size_t   w;
+
+    for (w = 0; w < len; w += (size_t) k) {
+        k = write(fd, data + w, len - w);
+        if (k < 0) {
+            if (errno != EAGAIN) {
+                return -1;
+            }
+            struct pollfd  p = { fd, POLLOUT, 0 };
+            poll(&p, 1, 100);
+            k = 0;
+        }
+    }
+    return 0;
+}
+
+
 static int
 flush_out(conn_t *c)
 {
-    const uint8_t  *data;
-    ssize_t         n, w, k;
+    static uint8_t   out[65536];
+    const uint8_t   *data;
+    ssize_t          n;
+    size_t           len;
 
+    len = 0;
     while ((n = nghttp2_session_mem_send(c->s, &data)) > 0) {
-        for (w = 0; w < n; w += k) {
-            k = write(c->fd, data + w, (size_t) (n - w));
-            if (k < 0) {
-                if (errno != EAGAIN) {
-                    return -1;
-                }
-                struct pollfd  p = { c->fd, POLLOUT, 0 };
-                poll(&p, 1, 100);
-                k = 0;
+        if (len + (size_t) n > sizeof(out)) {
+            if (write_all(c->fd, out, len) < 0) {
+                return -1;
             }
+            len = 0;
         }
+        if ((size_t) n > sizeof(out)) {
+            if (write_all(c->fd, data, (size_t) n) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        memcpy(out + len, data, (size_t) n);
+        len += (size_t) n;
+    }
+    if (len && write_all(c->fd, out, len) < 0) {
+        return -1;
     }
     return n < 0 ? -1 : 0;
 }
