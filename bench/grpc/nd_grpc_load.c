@@ -76,6 +76,9 @@
  *                                     handshake
  *   -n calls (any unary mode)         stop after that many calls in all
  *                                     (loading N entries), or at -t
+ *   -X PID (-F)                       print the CPU time of process PID
+ *                                     (every thread: the server) over the
+ *                                     changes, a line before the last
  *
  * A call answered with a grpc-status other than 0 counts as failed.
  *
@@ -84,6 +87,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -162,6 +166,7 @@ static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
 static long         max_calls;       /* -n: 0 = until -t */
 static long         submitted;       /* timed calls sent, for -n */
+static int          cpu_pid;         /* -X: the server, for its CPU */
 static char         answer[64];      /* the type of the first unary answer
                                       * of the timed calls (-N and plain) */
 
@@ -816,6 +821,42 @@ pump(conn_t **cs, int n, struct pollfd *pfd, int ms)
 }
 
 
+/* the CPU time of every thread of process pid so far, in ns (the run
+ * time of /proc/PID/task/TID/schedstat), 0 when it cannot be read */
+static double
+proc_cpu_ns(int pid)
+{
+    char            path[64];
+    double          ns, sum;
+    FILE           *f;
+    DIR            *d;
+    struct dirent  *e;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    d = opendir(path);
+    if (d == NULL) {
+        return 0;
+    }
+    sum = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", pid,
+                 e->d_name);
+        f = fopen(path, "r");
+        if (f != NULL) {
+            if (fscanf(f, "%lf", &ns) == 1) {
+                sum += ns;
+            }
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return sum;
+}
+
+
 static int
 fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 {
@@ -823,6 +864,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     char                 body[512];
     long                 acked, lost = 0;
     double               t_sent, t_ack, wait_until, *lat_ms, *last_ms = NULL;
+    double               cpu0 = 0;
     size_t               from;
     struct epoll_event   ev, evs[1024];
 
@@ -873,6 +915,10 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             perror("epoll_ctl");
             return 1;
         }
+    }
+
+    if (cpu_pid) {
+        cpu0 = proc_cpu_ns(cpu_pid);
     }
 
     for (k = 1; k <= changes; k++) {
@@ -954,6 +1000,12 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             }
         }
         ndirty = 0;
+    }
+
+    if (cpu_pid) {
+        cpu0 = (proc_cpu_ns(cpu_pid) - cpu0) / 1e6;
+        printf("server-cpu %.1f ms over %d changes, %.2f ms a change\n",
+               cpu0, changes, cpu0 / changes);
     }
 
     if (fan_lat) {
@@ -1221,7 +1273,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:X:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1249,6 +1301,7 @@ main(int argc, char **argv)
         case 'v': etcd_vlen = (size_t) atol(optarg); break;
         case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
         case 'n': max_calls = atol(optarg); break;
+        case 'X': cpu_pid = atoi(optarg); break;
         case 'S': churn = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
