@@ -191,9 +191,6 @@ nd_event_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
 
         nd_event_bus_dispatch(ecf->bus);
 
-#ifdef ND_HAVE_IO_URING
-        nd_event_uring_flush(&ecf->write_queue);
-#else
         while (!nd_queue_empty(&ecf->write_queue)) {
             q = nd_queue_head(&ecf->write_queue);
             nd_queue_remove(q);
@@ -202,7 +199,6 @@ nd_event_prepare_handler(struct ev_loop *loop, ev_prepare *w, int revents)
                 nd_connection_flush(c);
             }
         }
-#endif
 
         while (!nd_queue_empty(&ecf->close_queue)) {
             q = nd_queue_head(&ecf->close_queue);
@@ -408,10 +404,6 @@ nd_event_exit(nd_cycle_t *cycle)
 
     nd_event_bus_destroy(ecf->bus);
     ecf->bus = NULL;
-
-#ifdef ND_HAVE_IO_URING
-    nd_event_uring_exit();
-#endif
 }
 
 

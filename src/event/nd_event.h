@@ -81,13 +81,6 @@ void nd_listening_close_all(nd_cycle_t *cycle);
 
 nd_int_t nd_event_add_accept_hook(nd_cycle_t *cycle, nd_accept_hook_pt hook);
 
-#ifdef ND_HAVE_IO_URING
-/* ./configure --with-io_uring: the loop pass's writes as io_uring
- * batches (nd_event_uring.c; the measurement of docs/event.md) */
-void nd_event_uring_flush(nd_queue_t *queue);
-void nd_event_uring_exit(void);
-#endif
-
 #define nd_event_conf(cycle)                                                  \
     ((nd_event_conf_t *) nd_get_conf(cycle, nd_event_module))
 
