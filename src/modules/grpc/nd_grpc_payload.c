@@ -248,35 +248,45 @@ nd_grpc_pb_field(const u_char **pp, const u_char *end, uint32_t *field,
 }
 
 
-/* the bytes of the one length-delimited field "want" of a message; a
- * field that comes twice (protobuf would merge them) is declined */
+/* the bytes of the length-delimited fields in "want" (a bit per field
+ * number, 1 to 7) of a message, in one pass: val[f], vlen[f]; a wanted
+ * field that comes twice (protobuf would merge them) or not
+ * length-delimited is declined, as is one that is missing */
 static nd_int_t
-nd_grpc_pb_find(const u_char *p, size_t len, uint32_t want,
+nd_grpc_pb_find(const u_char *p, size_t len, unsigned want,
     const u_char **val, size_t *vlen)
 {
     size_t         n;
+    unsigned       seen;
     uint32_t       field;
     const u_char  *end, *v;
 
     end = p + len;
-    *val = NULL;
+    seen = 0;
 
     while (p < end) {
         if (nd_grpc_pb_field(&p, end, &field, &v, &n) != ND_OK) {
             return ND_DECLINED;
         }
-        if (field != want) {
+        if (field > 7 || !(want & (1u << field))) {
             continue;
         }
-        if (v == NULL || *val) {
+        if (v == NULL || (seen & (1u << field))) {
             return ND_DECLINED;
         }
-        *val = v;
-        *vlen = n;
+        seen |= 1u << field;
+        val[field] = v;
+        vlen[field] = n;
     }
 
-    return *val ? ND_OK : ND_DECLINED;
+    return seen == want ? ND_OK : ND_DECLINED;
 }
+
+
+/* a byte of a JSON number or literal (true, false, null) */
+#define nd_grpc_json_scalar(c)                                                \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')                 \
+     || ((c) >= 'A' && (c) <= 'Z') || (c) == '-' || (c) == '+' || (c) == '.')
 
 
 static const u_char *
@@ -351,14 +361,10 @@ nd_grpc_json_skip(const u_char *p, const u_char *end)
         default:
             if (depth == 0) {
                 /* a scalar: number, true, false, null */
-                if (!(isalnum(*p) || *p == '-' || *p == '+' || *p == '.'))
-                {
+                if (!nd_grpc_json_scalar(*p)) {
                     return NULL;
                 }
-                while (p < end
-                       && (isalnum(*p) || *p == '-' || *p == '+'
-                           || *p == '.'))
-                {
+                while (p < end && nd_grpc_json_scalar(*p)) {
                     p++;
                 }
                 return p;
@@ -405,20 +411,22 @@ nd_int_t
 nd_grpc_payload_answer(const u_char *msg, size_t len, nd_grpc_answer_t *a)
 {
     int            neg, have_id, have_code;
-    size_t         n, klen;
+    size_t         klen, top_n[4], meta_n[4], any_n[4];
     uint64_t       v;
-    const u_char  *meta, *any, *type, *p, *end, *key;
+    const u_char  *top[4], *meta[4], *any[4], *p, *end, *key;
 
-    if (nd_grpc_pb_find(msg, len, 2, &meta, &n) != ND_OK
-        || nd_grpc_pb_find(meta, n, 3, &type, &klen) != ND_OK
-        || klen <= 8 || memcmp(type + klen - 8, "Response", 8) != 0
-        || nd_grpc_pb_find(msg, len, 3, &any, &n) != ND_OK
-        || nd_grpc_pb_find(any, n, 2, &p, &n) != ND_OK)
+    /* Payload.metadata (2) .type (3); Payload.body (3) .value (2) */
+    if (nd_grpc_pb_find(msg, len, 1u << 2 | 1u << 3, top, top_n) != ND_OK
+        || nd_grpc_pb_find(top[2], top_n[2], 1u << 3, meta, meta_n) != ND_OK
+        || meta_n[3] <= 8
+        || memcmp(meta[3] + meta_n[3] - 8, "Response", 8) != 0
+        || nd_grpc_pb_find(top[3], top_n[3], 1u << 2, any, any_n) != ND_OK)
     {
         return ND_DECLINED;
     }
 
-    end = p + n;
+    p = any[2];
+    end = p + any_n[2];
     have_id = 0;
     have_code = 0;
 

@@ -152,6 +152,40 @@ nd_grpc_push_ready(nd_grpc_conn_t *conn)
 }
 
 
+/* ,"headers":{},"requestId":"N"} (without the comma for an empty
+ * object): a push's own end, written per connection without printf */
+#define ND_GRPC_TAIL_MAX  64
+
+static size_t
+nd_grpc_push_tail(u_char *tail, uint64_t id, int comma)
+{
+    u_char              *p, digits[20];
+    size_t               n;
+    static const char    head[] = "\"headers\":{},\"requestId\":\"";
+
+    p = tail;
+    if (comma) {
+        *p++ = ',';
+    }
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+
+    n = 0;
+    do {
+        digits[n++] = (u_char) ('0' + id % 10);
+        id /= 10;
+    } while (id);
+
+    while (n) {
+        *p++ = digits[--n];
+    }
+    *p++ = '"';
+    *p++ = '}';
+
+    return (size_t) (p - tail);
+}
+
+
 /*
  * Queue one push on the bi-stream.  json is a JSON object's text without
  * requestId and headers; the message is written as three pieces: its
@@ -165,9 +199,8 @@ nd_grpc_push_send(nd_grpc_conn_t *conn, const char *type, nd_shared_t *sh,
     const u_char *json, size_t len, unsigned body, nd_msec_t timeout,
     nd_grpc_push_pt cb, void *data)
 {
-    int                n;
-    char               tail[64];
-    size_t             hlen, before;
+    u_char             tail[ND_GRPC_TAIL_MAX];
+    size_t             n, hlen, before;
     uint64_t           id;
     u_char             head[ND_GRPC_HEAD_MAX];
     nd_grpc_push_t    *push;
@@ -185,9 +218,8 @@ nd_grpc_push_send(nd_grpc_conn_t *conn, const char *type, nd_shared_t *sh,
     id = ++gcf->push_seq;
     st = conn->bidi;
 
-    n = snprintf(tail, sizeof(tail), "%s\"headers\":{},\"requestId\":"
-                 "\"%llu\"}", len > 2 ? "," : "", (unsigned long long) id);
-    hlen = nd_grpc_payload_head(head, type, len - 1 + (size_t) n);
+    n = nd_grpc_push_tail(tail, id, len > 2);
+    hlen = nd_grpc_payload_head(head, type, len - 1 + n);
     before = nd_grpc_stream_pending(st);
 
     if (hlen == 0
@@ -195,7 +227,7 @@ nd_grpc_push_send(nd_grpc_conn_t *conn, const char *type, nd_shared_t *sh,
         || (sh ? nd_buf_refs_add(&st->out, &st->out_refs, sh, json, len - 1)
                : nd_buf_append(&st->out, json, len - 1))
            != ND_OK
-        || nd_buf_append(&st->out, tail, (size_t) n) != ND_OK
+        || nd_buf_append(&st->out, tail, n) != ND_OK
         || nd_grpc_h2_respond(st) != ND_OK)
     {
         /* a partial message cannot be taken back: the stream is broken */
