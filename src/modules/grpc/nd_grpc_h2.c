@@ -902,7 +902,7 @@ nd_int_t
 nd_grpc_h2_send(nd_grpc_conn_t *conn)
 {
     int                rc, progress;
-    u_char             buf[ND_H2_HEAD + ND_H2_FRAME_MAX];
+    u_char             buf[ND_H2_HEAD];     /* a DATA frame's header */
     nd_queue_t        *q, *next;
     nd_grpc_stream_t  *st;
 
