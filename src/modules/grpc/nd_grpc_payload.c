@@ -165,27 +165,45 @@ nd_grpc_payload_head(u_char *head, const char *type, size_t json_len)
  * the JSON parser), which answers bad input as before.
  */
 
+/* one varint of at most 10 bytes */
+static nd_int_t
+nd_grpc_pb_varint(const u_char **pp, const u_char *end, uint64_t *v)
+{
+    int            shift;
+    const u_char  *p;
+
+    p = *pp;
+    *v = 0;
+
+    for (shift = 0; ; shift += 7) {
+        if (p == end || shift > 63) {
+            return ND_ERROR;
+        }
+        *v |= (uint64_t) (*p & 0x7f) << shift;
+        if (!(*p++ & 0x80)) {
+            break;
+        }
+    }
+
+    *pp = p;
+
+    return ND_OK;
+}
+
+
 /* one protobuf field: its number, and for length-delimited ones the
  * bytes; other wire types are skipped */
 static nd_int_t
 nd_grpc_pb_field(const u_char **pp, const u_char *end, uint32_t *field,
     const u_char **val, size_t *vlen)
 {
-    int            shift;
     uint64_t       key, v;
     const u_char  *p;
 
     p = *pp;
-    key = 0;
 
-    for (shift = 0; ; shift += 7) {
-        if (p == end || shift > 28) {
-            return ND_ERROR;
-        }
-        key |= (uint64_t) (*p & 0x7f) << shift;
-        if (!(*p++ & 0x80)) {
-            break;
-        }
+    if (nd_grpc_pb_varint(&p, end, &key) != ND_OK || key > UINT32_MAX) {
+        return ND_ERROR;
     }
 
     *field = (uint32_t) (key >> 3);
@@ -195,13 +213,8 @@ nd_grpc_pb_field(const u_char **pp, const u_char *end, uint32_t *field,
     switch (key & 7) {
 
     case 0:                                 /* varint */
-        for (shift = 0; ; shift += 7) {
-            if (p == end || shift > 63) {
-                return ND_ERROR;
-            }
-            if (!(*p++ & 0x80)) {
-                break;
-            }
+        if (nd_grpc_pb_varint(&p, end, &v) != ND_OK) {
+            return ND_ERROR;
         }
         break;
 
@@ -213,17 +226,9 @@ nd_grpc_pb_field(const u_char **pp, const u_char *end, uint32_t *field,
         break;
 
     case 2:                                 /* length-delimited */
-        v = 0;
-        for (shift = 0; ; shift += 7) {
-            if (p == end || shift > 28) {
-                return ND_ERROR;
-            }
-            v |= (uint64_t) (*p & 0x7f) << shift;
-            if (!(*p++ & 0x80)) {
-                break;
-            }
-        }
-        if (v > (uint64_t) (end - p)) {
+        if (nd_grpc_pb_varint(&p, end, &v) != ND_OK
+            || v > (uint64_t) (end - p))
+        {
             return ND_ERROR;
         }
         *val = p;
