@@ -220,10 +220,14 @@ nd_grpc_push_send(nd_grpc_conn_t *conn, const char *type, nd_shared_t *sh,
 
     n = nd_grpc_push_tail(tail, id, len > 2);
     hlen = nd_grpc_payload_head(head, type, len - 1 + n);
+    if (hlen == 0) {
+        gcf->push_failed++;
+        return ND_ERROR;                /* a type name over the limit */
+    }
+
     before = nd_grpc_stream_pending(st);
 
-    if (hlen == 0
-        || nd_buf_append(&st->out, head, hlen) != ND_OK
+    if (nd_buf_append(&st->out, head, hlen) != ND_OK
         || (sh ? nd_buf_refs_add(&st->out, &st->out_refs, sh, json, len - 1)
                : nd_buf_append(&st->out, json, len - 1))
            != ND_OK
