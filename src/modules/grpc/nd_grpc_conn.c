@@ -704,9 +704,10 @@ nd_grpc_stream_move(nd_grpc_stream_t *st, size_t n)
     while (n) {
         k = nd_min(n, nd_buf_refs_peek(&st->out, &st->out_refs, &p, &sh));
 
-        if ((sh ? nd_connection_send_ref(c, sh, p, k)
-                : nd_connection_send(c, p, k))
-            != ND_OK)
+        if (k == 0                      /* n over what is queued: a bug */
+            || (sh ? nd_connection_send_ref(c, sh, p, k)
+                   : nd_connection_send(c, p, k))
+               != ND_OK)
         {
             return ND_ERROR;
         }
