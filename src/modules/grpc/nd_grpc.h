@@ -18,9 +18,12 @@ typedef struct nd_grpc_call_s  nd_grpc_call_t;
 typedef nd_int_t (*nd_grpc_handler_pt)(nd_grpc_call_t *call, json_t *body);
 /* the connection went away while the call was pending */
 typedef void (*nd_grpc_abort_pt)(nd_grpc_call_t *call);
-/* a push's answer: response NULL on timeout, error or disconnect */
-typedef void (*nd_grpc_push_pt)(nd_grpc_conn_t *conn, json_t *response,
-    void *data);
+/* a push's answer: code is its resultCode, 0 when none came (timeout,
+ * error, disconnect); response is its JSON only for pushes made with
+ * nd_grpc_push (else NULL: those answers are matched from their bytes,
+ * never parsed) */
+typedef void (*nd_grpc_push_pt)(nd_grpc_conn_t *conn, nd_int_t code,
+    json_t *response, void *data);
 
 typedef struct {
     nd_str_t             type;        /* "InstanceRequest" */
@@ -137,6 +140,11 @@ nd_int_t nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
 nd_int_t nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
     const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
     void *data);
+/* the same with the body in a refcounted block (json->data, json->len),
+ * built once and referenced, never copied, by every connection's queue
+ * until written */
+nd_int_t nd_grpc_push_shared(nd_grpc_conn_t *conn, const char *type,
+    nd_shared_t *json, nd_msec_t timeout, nd_grpc_push_pt cb, void *data);
 /* CONNECTION_CLOSED's payload (its key is the connection id) */
 typedef struct {
     unsigned             moved:1;     /* told to go to another server: its

@@ -231,7 +231,7 @@ nd_grpc_read(nd_connection_t *c)
         return;
     }
 
-    if (nd_buf_size(&c->out) >= ND_GRPC_READ_STOP) {
+    if (nd_connection_queued(c) >= ND_GRPC_READ_STOP) {
         /* the client does not read what we owe it: neither do we, until
          * nd_grpc_drained (nginx's backpressure) */
         nd_log_debug(&c->log, "grpc output over %d bytes: reading stops",
@@ -328,7 +328,7 @@ nd_grpc_close_handler(nd_connection_t *c)
         data = push->data;
         nd_grpc_push_free(push);
         if (cb) {
-            cb(conn, NULL, data);
+            cb(conn, 0, NULL, data);
         }
     }
 
@@ -582,7 +582,7 @@ nd_grpc_dispatch(nd_grpc_conn_t *conn)
 
     while (!nd_queue_empty(&conn->ready)) {
         if (conn->c->close || conn->closing
-            || conn->queued + nd_buf_size(&conn->c->out)
+            || conn->queued + nd_connection_queued(conn->c)
                >= conn->gcf->queued_output_max)
         {
             return;
@@ -605,7 +605,7 @@ nd_grpc_queued_note(nd_grpc_conn_t *conn)
 {
     size_t  n;
 
-    n = conn->queued + nd_buf_size(&conn->c->out);
+    n = conn->queued + nd_connection_queued(conn->c);
     if (n > conn->gcf->queued_peak) {
         conn->gcf->queued_peak = n;
     }
@@ -674,30 +674,50 @@ nd_grpc_stream_closed(nd_grpc_stream_t *st)
         conn->gcf->calls_cancelled++;
     }
 
-    conn->queued -= nd_min(conn->queued, nd_buf_size(&st->out));
+    conn->queued -= nd_min(conn->queued, nd_grpc_stream_pending(st));
 
     nd_queue_remove(&st->link);
     nd_buf_free(&st->in);
+    nd_buf_refs_free(&st->out_refs);
     nd_buf_free(&st->out);
     nd_free(st);
 }
 
 
-ssize_t
-nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
+size_t
+nd_grpc_stream_pending(nd_grpc_stream_t *st)
 {
-    size_t  n;
+    return nd_buf_refs_size(&st->out, &st->out_refs);
+}
 
-    n = nd_min(len, nd_buf_size(&st->out));
-    if (n) {
-        memcpy(buf, nd_buf_start(&st->out), n);
-        nd_buf_consume(&st->out, n);
-        st->conn->queued -= nd_min(st->conn->queued, n);
+
+nd_int_t
+nd_grpc_stream_move(nd_grpc_stream_t *st, size_t n)
+{
+    size_t            k;
+    nd_shared_t      *sh;
+    const u_char     *p;
+    nd_connection_t  *c;
+
+    c = st->conn->c;
+
+    while (n) {
+        k = nd_min(n, nd_buf_refs_peek(&st->out, &st->out_refs, &p, &sh));
+
+        if (k == 0                      /* n over what is queued: a bug */
+            || (sh ? nd_connection_send_ref(c, sh, p, k)
+                   : nd_connection_send(c, p, k))
+               != ND_OK)
+        {
+            return ND_ERROR;
+        }
+
+        nd_buf_refs_consume(&st->out, &st->out_refs, k);
+        st->conn->queued -= nd_min(st->conn->queued, k);
+        n -= k;
     }
 
-    *eof = st->finish && nd_buf_size(&st->out) == 0;
-
-    return (ssize_t) n;
+    return ND_OK;
 }
 
 
@@ -1169,6 +1189,13 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
 {
     json_t        *body;
     Payload       *payload;
+
+    /* answers to pushes: matched from the bytes when they are plain */
+    if (st->bidi && !st->conn->cluster
+        && nd_grpc_push_scan(st->conn, msg, len) == ND_OK)
+    {
+        return;
+    }
 
     payload = payload__unpack(NULL, len, msg);
     if (payload == NULL) {

@@ -602,12 +602,14 @@ nd_grpc_debug_stats(nd_http_request_t *r)
 
     gcf = nd_grpc_conf(nd_cycle);
 
-    res = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                     "queuedPeak", (json_int_t) gcf->queued_peak,
                     "queuedOutputMax", (json_int_t) gcf->queued_output_max,
                     "callsStarted", (json_int_t) gcf->calls_started,
                     "callsCancelled", (json_int_t) gcf->calls_cancelled,
-                    "calmGoaways", (json_int_t) gcf->calm_goaways);
+                    "calmGoaways", (json_int_t) gcf->calm_goaways,
+                    "answersScanned", (json_int_t) gcf->answers_scanned,
+                    "answersParsed", (json_int_t) gcf->answers_parsed);
 
     rc = nd_http_send_json(r, 200, res);
     json_decref(res);

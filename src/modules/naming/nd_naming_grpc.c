@@ -11,8 +11,10 @@
  *
  * Pushes: the module's push scheduler calls nd_naming_grpc_push for each
  * subscriber with the shared ServiceInfo of its clusters; the request
- * text built from it is serialized once per round and sent to every
- * subscriber of that round as it is (nd_grpc_push_raw).  A
+ * text built from it is serialized once per round into a refcounted
+ * block that every subscriber's queue of that round references
+ * (nd_grpc_push_shared: only the message head and the requestId are
+ * written per connection).  A
  * failed or unanswered push is retried after push_retry_delay, a few
  * times, with the state current then; a newer push supersedes a pending
  * retry.  A subscribe is followed by one push after push_delay, as Java
@@ -63,7 +65,7 @@ typedef struct {
     nd_timer_t              moved_timer;
     nd_queue_t              pushers;        /* nd_naming_gpush_t */
     nd_shared_t            *info_body;      /* what req was built from */
-    nd_buf_t                req;            /* NotifySubscriberRequest */
+    nd_shared_t            *req;            /* NotifySubscriberRequest */
     nd_msec_t               info_at;        /* its lastRefTime */
 } nd_naming_grpc_t;
 
@@ -136,7 +138,8 @@ nd_naming_grpc_info_clear(nd_naming_grpc_t *ng)
         ng->info_body = NULL;
     }
 
-    nd_buf_reset(&ng->req);
+    nd_shared_release(ng->req);         /* queued pushes keep theirs */
+    ng->req = NULL;
 }
 
 
@@ -184,7 +187,6 @@ nd_naming_grpc_exit(nd_naming_conf_t *nf)
     }
 
     nd_naming_grpc_info_clear(ng);
-    nd_buf_free(&ng->req);
     nf->grpc = NULL;
 }
 
@@ -1080,7 +1082,8 @@ nd_naming_grpc_forget(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
 
 
 static void
-nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+nd_naming_grpc_answer(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
+    void *data)
 {
     nd_naming_gpush_t    *gp;
     nd_naming_conf_t     *nf;
@@ -1105,7 +1108,7 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
         return;                         /* a newer push decides */
     }
 
-    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
+    if (code == 200) {
         gp->retries = 0;
         return;
     }
@@ -1131,44 +1134,48 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
 
 
 /* the NotifySubscriberRequest text for body: built once per loop pass
- * and sent as it is to every subscriber of that round */
-static nd_buf_t *
+ * into a refcounted block that every subscriber's queue of that round
+ * references (nd_grpc_push_shared) */
+static nd_shared_t *
 nd_naming_grpc_shared_req(nd_naming_grpc_t *ng, nd_shared_t *body,
     size_t ref_time_pos)
 {
     char                digits[32];
-    size_t              at;
+    u_char             *p;
+    nd_shared_t        *req;
     static const char   head[] = "{\"serviceInfo\":";
     static const char   tail[] = ",\"module\":\"naming\"}";
 
     if (ng->info_body == body && ng->info_at == nd_current_msec) {
-        return &ng->req;
+        return ng->req;
     }
 
     nd_naming_grpc_info_clear(ng);
 
-    if (nd_buf_append(&ng->req, head, sizeof(head) - 1) != ND_OK) {
+    req = nd_shared_alloc(sizeof(head) - 1 + body->len + sizeof(tail) - 1,
+                          NULL);
+    if (req == NULL) {
         return NULL;
     }
-    at = ng->req.len;
-    if (nd_buf_append(&ng->req, body->data, body->len) != ND_OK
-        || nd_buf_append(&ng->req, tail, sizeof(tail) - 1) != ND_OK)
-    {
-        nd_buf_reset(&ng->req);
-        return NULL;
-    }
+
+    p = req->data;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    memcpy(p, body->data, body->len);
+    memcpy(p + body->len, tail, sizeof(tail) - 1);
 
     /* the cached text holds a zero-filled placeholder: now, in ms */
     if (snprintf(digits, sizeof(digits), "%013" PRIu64,
                  (uint64_t) nd_current_msec) == 13)
     {
-        memcpy(ng->req.data + at + ref_time_pos, digits, 13);
+        memcpy(p + ref_time_pos, digits, 13);
     }
 
+    ng->req = req;
     ng->info_body = nd_shared_ref(body);
     ng->info_at = nd_current_msec;
 
-    return &ng->req;
+    return req;
 }
 
 
@@ -1176,8 +1183,8 @@ static void
 nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     size_t ref_time_pos)
 {
-    nd_buf_t             *req;
     nd_str_t              id;
+    nd_shared_t          *req;
     nd_grpc_conn_t       *conn;
     nd_naming_conf_t     *nf;
     nd_naming_gticket_t  *tk;
@@ -1203,8 +1210,8 @@ nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     gp->inflight++;
     nf->push_total++;
 
-    if (nd_grpc_push_raw(conn, "NotifySubscriberRequest", req->data,
-                         req->len, 0, nd_naming_grpc_answer, tk) != ND_OK)
+    if (nd_grpc_push_shared(conn, "NotifySubscriberRequest", req, 0,
+                            nd_naming_grpc_answer, tk) != ND_OK)
     {
         /* no callback will come: the connection is closing */
         gp->inflight--;
