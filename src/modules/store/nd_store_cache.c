@@ -12,9 +12,10 @@ const nd_store_config_t *
 nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant)
 {
-    u_char            buf[1600];
-    size_t            klen;
-    nd_store_conf_t  *scf;
+    u_char                    buf[1600];
+    size_t                    klen;
+    nd_store_conf_t          *scf;
+    const nd_store_config_t  *c;
 
     scf = nd_store_conf(cycle);
 
@@ -24,7 +25,14 @@ nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     }
     klen = nd_store_group_key(buf, data_id, group, tenant);
 
-    return nd_hash_find(&scf->cache, buf, klen);
+    c = nd_hash_find(&scf->cache, buf, klen);
+
+    if (c == NULL && scf->lazy) {
+        /* not loaded yet is not absent */
+        c = scf->be->miss(cycle, data_id, group, tenant, 0);
+    }
+
+    return c;
 }
 
 
@@ -37,6 +45,10 @@ nd_store_config_by_id(nd_cycle_t *cycle, int64_t id)
     const nd_store_config_t  *c;
 
     scf = nd_store_conf(cycle);
+
+    if (scf->lazy) {
+        return scf->be->miss(cycle, NULL, NULL, NULL, id);
+    }
 
     for (e = nd_hash_first(&scf->cache, &i); e;
          e = nd_hash_next(&scf->cache, e, &i))

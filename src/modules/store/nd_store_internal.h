@@ -109,6 +109,12 @@ struct nd_store_backend_s {
     nd_int_t           (*available)(nd_cycle_t *cycle);
     void               (*stop)(nd_cycle_t *cycle);
     void               (*exit)(nd_cycle_t *cycle);
+    /* while the cache is still loading (scf->lazy): the formal row of a
+     * key (id 0) or of config_info.id id read from the database and put
+     * into the cache; NULL when the database has none */
+    const nd_store_config_t *(*miss)(nd_cycle_t *cycle,
+        const nd_str_t *data_id, const nd_str_t *group,
+        const nd_str_t *tenant, int64_t id);
 };
 
 typedef struct nd_store_sqlite_s  nd_store_sqlite_t;
@@ -124,6 +130,8 @@ typedef struct {
     nd_msec_t            pg_reconnect_max;
     nd_msec_t            cache_refresh;
     nd_int_t             commit_batch;
+    nd_int_t             load_chunk;        /* rows a loop pass at start */
+    nd_msec_t            load_interval;     /* between chunks (tests) */
     size_t               max_content_size;
     nd_str_t             schema_dir;
     char                 content_error[48];  /* Nacos's words, over max */
@@ -147,6 +155,8 @@ typedef struct {
     nd_metrics_hist_t    commit_latency;    /* writes: submit -> delivered */
     unsigned             schema_explicit:1;
     unsigned             loading:1;         /* no events while loading */
+    unsigned             lazy:1;            /* formal rows still loading:
+                                               a miss asks be->miss */
     unsigned             refreshing:1;
     unsigned             refresh_again:1;   /* asked while refreshing */
     unsigned             committing:1;      /* delivering our own write */

@@ -34,6 +34,18 @@ typedef enum {
     ND_SQLITE_X_N
 } nd_sqlite_x_e;
 
+/* the statements of the load at start, prepared by the loop thread */
+typedef enum {
+    ND_SQLITE_L_SEQ = 0,
+    ND_SQLITE_L_HAS_TAGS,
+    ND_SQLITE_L_GRAY,
+    ND_SQLITE_L_FORMAL,
+    ND_SQLITE_L_FORMAL_NOTAGS,
+    ND_SQLITE_L_KEY,
+    ND_SQLITE_L_ID,
+    ND_SQLITE_L_N
+} nd_sqlite_l_e;
+
 struct nd_store_sqlite_s {
     sqlite3             *db;
     sqlite3_stmt        *stmts[ND_STORE_SQL_N];
@@ -50,14 +62,27 @@ struct nd_store_sqlite_s {
     nd_store_conf_t     *scf;
     int                  quit;
     unsigned             running:1;
+
+    /* warm start (the loop thread owns the connection until the writer
+     * starts at the end of the load) */
+    sqlite3_stmt        *load[ND_SQLITE_L_N];
+    sqlite3_stmt        *formal;        /* the statement of the load */
+    nd_store_op_t       *load_op;       /* decoding rows, views */
+    nd_timer_t           load_timer;    /* one chunk a loop pass */
+    nd_posted_t          load_reads;    /* queued reads, before sleep */
+    nd_uint_t            loaded;        /* rows */
+    unsigned             loading:1;
 };
 
 
-#define ND_SQLITE_CFG_COLS                                                    \
+#define ND_SQLITE_CFG_BASE                                                    \
     "c.id, c.data_id, c.group_id, c.tenant_id, c.content, c.md5, "           \
     "c.gmt_create, c.gmt_modified, c.src_user, c.src_ip, c.app_name, "       \
     "c.c_desc, c.c_use, c.effect, c.type, c.c_schema, "                      \
-    "c.encrypted_data_key, c.change_seq, "                                    \
+    "c.encrypted_data_key, c.change_seq, "
+
+#define ND_SQLITE_CFG_COLS                                                    \
+    ND_SQLITE_CFG_BASE                                                        \
     "(SELECT group_concat(t.tag_name, ',') FROM config_tags_relation t "     \
     "WHERE t.id = c.id), NULL, NULL "
 
@@ -230,6 +255,26 @@ static const char  *nd_store_sqlite_sql[ND_STORE_SQL_N] = {
 };
 
 
+static const char  *nd_store_sqlite_l_sql[ND_SQLITE_L_N] = {
+    [ND_SQLITE_L_SEQ] = "SELECT seq FROM nd_change_seq WHERE id = 1",
+    [ND_SQLITE_L_HAS_TAGS] =
+        "SELECT EXISTS (SELECT 1 FROM config_tags_relation)",
+    [ND_SQLITE_L_GRAY] =
+        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g",
+    /* table order: keys are unique, no order needed (an ORDER BY made
+     * SQLite walk an index and fetch each row by id) */
+    [ND_SQLITE_L_FORMAL] = "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c",
+    /* no tags anywhere (the usual case): no subquery a row */
+    [ND_SQLITE_L_FORMAL_NOTAGS] =
+        "SELECT " ND_SQLITE_CFG_BASE "NULL, NULL, NULL FROM config_info c",
+    [ND_SQLITE_L_KEY] =
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
+        "WHERE c.data_id = ?1 AND c.group_id = ?2 AND c.tenant_id = ?3",
+    [ND_SQLITE_L_ID] =
+        "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c WHERE c.id = ?1",
+};
+
+
 static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
 
     [ND_SQLITE_SEQ_NEXT] =
@@ -314,6 +359,9 @@ static void nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op);
 static nd_int_t nd_store_sqlite_available(nd_cycle_t *cycle);
 static void nd_store_sqlite_stop(nd_cycle_t *cycle);
 static void nd_store_sqlite_exit(nd_cycle_t *cycle);
+static const nd_store_config_t *nd_store_sqlite_miss(nd_cycle_t *cycle,
+    const nd_str_t *data_id, const nd_str_t *group, const nd_str_t *tenant,
+    int64_t id);
 
 nd_store_backend_t  nd_store_sqlite_backend = {
     .name = "sqlite",
@@ -322,6 +370,7 @@ nd_store_backend_t  nd_store_sqlite_backend = {
     .available = nd_store_sqlite_available,
     .stop = nd_store_sqlite_stop,
     .exit = nd_store_sqlite_exit,
+    .miss = nd_store_sqlite_miss,
 };
 
 
@@ -434,44 +483,6 @@ nd_store_sqlite_exec(nd_store_sqlite_t *sq, nd_store_op_t *op,
         }
     }
 
-    sqlite3_reset(st);
-
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-
-/* the cache at start: each row straight from SQLite's row into its cache
- * entry (one copy; the rows are never all in memory twice), in table
- * order (keys are unique: no order is needed) */
-static int
-nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_store_conf_t *scf,
-    nd_store_op_t *op, nd_uint_t *n)
-{
-    int              rc;
-    sqlite3_stmt    *st;
-    nd_store_row_t   row;
-
-    st = sq->stmts[ND_STORE_SQL_CONFIG_ALL];
-    sqlite3_reset(st);
-
-    row.ctx = st;
-    row.get = nd_store_sqlite_get;
-    row.get_int = nd_store_sqlite_get_int;
-
-    op->views = 1;
-    *n = 0;
-
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        op->rows.nelts = 0;
-        if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, &row) != ND_OK) {
-            sqlite3_reset(st);
-            return SQLITE_NOMEM;
-        }
-        nd_store_cache_load(scf, op);
-        (*n)++;
-    }
-
-    op->rows.nelts = 0;
     sqlite3_reset(st);
 
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -1215,6 +1226,10 @@ nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op)
     nd_queue_insert_tail(&sq->jobs, &op->queue);
     pthread_cond_signal(&sq->cond);
     pthread_mutex_unlock(&sq->mutex);
+
+    if (sq->loading) {
+        nd_post(&sq->load_reads);       /* not a chunk later */
+    }
 }
 
 
@@ -1225,7 +1240,343 @@ nd_store_sqlite_available(nd_cycle_t *cycle)
 
     sq = nd_store_conf(cycle)->sqlite;
 
-    return sq && sq->running ? ND_OK : ND_DECLINED;
+    /* while loading, writes queue for the writer */
+    return sq && (sq->running || sq->loading) ? ND_OK : ND_DECLINED;
+}
+
+
+/* warm start: the gray rows, then the formal rows in chunks of
+ * load_chunk, one a loop pass, on the loop thread.  It owns the connection
+ * until the last chunk, then the writer thread starts: until then a cache
+ * miss reads the database (nd_store_sqlite_miss), queued reads run between
+ * chunks and writes wait, so every answer is the database's (docs/store.md) */
+
+static int
+nd_store_sqlite_load_rows(nd_store_sqlite_t *sq, sqlite3_stmt *st,
+    nd_uint_t max, int *done)
+{
+    int               rc;
+    nd_uint_t         n;
+    nd_store_op_t    *op;
+    nd_store_row_t    row;
+    nd_store_conf_t  *scf;
+
+    scf = sq->scf;
+    op = sq->load_op;
+
+    row.ctx = st;
+    row.get = nd_store_sqlite_get;
+    row.get_int = nd_store_sqlite_get_int;
+
+    *done = 0;
+    rc = SQLITE_OK;
+    scf->loading = 1;
+
+    /* each row straight from SQLite's row into its cache entry (one
+     * copy; the rows are never all in memory twice) */
+    for (n = 0; max == 0 || n < max; n++) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW) {
+            sqlite3_reset(st);
+            *done = 1;
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+            break;
+        }
+
+        op->rows.nelts = 0;
+        if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, &row) != ND_OK) {
+            sqlite3_reset(st);
+            rc = SQLITE_NOMEM;
+            break;
+        }
+        nd_store_cache_load(scf, op);
+        sq->loaded++;
+        rc = SQLITE_OK;
+    }
+
+    op->rows.nelts = 0;
+    scf->loading = 0;
+
+    return rc;
+}
+
+
+static nd_int_t
+nd_store_sqlite_writer(nd_store_sqlite_t *sq, nd_log_t *log)
+{
+    int       rc;
+    sigset_t  all, old;
+
+    /* signals stay with the loop thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&sq->thread, NULL, nd_store_sqlite_thread, sq);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != 0) {
+        nd_log_error(ND_LOG_EMERG, log, rc, "sqlite: pthread_create() failed");
+        return ND_ERROR;
+    }
+
+    sq->running = 1;
+
+    return ND_OK;
+}
+
+
+/* the reads queued ahead of the first queued write run now, on the loop
+ * thread (in order: a read queued after a write waits with it) */
+static void
+nd_store_sqlite_load_reads(nd_store_sqlite_t *sq)
+{
+    nd_uint_t       i, n;
+    nd_queue_t     *q;
+    nd_store_op_t  *ops[64], *op;
+
+    do {
+        n = 0;
+
+        pthread_mutex_lock(&sq->mutex);
+        while (!nd_queue_empty(&sq->jobs) && n < nd_nelts(ops)) {
+            q = nd_queue_head(&sq->jobs);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            if (nd_store_op_is_write(op)) {
+                break;
+            }
+            nd_queue_remove(q);
+            ops[n++] = op;
+        }
+        pthread_mutex_unlock(&sq->mutex);
+
+        if (n == 0) {
+            return;
+        }
+
+        nd_store_sqlite_batch(sq, ops, n);
+
+        pthread_mutex_lock(&sq->mutex);
+        for (i = 0; i < n; i++) {
+            nd_queue_insert_tail(&sq->results, &ops[i]->queue);
+        }
+        pthread_mutex_unlock(&sq->mutex);
+
+        ev_async_send(sq->loop, &sq->async);
+
+    } while (n == nd_nelts(ops));
+}
+
+
+/* the rest of the formal rows (max 0: all of them); the writer starts
+ * after the last one */
+static void
+nd_store_sqlite_load_more(nd_store_sqlite_t *sq, nd_uint_t max)
+{
+    int               rc, done;
+    nd_store_conf_t  *scf;
+
+    scf = sq->scf;
+
+    nd_store_sqlite_load_reads(sq);
+
+    rc = nd_store_sqlite_load_rows(sq, sq->formal, max, &done);
+
+    if (rc != SQLITE_OK) {
+        /* the next try starts over: rows already cached stay (same seq) */
+        nd_log_error(ND_LOG_CRIT, scf->cycle->log, 0,
+                     "sqlite: loading configs failed: %s, again in 1s",
+                     rc == SQLITE_NOMEM ? "out of memory"
+                                        : sqlite3_errmsg(sq->db));
+        sqlite3_reset(sq->formal);
+        nd_timer_start(&sq->load_timer, 1000, 0);
+        return;
+    }
+
+    if (!done) {
+        /* the next loop pass (tests space the chunks out) */
+        nd_timer_start(&sq->load_timer, scf->load_interval, 0);
+        return;
+    }
+
+    nd_timer_stop(&sq->load_timer);
+    sq->loading = 0;
+    scf->lazy = 0;
+
+    nd_log_error(ND_LOG_INFO, scf->cycle->log, 0,
+                 "sqlite: %lu configs loaded, change sequence %lld",
+                 (unsigned long) sq->loaded, (long long) scf->last_seq);
+
+    if (nd_store_sqlite_writer(sq, scf->cycle->log) == ND_OK) {
+        /* writes queued during the load */
+        pthread_mutex_lock(&sq->mutex);
+        pthread_cond_signal(&sq->cond);
+        pthread_mutex_unlock(&sq->mutex);
+    }
+}
+
+
+static void
+nd_store_sqlite_load_posted(nd_posted_t *p)
+{
+    nd_store_sqlite_t  *sq = p->data;
+
+    if (sq->loading) {
+        nd_store_sqlite_load_reads(sq);
+    }
+}
+
+
+static void
+nd_store_sqlite_load_chunk(nd_timer_t *t)
+{
+    nd_store_sqlite_t  *sq = t->data;
+
+    nd_store_sqlite_load_more(sq, (nd_uint_t) sq->scf->load_chunk);
+}
+
+
+/* a cache miss while the formal rows load: the row from the database,
+ * cached (no event: it did not change) */
+static const nd_store_config_t *
+nd_store_sqlite_miss(nd_cycle_t *cycle, const nd_str_t *data_id,
+    const nd_str_t *group, const nd_str_t *tenant, int64_t id)
+{
+    int                 rc;
+    u_char              key[1600];
+    size_t              klen;
+    sqlite3_stmt       *st;
+    nd_store_op_t      *op;
+    nd_store_row_t      row;
+    nd_store_conf_t    *scf;
+    nd_store_config_t  *c;
+    nd_store_sqlite_t  *sq;
+
+    scf = nd_store_conf(cycle);
+    sq = scf->sqlite;
+
+    if (sq == NULL || !sq->loading) {
+        return NULL;
+    }
+
+    if (id) {
+        st = sq->load[ND_SQLITE_L_ID];
+        sqlite3_bind_int64(st, 1, id);
+
+    } else {
+        st = sq->load[ND_SQLITE_L_KEY];
+        nd_store_sqlite_bt(st, 1, data_id);
+        nd_store_sqlite_bt(st, 2, group);
+        nd_store_sqlite_bt(st, 3, tenant);
+    }
+
+    rc = sqlite3_step(st);
+
+    if (rc != SQLITE_ROW) {
+        if (rc != SQLITE_DONE) {
+            nd_log_error(ND_LOG_ERR, cycle->log, 0,
+                         "sqlite: reading a config while loading: %s",
+                         sqlite3_errmsg(sq->db));
+        }
+        sqlite3_reset(st);
+        return NULL;
+    }
+
+    row.ctx = st;
+    row.get = nd_store_sqlite_get;
+    row.get_int = nd_store_sqlite_get_int;
+
+    op = sq->load_op;
+    op->rows.nelts = 0;
+    c = NULL;
+
+    if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, &row) == ND_OK) {
+        c = op->rows.elts;
+        scf->loading = 1;
+        nd_store_cache_put(scf, c);
+        scf->loading = 0;
+
+        klen = nd_store_group_key_len(&c->data_id, &c->group, &c->tenant);
+        if (klen <= sizeof(key)) {
+            klen = nd_store_group_key(key, &c->data_id, &c->group,
+                                      &c->tenant);
+            c = nd_hash_find(&scf->cache, key, klen);
+        } else {
+            c = NULL;
+        }
+    }
+
+    op->rows.nelts = 0;
+    sqlite3_reset(st);
+
+    return c;
+}
+
+
+/* start-up, before the loop runs: the change sequence, the gray rows, the
+ * first chunk of formal rows; the rest in the loop's passes */
+static int
+nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_cycle_t *cycle)
+{
+    int               rc, done;
+    int64_t           has_tags;
+    nd_uint_t         i;
+    nd_store_conf_t  *scf;
+
+    scf = sq->scf;
+
+    for (i = 0; i < ND_SQLITE_L_N; i++) {
+        rc = sqlite3_prepare_v3(sq->db, nd_store_sqlite_l_sql[i], -1,
+                                SQLITE_PREPARE_PERSISTENT, &sq->load[i],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            return rc;
+        }
+    }
+
+    sq->load_op = nd_store_op_create(cycle, ND_STORE_CONFIG_LOAD, NULL,
+                                     NULL);
+    if (sq->load_op == NULL) {
+        return SQLITE_NOMEM;
+    }
+    sq->load_op->views = 1;
+
+    rc = nd_store_sqlite_step_int(sq->load[ND_SQLITE_L_SEQ], &scf->last_seq);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    scf->sync_seq = scf->last_seq;
+
+    has_tags = 1;
+    rc = nd_store_sqlite_step_int(sq->load[ND_SQLITE_L_HAS_TAGS], &has_tags);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    sq->formal = sq->load[has_tags ? ND_SQLITE_L_FORMAL
+                                   : ND_SQLITE_L_FORMAL_NOTAGS];
+
+    /* gray rows first and whole (few): a gray miss is then an absence */
+    rc = nd_store_sqlite_load_rows(sq, sq->load[ND_SQLITE_L_GRAY], 0, &done);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    rc = nd_store_sqlite_load_rows(sq, sq->formal,
+                                   (nd_uint_t) scf->load_chunk, &done);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (!done) {
+        sq->loading = 1;
+        scf->lazy = 1;
+        nd_timer_init(&sq->load_timer, "sqlite load",
+                      nd_store_sqlite_load_chunk, sq);
+        sq->load_reads.handler = nd_store_sqlite_load_posted;
+        sq->load_reads.data = sq;
+        nd_timer_start(&sq->load_timer, scf->load_interval, 0);
+    }
+
+    return SQLITE_OK;
 }
 
 
@@ -1382,10 +1733,7 @@ static nd_int_t
 nd_store_sqlite_start(nd_cycle_t *cycle)
 {
     int                 rc, i;
-    nd_uint_t           n;
     char               *dir, *slash;
-    sigset_t            all, old;
-    nd_store_op_t      *op;
     nd_store_conf_t    *scf;
     nd_store_sqlite_t  *sq;
 
@@ -1472,30 +1820,6 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
         }
     }
 
-    /* the cache, synchronously: nothing is served yet */
-    op = nd_store_op_create(cycle, ND_STORE_CONFIG_LOAD, NULL, NULL);
-    if (op == NULL) {
-        return ND_ERROR;
-    }
-
-    scf->loading = 1;
-    rc = nd_store_sqlite_load(sq, scf, op, &n);
-    scf->loading = 0;
-    if (rc != SQLITE_OK) {
-        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
-                     "sqlite: loading configs failed: %s",
-                     rc == SQLITE_NOMEM ? "out of memory"
-                                        : sqlite3_errmsg(sq->db));
-        nd_store_op_free(op);
-        return ND_ERROR;
-    }
-
-    nd_log_error(ND_LOG_INFO, cycle->log, 0,
-                 "sqlite: \"%s\" open, %lu configs, change sequence %lld",
-                 scf->sqlite_path_z, (unsigned long) n,
-                 (long long) scf->last_seq);
-    nd_store_op_free(op);
-
     if (pthread_mutex_init(&sq->mutex, NULL) != 0
         || pthread_cond_init(&sq->cond, NULL) != 0)
     {
@@ -1507,19 +1831,27 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
     sq->loop = cycle->loop;
     ev_async_start(cycle->loop, &sq->async);
 
-    /* signals stay with the loop thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rc = pthread_create(&sq->thread, NULL, nd_store_sqlite_thread, sq);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-    if (rc != 0) {
-        nd_log_error(ND_LOG_EMERG, cycle->log, rc,
-                     "sqlite: pthread_create() failed");
+    rc = nd_store_sqlite_load(sq, cycle);
+    if (rc != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: loading configs failed: %s",
+                     rc == SQLITE_NOMEM ? "out of memory"
+                                        : sqlite3_errmsg(sq->db));
         return ND_ERROR;
     }
 
-    sq->running = 1;
+    nd_log_error(ND_LOG_INFO, cycle->log, 0,
+                 "sqlite: \"%s\" open, %lu configs%s, change sequence %lld",
+                 scf->sqlite_path_z, (unsigned long) sq->loaded,
+                 sq->loading ? " (more loading)" : "",
+                 (long long) scf->last_seq);
+
+    if (!sq->loading && nd_store_sqlite_writer(sq, cycle->log) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    /* ready also while loading: every read is answered from the database
+     * what the cache does not hold yet */
     nd_module_ready(cycle, &nd_store_module);
 
     return ND_OK;
@@ -1529,7 +1861,15 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
 static void
 nd_store_sqlite_stop(nd_cycle_t *cycle)
 {
-    /* queued operations drain: each one holds cycle->busy */
+    nd_store_sqlite_t  *sq;
+
+    /* queued operations drain: each one holds cycle->busy; writes queued
+     * during the load need the writer, which starts after it */
+    sq = nd_store_conf(cycle)->sqlite;
+
+    if (sq && sq->loading) {
+        nd_store_sqlite_load_more(sq, 0);
+    }
 }
 
 
@@ -1566,6 +1906,28 @@ nd_store_sqlite_exit(nd_cycle_t *cycle)
 
         pthread_mutex_destroy(&sq->mutex);
         pthread_cond_destroy(&sq->cond);
+
+    } else if (sq->loop) {
+        /* stopped while loading: no writer ever ran */
+        nd_timer_stop(&sq->load_timer);
+        nd_post_cancel(&sq->load_reads);
+        ev_async_stop(cycle->loop, &sq->async);
+
+        while (!nd_queue_empty(&sq->jobs)) {
+            q = nd_queue_head(&sq->jobs);
+            nd_queue_remove(q);
+            op = nd_queue_data(q, nd_store_op_t, queue);
+            nd_destroy_pool(op->pool);
+        }
+    }
+
+    for (i = 0; i < ND_SQLITE_L_N; i++) {
+        sqlite3_finalize(sq->load[i]);
+    }
+
+    if (sq->load_op) {
+        nd_store_op_free(sq->load_op);
+        sq->load_op = NULL;
     }
 
     for (i = 0; i < ND_STORE_SQL_N; i++) {
