@@ -4,8 +4,9 @@
 # the chunks out here so the checks surely run during the load).  While
 # it loads, reads of keys not loaded yet (HTTP, gRPC, search) are the
 # database's, listeners compare against the real md5 (no false change, no
-# missed one), and a publish waits for the end of the load and is kept,
-# also across kill -9 and when the node is stopped during the load.
+# missed one) and see the changes made meanwhile, and a publish or a
+# delete during the load wins over the older row the load reads later;
+# kept across kill -9 and when the node is stopped during the load.
 use v5.36;
 use Test::More;
 use Digest::MD5 qw(md5_hex);
@@ -106,7 +107,9 @@ my $g = Test::Nd::Grpc->start($gport, [ @hello,
              { dataId => 'w-1994', group => 'G', md5 => md5_hex('c-1994') },
              { dataId => 'w-1993', group => 'G', md5 => 'stale' },
              { dataId => 'w-1992', group => 'G', md5 => md5_hex('c-1992') },
+             { dataId => 'w-1991', group => 'G', md5 => md5_hex('c-1991') },
              { dataId => 'w-absent', group => 'G', md5 => '' } ]),
+    { op => 'wait', type => 'ConfigChangeNotifyRequest', timeout => 30000 },
     { op => 'wait', type => 'ConfigChangeNotifyRequest', timeout => 30000 },
     { op => 'hold' } ]);
 my $l = $g->wait_line(sub ($x) { ($x->{step} // -1) == 4 }, 20);
@@ -116,57 +119,63 @@ $l = $g->wait_line(sub ($x) { ($x->{step} // -1) == 5 }, 20);
 is_deeply([ map { $_->{dataId} } @{ $l->{body}{changedConfigs} // [] } ],
           [ 'w-1993' ], 'gRPC listen: only the stale key');
 
-# publishes during the load: they wait for its end (sent on raw
-# connections, answered later)
-my @pub = map {
-    my $c = $t->connect;
-    $c->send($t->request_text('POST', '/nacos/v1/cs/configs',
-        body => "dataId=$_&group=G&content=new-$_", headers => $form));
-    $c;
-} qw(w-1997 w-1994);
+# writes during the load: answered at once, newer than what loads later
+$r = $t->http_req('POST', '/nacos/v1/cs/configs', headers => $form,
+                  body => 'dataId=w-1997&group=G&content=new-w-1997');
+is($r->{body}, 'true', 'publish of a key not loaded yet');
+$r = $t->http_req('POST', '/nacos/v1/cs/configs', headers => $form,
+                  body => 'dataId=w-1994&group=G&content=new-w-1994');
+is($r->{body}, 'true', 'another');
+$r = $t->http_req('DELETE', '/nacos/v1/cs/configs?dataId=w-1991&group=G');
+is($r->{body}, 'true', 'delete of a key not loaded yet');
+is(get('w-1997')->{body}, 'new-w-1997', 'read: the publish');
+is(get('w-1991')->{status}, 404, 'read: the delete');
+
+$r = $held->read_response(timeout => 30);
+is($r->{body}, "w-1997%02G%01\n", 'held long poll: exactly the published key');
+my @pushed = sort map {
+    ($g->wait_line(sub ($x) { ($x->{step} // -1) == $_ }, 20) // {})
+        ->{body}{dataId} // 'none'
+} 6, 7;
+is_deeply(\@pushed, [ 'w-1991', 'w-1994' ],
+          'gRPC listener: pushed the published and the deleted key');
 
 $s = status();
 ok($s->{loading} && $s->{cached} < $N,
    'all of the above ran during the load') or diag explain $s;
 
-is($_->read_response(timeout => 30)->{body}, 'true', 'publish during the load answered')
-    for @pub;
-$s = status();
-ok(!$s->{loading} && $s->{cached} == $N, 'then loaded') or diag explain $s;
+# the end of the load: the older rows did not win
+ok($t->wait_for(30, sub { !status()->{loading} }), 'then loaded');
 is(get('w-1997')->{body}, 'new-w-1997', 'the publish won over the loaded row');
+is(get('w-1991')->{status}, 404, 'the delete won over the loaded row');
 is(get('w-1' )->{body}, 'c-1', 'a row of the first chunk');
 is(get('w-1500')->{body}, 'c-1500', 'a row of the second chunk');
-
-$r = $held->read_response(timeout => 30);
-is($r->{body}, "w-1997%02G%01\n", 'held long poll: exactly the published key');
-$l = $g->wait_line(sub ($x) { ($x->{step} // -1) == 6 }, 20);
-is($l->{body}{dataId}, 'w-1994', 'gRPC listener: pushed the published key');
+is(status()->{cached}, $N - 1, 'every row cached, the deleted one not');
 $g->kill;
 
 # kill -9 after the answers: kept
 $t->kill('KILL');
-conf("    load_chunk 1000;\n    load_interval 5s;\n");
 $t->run;
 ok($t->wait_ready(20), 'restarted after kill -9');
 is(get('w-1994')->{body}, 'new-w-1994', 'publish kept across kill -9 '
    . '(read while loading)');
+is(get('w-1991')->{status}, 404, 'delete kept');
 
-# stopped during the load (its next chunk an hour away): the queued
-# publish is written before the node exits
+# stopped during the load (its next chunk an hour away): clean, and what
+# was written meanwhile is kept
 conf("    load_chunk 1000;\n    load_interval 1h;\n");
 $t->stop;
 $t->run;
 ok($t->wait_ready(20), 'restarted, loading for an hour');
-my $c = $t->connect;
-$c->send($t->request_text('POST', '/nacos/v1/cs/configs',
-    body => 'dataId=w-1800&group=G&content=late', headers => $form));
-ok(status()->{loading}, 'the publish waits');
-$t->signal('TERM');
-is($c->read_response(timeout => 30)->{body}, 'true', 'answered while stopping');
-is($t->wait_exit(30), 0, 'stopped cleanly');
+$r = $t->http_req('POST', '/nacos/v1/cs/configs', headers => $form,
+                  body => 'dataId=w-1800&group=G&content=late');
+is($r->{body}, 'true', 'publish during the load');
+ok(status()->{loading}, 'still loading');
+$t->stop;
 conf('');
 $t->run;
 ok($t->wait_ready(20), 'restarted');
-is(get('w-1800')->{body}, 'late', 'the publish queued during the load is kept');
+is(get('w-1800')->{body}, 'late', 'the publish during the load is kept');
+is(get('w-1799')->{body}, 'c-1799', 'and the rows around it');
 
 $t->done_testing;

@@ -144,6 +144,7 @@ typedef struct {
     nd_store_sqlite_t   *sqlite;
     nd_store_pg_t       *pg;
     nd_hash_t            cache;             /* group key -> config */
+    nd_hash_t            tombs;             /* lazy: deleted key -> seq */
     int64_t              last_seq;          /* highest seen */
     int64_t              sync_seq;          /* every change up to it is
                                                in the cache (refresh) */
@@ -183,6 +184,8 @@ void nd_store_cache_load(nd_store_conf_t *scf, nd_store_op_t *op);
 void nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c);
 void nd_store_cache_del(nd_store_conf_t *scf, const nd_store_config_t *c,
     int64_t seq);
+/* the deletes seen while the cache loaded lazily, when it ends */
+void nd_store_cache_tombs_free(nd_store_conf_t *scf);
 /* the cache key of a row: its group key, \x01 gray name for a gray one;
  * dst >= nd_store_gray_key_len() */
 size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,

@@ -63,13 +63,12 @@ struct nd_store_sqlite_s {
     int                  quit;
     unsigned             running:1;
 
-    /* warm start (the loop thread owns the connection until the writer
-     * starts at the end of the load) */
+    /* warm start: the loop thread's read-only connection */
+    sqlite3             *ldb;
     sqlite3_stmt        *load[ND_SQLITE_L_N];
     sqlite3_stmt        *formal;        /* the statement of the load */
     nd_store_op_t       *load_op;       /* decoding rows, views */
     nd_timer_t           load_timer;    /* one chunk a loop pass */
-    nd_posted_t          load_reads;    /* queued reads, before sleep */
     nd_uint_t            loaded;        /* rows */
     unsigned             loading:1;
 };
@@ -1226,10 +1225,6 @@ nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op)
     nd_queue_insert_tail(&sq->jobs, &op->queue);
     pthread_cond_signal(&sq->cond);
     pthread_mutex_unlock(&sq->mutex);
-
-    if (sq->loading) {
-        nd_post(&sq->load_reads);       /* not a chunk later */
-    }
 }
 
 
@@ -1240,16 +1235,19 @@ nd_store_sqlite_available(nd_cycle_t *cycle)
 
     sq = nd_store_conf(cycle)->sqlite;
 
-    /* while loading, writes queue for the writer */
-    return sq && (sq->running || sq->loading) ? ND_OK : ND_DECLINED;
+    return sq && sq->running ? ND_OK : ND_DECLINED;
 }
 
 
 /* warm start: the gray rows, then the formal rows in chunks of
- * load_chunk, one a loop pass, on the loop thread.  It owns the connection
- * until the last chunk, then the writer thread starts: until then a cache
- * miss reads the database (nd_store_sqlite_miss), queued reads run between
- * chunks and writes wait, so every answer is the database's (docs/store.md) */
+ * load_chunk, one a loop pass, read on the loop thread from a second,
+ * read-only connection whose one read transaction (the scan's statement
+ * stays open between chunks) sees the database as it was before the writer
+ * started.  A miss reads that same snapshot, and what the writer delivers
+ * meanwhile is newer than all of it, so the cache plus the snapshot is the
+ * delivered state: a loaded row never replaces a newer one (sequence
+ * order) and a delete delivered during the load leaves a tombstone the load
+ * does not pass (nd_store_cache.c).  See docs/store.md. */
 
 static int
 nd_store_sqlite_load_rows(nd_store_sqlite_t *sq, sqlite3_stmt *st,
@@ -1301,93 +1299,54 @@ nd_store_sqlite_load_rows(nd_store_sqlite_t *sq, sqlite3_stmt *st,
 }
 
 
-static nd_int_t
-nd_store_sqlite_writer(nd_store_sqlite_t *sq, nd_log_t *log)
+/* the load is over (or abandoned): its connection goes */
+static void
+nd_store_sqlite_load_end(nd_store_sqlite_t *sq)
 {
-    int       rc;
-    sigset_t  all, old;
+    nd_uint_t  i;
 
-    /* signals stay with the loop thread */
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    rc = pthread_create(&sq->thread, NULL, nd_store_sqlite_thread, sq);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    sq->loading = 0;
+    sq->scf->lazy = 0;
+    nd_store_cache_tombs_free(sq->scf);
 
-    if (rc != 0) {
-        nd_log_error(ND_LOG_EMERG, log, rc, "sqlite: pthread_create() failed");
-        return ND_ERROR;
+    for (i = 0; i < ND_SQLITE_L_N; i++) {
+        sqlite3_finalize(sq->load[i]);
+        sq->load[i] = NULL;
     }
 
-    sq->running = 1;
+    if (sq->ldb) {
+        sqlite3_close(sq->ldb);
+        sq->ldb = NULL;
+    }
 
-    return ND_OK;
+    if (sq->load_op) {
+        nd_store_op_free(sq->load_op);
+        sq->load_op = NULL;
+    }
 }
 
 
-/* the reads queued ahead of the first queued write run now, on the loop
- * thread (in order: a read queued after a write waits with it) */
 static void
-nd_store_sqlite_load_reads(nd_store_sqlite_t *sq)
+nd_store_sqlite_load_chunk(nd_timer_t *t)
 {
-    nd_uint_t       i, n;
-    nd_queue_t     *q;
-    nd_store_op_t  *ops[64], *op;
+    int                 rc, done;
+    nd_store_conf_t    *scf;
+    nd_store_sqlite_t  *sq;
 
-    do {
-        n = 0;
-
-        pthread_mutex_lock(&sq->mutex);
-        while (!nd_queue_empty(&sq->jobs) && n < nd_nelts(ops)) {
-            q = nd_queue_head(&sq->jobs);
-            op = nd_queue_data(q, nd_store_op_t, queue);
-            if (nd_store_op_is_write(op)) {
-                break;
-            }
-            nd_queue_remove(q);
-            ops[n++] = op;
-        }
-        pthread_mutex_unlock(&sq->mutex);
-
-        if (n == 0) {
-            return;
-        }
-
-        nd_store_sqlite_batch(sq, ops, n);
-
-        pthread_mutex_lock(&sq->mutex);
-        for (i = 0; i < n; i++) {
-            nd_queue_insert_tail(&sq->results, &ops[i]->queue);
-        }
-        pthread_mutex_unlock(&sq->mutex);
-
-        ev_async_send(sq->loop, &sq->async);
-
-    } while (n == nd_nelts(ops));
-}
-
-
-/* the rest of the formal rows (max 0: all of them); the writer starts
- * after the last one */
-static void
-nd_store_sqlite_load_more(nd_store_sqlite_t *sq, nd_uint_t max)
-{
-    int               rc, done;
-    nd_store_conf_t  *scf;
-
+    sq = t->data;
     scf = sq->scf;
 
-    nd_store_sqlite_load_reads(sq);
-
-    rc = nd_store_sqlite_load_rows(sq, sq->formal, max, &done);
+    rc = nd_store_sqlite_load_rows(sq, sq->formal,
+                                   (nd_uint_t) scf->load_chunk, &done);
 
     if (rc != SQLITE_OK) {
-        /* the next try starts over: rows already cached stay (same seq) */
-        nd_log_error(ND_LOG_CRIT, scf->cycle->log, 0,
-                     "sqlite: loading configs failed: %s, again in 1s",
+        /* its snapshot is gone with the reset: the misses of a restarted
+         * scan could read rows newer than the cache; so no restart */
+        nd_log_error(ND_LOG_ALERT, scf->cycle->log, 0,
+                     "sqlite: loading configs failed after %lu: %s",
+                     (unsigned long) sq->loaded,
                      rc == SQLITE_NOMEM ? "out of memory"
-                                        : sqlite3_errmsg(sq->db));
-        sqlite3_reset(sq->formal);
-        nd_timer_start(&sq->load_timer, 1000, 0);
+                                        : sqlite3_errmsg(sq->ldb));
         return;
     }
 
@@ -1397,45 +1356,15 @@ nd_store_sqlite_load_more(nd_store_sqlite_t *sq, nd_uint_t max)
         return;
     }
 
-    nd_timer_stop(&sq->load_timer);
-    sq->loading = 0;
-    scf->lazy = 0;
-
     nd_log_error(ND_LOG_INFO, scf->cycle->log, 0,
-                 "sqlite: %lu configs loaded, change sequence %lld",
-                 (unsigned long) sq->loaded, (long long) scf->last_seq);
+                 "sqlite: %lu configs loaded", (unsigned long) sq->loaded);
 
-    if (nd_store_sqlite_writer(sq, scf->cycle->log) == ND_OK) {
-        /* writes queued during the load */
-        pthread_mutex_lock(&sq->mutex);
-        pthread_cond_signal(&sq->cond);
-        pthread_mutex_unlock(&sq->mutex);
-    }
+    nd_store_sqlite_load_end(sq);
 }
 
 
-static void
-nd_store_sqlite_load_posted(nd_posted_t *p)
-{
-    nd_store_sqlite_t  *sq = p->data;
-
-    if (sq->loading) {
-        nd_store_sqlite_load_reads(sq);
-    }
-}
-
-
-static void
-nd_store_sqlite_load_chunk(nd_timer_t *t)
-{
-    nd_store_sqlite_t  *sq = t->data;
-
-    nd_store_sqlite_load_more(sq, (nd_uint_t) sq->scf->load_chunk);
-}
-
-
-/* a cache miss while the formal rows load: the row from the database,
- * cached (no event: it did not change) */
+/* a cache miss while the formal rows load: the row of the load's
+ * snapshot, cached (no event: it did not change) */
 static const nd_store_config_t *
 nd_store_sqlite_miss(nd_cycle_t *cycle, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant, int64_t id)
@@ -1474,7 +1403,7 @@ nd_store_sqlite_miss(nd_cycle_t *cycle, const nd_str_t *data_id,
         if (rc != SQLITE_DONE) {
             nd_log_error(ND_LOG_ERR, cycle->log, 0,
                          "sqlite: reading a config while loading: %s",
-                         sqlite3_errmsg(sq->db));
+                         sqlite3_errmsg(sq->ldb));
         }
         sqlite3_reset(st);
         return NULL;
@@ -1491,7 +1420,7 @@ nd_store_sqlite_miss(nd_cycle_t *cycle, const nd_str_t *data_id,
     if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, &row) == ND_OK) {
         c = op->rows.elts;
         scf->loading = 1;
-        nd_store_cache_put(scf, c);
+        nd_store_cache_put(scf, c);     /* not over a tombstone */
         scf->loading = 0;
 
         klen = nd_store_group_key_len(&c->data_id, &c->group, &c->tenant);
@@ -1511,8 +1440,9 @@ nd_store_sqlite_miss(nd_cycle_t *cycle, const nd_str_t *data_id,
 }
 
 
-/* start-up, before the loop runs: the change sequence, the gray rows, the
- * first chunk of formal rows; the rest in the loop's passes */
+/* start-up, before the loop runs and before the writer starts: the
+ * change sequence, the gray rows, the first chunk of formal rows; the
+ * rest in the loop's passes */
 static int
 nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_cycle_t *cycle)
 {
@@ -1523,8 +1453,16 @@ nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_cycle_t *cycle)
 
     scf = sq->scf;
 
+    rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->ldb,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    sqlite3_busy_timeout(sq->ldb, 5000);
+
     for (i = 0; i < ND_SQLITE_L_N; i++) {
-        rc = sqlite3_prepare_v3(sq->db, nd_store_sqlite_l_sql[i], -1,
+        rc = sqlite3_prepare_v3(sq->ldb, nd_store_sqlite_l_sql[i], -1,
                                 SQLITE_PREPARE_PERSISTENT, &sq->load[i],
                                 NULL);
         if (rc != SQLITE_OK) {
@@ -1553,6 +1491,7 @@ nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_cycle_t *cycle)
 
     sq->formal = sq->load[has_tags ? ND_SQLITE_L_FORMAL
                                    : ND_SQLITE_L_FORMAL_NOTAGS];
+    sq->loading = 1;
 
     /* gray rows first and whole (few): a gray miss is then an absence */
     rc = nd_store_sqlite_load_rows(sq, sq->load[ND_SQLITE_L_GRAY], 0, &done);
@@ -1560,21 +1499,22 @@ nd_store_sqlite_load(nd_store_sqlite_t *sq, nd_cycle_t *cycle)
         return rc;
     }
 
+    /* its first step opens the read transaction of the whole load */
     rc = nd_store_sqlite_load_rows(sq, sq->formal,
                                    (nd_uint_t) scf->load_chunk, &done);
     if (rc != SQLITE_OK) {
         return rc;
     }
 
-    if (!done) {
-        sq->loading = 1;
-        scf->lazy = 1;
-        nd_timer_init(&sq->load_timer, "sqlite load",
-                      nd_store_sqlite_load_chunk, sq);
-        sq->load_reads.handler = nd_store_sqlite_load_posted;
-        sq->load_reads.data = sq;
-        nd_timer_start(&sq->load_timer, scf->load_interval, 0);
+    if (done) {
+        nd_store_sqlite_load_end(sq);
+        return SQLITE_OK;
     }
+
+    scf->lazy = 1;
+    nd_timer_init(&sq->load_timer, "sqlite load", nd_store_sqlite_load_chunk,
+                  sq);
+    nd_timer_start(&sq->load_timer, scf->load_interval, 0);
 
     return SQLITE_OK;
 }
@@ -1734,6 +1674,7 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
 {
     int                 rc, i;
     char               *dir, *slash;
+    sigset_t            all, old;
     nd_store_conf_t    *scf;
     nd_store_sqlite_t  *sq;
 
@@ -1820,6 +1761,23 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
         }
     }
 
+    /* the cache: the first chunk now, the rest once the loop runs */
+    rc = nd_store_sqlite_load(sq, cycle);
+    if (rc != SQLITE_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: loading configs failed: %s",
+                     rc == SQLITE_NOMEM ? "out of memory"
+                     : sq->ldb ? sqlite3_errmsg(sq->ldb)
+                               : sqlite3_errstr(rc));
+        return ND_ERROR;
+    }
+
+    nd_log_error(ND_LOG_INFO, cycle->log, 0,
+                 "sqlite: \"%s\" open, %lu configs%s, change sequence %lld",
+                 scf->sqlite_path_z, (unsigned long) sq->loaded,
+                 sq->loading ? " (more loading)" : "",
+                 (long long) scf->last_seq);
+
     if (pthread_mutex_init(&sq->mutex, NULL) != 0
         || pthread_cond_init(&sq->cond, NULL) != 0)
     {
@@ -1831,27 +1789,19 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
     sq->loop = cycle->loop;
     ev_async_start(cycle->loop, &sq->async);
 
-    rc = nd_store_sqlite_load(sq, cycle);
-    if (rc != SQLITE_OK) {
-        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
-                     "sqlite: loading configs failed: %s",
-                     rc == SQLITE_NOMEM ? "out of memory"
-                                        : sqlite3_errmsg(sq->db));
+    /* signals stay with the loop thread */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&sq->thread, NULL, nd_store_sqlite_thread, sq);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    if (rc != 0) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, rc,
+                     "sqlite: pthread_create() failed");
         return ND_ERROR;
     }
 
-    nd_log_error(ND_LOG_INFO, cycle->log, 0,
-                 "sqlite: \"%s\" open, %lu configs%s, change sequence %lld",
-                 scf->sqlite_path_z, (unsigned long) sq->loaded,
-                 sq->loading ? " (more loading)" : "",
-                 (long long) scf->last_seq);
-
-    if (!sq->loading && nd_store_sqlite_writer(sq, cycle->log) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    /* ready also while loading: every read is answered from the database
-     * what the cache does not hold yet */
+    sq->running = 1;
     nd_module_ready(cycle, &nd_store_module);
 
     return ND_OK;
@@ -1863,12 +1813,12 @@ nd_store_sqlite_stop(nd_cycle_t *cycle)
 {
     nd_store_sqlite_t  *sq;
 
-    /* queued operations drain: each one holds cycle->busy; writes queued
-     * during the load need the writer, which starts after it */
+    /* queued operations drain: each one holds cycle->busy; a load still
+     * going stops where it is (misses still read its snapshot) */
     sq = nd_store_conf(cycle)->sqlite;
 
     if (sq && sq->loading) {
-        nd_store_sqlite_load_more(sq, 0);
+        nd_timer_stop(&sq->load_timer);
     }
 }
 
@@ -1906,29 +1856,12 @@ nd_store_sqlite_exit(nd_cycle_t *cycle)
 
         pthread_mutex_destroy(&sq->mutex);
         pthread_cond_destroy(&sq->cond);
+    }
 
-    } else if (sq->loop) {
-        /* stopped while loading: no writer ever ran */
+    if (sq->loading) {
         nd_timer_stop(&sq->load_timer);
-        nd_post_cancel(&sq->load_reads);
-        ev_async_stop(cycle->loop, &sq->async);
-
-        while (!nd_queue_empty(&sq->jobs)) {
-            q = nd_queue_head(&sq->jobs);
-            nd_queue_remove(q);
-            op = nd_queue_data(q, nd_store_op_t, queue);
-            nd_destroy_pool(op->pool);
-        }
     }
-
-    for (i = 0; i < ND_SQLITE_L_N; i++) {
-        sqlite3_finalize(sq->load[i]);
-    }
-
-    if (sq->load_op) {
-        nd_store_op_free(sq->load_op);
-        sq->load_op = NULL;
-    }
+    nd_store_sqlite_load_end(sq);
 
     for (i = 0; i < ND_STORE_SQL_N; i++) {
         sqlite3_finalize(sq->stmts[i]);
