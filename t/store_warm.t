@@ -131,6 +131,20 @@ is($r->{body}, 'true', 'delete of a key not loaded yet');
 is(get('w-1997')->{body}, 'new-w-1997', 'read: the publish');
 is(get('w-1991')->{status}, 404, 'read: the delete');
 
+# the console's delete by id: of a row not loaded yet, of one written
+# during the load
+$r = $t->http_req('DELETE', '/nacos/v1/cs/configs?delType=ids&ids=1990');
+like($r->{body}, qr/true/, 'delete by id of a row not loaded yet');
+is(get('w-1990')->{status}, 404, 'read: gone');
+$r = $t->http_req('POST', '/nacos/v1/cs/configs', headers => $form,
+                  body => 'dataId=w-new&group=G&content=n');
+my $id = $t->http_json('GET', '/nacos/v1/cs/configs?dataId=w-new&group=G'
+                       . '&show=all')->{id};
+ok($id && $id > $N, 'a new row during the load');
+$r = $t->http_req('DELETE', "/nacos/v1/cs/configs?delType=ids&ids=$id");
+like($r->{body}, qr/true/, 'delete by id of a row written during the load');
+is(get('w-new')->{status}, 404, 'read: gone');
+
 $r = $held->read_response(timeout => 30);
 is($r->{body}, "w-1997%02G%01\n", 'held long poll: exactly the published key');
 my @pushed = sort map {
@@ -148,9 +162,10 @@ ok($s->{loading} && $s->{cached} < $N,
 ok($t->wait_for(30, sub { !status()->{loading} }), 'then loaded');
 is(get('w-1997')->{body}, 'new-w-1997', 'the publish won over the loaded row');
 is(get('w-1991')->{status}, 404, 'the delete won over the loaded row');
+is(get('w-1990')->{status}, 404, 'so did the delete by id');
 is(get('w-1' )->{body}, 'c-1', 'a row of the first chunk');
 is(get('w-1500')->{body}, 'c-1500', 'a row of the second chunk');
-is(status()->{cached}, $N - 1, 'every row cached, the deleted one not');
+is(status()->{cached}, $N - 2, 'every row cached, the deleted ones not');
 $g->kill;
 
 # kill -9 after the answers: kept

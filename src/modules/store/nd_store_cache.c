@@ -52,10 +52,6 @@ nd_store_config_by_id(nd_cycle_t *cycle, int64_t id)
 
     scf = nd_store_conf(cycle);
 
-    if (scf->lazy) {
-        return scf->be->miss(cycle, NULL, NULL, NULL, id);
-    }
-
     for (e = nd_hash_first(&scf->cache, &i); e;
          e = nd_hash_next(&scf->cache, e, &i))
     {
@@ -65,7 +61,9 @@ nd_store_config_by_id(nd_cycle_t *cycle, int64_t id)
         }
     }
 
-    return NULL;
+    /* not loaded yet is not absent (a row written during the load is in
+     * the cache, not in the load's snapshot) */
+    return scf->lazy ? scf->be->miss(cycle, NULL, NULL, NULL, id) : NULL;
 }
 
 
