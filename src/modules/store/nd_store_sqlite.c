@@ -4,8 +4,9 @@
  * takes everything queued, runs consecutive writes in one transaction
  * (each in its own savepoint, so one failing write does not change the
  * others' outcome: group commit), and hands the finished operations back
- * with ev_async.  Only the thread touches the database once the loop runs;
- * it never logs and never touches the loop.
+ * with ev_async.  Only the thread touches its connection once the loop
+ * runs; it never logs and never touches the loop.  The loop thread has a
+ * second, read-only connection while the config cache loads (warm start).
  */
 #include <nd_store_internal.h>
 #include <pthread.h>
