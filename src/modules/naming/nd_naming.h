@@ -279,6 +279,8 @@ struct nd_naming_conf_s {
     uint64_t                push_total;
     uint64_t                push_failed;
     unsigned                started:1;
+    /* SERVICE_CHANGED has subscribers besides our push scheduler */
+    unsigned                service_watched:1;
 };
 
 extern nd_module_t  nd_naming_module;
