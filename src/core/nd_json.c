@@ -363,7 +363,12 @@ nd_json_parse_string(nd_json_parser_t *jp, const char **s, size_t *len)
             return ND_ERROR;
         }
         if (c < 0x80) {
-            p++;
+            /* plain ASCII up to the byte that stopped the word loop
+             * (within 8 bytes), rather than one word check a byte */
+            do {
+                p++;
+            } while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
+                     && *p != '\\');
             continue;
         }
         n = nd_json_utf8_len(p, end);
@@ -787,8 +792,16 @@ nd_json_loadb(const char *text, size_t len)
  * building values; whatever it does not take whole is ND_DECLINED.
  */
 
+/* where members go: f[] (n of room, nf used) */
+typedef struct {
+    nd_json_field_t    *f;
+    nd_uint_t           n;
+    nd_uint_t           nf;
+} nd_json_fields_t;
+
 static nd_int_t nd_json_fields_value(nd_json_parser_t *jp,
-    nd_json_field_t *v, nd_uint_t depth);
+    nd_json_field_t *v, nd_json_fields_t *fs, nd_uint_t self,
+    nd_uint_t depth);
 
 
 /* a string after its opening quote, without escapes */
@@ -811,25 +824,25 @@ nd_json_fields_string(nd_json_parser_t *jp, nd_str_t *v)
 }
 
 
-/* the members after an object's '{': into f[] (at most n) when f is
- * given, their number in *nf; distinct keys, as nd_json_loadb wants */
+/* the members after an object's '{', into fs when given (their parent:
+ * parent), their number in *size; distinct keys, as nd_json_loadb wants */
 static nd_int_t
-nd_json_fields_object(nd_json_parser_t *jp, nd_json_field_t *f, nd_uint_t n,
-    nd_uint_t *nf, nd_uint_t depth)
+nd_json_fields_object(nd_json_parser_t *jp, nd_json_fields_t *fs,
+    nd_uint_t parent, nd_uint_t *size, nd_uint_t depth)
 {
     nd_str_t          keys[ND_JSON_FIELDS_MAX];
-    nd_uint_t         i, k;
+    nd_uint_t         i, k, self;
     nd_json_field_t   skip, *v;
 
     k = 0;
 
     if (nd_json_take(jp, '}')) {
-        *nf = 0;
+        *size = 0;
         return ND_OK;
     }
 
     for ( ;; ) {
-        if (k == ND_JSON_FIELDS_MAX || (f && k == n)
+        if (k == ND_JSON_FIELDS_MAX || (fs && fs->nf == fs->n)
             || !nd_json_take(jp, '"')
             || nd_json_fields_string(jp, &keys[k]) != ND_OK)
         {
@@ -844,11 +857,17 @@ nd_json_fields_object(nd_json_parser_t *jp, nd_json_field_t *f, nd_uint_t n,
             }
         }
 
-        v = f ? &f[k] : &skip;
+        self = 0;
+        v = &skip;
+        if (fs) {
+            v = &fs->f[fs->nf++];
+            self = fs->nf;              /* its index + 1 */
+        }
         v->key = keys[k];
+        v->parent = parent;
 
         if (!nd_json_take(jp, ':')
-            || nd_json_fields_value(jp, v, depth + 1) != ND_OK)
+            || nd_json_fields_value(jp, v, fs, self, depth + 1) != ND_OK)
         {
             return ND_DECLINED;
         }
@@ -856,7 +875,7 @@ nd_json_fields_object(nd_json_parser_t *jp, nd_json_field_t *f, nd_uint_t n,
         k++;
 
         if (nd_json_take(jp, '}')) {
-            *nf = k;
+            *size = k;
             return ND_OK;
         }
 
@@ -881,7 +900,7 @@ nd_json_fields_array(nd_json_parser_t *jp, nd_uint_t *size, nd_uint_t depth)
     }
 
     for ( ;; ) {
-        if (nd_json_fields_value(jp, &skip, depth + 1) != ND_OK) {
+        if (nd_json_fields_value(jp, &skip, NULL, 0, depth + 1) != ND_OK) {
             return ND_DECLINED;
         }
 
@@ -914,9 +933,10 @@ nd_json_fields_literal(nd_json_parser_t *jp, const char *word, size_t len,
 }
 
 
+/* a value into v; an object's members into fs (parent: self) */
 static nd_int_t
 nd_json_fields_value(nd_json_parser_t *jp, nd_json_field_t *v,
-    nd_uint_t depth)
+    nd_json_fields_t *fs, nd_uint_t self, nd_uint_t depth)
 {
     int            real;
     size_t         len;
@@ -939,7 +959,7 @@ nd_json_fields_value(nd_json_parser_t *jp, nd_json_field_t *v,
     case '{':
         jp->p++;
         v->type = ND_JSON_F_OBJECT;
-        rc = nd_json_fields_object(jp, NULL, 0, &v->size, depth);
+        rc = nd_json_fields_object(jp, fs, self, &v->size, depth);
         break;
     case '[':
         jp->p++;
@@ -989,11 +1009,17 @@ nd_json_fields(const u_char *text, size_t len, nd_json_field_t *f,
     nd_uint_t n, nd_uint_t *nf)
 {
     nd_int_t           rc;
+    nd_uint_t          size;
     nd_json_parser_t   jp;
+    nd_json_fields_t   fs;
 
     jp.p = text;
     jp.end = text + len;
     nd_buf_init(&jp.tmp);
+
+    fs.f = f;
+    fs.n = n;
+    fs.nf = 0;
 
     rc = ND_DECLINED;
 
@@ -1001,7 +1027,7 @@ nd_json_fields(const u_char *text, size_t len, nd_json_field_t *f,
 
     if (jp.p < jp.end && *jp.p == '{') {
         jp.p++;
-        rc = nd_json_fields_object(&jp, f, n, nf, 0);
+        rc = nd_json_fields_object(&jp, &fs, 0, &size, 0);
         nd_json_skip_ws(&jp);
         if (jp.p != jp.end) {
             rc = ND_DECLINED;
@@ -1010,20 +1036,27 @@ nd_json_fields(const u_char *text, size_t len, nd_json_field_t *f,
 
     nd_buf_free(&jp.tmp);
 
+    *nf = fs.nf;
+
     return rc;
 }
 
 
 nd_json_field_t *
-nd_json_field(nd_json_field_t *f, nd_uint_t nf, const char *key)
+nd_json_field(nd_json_field_t *f, nd_uint_t nf, const nd_json_field_t *obj,
+    const char *key)
 {
     size_t     len;
-    nd_uint_t  i;
+    nd_uint_t  i, parent;
 
     len = strlen(key);
+    parent = obj ? (nd_uint_t) (obj - f) + 1 : 0;
 
-    for (i = 0; i < nf; i++) {
-        if (f[i].key.len == len && memcmp(f[i].key.data, key, len) == 0) {
+    /* an object's members come after it */
+    for (i = parent; i < nf; i++) {
+        if (f[i].parent == parent && f[i].key.len == len
+            && memcmp(f[i].key.data, key, len) == 0)
+        {
             return &f[i];
         }
     }

@@ -23,13 +23,14 @@ json_t *nd_json_loadb(const char *text, size_t len);
 /*
  * nd_json_fields: the members of a JSON object text without building a
  * tree, for a hot request path that reads a few known fields.  ND_OK:
- * text is a JSON object that nd_json_loadb takes, with at most n
- * members, each in f[] (*nf of them; key and value are views into text).
- * ND_DECLINED: anything else, valid or not (a string with an escape,
- * nesting deeper than ND_JSON_FIELDS_DEPTH, more than
- * ND_JSON_FIELDS_MAX members in an object, an integer beyond 18 digits, a
- * real with an exponent or beyond 64 bytes): the caller falls back to
- * nd_json_loadb, which decides.
+ * text is a JSON object that nd_json_loadb takes, and f[] holds its
+ * members and those of the objects in them (not of those in arrays), *nf
+ * of them, at most n, each after the member whose object holds it (key
+ * and value are views into text).  ND_DECLINED: anything else, valid or
+ * not (a string with an escape, nesting deeper than ND_JSON_FIELDS_DEPTH,
+ * more than ND_JSON_FIELDS_MAX members in an object, an integer beyond
+ * 18 digits, a real with an exponent or beyond 64 bytes): the caller
+ * falls back to nd_json_loadb, which decides.
  */
 #define ND_JSON_FIELDS_MAX    32
 #define ND_JSON_FIELDS_DEPTH  8
@@ -50,13 +51,14 @@ typedef struct {
     nd_str_t          value;
     nd_json_field_e   type;
     nd_uint_t         size;   /* members or elements of an object/array */
+    nd_uint_t         parent; /* 0: of the text's object; i + 1: of f[i] */
 } nd_json_field_t;
 
 nd_int_t nd_json_fields(const u_char *text, size_t len, nd_json_field_t *f,
     nd_uint_t n, nd_uint_t *nf);
-/* the field named key, or NULL */
+/* the member key of the object of field obj (NULL: the text's), or NULL */
 nd_json_field_t *nd_json_field(nd_json_field_t *f, nd_uint_t nf,
-    const char *key);
+    const nd_json_field_t *obj, const char *key);
 /* an ND_JSON_F_INTEGER or _REAL field's value */
 int64_t nd_json_field_int(const nd_json_field_t *f);
 double nd_json_field_real(const nd_json_field_t *f);

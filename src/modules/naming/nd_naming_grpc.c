@@ -781,14 +781,18 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
  * answers as that does.
  */
 
-/* a string field: ND_OK (absent: empty), ND_DECLINED another type */
+/* the room for the fields of a request and of the objects in it */
+#define ND_NAMING_GRPC_FIELDS  64
+
+/* a string member of obj: ND_OK (absent: empty), ND_DECLINED another
+ * type */
 static nd_int_t
-nd_naming_grpc_raw_str(nd_json_field_t *f, nd_uint_t n, const char *key,
-    nd_str_t *v)
+nd_naming_grpc_raw_str(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *obj, const char *key, nd_str_t *v)
 {
     nd_json_field_t  *j;
 
-    j = nd_json_field(f, n, key);
+    j = nd_json_field(f, n, obj, key);
     if (j == NULL) {
         v->len = 0;
         v->data = (u_char *) "";
@@ -805,44 +809,44 @@ nd_naming_grpc_raw_str(nd_json_field_t *f, nd_uint_t n, const char *key,
 }
 
 
-/* a boolean field (absent: 1), or -1 for another type */
+/* a boolean member of obj (absent: 1), or -1 for another type */
 static int
-nd_naming_grpc_raw_bool(nd_json_field_t *f, nd_uint_t n, const char *key)
+nd_naming_grpc_raw_bool(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *obj, const char *key)
 {
     nd_json_field_t  *j;
 
-    j = nd_json_field(f, n, key);
+    j = nd_json_field(f, n, obj, key);
 
     return j == NULL || j->type == ND_JSON_F_TRUE
            ? 1 : j->type == ND_JSON_F_FALSE ? 0 : -1;
 }
 
 
-/* the Instance object's fields into spec and in */
+/* the members of the Instance object ins into spec and in */
 static nd_int_t
-nd_naming_grpc_raw_spec(const nd_str_t *text, nd_naming_spec_t *spec,
+nd_naming_grpc_raw_spec(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *ins, nd_naming_spec_t *spec,
     nd_naming_grpc_inst_t *in)
 {
     int               healthy, enabled;
-    nd_uint_t         i, n, nm;
-    nd_json_field_t   f[ND_JSON_FIELDS_MAX], *j;
+    nd_uint_t         i;
+    nd_json_field_t  *j;
 
     memset(spec, 0, sizeof(nd_naming_spec_t));
     memset(in, 0, sizeof(nd_naming_grpc_inst_t));
 
-    if (nd_json_fields(text->data, text->len, f, ND_JSON_FIELDS_MAX, &n)
-        != ND_OK
-        || nd_naming_grpc_raw_str(f, n, "ip", &spec->ip) != ND_OK
-        || nd_naming_grpc_raw_str(f, n, "clusterName", &spec->cluster)
+    if (nd_naming_grpc_raw_str(f, n, ins, "ip", &spec->ip) != ND_OK
+        || nd_naming_grpc_raw_str(f, n, ins, "clusterName", &spec->cluster)
            != ND_OK
-        || nd_naming_grpc_raw_str(f, n, "instanceId", &spec->instance_id)
-           != ND_OK)
+        || nd_naming_grpc_raw_str(f, n, ins, "instanceId",
+                                  &spec->instance_id) != ND_OK)
     {
         return ND_DECLINED;
     }
 
-    healthy = nd_naming_grpc_raw_bool(f, n, "healthy");
-    enabled = nd_naming_grpc_raw_bool(f, n, "enabled");
+    healthy = nd_naming_grpc_raw_bool(f, n, ins, "healthy");
+    enabled = nd_naming_grpc_raw_bool(f, n, ins, "enabled");
     if (healthy < 0 || enabled < 0) {
         return ND_DECLINED;
     }
@@ -850,7 +854,7 @@ nd_naming_grpc_raw_spec(const nd_str_t *text, nd_naming_spec_t *spec,
     spec->enabled = enabled;
 
     in->port_rc = ND_DECLINED;
-    j = nd_json_field(f, n, "port");
+    j = nd_json_field(f, n, ins, "port");
     if (j) {
         if (j->type != ND_JSON_F_INTEGER) {
             return ND_DECLINED;
@@ -860,7 +864,7 @@ nd_naming_grpc_raw_spec(const nd_str_t *text, nd_naming_spec_t *spec,
     }
 
     in->weight_rc = ND_DECLINED;
-    j = nd_json_field(f, n, "weight");
+    j = nd_json_field(f, n, ins, "weight");
     if (j) {
         if (j->type != ND_JSON_F_INTEGER && j->type != ND_JSON_F_REAL) {
             return ND_DECLINED;
@@ -870,16 +874,15 @@ nd_naming_grpc_raw_spec(const nd_str_t *text, nd_naming_spec_t *spec,
     }
 
     /* metadata of scalars (nested values take another parser there) */
-    j = nd_json_field(f, n, "metadata");
+    j = nd_json_field(f, n, ins, "metadata");
     if (j && (j->type != ND_JSON_F_OBJECT || j->size)) {
-        if (j->type != ND_JSON_F_OBJECT
-            || nd_json_fields(j->value.data, j->value.len, f,
-                              ND_JSON_FIELDS_MAX, &nm) != ND_OK)
-        {
+        if (j->type != ND_JSON_F_OBJECT) {
             return ND_DECLINED;
         }
-        for (i = 0; i < nm; i++) {
-            if (f[i].type == ND_JSON_F_OBJECT || f[i].type == ND_JSON_F_ARRAY)
+        for (i = (nd_uint_t) (j - f) + 1; i < n; i++) {
+            if (f[i].parent == (nd_uint_t) (j - f) + 1
+                && (f[i].type == ND_JSON_F_OBJECT
+                    || f[i].type == ND_JSON_F_ARRAY))
             {
                 return ND_DECLINED;
             }
@@ -900,29 +903,31 @@ nd_naming_grpc_instance_raw(nd_grpc_call_t *call, const u_char *json,
     nd_int_t                code;
     nd_uint_t               n;
     const char             *msg;
-    nd_json_field_t         f[ND_JSON_FIELDS_MAX], *j;
+    nd_json_field_t         f[ND_NAMING_GRPC_FIELDS], *j, *ins;
     nd_naming_ref_t         ref;
     nd_naming_spec_t        spec;
     nd_naming_grpc_inst_t   in;
 
-    if (nd_json_fields(json, len, f, ND_JSON_FIELDS_MAX, &n) != ND_OK) {
+    if (nd_json_fields(json, len, f, ND_NAMING_GRPC_FIELDS, &n) != ND_OK) {
         return ND_DECLINED;
     }
 
-    j = nd_json_field(f, n, "type");
+    j = nd_json_field(f, n, NULL, "type");
     if (j == NULL || j->type != ND_JSON_F_STRING
         || !nd_str_eq(&j->value, "registerInstance"))
     {
         return ND_DECLINED;
     }
 
-    j = nd_json_field(f, n, "instance");
-    if (j == NULL || j->type != ND_JSON_F_OBJECT
-        || nd_naming_grpc_raw_str(f, n, "namespace", &ref.ns) != ND_OK
-        || nd_naming_grpc_raw_str(f, n, "groupName", &ref.group) != ND_OK
-        || nd_naming_grpc_raw_str(f, n, "serviceName", &ref.name) != ND_OK
+    ins = nd_json_field(f, n, NULL, "instance");
+    if (ins == NULL || ins->type != ND_JSON_F_OBJECT
+        || nd_naming_grpc_raw_str(f, n, NULL, "namespace", &ref.ns) != ND_OK
+        || nd_naming_grpc_raw_str(f, n, NULL, "groupName", &ref.group)
+           != ND_OK
+        || nd_naming_grpc_raw_str(f, n, NULL, "serviceName", &ref.name)
+           != ND_OK
         || nd_naming_grpc_ref_check(call, &ref) != NULL
-        || nd_naming_grpc_raw_spec(&j->value, &spec, &in) != ND_OK
+        || nd_naming_grpc_raw_spec(f, n, ins, &spec, &in) != ND_OK
         || nd_naming_grpc_spec_check(&in, &spec, buf, sizeof(buf)) != NULL)
     {
         return ND_DECLINED;

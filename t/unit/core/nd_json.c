@@ -120,23 +120,27 @@ main(void)
             nd_json_field_t  g[8];
 
             ok(nd_json_fields((u_char *) reg, strlen(reg), g, 8, &n) == ND_OK
-               && n == 6, "fields: six members");
-            v = nd_json_field(g, n, "ip");
+               && n == 7, "fields: six members and m's one");
+            v = nd_json_field(g, n, NULL, "ip");
             ok(v && v->type == ND_JSON_F_STRING
                && nd_str_eq(&v->value, "10.0.0.1"), "fields: a string");
-            v = nd_json_field(g, n, "port");
+            v = nd_json_field(g, n, NULL, "port");
             ok(v && v->type == ND_JSON_F_INTEGER
                && nd_json_field_int(v) == 8080, "fields: an integer");
-            v = nd_json_field(g, n, "w");
+            v = nd_json_field(g, n, NULL, "w");
             ok(v && v->type == ND_JSON_F_REAL
                && nd_json_field_real(v) == 1.5, "fields: a real");
-            v = nd_json_field(g, n, "m");
+            v = nd_json_field(g, n, NULL, "m");
             ok(v && v->type == ND_JSON_F_OBJECT && v->size == 1
                && nd_str_eq(&v->value, "{\"k\":[1,{}]}"),
                "fields: an object, its text");
-            ok(nd_json_field(g, n, "ok")->type == ND_JSON_F_TRUE
-               && nd_json_field(g, n, "z")->type == ND_JSON_F_NULL
-               && nd_json_field(g, n, "q") == NULL, "fields: literals");
+            ok(nd_json_field(g, n, NULL, "ok")->type == ND_JSON_F_TRUE
+               && nd_json_field(g, n, NULL, "z")->type == ND_JSON_F_NULL
+               && nd_json_field(g, n, NULL, "q") == NULL, "fields: literals");
+            ok(nd_json_field(g, n, NULL, "k") == NULL
+               && nd_json_field(g, n, v, "k")->type == ND_JSON_F_ARRAY
+               && nd_json_field(g, n, v, "k")->size == 2,
+               "fields: a member of a member");
         }
 
 #define fields_declined(text, what)                                           \
