@@ -176,12 +176,20 @@ nd_name_blank(uint32_t cp)
 static nd_name_err_t
 nd_name_check_unicode(nd_name_kind_t kind, const nd_str_t *s)
 {
+    int       at;
     size_t    i, len;
     uint32_t  cp;
+
+    at = 0;
 
     for (i = 0; i < s->len; i += len) {
         if (s->data[i] > 0x20 && s->data[i] < 0x7f) {
             len = 1;                    /* printable ASCII: most names */
+            if (s->data[i] == '@'
+                && (i == 0 || (i + 1 < s->len && s->data[i + 1] == '@')))
+            {
+                at = 1;                 /* a leading '@' or "@@" */
+            }
             continue;
         }
         cp = nd_utf8_next(s->data + i, s->len - i, &len);
@@ -195,9 +203,7 @@ nd_name_check_unicode(nd_name_kind_t kind, const nd_str_t *s)
         }
     }
 
-    if (kind == ND_NAME_SERVICE
-        && (s->data[0] == '@' || memmem(s->data, s->len, "@@", 2)))
-    {
+    if (kind == ND_NAME_SERVICE && at) {
         return ND_NAME_FORM;
     }
 

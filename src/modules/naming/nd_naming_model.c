@@ -674,6 +674,13 @@ nd_naming_instance_preserved(nd_naming_instance_t *inst, json_t *meta)
     inst->beat_timeout = ND_NAMING_BEAT_TIMEOUT;
     inst->delete_timeout = ND_NAMING_DELETE_TIMEOUT;
 
+    if (meta == NULL) {
+        inst->interval_set = 0;
+        inst->beat_timeout_set = 0;
+        inst->delete_timeout_set = 0;
+        return;
+    }
+
     inst->interval_set = nd_naming_meta_msec(meta,
         "preserved.heart.beat.interval", &inst->beat_interval);
     inst->beat_timeout_set = nd_naming_meta_msec(meta,
