@@ -824,12 +824,28 @@ nd_json_fields_string(nd_json_parser_t *jp, nd_str_t *v)
 }
 
 
+/* after k members or elements: ND_OK at the closing byte (*size = k),
+ * ND_AGAIN after a comma, else ND_DECLINED */
+static nd_int_t
+nd_json_fields_next(nd_json_parser_t *jp, u_char close, nd_uint_t k,
+    nd_uint_t *size)
+{
+    if (nd_json_take(jp, close)) {
+        *size = k;
+        return ND_OK;
+    }
+
+    return nd_json_take(jp, ',') ? ND_AGAIN : ND_DECLINED;
+}
+
+
 /* the members after an object's '{', into fs when given (their parent:
  * parent), their number in *size; distinct keys, as nd_json_loadb wants */
 static nd_int_t
 nd_json_fields_object(nd_json_parser_t *jp, nd_json_fields_t *fs,
     nd_uint_t parent, nd_uint_t *size, nd_uint_t depth)
 {
+    nd_int_t          rc;
     nd_str_t          keys[ND_JSON_FIELDS_MAX];
     nd_uint_t         i, k, self;
     nd_json_field_t   skip, *v;
@@ -872,15 +888,9 @@ nd_json_fields_object(nd_json_parser_t *jp, nd_json_fields_t *fs,
             return ND_DECLINED;
         }
 
-        k++;
-
-        if (nd_json_take(jp, '}')) {
-            *size = k;
-            return ND_OK;
-        }
-
-        if (!nd_json_take(jp, ',')) {
-            return ND_DECLINED;
+        rc = nd_json_fields_next(jp, '}', ++k, size);
+        if (rc != ND_AGAIN) {
+            return rc;
         }
     }
 }
@@ -889,6 +899,7 @@ nd_json_fields_object(nd_json_parser_t *jp, nd_json_fields_t *fs,
 static nd_int_t
 nd_json_fields_array(nd_json_parser_t *jp, nd_uint_t *size, nd_uint_t depth)
 {
+    nd_int_t          rc;
     nd_uint_t         k;
     nd_json_field_t   skip;
 
@@ -904,15 +915,9 @@ nd_json_fields_array(nd_json_parser_t *jp, nd_uint_t *size, nd_uint_t depth)
             return ND_DECLINED;
         }
 
-        k++;
-
-        if (nd_json_take(jp, ']')) {
-            *size = k;
-            return ND_OK;
-        }
-
-        if (!nd_json_take(jp, ',')) {
-            return ND_DECLINED;
+        rc = nd_json_fields_next(jp, ']', ++k, size);
+        if (rc != ND_AGAIN) {
+            return rc;
         }
     }
 }
