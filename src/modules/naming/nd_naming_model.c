@@ -637,9 +637,16 @@ nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c)
     c->revision++;
     c->last_updated = nd_current_msec;
 
-    if (c->native) {
+    if (c->native && !nf->client_changes_unread) {
         nd_naming_publish(nf, ND_EV_CLIENT_CHANGED, NULL, c);
     }
+}
+
+
+void
+nd_naming_client_changes_read(nd_naming_conf_t *nf, int read)
+{
+    nf->client_changes_unread = !read;
 }
 
 
