@@ -79,6 +79,7 @@
  *   -X PID (-F)                       print the CPU time of process PID
  *                                     (every thread: the server) over the
  *                                     changes, a line before the last
+ *   -M wrap                           %n counts 0 .. wrap-1, then again
  *
  * A call answered with a grpc-status other than 0 counts as failed.
  *
@@ -165,6 +166,8 @@ static const char  *etcd_prefix;     /* -E: etcd KV/Put calls */
 static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
 static long         max_calls;       /* -n: 0 = until -t */
+static long         counter_wrap;    /* -M: %n counts 0 .. M-1 again and
+                                        again (0: never) */
 static long         submitted;       /* timed calls sent, for -n */
 static int          cpu_pid;         /* -X: the server, for its CPU */
 static char         answer[64];      /* the type of the first unary answer
@@ -565,7 +568,8 @@ next_call(conn_t *c)
     for (p = req_body; *p && n < sizeof(body) - 24; p++) {
         if (p[0] == '%' && p[1] == 'n') {
             n += (size_t) snprintf(body + n, sizeof(body) - n, "%ld",
-                                   counter++);
+                                   counter_wrap ? counter++ % counter_wrap
+                                                : counter++);
             p++;
         } else {
             body[n++] = *p;
@@ -1273,7 +1277,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:X:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:X:M:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1302,6 +1306,7 @@ main(int argc, char **argv)
         case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
         case 'n': max_calls = atol(optarg); break;
         case 'X': cpu_pid = atoi(optarg); break;
+        case 'M': counter_wrap = atol(optarg); break;
         case 'S': churn = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");

@@ -950,10 +950,33 @@ nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type)
 }
 
 
+/* a refusal of a request whose body is not decoded yet (raw): an
+ * invalid body is refused as such first, as when decoded up front */
 static void
-nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
+nd_grpc_refuse(nd_grpc_call_t *call, Payload *payload, int raw,
+    nd_int_t code, const char *msg)
 {
+    json_t  *body;
+
+    if (raw) {
+        body = nd_grpc_payload_body(payload);
+        if (body == NULL) {
+            code = 502;
+            msg = "Invalid request payload";
+        }
+        json_decref(body);
+    }
+
+    nd_grpc_reply_error(call, code, msg);
+}
+
+
+static void
+nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload)
+{
+    int                  raw;
     char                *type;
+    json_t              *body;
     const char          *msg;
     nd_int_t             rc;
     nd_pool_t           *pool;
@@ -992,9 +1015,17 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->hist = e ? e->hist : NULL;
     call->start_msec = nd_current_msec;
 
-    if (body == NULL) {
-        nd_grpc_reply_error(call, 502, "Invalid request payload");
-        return;
+    /* a type with a raw handler is decoded only if that declines (the
+     * answers stay those of a body decoded here) */
+    raw = e && e->raw && !conn->cluster && !conn->gcf->body_gates;
+    body = NULL;
+
+    if (!raw) {
+        body = nd_grpc_payload_body(payload);
+        if (body == NULL) {
+            nd_grpc_reply_error(call, 502, "Invalid request payload");
+            return;
+        }
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
@@ -1016,35 +1047,53 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
                          "cluster request \"%s\" without the server "
                          "identity refused", type);
             nd_grpc_reply_error(call, 403, "server identity required");
-            return;
+            goto done;
         }
     }
 
     if (!conn->registered && !conn->cluster
         && strcmp(type, "ServerCheckRequest") != 0)
     {
-        nd_grpc_reply_error(call, 301, "Connection is unregistered.");
-        return;
+        nd_grpc_refuse(call, payload, raw, 301, "Connection is unregistered.");
+        goto done;
     }
 
     if (handler == NULL) {
         nd_grpc_unknown_type(call, type);
-        return;
+        goto done;
     }
 
     rc = nd_grpc_gate(conn, type, call->headers, body, &msg);
     if (rc != ND_OK) {
-        nd_grpc_reply_error(call, rc, msg);
-        return;
+        nd_grpc_refuse(call, payload, raw, rc, msg);
+        goto done;
     }
 
     call->in_handler = 1;
-    rc = handler(call, body);
+
+    rc = ND_DECLINED;
+    if (raw && payload->body) {
+        rc = e->raw(call, payload->body->value.data,
+                    payload->body->value.len);
+    }
+
+    if (rc == ND_DECLINED) {
+        if (raw) {
+            body = nd_grpc_payload_body(payload);
+        }
+        if (body == NULL) {
+            call->in_handler = 0;
+            nd_grpc_reply_error(call, 502, "Invalid request payload");
+            goto done;
+        }
+        rc = handler(call, body);
+    }
+
     call->in_handler = 0;
 
     if (call->done) {
         nd_grpc_call_free(call);
-        return;
+        goto done;
     }
 
     if (rc == ND_DONE) {
@@ -1052,11 +1101,15 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         if (call->conn == NULL) {       /* aborted inside the handler */
             nd_grpc_call_free(call);
         }
-        return;
+        goto done;
     }
 
     nd_grpc_reply_error(call, rc >= 300 ? rc : 500,
                         rc >= 300 ? "request failed" : "server error");
+
+done:
+
+    json_decref(body);
 }
 
 
@@ -1203,20 +1256,20 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
         return;
     }
 
-    body = nd_grpc_payload_body(payload);
-
     if (st->bidi && st->conn->cluster) {
         nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED,
                             "no bi-stream on the cluster port");
 
     } else if (st->bidi) {
+        body = nd_grpc_payload_body(payload);
         nd_grpc_bidi(st, payload, body);
+        json_decref(body);
+
     } else {
         st->ended = 1;
-        nd_grpc_unary(st, payload, body);
+        nd_grpc_unary(st, payload);            /* decodes the body */
     }
 
-    json_decref(body);
     payload__free_unpacked(payload, NULL);
 }
 

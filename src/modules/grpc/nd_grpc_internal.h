@@ -53,8 +53,9 @@ typedef struct {
 
 /* a registered handler and its grpc_server_requests_seconds series */
 typedef struct {
-    nd_grpc_handler_pt   handler;
-    nd_metrics_hist_t   *hist;
+    nd_grpc_handler_pt       handler;
+    nd_grpc_raw_handler_pt   raw;
+    nd_metrics_hist_t       *hist;
 } nd_grpc_handler_entry_t;
 
 typedef struct {
@@ -79,6 +80,7 @@ typedef struct {
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_uint_t            body_gates;        /* of them, reading bodies */
     nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_hash_t            handshaking;       /* SDK port: peer address ->
