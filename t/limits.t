@@ -33,6 +33,8 @@ config {
 }
 EOF_CONF
 $t->run;
+# persistent writes are refused until the store's instances are loaded
+ok($t->wait_ready, 'ready');
 my $gport = $t->port(9848);
 my $ns = '/nacos/v1/ns';
 

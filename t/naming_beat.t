@@ -14,6 +14,8 @@ $t->has('naming');
 $t->write_conf('nacosd.conf', $t->conf(extra =>
     "naming { empty_service_clean_interval 200ms; empty_service_expire 500ms; }\n"));
 $t->run;
+# persistent writes are refused until the store's instances are loaded
+ok($t->wait_ready, 'ready');
 
 my $ns = '/nacos/v1/ns';
 sub js ($m, $q) { scalar $t->http_json($m, "$ns$q") }
