@@ -74,6 +74,15 @@
  *                                     (default 1024), attached to lease
  *                                     ID `lease` when given; no Nacos
  *                                     handshake
+ *   nd_grpc_load -p PORT -W KEY -c N [-k changes]
+ *                                     etcd v3 watch fan-out (the peer of
+ *                                     -F -C): every connection opens an
+ *                                     etcdserverpb.Watch/Watch bi-stream
+ *                                     watching KEY; connection 0 puts a
+ *                                     new value of KEY per change; prints
+ *                                     the time from the Put sent to the
+ *                                     last watcher's event carrying that
+ *                                     value (the "fanout" line of -F)
  *   -n calls (any unary mode)         stop after that many calls in all
  *                                     (loading N entries), or at -t
  *
@@ -160,6 +169,7 @@ static double       burst_final;     /* when the final state came */
 static const char  *etcd_prefix;     /* -E: etcd KV/Put calls */
 static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
+static const char  *etcd_watch;      /* -W: the watched key */
 static long         max_calls;       /* -n: 0 = until -t */
 static long         submitted;       /* timed calls sent, for -n */
 static char         answer[64];      /* the type of the first unary answer
@@ -282,6 +292,70 @@ etcd_put_frame(long n, size_t *len)
 }
 
 
+/* 5-byte gRPC prefix + a length-delimited field `tag` of bytes s */
+static uint8_t *
+etcd_bytes_frame(unsigned tag, const char *s, size_t *len)
+{
+    size_t    n = strlen(s);
+    uint8_t  *buf, *p;
+
+    buf = malloc(5 + 12 + n);
+    p = buf + 5;
+    *p++ = (uint8_t) (tag << 3 | 2);
+    p += varint(p, n);
+    memcpy(p, s, n);
+    p += n;
+
+    *len = prefix(buf, p);
+    return buf;
+}
+
+
+/* PutRequest { key(1) value(2) } */
+static uint8_t *
+etcd_kv_frame(const char *key, const char *value, size_t *len)
+{
+    size_t    kl = strlen(key), vl = strlen(value);
+    uint8_t  *buf, *p;
+
+    buf = malloc(5 + 24 + kl + vl);
+    p = buf + 5;
+    *p++ = (1 << 3) | 2;
+    p += varint(p, kl);
+    memcpy(p, key, kl);
+    p += kl;
+    *p++ = (2 << 3) | 2;
+    p += varint(p, vl);
+    memcpy(p, value, vl);
+    p += vl;
+
+    *len = prefix(buf, p);
+    return buf;
+}
+
+
+/* WatchRequest { create_request(1) WatchCreateRequest { key(1) } } */
+static uint8_t *
+etcd_watch_frame(const char *key, size_t *len)
+{
+    size_t    n;
+    uint8_t  *inner, *buf, *p;
+
+    inner = etcd_bytes_frame(1, key, &n);
+    n -= 5;
+    buf = malloc(5 + 12 + n);
+    p = buf + 5;
+    *p++ = (1 << 3) | 2;
+    p += varint(p, n);
+    memcpy(p, inner + 5, n);
+    p += n;
+    free(inner);
+
+    *len = prefix(buf, p);
+    return buf;
+}
+
+
 static ssize_t
 read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
     uint32_t *flags, nghttp2_data_source *src, void *ud)
@@ -345,6 +419,41 @@ pb_field(const uint8_t *p, size_t len, unsigned want, size_t *flen)
 
 /* a server push on the bi-stream: answer it as the SDK does, and note
  * whether it carries the change being waited for */
+static const uint8_t *pb_field(const uint8_t *p, size_t len, unsigned want,
+    size_t *flen);
+
+
+/* a WatchResponse: the first one says the watch is created; later ones
+ * carry events(11) { kv(2) { value(5) } } */
+static void
+on_watch(conn_t *c, const uint8_t *msg, size_t len)
+{
+    size_t          el, kl, vl, off;
+    const uint8_t  *ev, *kv, *val;
+
+    if (!c->acked) {
+        c->acked = 1;
+        done_calls++;
+    }
+
+    /* each event is one field 11; look at every one */
+    for (off = 0; off < len; off += (size_t) (ev - (msg + off)) + el) {
+        ev = pb_field(msg + off, len - off, 11, &el);
+        if (ev == NULL) {
+            break;
+        }
+        kv = pb_field(ev, el, 2, &kl);
+        val = kv ? pb_field(kv, kl, 5, &vl) : NULL;
+        if (fan_change && val && vl == strlen(fan_marker)
+            && memcmp(val, fan_marker, vl) == 0 && c->seen < fan_change)
+        {
+            c->seen = fan_change;
+            fan_left--;
+        }
+    }
+}
+
+
 static void
 on_push(conn_t *c, const uint8_t *msg, size_t len)
 {
@@ -472,7 +581,11 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
         n = (size_t) c->in[off + 1] << 24 | (size_t) c->in[off + 2] << 16
             | (size_t) c->in[off + 3] << 8 | c->in[off + 4];
         if (c->inlen - off < 5 + n) break;
-        on_push(c, c->in + off + 5, n);
+        if (etcd_watch) {
+            on_watch(c, c->in + off + 5, n);
+        } else {
+            on_push(c, c->in + off + 5, n);
+        }
     }
     memmove(c->in, c->in + off, c->inlen - off);
     c->inlen -= off;
@@ -803,9 +916,17 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
                  "\"subscribe\":true,\"clusters\":\"\"}", fan_service);
     }
     for (i = 0; i < n; i++) {
-        submit(cs[i], "/Request/request", fan_config
-               ? "ConfigBatchListenRequest" : "SubscribeServiceRequest",
-               body, 0);
+        if (etcd_watch) {
+            uint8_t  *out;
+            size_t    olen;
+
+            out = etcd_watch_frame(etcd_watch, &olen);
+            submit_frame(cs[i], "/etcdserverpb.Watch/Watch", out, olen, 1);
+        } else {
+            submit(cs[i], "/Request/request", fan_config
+                   ? "ConfigBatchListenRequest" : "SubscribeServiceRequest",
+                   body, 0);
+        }
         if (io(cs[i]) < 0) {
             return 1;
         }
@@ -819,8 +940,8 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     for (i = 0; i < n; i++) {
         cs[i]->seen = 0;                /* count from the first change */
     }
-    printf("%d connections %s %s\n", n,
-           fan_config ? "listen to config" : "subscribed to", fan_service);
+    printf("%d connections %s %s\n", n, etcd_watch ? "watch"
+           : fan_config ? "listen to config" : "subscribed to", fan_service);
 
     lat_ms = calloc((size_t) changes, sizeof(double));
     fan_dirty = calloc((size_t) n, sizeof(conn_t *));
@@ -866,8 +987,17 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         from = fan_nlat;
         t_sent = now();
         fan_sent = t_sent;
-        submit(cs[0], "/Request/request", fan_config
-               ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
+        if (etcd_watch) {
+            uint8_t  *out;
+            size_t    olen;
+
+            snprintf(fan_marker, sizeof(fan_marker), "change-%d", k);
+            out = etcd_kv_frame(etcd_watch, fan_marker, &olen);
+            submit_frame(cs[0], "/etcdserverpb.KV/Put", out, olen, 0);
+        } else {
+            submit(cs[0], "/Request/request", fan_config
+                   ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
+        }
         flush_out(cs[0]);
 
         t_ack = 0;
@@ -1187,7 +1317,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1214,6 +1344,7 @@ main(int argc, char **argv)
         case 'E': etcd_prefix = optarg; no_setup = 1; break;
         case 'v': etcd_vlen = (size_t) atol(optarg); break;
         case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
+        case 'W': etcd_watch = fan_service = optarg; no_setup = 1; break;
         case 'n': max_calls = atol(optarg); break;
         case 'S': churn = 1; break;
         default:
