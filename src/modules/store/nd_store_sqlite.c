@@ -34,6 +34,7 @@ typedef enum {
 
 struct nd_store_sqlite_s {
     sqlite3             *db;
+    sqlite3_vfs          vfs;           /* nd_store_sqlite_vfs.c */
     sqlite3_stmt        *stmts[ND_STORE_SQL_N];
     sqlite3_stmt        *x[ND_SQLITE_X_N];
 
@@ -1480,9 +1481,15 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
      * per allocation (refused once SQLite is initialized: harmless) */
     (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
+    if (nd_store_sqlite_vfs_init(&sq->vfs, "nd-wal") != ND_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: cannot register the WAL VFS");
+        return ND_ERROR;
+    }
+
     rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                         | SQLITE_OPEN_NOMUTEX, NULL);
+                         | SQLITE_OPEN_NOMUTEX, sq->vfs.zName);
     if (rc != SQLITE_OK) {
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                      "sqlite: cannot open \"%s\": %s", scf->sqlite_path_z,
@@ -1492,7 +1499,11 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
 
     sqlite3_busy_timeout(sq->db, 5000);
 
+    /* exclusive before WAL: the file is this process's alone (a second
+     * nacosd on it stops at start), and the wal-index lives in the heap,
+     * not in a -shm file with six fcntl() locks a commit */
     if (nd_store_sqlite_exec_sql(sq, cycle->log,
+            "PRAGMA locking_mode = EXCLUSIVE;"
             "PRAGMA journal_mode = WAL;"
             "PRAGMA synchronous = FULL;"
             "PRAGMA case_sensitive_like = ON;"
@@ -1635,5 +1646,10 @@ nd_store_sqlite_exit(nd_cycle_t *cycle)
     if (sq->db) {
         sqlite3_close(sq->db);
         sq->db = NULL;
+    }
+
+    if (sq->vfs.zName) {
+        sqlite3_vfs_unregister(&sq->vfs);
+        sq->vfs.zName = NULL;
     }
 }
