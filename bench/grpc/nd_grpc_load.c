@@ -263,28 +263,31 @@ frame(const char *type, const char *json, size_t *len)
 
 
 /* 5-byte gRPC prefix + etcdserverpb.PutRequest { key(1) value(2)
- * lease(3) } */
+ * lease(3) }, the value vlen bytes of value, or of 'x' when NULL */
 static uint8_t *
-etcd_put_frame(long n, size_t *len)
+etcd_kv_frame(const char *key, const char *value, size_t vlen,
+    uint64_t lease, size_t *len)
 {
-    char      key[128];
-    size_t    kl;
+    size_t    kl = strlen(key);
     uint8_t  *buf, *p;
 
-    kl = (size_t) snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
-    buf = malloc(5 + 12 + kl + 12 + etcd_vlen + 12);
+    buf = malloc(5 + 12 + kl + 12 + vlen + 12);
     p = buf + 5;
     *p++ = (1 << 3) | 2;
     p += varint(p, kl);
     memcpy(p, key, kl);
     p += kl;
     *p++ = (2 << 3) | 2;
-    p += varint(p, etcd_vlen);
-    memset(p, 'x', etcd_vlen);
-    p += etcd_vlen;
-    if (etcd_lease) {
+    p += varint(p, vlen);
+    if (value) {
+        memcpy(p, value, vlen);
+    } else {
+        memset(p, 'x', vlen);
+    }
+    p += vlen;
+    if (lease) {
         *p++ = (3 << 3) | 0;
-        p += varint(p, etcd_lease);
+        p += varint(p, lease);
     }
 
     *len = prefix(buf, p);
@@ -292,45 +295,14 @@ etcd_put_frame(long n, size_t *len)
 }
 
 
-/* 5-byte gRPC prefix + a length-delimited field `tag` of bytes s */
+/* the Put of the timed calls: key PREFIX<n> */
 static uint8_t *
-etcd_bytes_frame(unsigned tag, const char *s, size_t *len)
+etcd_put_frame(long n, size_t *len)
 {
-    size_t    n = strlen(s);
-    uint8_t  *buf, *p;
+    char  key[128];
 
-    buf = malloc(5 + 12 + n);
-    p = buf + 5;
-    *p++ = (uint8_t) (tag << 3 | 2);
-    p += varint(p, n);
-    memcpy(p, s, n);
-    p += n;
-
-    *len = prefix(buf, p);
-    return buf;
-}
-
-
-/* PutRequest { key(1) value(2) } */
-static uint8_t *
-etcd_kv_frame(const char *key, const char *value, size_t *len)
-{
-    size_t    kl = strlen(key), vl = strlen(value);
-    uint8_t  *buf, *p;
-
-    buf = malloc(5 + 24 + kl + vl);
-    p = buf + 5;
-    *p++ = (1 << 3) | 2;
-    p += varint(p, kl);
-    memcpy(p, key, kl);
-    p += kl;
-    *p++ = (2 << 3) | 2;
-    p += varint(p, vl);
-    memcpy(p, value, vl);
-    p += vl;
-
-    *len = prefix(buf, p);
-    return buf;
+    snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
+    return etcd_kv_frame(key, NULL, etcd_vlen, etcd_lease, len);
 }
 
 
@@ -338,18 +310,26 @@ etcd_kv_frame(const char *key, const char *value, size_t *len)
 static uint8_t *
 etcd_watch_frame(const char *key, size_t *len)
 {
-    size_t    n;
-    uint8_t  *inner, *buf, *p;
+    size_t    kl = strlen(key), n;
+    uint8_t   inner[256], *buf, *p;
 
-    inner = etcd_bytes_frame(1, key, &n);
-    n -= 5;
+    if (kl > sizeof(inner) - 16) {
+        fprintf(stderr, "-W: the key is too long\n");
+        exit(2);
+    }
+
+    n = 0;
+    inner[n++] = (1 << 3) | 2;
+    n += varint(inner + n, kl);
+    memcpy(inner + n, key, kl);
+    n += kl;
+
     buf = malloc(5 + 12 + n);
     p = buf + 5;
     *p++ = (1 << 3) | 2;
     p += varint(p, n);
-    memcpy(p, inner + 5, n);
+    memcpy(p, inner, n);
     p += n;
-    free(inner);
 
     *len = prefix(buf, p);
     return buf;
@@ -992,7 +972,8 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             size_t    olen;
 
             snprintf(fan_marker, sizeof(fan_marker), "change-%d", k);
-            out = etcd_kv_frame(etcd_watch, fan_marker, &olen);
+            out = etcd_kv_frame(etcd_watch, fan_marker, strlen(fan_marker),
+                                0, &olen);
             submit_frame(cs[0], "/etcdserverpb.KV/Put", out, olen, 0);
         } else {
             submit(cs[0], "/Request/request", fan_config
