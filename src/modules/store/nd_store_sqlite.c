@@ -1499,11 +1499,7 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
 
     sqlite3_busy_timeout(sq->db, 5000);
 
-    /* exclusive before WAL: the file is this process's alone (a second
-     * nacosd on it stops at start), and the wal-index lives in the heap,
-     * not in a -shm file with six fcntl() locks a commit */
     if (nd_store_sqlite_exec_sql(sq, cycle->log,
-            "PRAGMA locking_mode = EXCLUSIVE;"
             "PRAGMA journal_mode = WAL;"
             "PRAGMA synchronous = FULL;"
             "PRAGMA case_sensitive_like = ON;"

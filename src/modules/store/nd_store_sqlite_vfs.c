@@ -7,8 +7,12 @@
  * the WAL at every commit, before the wal-index makes the frames visible),
  * reads it, asks its size, truncates it, closes it, writes elsewhere in it,
  * or when the buffer is full.  What is durable, and when, does not change:
- * a frame reaches the file before the sync that makes its commit durable,
- * and nothing reads the file without the buffer written first.
+ * a frame reaches the file before the sync that makes its commit durable.
+ * This connection reads the file only through us (the buffer is written
+ * first); other connections (the warm start's reader, the sqlite3 shell)
+ * read frames only up to the last commit the wal-index records, and SQLite
+ * updates it after that sync.  This holds as long as every commit syncs
+ * the WAL: synchronous=FULL, which nd_store_sqlite_start() sets.
  *
  * Every other file (the database, temporary files) is the default VFS's
  * own, untouched.
