@@ -4,8 +4,8 @@
  * takes everything queued, runs consecutive writes in one transaction
  * (a failing write is taken out and the others run again, so it does
  * not change their outcome: group commit), and hands the finished
- * operations back with ev_async.  Only the thread touches the database once the loop runs;
- * it never logs and never touches the loop.
+ * operations back with ev_async.  Only the thread touches the database
+ * once the loop runs; it never logs and never touches the loop.
  */
 #include <nd_store_internal.h>
 #include <pthread.h>
