@@ -19,6 +19,7 @@ typedef enum {
     ND_SQLITE_CFG_UPDATE,
     ND_SQLITE_CFG_DELETE,
     ND_SQLITE_HIS_FROM_ROW,
+    ND_SQLITE_HIS_INSERT,
     ND_SQLITE_TAGS_DELETE,
     ND_SQLITE_TAG_INSERT,
     ND_SQLITE_GRAY_FIND,
@@ -269,6 +270,14 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
         "SELECT id, data_id, group_id, tenant_id, app_name, content, md5, "
         "gmt_create, ?2, ?3, ?4, ?5, encrypted_data_key, ?6 "
         "FROM config_info WHERE id = ?1",
+
+    /* the history row of an insert, from the values just inserted (not
+     * read back from the row: a seek and a copy of the content less) */
+    [ND_SQLITE_HIS_INSERT] =
+        "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "
+        "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "
+        "op_type, encrypted_data_key, change_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, 'I', ?11, ?12)",
 
     [ND_SQLITE_TAGS_DELETE] =
         "DELETE FROM config_tags_relation WHERE id = ?1",
@@ -729,7 +738,21 @@ nd_store_sqlite_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
         id = sqlite3_last_insert_rowid(sq->db);
 
         /* history of an insert: the new row (Nacos: op I) */
-        rc = nd_store_sqlite_history(sq, op, id, "I");
+        st = sq->x[ND_SQLITE_HIS_INSERT];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        nd_store_sqlite_bt(st, 2, &c->data_id);
+        nd_store_sqlite_bt(st, 3, &c->group);
+        nd_store_sqlite_bt(st, 4, &c->tenant);
+        nd_store_sqlite_bt(st, 5, &c->app_name);
+        nd_store_sqlite_bt(st, 6, &c->content);
+        nd_store_sqlite_bt(st, 7, &c->md5);
+        sqlite3_bind_int64(st, 8, c->gmt_modified);
+        nd_store_sqlite_bt(st, 9, &c->src_user);
+        nd_store_sqlite_bt(st, 10, &c->src_ip);
+        nd_store_sqlite_bt(st, 11, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 12, op->seq);
+        rc = nd_store_sqlite_step_int(st, NULL);
         if (rc != SQLITE_OK) {
             return rc;
         }
