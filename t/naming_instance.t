@@ -10,6 +10,8 @@ use Test::Nd;
 my $t = Test::Nd->new;
 $t->has('naming');
 $t->run;
+# persistent writes are refused until the store's instances are loaded
+ok($t->wait_ready, 'ready');
 
 my $ns = '/nacos/v1/ns';
 

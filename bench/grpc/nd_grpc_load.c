@@ -85,6 +85,10 @@
  *                                     value (the "fanout" line of -F)
  *   -n calls (any unary mode)         stop after that many calls in all
  *                                     (loading N entries), or at -t
+ *   -X PID (-F)                       print the CPU time of process PID
+ *                                     (every thread: the server) over the
+ *                                     changes, a line before the last
+ *   -M wrap                           %n counts 0 .. wrap-1, then again
  *
  * A call answered with a grpc-status other than 0 counts as failed.
  *
@@ -93,6 +97,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -171,7 +176,10 @@ static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
 static const char  *etcd_watch;      /* -W: the watched key */
 static long         max_calls;       /* -n: 0 = until -t */
+static long         counter_wrap;    /* -M: %n counts 0 .. M-1 again and
+                                        again (0: never) */
 static long         submitted;       /* timed calls sent, for -n */
+static int          cpu_pid;         /* -X: the server, for its CPU */
 static char         answer[64];      /* the type of the first unary answer
                                       * of the timed calls (-N and plain) */
 
@@ -653,7 +661,8 @@ next_call(conn_t *c)
     for (p = req_body; *p && n < sizeof(body) - 24; p++) {
         if (p[0] == '%' && p[1] == 'n') {
             n += (size_t) snprintf(body + n, sizeof(body) - n, "%ld",
-                                   counter++);
+                                   counter_wrap ? counter++ % counter_wrap
+                                                : counter++);
             p++;
         } else {
             body[n++] = *p;
@@ -773,24 +782,58 @@ dial(int to)
 }
 
 
+/* write everything nghttp2 has queued, gathered first: a call's HEADERS
+ * and DATA leave in one write(), as grpc-go's and Netty's buffered
+ * writers send them (one frame a write() would cost the server a second
+ * TCP segment and an immediate ACK per call) */
+static int
+write_all(int fd, const uint8_t *data, size_t len)
+{
+    ssize_t  k;
+    size_t   w;
+
+    for (w = 0; w < len; w += (size_t) k) {
+        k = write(fd, data + w, len - w);
+        if (k < 0) {
+            if (errno != EAGAIN) {
+                return -1;
+            }
+            struct pollfd  p = { fd, POLLOUT, 0 };
+            poll(&p, 1, 100);
+            k = 0;
+        }
+    }
+    return 0;
+}
+
+
 static int
 flush_out(conn_t *c)
 {
-    const uint8_t  *data;
-    ssize_t         n, w, k;
+    static uint8_t   out[65536];
+    const uint8_t   *data;
+    ssize_t          n;
+    size_t           len;
 
+    len = 0;
     while ((n = nghttp2_session_mem_send(c->s, &data)) > 0) {
-        for (w = 0; w < n; w += k) {
-            k = write(c->fd, data + w, (size_t) (n - w));
-            if (k < 0) {
-                if (errno != EAGAIN) {
-                    return -1;
-                }
-                struct pollfd  p = { c->fd, POLLOUT, 0 };
-                poll(&p, 1, 100);
-                k = 0;
+        if (len + (size_t) n > sizeof(out)) {
+            if (write_all(c->fd, out, len) < 0) {
+                return -1;
             }
+            len = 0;
         }
+        if ((size_t) n > sizeof(out)) {
+            if (write_all(c->fd, data, (size_t) n) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        memcpy(out + len, data, (size_t) n);
+        len += (size_t) n;
+    }
+    if (len && write_all(c->fd, out, len) < 0) {
+        return -1;
     }
     return n < 0 ? -1 : 0;
 }
@@ -875,6 +918,42 @@ pump(conn_t **cs, int n, struct pollfd *pfd, int ms)
 }
 
 
+/* the CPU time of every thread of process pid so far, in ns (the run
+ * time of /proc/PID/task/TID/schedstat), 0 when it cannot be read */
+static double
+proc_cpu_ns(int pid)
+{
+    char            path[64];
+    double          ns, sum;
+    FILE           *f;
+    DIR            *d;
+    struct dirent  *e;
+
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    d = opendir(path);
+    if (d == NULL) {
+        return 0;
+    }
+    sum = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", pid,
+                 e->d_name);
+        f = fopen(path, "r");
+        if (f != NULL) {
+            if (fscanf(f, "%lf", &ns) == 1) {
+                sum += ns;
+            }
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return sum;
+}
+
+
 static int
 fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 {
@@ -882,6 +961,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     char                 body[512];
     long                 acked, lost = 0;
     double               t_sent, t_ack, wait_until, *lat_ms, *last_ms = NULL;
+    double               cpu0 = 0;
     size_t               from;
     struct epoll_event   ev, evs[1024];
 
@@ -940,6 +1020,10 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             perror("epoll_ctl");
             return 1;
         }
+    }
+
+    if (cpu_pid) {
+        cpu0 = proc_cpu_ns(cpu_pid);
     }
 
     for (k = 1; k <= changes; k++) {
@@ -1031,6 +1115,12 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             }
         }
         ndirty = 0;
+    }
+
+    if (cpu_pid) {
+        cpu0 = (proc_cpu_ns(cpu_pid) - cpu0) / 1e6;
+        printf("server-cpu %.1f ms over %d changes, %.2f ms a change\n",
+               cpu0, changes, cpu0 / changes);
     }
 
     if (fan_lat) {
@@ -1298,7 +1388,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1327,6 +1417,8 @@ main(int argc, char **argv)
         case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
         case 'W': etcd_watch = fan_service = optarg; no_setup = 1; break;
         case 'n': max_calls = atol(optarg); break;
+        case 'X': cpu_pid = atoi(optarg); break;
+        case 'M': counter_wrap = atol(optarg); break;
         case 'S': churn = 1; break;
         default:
             fprintf(stderr, "usage: see the comment at the top\n");

@@ -9,10 +9,15 @@
  * the sender while it sends, which a gRPC server's clients (answering
  * with data) mostly spare it.
  *
- *   nd_send_floor [-c N] [-k rounds] [-s size] [-A cpu] [-B cpu]
+ *   nd_send_floor [-c N] [-k rounds] [-s size] [-A cpu] [-B cpu] [-U]
  *
  * -A/-B pin the sender and the reader (as the bench pins nacosd and its
- * load generator).
+ * load generator).  -U (built with -DND_FLOOR_URING -luring): each round's
+ * sends go as io_uring batches (IORING_OP_SEND, MSG_DONTWAIT, up to 4096
+ * an io_uring_enter) instead of one send() each: the most that batching
+ * the sends could save a fan-out (issue 21, docs/event.md).  The line
+ * ends with the sender's CPU time a round (p50), which is what batching
+ * changes.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +33,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef ND_FLOOR_URING
+#include <liburing.h>
+#endif
 
 
 static double
@@ -52,6 +60,63 @@ pin(int cpu)
     CPU_SET(cpu, &set);
     sched_setaffinity(0, sizeof(set), &set);
 }
+
+
+static double
+cpu_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+#ifdef ND_FLOOR_URING
+
+#define URING_BATCH  4096
+
+/* one round's sends as io_uring batches; every one completes inside the
+ * enter that submits it (MSG_DONTWAIT: io_uring never parks it) */
+static int
+send_uring(int *fds, int n, const char *msg, size_t size)
+{
+    int                   i, j, b;
+    unsigned              head, seen;
+    struct io_uring_sqe  *sqe;
+    struct io_uring_cqe  *cqe;
+    static int            init;
+    static struct io_uring  ring;
+
+    if (!init) {
+        if ((i = io_uring_queue_init(URING_BATCH, &ring, 0)) < 0) {
+            fprintf(stderr, "io_uring_queue_init: %s\n", strerror(-i));
+            return -1;
+        }
+        init = 1;
+    }
+
+    for (i = 0; i < n; i = j) {
+        for (j = i, b = 0; j < n && b < URING_BATCH; j++, b++) {
+            sqe = io_uring_get_sqe(&ring);
+            io_uring_prep_send(sqe, fds[j], msg, size, MSG_DONTWAIT);
+        }
+        io_uring_submit_and_wait(&ring, (unsigned) b);
+        seen = 0;
+        io_uring_for_each_cqe(&ring, head, cqe) {
+            if (cqe->res != (int) size) {
+                fprintf(stderr, "io_uring send: %d\n", cqe->res);
+                return -1;
+            }
+            seen++;
+        }
+        io_uring_cq_advance(&ring, seen);
+    }
+
+    return 0;
+}
+
+#endif
 
 
 static int
@@ -134,21 +199,24 @@ int
 main(int argc, char **argv)
 {
     int                  o, i, k, n = 10000, rounds = 20, cpu_a = -1,
-                         cpu_b = -1, ls, one = 1, go[2], done[2], *fds;
+                         cpu_b = -1, uring = 0, ls, one = 1, go[2], done[2], *fds;
     char                 c, *msg;
     size_t               size = 600;
-    double               t0, t1, *lat, *snd;
+    double               t0, t1, c0, *lat, *snd, *cpu;
     pid_t                pid;
     socklen_t            len;
     struct sockaddr_in   sa;
 
-    while ((o = getopt(argc, argv, "c:k:s:A:B:")) != -1) {
+    while ((o = getopt(argc, argv, "c:k:s:A:B:U")) != -1) {
         switch (o) {
         case 'c': n = atoi(optarg); break;
         case 'k': rounds = atoi(optarg); break;
         case 's': size = (size_t) atol(optarg); break;
         case 'A': cpu_a = atoi(optarg); break;
         case 'B': cpu_b = atoi(optarg); break;
+#ifdef ND_FLOOR_URING
+        case 'U': uring = 1; break;
+#endif
         default:
             fprintf(stderr, "usage: see the comment at the top\n");
             return 2;
@@ -192,6 +260,7 @@ main(int argc, char **argv)
     memset(msg, 'p', size);
     lat = calloc((size_t) rounds, sizeof(double));
     snd = calloc((size_t) rounds, sizeof(double));
+    cpu = calloc((size_t) rounds, sizeof(double));
 
     for (k = 0; k < rounds; k++) {
         if (read(go[0], &c, 1) != 1) {
@@ -199,14 +268,21 @@ main(int argc, char **argv)
         }
         usleep(20000);                  /* the reader is in epoll_wait */
 
+        c0 = cpu_now();
         t0 = now();
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !uring; i++) {
             if (send(fds[i], msg, size, 0) != (ssize_t) size) {
                 perror("send");
                 return 1;
             }
         }
+#ifdef ND_FLOOR_URING
+        if (uring && send_uring(fds, n, msg, size) != 0) {
+            return 1;
+        }
+#endif
         snd[k] = (now() - t0) * 1000;
+        cpu[k] = (cpu_now() - c0) * 1000;
 
         if (read(done[0], &t1, sizeof(t1)) != sizeof(t1)) {
             return 1;
@@ -217,9 +293,11 @@ main(int argc, char **argv)
     waitpid(pid, NULL, 0);
     qsort(lat, (size_t) rounds, sizeof(double), cmp);
     qsort(snd, (size_t) rounds, sizeof(double), cmp);
+    qsort(cpu, (size_t) rounds, sizeof(double), cmp);
     printf("floor %d connections %zu bytes %d rounds sent p50 %.1f ms "
-           "last-read p50 %.1f ms p99 %.1f ms\n", n, size, rounds,
-           snd[rounds / 2], lat[rounds / 2],
-           lat[(int) ((rounds - 1) * 0.99)]);
+           "last-read p50 %.1f ms p99 %.1f ms sender-cpu p50 %.1f ms%s\n",
+           n, size, rounds, snd[rounds / 2], lat[rounds / 2],
+           lat[(int) ((rounds - 1) * 0.99)], cpu[rounds / 2],
+           uring ? " io_uring" : "");
     return 0;
 }

@@ -12,7 +12,13 @@
 #                                      GET PATH answers 200 (one attempt
 #                                      every 0.2 ms), TERM it, wait; print
 #                                      one "ms" figure a line; gives up
-#                                      after ND_PROBE_START_MS (5000)
+#                                      after ND_PROBE_START_MS (5000);
+#                                      ND_PROBE_WRITE=PATH?FORM: once ready,
+#                                      POST FORM to PATH and time its
+#                                      answer too ("ready written" a line);
+#                                      ND_PROBE_UNTIL="PATH TEXT": then poll
+#                                      GET PATH (every ms) until its body
+#                                      holds TEXT, a third figure
 #   probe.pl baseline N CMD...         N times: fork+exec CMD, wait for its
 #                                      exit; one "ms" figure a line
 #   probe.pl time N PORT PATH          N GETs of PATH one after the other on
@@ -98,7 +104,7 @@ sub get
 # in TIME_WAIT between two starts
 sub first_status
 {
-    my ($port, $req) = @_;
+    my ($port, $req, $wait) = @_;
     my $s = IO::Socket::INET->new(PeerAddr => $host, PeerPort => $port,
                                   Proto => 'tcp')
         or return 0;
@@ -107,7 +113,7 @@ sub first_status
     my ($buf, $rin) = ('', '');
     vec($rin, fileno($s), 1) = 1;
     while (index($buf, "\r\n") < 0) {
-        select(my $r = $rin, undef, undef, 2) or last;
+        select(my $r = $rin, undef, undef, $wait || 2) or last;
         sysread($s, $buf, 4096, length $buf) or last;
     }
     close $s;
@@ -120,6 +126,14 @@ sub startup
     my ($n, $port, $path, $log, @cmd) = @_;
     my $req = "GET $path HTTP/1.1\r\nHost: $host:$port\r\n\r\n";
     my $limit = $ENV{ND_PROBE_START_MS} || 5000;
+    my $write;
+
+    if ($ENV{ND_PROBE_WRITE}) {
+        my ($wpath, $form) = split /\?/, $ENV{ND_PROBE_WRITE}, 2;
+        $write = "POST $wpath HTTP/1.1\r\nHost: $host:$port\r\n"
+               . "Content-Type: application/x-www-form-urlencoded\r\n"
+               . 'Content-Length: ' . length($form) . "\r\n\r\n$form";
+    }
 
     for my $i (1 .. $n) {
         my $t0 = now_ms();
@@ -144,6 +158,23 @@ sub startup
             usleep(200);
         }
         my $ms = now_ms() - $t0;
+        my $wrote = '';
+        if ($ok && $write) {
+            first_status($port, $write, $limit / 1000)
+                or die "probe: start $i: the write was not answered\n";
+            $wrote = sprintf ' %.2f', now_ms() - $t0;
+        }
+        if ($ok && $ENV{ND_PROBE_UNTIL}) {
+            my ($upath, $text) = split / /, $ENV{ND_PROBE_UNTIL}, 2;
+            while (1) {
+                my (undef, $body) = get($port, $upath, 2);
+                last if defined $body && index($body, $text) >= 0;
+                die "probe: start $i: \"$text\" never came\n"
+                    if now_ms() - $t0 > $limit;
+                usleep(1000);
+            }
+            $wrote .= sprintf ' %.2f', now_ms() - $t0;
+        }
 
         kill 'TERM', $pid unless $gone;
         my $t1 = now_ms();
@@ -158,7 +189,7 @@ sub startup
         $child = undef;
         die "probe: start $i: no answer on $host:$port (see $log)\n"
             unless $ok;
-        printf "%.2f\n", $ms;
+        printf "%.2f%s\n", $ms, $wrote;
     }
 }
 

@@ -168,6 +168,7 @@ struct nacos_client_s {
     nacos_stats_t            stats;
     int                      errcode;
     char                     errmsg[256];
+    char                     lasterr[256];   /* the last failed attempt's */
 };
 
 #define ND_CLIENT_GROUP(g)  ((g) && (g)[0] ? (g) : "DEFAULT_GROUP")

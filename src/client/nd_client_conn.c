@@ -809,6 +809,7 @@ nd_client_ready(nacos_client_t *c)
 
     ev_timer_stop(c->loop, &c->setup);
     c->state = ND_CLIENT_READY;
+    c->lasterr[0] = '\0';
     c->failures = 0;
     c->backoff = 0;
     c->redirect_ip[0] = '\0';
@@ -990,7 +991,12 @@ nd_client_connect(nacos_client_t *c)
     }
 
     c->lost = 0;
-    c->errmsg[0] = '\0';
+
+    /* a wait that ends during this attempt still says why the last failed */
+    if (c->errmsg[0]) {
+        memcpy(c->lasterr, c->errmsg, sizeof(c->lasterr));
+        c->errmsg[0] = '\0';
+    }
 
     if (nd_client_login_needed(c)) {
         c->state = ND_CLIENT_LOGIN;
@@ -1379,7 +1385,8 @@ nacos_client_wait_ready(nacos_client_t *c, unsigned ms)
     if (c->state != ND_CLIENT_READY) {
         char  why[256];
 
-        snprintf(why, sizeof(why), "%s", c->errmsg);
+        snprintf(why, sizeof(why), "%s",
+                 c->errmsg[0] ? c->errmsg : c->lasterr);
         return nd_client_error(c, NACOS_UNAVAILABLE, "no server ready in "
                                "%u ms%s%s", ms, why[0] ? ": " : "", why);
     }

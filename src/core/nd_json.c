@@ -363,7 +363,12 @@ nd_json_parse_string(nd_json_parser_t *jp, const char **s, size_t *len)
             return ND_ERROR;
         }
         if (c < 0x80) {
-            p++;
+            /* plain ASCII up to the byte that stopped the word loop
+             * (within 8 bytes), rather than one word check a byte */
+            do {
+                p++;
+            } while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"'
+                     && *p != '\\');
             continue;
         }
         n = nd_json_utf8_len(p, end);
@@ -501,18 +506,15 @@ nd_json_number(const char *s, int real)
 }
 
 
-static json_t *
-nd_json_parse_number(nd_json_parser_t *jp)
+/* the number at jp->p, by the JSON grammar: its end (jp->p is left
+ * there), *real set when it has a fraction or an exponent; NULL if none */
+static const u_char *
+nd_json_scan_number(nd_json_parser_t *jp, int *real)
 {
-    char           buf[64], *heap;
-    const u_char  *p, *start;
-    size_t         n;
-    int            real;
-    json_t        *v;
+    const u_char  *p;
 
-    start = jp->p;
-    p = start;
-    real = 0;
+    p = jp->p;
+    *real = 0;
 
     if (p < jp->end && *p == '-') {
         p++;
@@ -531,7 +533,7 @@ nd_json_parse_number(nd_json_parser_t *jp)
         }
     }
     if (p < jp->end && *p == '.') {
-        real = 1;
+        *real = 1;
         p++;
         if (p == jp->end || *p < '0' || *p > '9') {
             return NULL;
@@ -541,7 +543,7 @@ nd_json_parse_number(nd_json_parser_t *jp)
         }
     }
     if (p < jp->end && (*p == 'e' || *p == 'E')) {
-        real = 1;
+        *real = 1;
         p++;
         if (p < jp->end && (*p == '+' || *p == '-')) {
             p++;
@@ -554,8 +556,29 @@ nd_json_parse_number(nd_json_parser_t *jp)
         }
     }
 
-    n = (size_t) (p - start);
     jp->p = p;
+
+    return p;
+}
+
+
+static json_t *
+nd_json_parse_number(nd_json_parser_t *jp)
+{
+    char           buf[64], *heap;
+    const u_char  *p, *start;
+    size_t         n;
+    int            real;
+    json_t        *v;
+
+    start = jp->p;
+
+    p = nd_json_scan_number(jp, &real);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    n = (size_t) (p - start);
 
     if (n < sizeof(buf)) {
         memcpy(buf, start, n);
@@ -760,4 +783,321 @@ nd_json_loadb(const char *text, size_t len)
 
     nd_buf_free(&jp.tmp);
     return v;
+}
+
+
+/*
+ * nd_json_fields: the same grammar, checks and refusals as the parser
+ * above (its string and number scanners), recording views instead of
+ * building values; whatever it does not take whole is ND_DECLINED.
+ */
+
+/* where members go: f[] (n of room, nf used) */
+typedef struct {
+    nd_json_field_t    *f;
+    nd_uint_t           n;
+    nd_uint_t           nf;
+} nd_json_fields_t;
+
+static nd_int_t nd_json_fields_value(nd_json_parser_t *jp,
+    nd_json_field_t *v, nd_json_fields_t *fs, nd_uint_t self,
+    nd_uint_t depth);
+
+
+/* a string after its opening quote, without escapes */
+static nd_int_t
+nd_json_fields_string(nd_json_parser_t *jp, nd_str_t *v)
+{
+    const char  *s;
+    size_t       len;
+
+    if (nd_json_parse_string(jp, &s, &len) != ND_OK
+        || (jp->tmp.data && s == (const char *) jp->tmp.data))
+    {
+        return ND_DECLINED;             /* invalid, or decoded in tmp */
+    }
+
+    v->data = (u_char *) s;
+    v->len = len;
+
+    return ND_OK;
+}
+
+
+/* after k members or elements: ND_OK at the closing byte (*size = k),
+ * ND_AGAIN after a comma, else ND_DECLINED */
+static nd_int_t
+nd_json_fields_next(nd_json_parser_t *jp, u_char close, nd_uint_t k,
+    nd_uint_t *size)
+{
+    if (nd_json_take(jp, close)) {
+        *size = k;
+        return ND_OK;
+    }
+
+    return nd_json_take(jp, ',') ? ND_AGAIN : ND_DECLINED;
+}
+
+
+/* the members after an object's '{', into fs when given (their parent:
+ * parent), their number in *size; distinct keys, as nd_json_loadb wants */
+static nd_int_t
+nd_json_fields_object(nd_json_parser_t *jp, nd_json_fields_t *fs,
+    nd_uint_t parent, nd_uint_t *size, nd_uint_t depth)
+{
+    nd_int_t          rc;
+    nd_str_t          keys[ND_JSON_FIELDS_MAX];
+    nd_uint_t         i, k, self;
+    nd_json_field_t   skip, *v;
+
+    k = 0;
+
+    if (nd_json_take(jp, '}')) {
+        *size = 0;
+        return ND_OK;
+    }
+
+    for ( ;; ) {
+        if (k == ND_JSON_FIELDS_MAX || (fs && fs->nf == fs->n)
+            || !nd_json_take(jp, '"')
+            || nd_json_fields_string(jp, &keys[k]) != ND_OK)
+        {
+            return ND_DECLINED;
+        }
+
+        for (i = 0; i < k; i++) {
+            if (keys[i].len == keys[k].len
+                && memcmp(keys[i].data, keys[k].data, keys[k].len) == 0)
+            {
+                return ND_DECLINED;     /* a duplicate key */
+            }
+        }
+
+        self = 0;
+        v = &skip;
+        if (fs) {
+            v = &fs->f[fs->nf++];
+            self = fs->nf;              /* its index + 1 */
+        }
+        v->key = keys[k];
+        v->parent = parent;
+
+        if (!nd_json_take(jp, ':')
+            || nd_json_fields_value(jp, v, fs, self, depth + 1) != ND_OK)
+        {
+            return ND_DECLINED;
+        }
+
+        rc = nd_json_fields_next(jp, '}', ++k, size);
+        if (rc != ND_AGAIN) {
+            return rc;
+        }
+    }
+}
+
+
+static nd_int_t
+nd_json_fields_array(nd_json_parser_t *jp, nd_uint_t *size, nd_uint_t depth)
+{
+    nd_int_t          rc;
+    nd_uint_t         k;
+    nd_json_field_t   skip;
+
+    k = 0;
+
+    if (nd_json_take(jp, ']')) {
+        *size = 0;
+        return ND_OK;
+    }
+
+    for ( ;; ) {
+        if (nd_json_fields_value(jp, &skip, NULL, 0, depth + 1) != ND_OK) {
+            return ND_DECLINED;
+        }
+
+        rc = nd_json_fields_next(jp, ']', ++k, size);
+        if (rc != ND_AGAIN) {
+            return rc;
+        }
+    }
+}
+
+
+static nd_int_t
+nd_json_fields_literal(nd_json_parser_t *jp, const char *word, size_t len,
+    nd_json_field_t *v, nd_json_field_e type)
+{
+    if ((size_t) (jp->end - jp->p) < len || memcmp(jp->p, word, len) != 0) {
+        return ND_DECLINED;
+    }
+
+    jp->p += len;
+    v->type = type;
+
+    return ND_OK;
+}
+
+
+/* a value into v; an object's members into fs (parent: self) */
+static nd_int_t
+nd_json_fields_value(nd_json_parser_t *jp, nd_json_field_t *v,
+    nd_json_fields_t *fs, nd_uint_t self, nd_uint_t depth)
+{
+    int            real;
+    size_t         len;
+    nd_int_t       rc;
+    const u_char  *start;
+
+    if (depth > ND_JSON_FIELDS_DEPTH) {
+        return ND_DECLINED;
+    }
+
+    nd_json_skip_ws(jp);
+    if (jp->p == jp->end) {
+        return ND_DECLINED;
+    }
+
+    start = jp->p;
+    v->size = 0;
+
+    switch (*jp->p) {
+    case '{':
+        jp->p++;
+        v->type = ND_JSON_F_OBJECT;
+        rc = nd_json_fields_object(jp, fs, self, &v->size, depth);
+        break;
+    case '[':
+        jp->p++;
+        v->type = ND_JSON_F_ARRAY;
+        rc = nd_json_fields_array(jp, &v->size, depth);
+        break;
+    case '"':
+        jp->p++;
+        v->type = ND_JSON_F_STRING;
+        return nd_json_fields_string(jp, &v->value);
+    case 't':
+        rc = nd_json_fields_literal(jp, "true", 4, v, ND_JSON_F_TRUE);
+        break;
+    case 'f':
+        rc = nd_json_fields_literal(jp, "false", 5, v, ND_JSON_F_FALSE);
+        break;
+    case 'n':
+        rc = nd_json_fields_literal(jp, "null", 4, v, ND_JSON_F_NULL);
+        break;
+    default:
+        if (nd_json_scan_number(jp, &real) == NULL) {
+            return ND_DECLINED;
+        }
+        len = (size_t) (jp->p - start);
+        /* what converts without a range error: up to 18 digits, a
+         * fraction without an exponent */
+        if (real ? len > 64 || memchr(start, 'e', len)
+                   || memchr(start, 'E', len)
+                 : len > 18 + (start[0] == '-'))
+        {
+            return ND_DECLINED;
+        }
+        v->type = real ? ND_JSON_F_REAL : ND_JSON_F_INTEGER;
+        rc = ND_OK;
+        break;
+    }
+
+    v->value.data = (u_char *) start;
+    v->value.len = (size_t) (jp->p - start);
+
+    return rc;
+}
+
+
+nd_int_t
+nd_json_fields(const u_char *text, size_t len, nd_json_field_t *f,
+    nd_uint_t n, nd_uint_t *nf)
+{
+    nd_int_t           rc;
+    nd_uint_t          size;
+    nd_json_parser_t   jp;
+    nd_json_fields_t   fs;
+
+    jp.p = text;
+    jp.end = text + len;
+    nd_buf_init(&jp.tmp);
+
+    fs.f = f;
+    fs.n = n;
+    fs.nf = 0;
+
+    rc = ND_DECLINED;
+
+    nd_json_skip_ws(&jp);
+
+    if (jp.p < jp.end && *jp.p == '{') {
+        jp.p++;
+        rc = nd_json_fields_object(&jp, &fs, 0, &size, 0);
+        nd_json_skip_ws(&jp);
+        if (jp.p != jp.end) {
+            rc = ND_DECLINED;
+        }
+    }
+
+    nd_buf_free(&jp.tmp);
+
+    *nf = fs.nf;
+
+    return rc;
+}
+
+
+nd_json_field_t *
+nd_json_field(nd_json_field_t *f, nd_uint_t nf, const nd_json_field_t *obj,
+    const char *key)
+{
+    size_t     len;
+    nd_uint_t  i, parent;
+
+    len = strlen(key);
+    parent = obj ? (nd_uint_t) (obj - f) + 1 : 0;
+
+    /* an object's members come after it */
+    for (i = parent; i < nf; i++) {
+        if (f[i].parent == parent && f[i].key.len == len
+            && memcmp(f[i].key.data, key, len) == 0)
+        {
+            return &f[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+int64_t
+nd_json_field_int(const nd_json_field_t *f)
+{
+    size_t    i;
+    int64_t   n;
+
+    /* at most 18 digits (nd_json_fields): no overflow */
+    n = 0;
+    for (i = f->value.data[0] == '-'; i < f->value.len; i++) {
+        n = n * 10 + (f->value.data[i] - '0');
+    }
+
+    return f->value.data[0] == '-' ? -n : n;
+}
+
+
+double
+nd_json_field_real(const nd_json_field_t *f)
+{
+    char  buf[72];
+
+    if (f->type == ND_JSON_F_INTEGER) {
+        return (double) nd_json_field_int(f);
+    }
+
+    /* at most 64 bytes (nd_json_fields) */
+    memcpy(buf, f->value.data, f->value.len);
+    buf[f->value.len] = '\0';
+
+    return strtod(buf, NULL);
 }

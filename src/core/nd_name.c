@@ -176,10 +176,22 @@ nd_name_blank(uint32_t cp)
 static nd_name_err_t
 nd_name_check_unicode(nd_name_kind_t kind, const nd_str_t *s)
 {
+    int       at;
     size_t    i, len;
     uint32_t  cp;
 
+    at = 0;
+
     for (i = 0; i < s->len; i += len) {
+        if (s->data[i] > 0x20 && s->data[i] < 0x7f) {
+            len = 1;                    /* printable ASCII: most names */
+            if (s->data[i] == '@'
+                && (i == 0 || (i + 1 < s->len && s->data[i + 1] == '@')))
+            {
+                at = 1;                 /* a leading '@' or "@@" */
+            }
+            continue;
+        }
         cp = nd_utf8_next(s->data + i, s->len - i, &len);
         if (len == 0 || nd_name_blank(cp)) {
             return ND_NAME_CHAR;
@@ -191,9 +203,7 @@ nd_name_check_unicode(nd_name_kind_t kind, const nd_str_t *s)
         }
     }
 
-    if (kind == ND_NAME_SERVICE
-        && (s->data[0] == '@' || memmem(s->data, s->len, "@@", 2)))
-    {
+    if (kind == ND_NAME_SERVICE && at) {
         return ND_NAME_FORM;
     }
 
@@ -201,11 +211,34 @@ nd_name_check_unicode(nd_name_kind_t kind, const nd_str_t *s)
 }
 
 
+/* the ASCII sets as bits of one table (isalnum() is a locale lookup and
+ * a call per byte): a word byte is a key byte too */
+#define ND_NAME_WORD        0x01        /* [A-Za-z0-9-] */
+#define ND_NAME_KEY         0x03        /* the word bytes and [.:] */
+#define ND_NAME_UNDERSCORE  0x04
+
+#define ND_NAME_W4(c)  [c] = ND_NAME_KEY, [c + 1] = ND_NAME_KEY,              \
+                       [c + 2] = ND_NAME_KEY, [c + 3] = ND_NAME_KEY
+
+static const u_char  nd_name_class[256] = {
+    ND_NAME_W4('0'), ND_NAME_W4('4'), ['8'] = ND_NAME_KEY,
+    ['9'] = ND_NAME_KEY,
+    ND_NAME_W4('A'), ND_NAME_W4('E'), ND_NAME_W4('I'), ND_NAME_W4('M'),
+    ND_NAME_W4('Q'), ND_NAME_W4('U'), ['Y'] = ND_NAME_KEY,
+    ['Z'] = ND_NAME_KEY,
+    ND_NAME_W4('a'), ND_NAME_W4('e'), ND_NAME_W4('i'), ND_NAME_W4('m'),
+    ND_NAME_W4('q'), ND_NAME_W4('u'), ['y'] = ND_NAME_KEY,
+    ['z'] = ND_NAME_KEY,
+    ['-'] = ND_NAME_KEY, ['.'] = ND_NAME_KEY & ~ND_NAME_WORD,
+    [':'] = ND_NAME_KEY & ~ND_NAME_WORD, ['_'] = ND_NAME_UNDERSCORE
+};
+
+
 nd_name_err_t
 nd_name_check(nd_name_kind_t kind, const nd_str_t *s)
 {
     size_t                 i;
-    u_char                 c;
+    u_char                 c, allowed;
     nd_name_err_t          form;
     const nd_name_rule_t  *rule;
 
@@ -232,22 +265,19 @@ nd_name_check(nd_name_kind_t kind, const nd_str_t *s)
     }
 
     form = ND_NAME_OK;
+    allowed = rule->set == ND_NAME_SET_KEY ? ND_NAME_KEY : ND_NAME_WORD;
 
     for (i = 0; i < s->len; i++) {
-        c = s->data[i];
+        c = nd_name_class[s->data[i]];
 
-        if (isalnum(c) || c == '-') {
+        if (c & allowed) {
             continue;
         }
 
-        if (c == '_') {
+        if (c & ND_NAME_UNDERSCORE) {
             if (rule->set == ND_NAME_SET_CLUSTER) {
                 form = ND_NAME_FORM;
             }
-            continue;
-        }
-
-        if ((c == '.' || c == ':') && rule->set == ND_NAME_SET_KEY) {
             continue;
         }
 

@@ -4,6 +4,8 @@
 #include <nd_core.h>
 
 #define ND_CONNECTION_OUT_MAX  (4 * 1024 * 1024)
+/* pieces (own bytes, shared blocks) one sendmsg() takes */
+#define ND_CONNECTION_IOV      64
 
 static void nd_connection_read_handler(struct ev_loop *loop, ev_io *w,
     int revents);
@@ -308,21 +310,43 @@ nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size)
 }
 
 
-nd_int_t
-nd_connection_send(nd_connection_t *c, const void *data, size_t len)
+/* ND_OK when len more bytes fit in c's queue; else c is closing */
+static nd_int_t
+nd_connection_room(nd_connection_t *c, size_t len)
 {
-    nd_event_conf_t  *ecf;
-
     if (c->close || c->error) {
         return ND_ERROR;
     }
 
-    if (nd_buf_size(&c->out) + len > c->out_max) {
+    if (nd_connection_queued(c) + len > c->out_max) {
         nd_log_error(ND_LOG_WARN, &c->log, 0,
                      "output queue over %zu bytes, closing connection",
                      c->out_max);
         c->error = 1;
         nd_connection_finalize(c, 0);
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
+static void
+nd_connection_queue_write(nd_connection_t *c)
+{
+    nd_event_conf_t  *ecf;
+
+    if (!ev_is_active(&c->wev) && !nd_queue_linked(&c->write_link)) {
+        ecf = nd_event_conf(nd_cycle);
+        nd_queue_insert_tail(&ecf->write_queue, &c->write_link);
+    }
+}
+
+
+nd_int_t
+nd_connection_send(nd_connection_t *c, const void *data, size_t len)
+{
+    if (nd_connection_room(c, len) != ND_OK) {
         return ND_ERROR;
     }
 
@@ -332,10 +356,27 @@ nd_connection_send(nd_connection_t *c, const void *data, size_t len)
         return ND_ERROR;
     }
 
-    if (!ev_is_active(&c->wev) && !nd_queue_linked(&c->write_link)) {
-        ecf = nd_event_conf(nd_cycle);
-        nd_queue_insert_tail(&ecf->write_queue, &c->write_link);
+    nd_connection_queue_write(c);
+
+    return ND_OK;
+}
+
+
+nd_int_t
+nd_connection_send_ref(nd_connection_t *c, nd_shared_t *sh,
+    const u_char *data, size_t len)
+{
+    if (nd_connection_room(c, len) != ND_OK) {
+        return ND_ERROR;
     }
+
+    if (nd_buf_refs_add(&c->out, &c->out_refs, sh, data, len) != ND_OK) {
+        c->error = 1;
+        nd_connection_finalize(c, 0);
+        return ND_ERROR;
+    }
+
+    nd_connection_queue_write(c);
 
     return ND_OK;
 }
@@ -344,16 +385,23 @@ nd_connection_send(nd_connection_t *c, const void *data, size_t len)
 nd_int_t
 nd_connection_flush(nd_connection_t *c)
 {
-    ssize_t  n;
-    size_t   size;
+    int             niov;
+    size_t          size;
+    ssize_t         n;
+    nd_shared_t    *sh;
+    struct msghdr   msg;
+    const u_char   *p;
+    struct iovec    iov[ND_CONNECTION_IOV];
 
-    while ((size = nd_buf_size(&c->out)) > 0) {
+    while ((size = nd_connection_queued(c)) > 0) {
         if (c->ssl) {
-            n = nd_ssl_send(c, nd_buf_start(&c->out), size);
+            /* TLS records: one piece at a time */
+            size = nd_buf_refs_peek(&c->out, &c->out_refs, &p, &sh);
+            n = nd_ssl_send(c, p, size);
 
             if (n > 0) {
                 c->ssl_write_on_read = 0;
-                nd_buf_consume(&c->out, (size_t) n);
+                nd_buf_refs_consume(&c->out, &c->out_refs, (size_t) n);
                 continue;
             }
 
@@ -373,10 +421,21 @@ nd_connection_flush(nd_connection_t *c)
             return ND_ERROR;
         }
 
-        n = send(c->fd, nd_buf_start(&c->out), size, MSG_NOSIGNAL);
+        if (c->out_refs.n == 0) {
+            n = send(c->fd, nd_buf_start(&c->out), size, MSG_NOSIGNAL);
+
+        } else {
+            /* own bytes and shared blocks in one call */
+            niov = nd_buf_refs_iov(&c->out, &c->out_refs, iov,
+                                   ND_CONNECTION_IOV);
+            memset(&msg, 0, sizeof(msg));
+            msg.msg_iov = iov;
+            msg.msg_iovlen = (size_t) niov;
+            n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        }
 
         if (n > 0) {
-            nd_buf_consume(&c->out, (size_t) n);
+            nd_buf_refs_consume(&c->out, &c->out_refs, (size_t) n);
             continue;
         }
 
@@ -424,7 +483,7 @@ nd_connection_finalize(nd_connection_t *c, int after_write)
         return;
     }
 
-    if (after_write && nd_buf_size(&c->out) && !c->error) {
+    if (after_write && nd_connection_queued(c) && !c->error) {
         c->close_after_write = 1;
         nd_connection_read_stop(c);
         return;
@@ -488,6 +547,7 @@ nd_connection_close(nd_connection_t *c)
         c->fd = -1;
     }
 
+    nd_buf_refs_free(&c->out_refs);
     nd_buf_free(&c->out);
     nd_destroy_pool(c->pool);
     nd_free(c);

@@ -28,6 +28,7 @@ struct nd_connection_s {
     nd_uint_t                  number;
 
     nd_buf_t                   out;
+    nd_buf_refs_t              out_refs;    /* shared blocks among out */
     size_t                     out_max;     /* queued bytes before error */
 
     nd_queue_t                 queue;       /* cycle->connections */
@@ -67,6 +68,12 @@ nd_connection_t *nd_connection_connect(nd_cycle_t *cycle,
 /* queue output; ND_ERROR (and the connection is closed) when the queue
  * would pass out_max */
 nd_int_t nd_connection_send(nd_connection_t *c, const void *data, size_t len);
+/* the same without a copy: len bytes at data inside sh, written from sh
+ * (which holds one more reference until they are) */
+nd_int_t nd_connection_send_ref(nd_connection_t *c, nd_shared_t *sh,
+    const u_char *data, size_t len);
+/* bytes queued, own and referenced */
+#define nd_connection_queued(c)  nd_buf_refs_size(&(c)->out, &(c)->out_refs)
 /* read: bytes read (> 0), 0 at end of stream, ND_AGAIN when nothing is
  * there now, ND_ERROR on an error (logged); EINTR is retried */
 ssize_t nd_connection_recv(nd_connection_t *c, u_char *buf, size_t size);

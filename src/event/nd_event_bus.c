@@ -132,6 +132,13 @@ nd_event_bus_subscribe(nd_event_bus_t *bus, nd_event_id_e id,
 }
 
 
+nd_uint_t
+nd_event_bus_subscribers(nd_event_bus_t *bus, nd_event_id_e id)
+{
+    return id < ND_EV_MAX ? bus->subs[id].nelts : 0;
+}
+
+
 nd_int_t
 nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
     const nd_str_t *key, void *payload, nd_event_dispose_pt dispose)

@@ -44,11 +44,15 @@ nd_int_t nd_event_bus_publish(nd_event_bus_t *bus, nd_event_id_e id,
  * stays queued); returns events dispatched */
 nd_uint_t nd_event_bus_dispatch(nd_event_bus_t *bus);
 nd_uint_t nd_event_bus_pending(nd_event_bus_t *bus);
+/* how many handlers id has (a publisher may skip work nobody reads) */
+nd_uint_t nd_event_bus_subscribers(nd_event_bus_t *bus, nd_event_id_e id);
 const char *nd_event_name(nd_event_id_e id);
 
 /* the running cycle's bus */
 #define nd_event_subscribe(cycle, id, h, d)                                   \
     nd_event_bus_subscribe(nd_event_conf(cycle)->bus, id, h, d)
+#define nd_event_subscribers(cycle, id)                                       \
+    nd_event_bus_subscribers(nd_event_conf(cycle)->bus, id)
 #define nd_event_publish(cycle, id, key, p, dispose)                          \
     nd_event_bus_publish(nd_event_conf(cycle)->bus, id, key, p, dispose)
 

@@ -3,6 +3,9 @@
  * protobuf (protobuf-c, nacos_grpc.proto), its metadata, and the body's
  * JSON (nd_grpc_payload_body).  What decodes is framed again with
  * nd_grpc_payload_frame and must decode to the same type and body.
+ * The answer scanner (nd_grpc_payload_answer) reads the same bytes: what
+ * it takes as a push's answer, the full path must read with the same
+ * requestId and resultCode whenever it reads it at all.
  */
 #include <nd_fuzz.h>
 
@@ -14,11 +17,15 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t     i, n;
-    json_t    *body, *back_body;
-    nd_buf_t   out;
-    Payload   *payload, *back;
-    uint32_t   len;
+    int               scanned;
+    size_t            i, n;
+    json_t           *body, *back_body, *rid, *code;
+    nd_buf_t          out;
+    Payload          *payload, *back;
+    uint32_t          len;
+    nd_grpc_answer_t  a;
+
+    scanned = nd_grpc_payload_answer(data, size, &a) == ND_OK;
 
     payload = payload__unpack(NULL, size, data);
     if (payload == NULL) {
@@ -26,6 +33,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     body = nd_grpc_payload_body(payload);
+
+    rid = json_object_get(body, "requestId");
+    code = json_object_get(body, "resultCode");
+    if (scanned && json_is_string(rid) && json_is_integer(code)
+        && (strtoull(json_string_value(rid), NULL, 10) != a.request_id
+            || json_integer_value(code) != (json_int_t) a.result_code))
+    {
+        abort();
+    }
 
     n = 0;
     if (payload->metadata) {

@@ -35,6 +35,10 @@ const client = new grpc.Client('127.0.0.1:' + port, creds, opts);
 
 let stream = null;
 let silent = false;
+// how pushes are answered ("answers" step): plain JSON.stringify, or
+// hand-written text that is still the same answer (spaced, escaped key)
+// or is not JSON at all (broken)
+let answerStyle = 'plain';
 const pushes = [];
 let waiter = null;
 
@@ -58,6 +62,30 @@ function decode(buf) {
   try { body = JSON.parse(p.body ? p.body.value.toString('utf8') : '{}'); }
   catch (e) { body = { unparsable: true }; }
   return { type: p.metadata ? p.metadata.type : '', body: body };
+}
+
+// an answer's JSON text in the chosen style
+function answerText(answer) {
+  const rid = JSON.stringify(String(answer.requestId));
+  switch (answerStyle) {
+    case 'spaced':
+      return ' {\n "message" : "a } \\" [" , "x":{"y":[1,{"z":null}]},'
+        + ' "requestId" : ' + rid + ' , "success":true, "resultCode" : 200 }\n';
+    case 'escaped':
+      return '{"resultCode":200,"errorCode":0,"success":true,'
+        + '"request\\u0049d":' + rid + '}';
+    case 'broken':
+      return '{"resultCode":200,"requestId":' + rid + ',';
+    default:
+      return JSON.stringify(answer);
+  }
+}
+
+function rawPayload(type, text) {
+  return codec.requestSerialize({
+    metadata: { type: type, clientIp: '', headers: {} },
+    body: { type_url: '', value: Buffer.from(text) },
+  });
 }
 
 function unary(buf) {
@@ -93,7 +121,9 @@ function onPush(msg) {
       answer.metrics['uuid-' + process.pid] = JSON.stringify(
         { listenConfigSize: 1, metricValues: values });
     }
-    stream.write(payload(msg.type.replace(/Request$/, 'Response'), answer));
+    const rtype = msg.type.replace(/Request$/, 'Response');
+    stream.write(answerStyle === 'plain' ? payload(rtype, answer)
+                                         : rawPayload(rtype, answerText(answer)));
   }
   if (waiter && waiter.type === msg.type) {
     const w = waiter; waiter = null; w.resolve(msg);
@@ -167,6 +197,10 @@ async function run() {
                           m ? { type: m.type, body: m.body } : { timeout: true }));
         break;
       }
+      case 'answers':
+        answerStyle = s.style;
+        out({ step: i, op: 'answers' });
+        break;
       case 'silent':
         silent = !!s.value;
         out({ step: i, op: 'silent' });

@@ -817,7 +817,9 @@ nd_auth_init(nd_cycle_t *cycle)
 
     if (nd_http_add_filter(cycle, nd_auth_filter) != ND_OK
 #if (ND_WITH_GRPC)
-        || nd_grpc_add_gate(cycle, nd_auth_gate) != ND_OK
+        /* off, the gate passes everything without reading the body */
+        || (acf->enabled ? nd_grpc_add_body_gate(cycle, nd_auth_gate)
+                         : nd_grpc_add_gate(cycle, nd_auth_gate)) != ND_OK
 #endif
         || nd_auth_http_init(cycle) != ND_OK)
     {

@@ -477,14 +477,15 @@ nd_config_grpc_retry(nd_timer_t *t)
 
 
 static void
-nd_config_grpc_pushed(nd_grpc_conn_t *conn, json_t *response, void *data)
+nd_config_grpc_pushed(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
+    void *data)
 {
     nd_config_glisten_t  *gl;
 
     gl = data;
     gl->pushing = 0;
 
-    if (response || conn == NULL) {
+    if (code || conn == NULL) {
         gl->retries = 0;
         return;
     }
@@ -805,7 +806,8 @@ nd_config_metrics_finish(nd_config_metrics_t *m)
 
 
 static void
-nd_config_metrics_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+nd_config_metrics_answer(nd_grpc_conn_t *conn, nd_int_t code,
+    json_t *response, void *data)
 {
     json_t               *got;
     nd_config_metrics_t  *m;

@@ -622,6 +622,11 @@ nd_distro_members_changed(nd_event_id_e id, const nd_str_t *key,
     }
 
     dcf->enabled = members->nelts > 1;
+
+    /* with no peer, nothing reads the client changes (one event a
+     * register); a peer added later learns them by verify, as one that
+     * was DOWN */
+    nd_naming_client_changes_read(dcf->nf, dcf->enabled);
     nd_distro_ring_build(dcf);
 
     if (dcf->started) {

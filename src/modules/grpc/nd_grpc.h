@@ -18,9 +18,12 @@ typedef struct nd_grpc_call_s  nd_grpc_call_t;
 typedef nd_int_t (*nd_grpc_handler_pt)(nd_grpc_call_t *call, json_t *body);
 /* the connection went away while the call was pending */
 typedef void (*nd_grpc_abort_pt)(nd_grpc_call_t *call);
-/* a push's answer: response NULL on timeout, error or disconnect */
-typedef void (*nd_grpc_push_pt)(nd_grpc_conn_t *conn, json_t *response,
-    void *data);
+/* a push's answer: code is its resultCode, 0 when none came (timeout,
+ * error, disconnect); response is its JSON only for pushes made with
+ * nd_grpc_push (else NULL: those answers are matched from their bytes,
+ * never parsed) */
+typedef void (*nd_grpc_push_pt)(nd_grpc_conn_t *conn, nd_int_t code,
+    json_t *response, void *data);
 
 typedef struct {
     nd_str_t             type;        /* "InstanceRequest" */
@@ -28,6 +31,16 @@ typedef struct {
 } nd_grpc_handler_t;
 
 #define nd_grpc_null_handler  { nd_null_string, NULL }
+
+/*
+ * An optional fast path of an SDK port handler: the request's JSON text,
+ * not yet decoded (json may be anything, even invalid).  ND_DECLINED
+ * hands the request to the handler, decoded, having answered nothing;
+ * anything else is what the handler would return.  Used while no gate
+ * reads bodies (nd_grpc_add_body_gate).
+ */
+typedef nd_int_t (*nd_grpc_raw_handler_pt)(nd_grpc_call_t *call,
+    const u_char *json, size_t len);
 
 struct nd_grpc_call_s {
     nd_grpc_conn_t      *conn;        /* NULL once the connection closed */
@@ -46,6 +59,9 @@ struct nd_grpc_call_s {
 };
 
 int nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h);
+/* the fast path of the handler of type, added before */
+nd_int_t nd_grpc_set_raw_handler(nd_cycle_t *cycle, const nd_str_t *type,
+    nd_grpc_raw_handler_pt raw);
 /* handlers of the cluster port (cluster RPC between nodes); its
  * connections need no ConnectionSetup and have no bi-stream, and a type
  * served on one port only is refused on the other */
@@ -89,6 +105,10 @@ int nd_grpc_add_ability(nd_cycle_t *cycle, const char *name);
 typedef nd_int_t (*nd_grpc_gate_pt)(nd_grpc_conn_t *conn, const char *type,
     json_t *headers, json_t *body, const char **msg);
 nd_int_t nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
+/* a gate that reads body: while one is added, every request is decoded
+ * before the gates (no raw handler runs); others get body NULL when the
+ * request has a raw handler */
+nd_int_t nd_grpc_add_body_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate);
 
 /*
  * A connection hook is called at once (not through the event bus) when an
@@ -137,6 +157,11 @@ nd_int_t nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
 nd_int_t nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type,
     const u_char *json, size_t len, nd_msec_t timeout, nd_grpc_push_pt cb,
     void *data);
+/* the same with the body in a refcounted block (json->data, json->len),
+ * built once and referenced, never copied, by every connection's queue
+ * until written */
+nd_int_t nd_grpc_push_shared(nd_grpc_conn_t *conn, const char *type,
+    nd_shared_t *json, nd_msec_t timeout, nd_grpc_push_pt cb, void *data);
 /* CONNECTION_CLOSED's payload (its key is the connection id) */
 typedef struct {
     unsigned             moved:1;     /* told to go to another server: its

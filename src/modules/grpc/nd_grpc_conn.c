@@ -231,7 +231,7 @@ nd_grpc_read(nd_connection_t *c)
         return;
     }
 
-    if (nd_buf_size(&c->out) >= ND_GRPC_READ_STOP) {
+    if (nd_connection_queued(c) >= ND_GRPC_READ_STOP) {
         /* the client does not read what we owe it: neither do we, until
          * nd_grpc_drained (nginx's backpressure) */
         nd_log_debug(&c->log, "grpc output over %d bytes: reading stops",
@@ -328,7 +328,7 @@ nd_grpc_close_handler(nd_connection_t *c)
         data = push->data;
         nd_grpc_push_free(push);
         if (cb) {
-            cb(conn, NULL, data);
+            cb(conn, 0, NULL, data);
         }
     }
 
@@ -582,7 +582,7 @@ nd_grpc_dispatch(nd_grpc_conn_t *conn)
 
     while (!nd_queue_empty(&conn->ready)) {
         if (conn->c->close || conn->closing
-            || conn->queued + nd_buf_size(&conn->c->out)
+            || conn->queued + nd_connection_queued(conn->c)
                >= conn->gcf->queued_output_max)
         {
             return;
@@ -605,7 +605,7 @@ nd_grpc_queued_note(nd_grpc_conn_t *conn)
 {
     size_t  n;
 
-    n = conn->queued + nd_buf_size(&conn->c->out);
+    n = conn->queued + nd_connection_queued(conn->c);
     if (n > conn->gcf->queued_peak) {
         conn->gcf->queued_peak = n;
     }
@@ -674,30 +674,50 @@ nd_grpc_stream_closed(nd_grpc_stream_t *st)
         conn->gcf->calls_cancelled++;
     }
 
-    conn->queued -= nd_min(conn->queued, nd_buf_size(&st->out));
+    conn->queued -= nd_min(conn->queued, nd_grpc_stream_pending(st));
 
     nd_queue_remove(&st->link);
     nd_buf_free(&st->in);
+    nd_buf_refs_free(&st->out_refs);
     nd_buf_free(&st->out);
     nd_free(st);
 }
 
 
-ssize_t
-nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len, int *eof)
+size_t
+nd_grpc_stream_pending(nd_grpc_stream_t *st)
 {
-    size_t  n;
+    return nd_buf_refs_size(&st->out, &st->out_refs);
+}
 
-    n = nd_min(len, nd_buf_size(&st->out));
-    if (n) {
-        memcpy(buf, nd_buf_start(&st->out), n);
-        nd_buf_consume(&st->out, n);
-        st->conn->queued -= nd_min(st->conn->queued, n);
+
+nd_int_t
+nd_grpc_stream_move(nd_grpc_stream_t *st, size_t n)
+{
+    size_t            k;
+    nd_shared_t      *sh;
+    const u_char     *p;
+    nd_connection_t  *c;
+
+    c = st->conn->c;
+
+    while (n) {
+        k = nd_min(n, nd_buf_refs_peek(&st->out, &st->out_refs, &p, &sh));
+
+        if (k == 0                      /* n over what is queued: a bug */
+            || (sh ? nd_connection_send_ref(c, sh, p, k)
+                   : nd_connection_send(c, p, k))
+               != ND_OK)
+        {
+            return ND_ERROR;
+        }
+
+        nd_buf_refs_consume(&st->out, &st->out_refs, k);
+        st->conn->queued -= nd_min(st->conn->queued, k);
+        n -= k;
     }
 
-    *eof = st->finish && nd_buf_size(&st->out) == 0;
-
-    return (ssize_t) n;
+    return ND_OK;
 }
 
 
@@ -930,10 +950,33 @@ nd_grpc_unknown_type(nd_grpc_call_t *call, const char *type)
 }
 
 
+/* a refusal of a request whose body is not decoded yet (raw): an
+ * invalid body is refused as such first, as when decoded up front */
 static void
-nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
+nd_grpc_refuse(nd_grpc_call_t *call, Payload *payload, int raw,
+    nd_int_t code, const char *msg)
 {
+    json_t  *body;
+
+    if (raw) {
+        body = nd_grpc_payload_body(payload);
+        if (body == NULL) {
+            code = 502;
+            msg = "Invalid request payload";
+        }
+        json_decref(body);
+    }
+
+    nd_grpc_reply_error(call, code, msg);
+}
+
+
+static void
+nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload)
+{
+    int                  raw;
     char                *type;
+    json_t              *body;
     const char          *msg;
     nd_int_t             rc;
     nd_pool_t           *pool;
@@ -972,9 +1015,17 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
     call->hist = e ? e->hist : NULL;
     call->start_msec = nd_current_msec;
 
-    if (body == NULL) {
-        nd_grpc_reply_error(call, 502, "Invalid request payload");
-        return;
+    /* a type with a raw handler is decoded only if that declines (the
+     * answers stay those of a body decoded here) */
+    raw = e && e->raw && !conn->cluster && !conn->gcf->body_gates;
+    body = NULL;
+
+    if (!raw) {
+        body = nd_grpc_payload_body(payload);
+        if (body == NULL) {
+            nd_grpc_reply_error(call, 502, "Invalid request payload");
+            return;
+        }
     }
 
     /* a cluster connection needs no ConnectionSetup: the port is the
@@ -996,35 +1047,53 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
                          "cluster request \"%s\" without the server "
                          "identity refused", type);
             nd_grpc_reply_error(call, 403, "server identity required");
-            return;
+            goto done;
         }
     }
 
     if (!conn->registered && !conn->cluster
         && strcmp(type, "ServerCheckRequest") != 0)
     {
-        nd_grpc_reply_error(call, 301, "Connection is unregistered.");
-        return;
+        nd_grpc_refuse(call, payload, raw, 301, "Connection is unregistered.");
+        goto done;
     }
 
     if (handler == NULL) {
         nd_grpc_unknown_type(call, type);
-        return;
+        goto done;
     }
 
     rc = nd_grpc_gate(conn, type, call->headers, body, &msg);
     if (rc != ND_OK) {
-        nd_grpc_reply_error(call, rc, msg);
-        return;
+        nd_grpc_refuse(call, payload, raw, rc, msg);
+        goto done;
     }
 
     call->in_handler = 1;
-    rc = handler(call, body);
+
+    rc = ND_DECLINED;
+    if (raw && payload->body) {
+        rc = e->raw(call, payload->body->value.data,
+                    payload->body->value.len);
+    }
+
+    if (rc == ND_DECLINED) {
+        if (raw) {
+            body = nd_grpc_payload_body(payload);
+        }
+        if (body == NULL) {
+            call->in_handler = 0;
+            nd_grpc_reply_error(call, 502, "Invalid request payload");
+            goto done;
+        }
+        rc = handler(call, body);
+    }
+
     call->in_handler = 0;
 
     if (call->done) {
         nd_grpc_call_free(call);
-        return;
+        goto done;
     }
 
     if (rc == ND_DONE) {
@@ -1032,11 +1101,15 @@ nd_grpc_unary(nd_grpc_stream_t *st, Payload *payload, json_t *body)
         if (call->conn == NULL) {       /* aborted inside the handler */
             nd_grpc_call_free(call);
         }
-        return;
+        goto done;
     }
 
     nd_grpc_reply_error(call, rc >= 300 ? rc : 500,
                         rc >= 300 ? "request failed" : "server error");
+
+done:
+
+    json_decref(body);
 }
 
 
@@ -1170,26 +1243,33 @@ nd_grpc_stream_message(nd_grpc_stream_t *st, const u_char *msg, size_t len)
     json_t        *body;
     Payload       *payload;
 
+    /* answers to pushes: matched from the bytes when they are plain */
+    if (st->bidi && !st->conn->cluster
+        && nd_grpc_push_scan(st->conn, msg, len) == ND_OK)
+    {
+        return;
+    }
+
     payload = payload__unpack(NULL, len, msg);
     if (payload == NULL) {
         nd_grpc_stream_fail(st, ND_GRPC_INTERNAL, "invalid protobuf payload");
         return;
     }
 
-    body = nd_grpc_payload_body(payload);
-
     if (st->bidi && st->conn->cluster) {
         nd_grpc_stream_fail(st, ND_GRPC_UNIMPLEMENTED,
                             "no bi-stream on the cluster port");
 
     } else if (st->bidi) {
+        body = nd_grpc_payload_body(payload);
         nd_grpc_bidi(st, payload, body);
+        json_decref(body);
+
     } else {
         st->ended = 1;
-        nd_grpc_unary(st, payload, body);
+        nd_grpc_unary(st, payload);            /* decodes the body */
     }
 
-    json_decref(body);
     payload__free_unpacked(payload, NULL);
 }
 

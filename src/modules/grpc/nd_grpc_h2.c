@@ -817,8 +817,7 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
     u_char *buf)
 {
     int            eof;
-    ssize_t        n;
-    size_t         room;
+    size_t         n, room;
     nd_grpc_h2_t  *h2;
 
     h2 = &conn->h2;
@@ -861,17 +860,22 @@ nd_grpc_h2_stream_send(nd_grpc_conn_t *conn, nd_grpc_stream_t *st,
 
     room = nd_grpc_h2_flow_room(&h2->flow, st->h2.window);
 
-    eof = 0;
-    n = nd_grpc_stream_read(st, buf + ND_H2_HEAD,
-                            room, &eof);
+    /* the frame header, then the stream's bytes moved after it (shared
+     * blocks stay shared) */
+    n = nd_min(room, nd_grpc_stream_pending(st));
 
     if (n > 0) {
-        nd_grpc_h2_head(buf, (size_t) n, ND_H2_DATA, 0, st->id);
-        if (nd_grpc_h2_write(conn, buf, ND_H2_HEAD + (size_t) n) != ND_OK) {
+        nd_grpc_h2_head(buf, n, ND_H2_DATA, 0, st->id);
+        if (nd_grpc_h2_write(conn, buf, ND_H2_HEAD) != ND_OK
+            || nd_grpc_stream_move(st, n) != ND_OK)
+        {
+            h2->failed = 1;
             return ND_ERROR;
         }
-        nd_grpc_h2_flow_spend(&h2->flow, &st->h2.window, (size_t) n);
+        nd_grpc_h2_flow_spend(&h2->flow, &st->h2.window, n);
     }
+
+    eof = st->finish && nd_grpc_stream_pending(st) == 0;
 
     if (eof) {
         if (nd_grpc_h2_write_headers(conn, st, ND_H2_TRAILERS) != ND_OK
@@ -898,7 +902,7 @@ nd_int_t
 nd_grpc_h2_send(nd_grpc_conn_t *conn)
 {
     int                rc, progress;
-    u_char             buf[ND_H2_HEAD + ND_H2_FRAME_MAX];
+    u_char             buf[ND_H2_HEAD];     /* a DATA frame's header */
     nd_queue_t        *q, *next;
     nd_grpc_stream_t  *st;
 
@@ -923,7 +927,7 @@ nd_grpc_h2_send(nd_grpc_conn_t *conn)
              q != nd_queue_sentinel(&conn->streams);
              q = next)
         {
-            if (nd_buf_size(&conn->c->out) >= ND_GRPC_OUT_HIGH
+            if (nd_connection_queued(conn->c) >= ND_GRPC_OUT_HIGH
                 || conn->h2.failed)
             {
                 progress = 0;   /* nd_grpc_drained comes back */

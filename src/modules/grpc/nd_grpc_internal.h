@@ -53,8 +53,9 @@ typedef struct {
 
 /* a registered handler and its grpc_server_requests_seconds series */
 typedef struct {
-    nd_grpc_handler_pt   handler;
-    nd_metrics_hist_t   *hist;
+    nd_grpc_handler_pt       handler;
+    nd_grpc_raw_handler_pt   raw;
+    nd_metrics_hist_t       *hist;
 } nd_grpc_handler_entry_t;
 
 typedef struct {
@@ -79,6 +80,7 @@ typedef struct {
     nd_hash_t            cluster_handlers;  /* the same, cluster port */
     nd_array_t           handler_stats;     /* nd_metrics_series_t * */
     nd_array_t           gates;             /* nd_grpc_gate_pt */
+    nd_uint_t            body_gates;        /* of them, reading bodies */
     nd_array_t           conn_hooks;        /* nd_grpc_conn_hook_pt */
     nd_hash_t            conns;             /* id -> conn (registered) */
     nd_hash_t            handshaking;       /* SDK port: peer address ->
@@ -93,6 +95,8 @@ typedef struct {
     nd_uint_t            pushes;            /* server requests sent */
     nd_uint_t            push_failed;       /* not sent or not answered */
     nd_metrics_hist_t    push_latency;      /* sent -> answered */
+    uint64_t             answers_scanned;   /* matched from the bytes */
+    uint64_t             answers_parsed;    /* unpacked and parsed */
     nd_uint_t            nconns;            /* in all */
     json_t              *abilities;         /* SetupAckRequest's table */
     size_t               queued_peak;       /* most output one conn held */
@@ -108,6 +112,7 @@ struct nd_grpc_stream_s {
     nd_grpc_conn_t      *conn;
     nd_buf_t             in;            /* received gRPC frames */
     nd_buf_t             out;           /* framed messages to send */
+    nd_buf_refs_t        out_refs;      /* shared push bodies among out */
     nd_grpc_call_t      *call;          /* unary call in flight */
     nd_queue_t           link;
     nd_queue_t           ready_link;    /* conn->ready while waiting */
@@ -131,6 +136,7 @@ struct nd_grpc_push_s {
     nd_timer_t           timer;
     nd_grpc_conn_t      *conn;
     nd_msec_t            start_msec;
+    unsigned             body:1;        /* cb wants the answer's JSON */
 };
 
 struct nd_grpc_conn_s {
@@ -196,8 +202,10 @@ void nd_grpc_stream_closed(nd_grpc_stream_t *st);
 /* the client reset an open stream: ND_ERROR when it does so faster than
  * stream_reset_rate (the caller sends GOAWAY ENHANCE_YOUR_CALM) */
 nd_int_t nd_grpc_stream_client_reset(nd_grpc_conn_t *conn);
-ssize_t nd_grpc_stream_read(nd_grpc_stream_t *st, u_char *buf, size_t len,
-    int *eof);
+/* bytes of st's messages not yet framed; move n of them (n <= that) to
+ * the connection's queue right after the DATA frame header */
+size_t nd_grpc_stream_pending(nd_grpc_stream_t *st);
+nd_int_t nd_grpc_stream_move(nd_grpc_stream_t *st, size_t n);
 
 /* a Payload as one gRPC message (5-byte prefix) at the end of out */
 nd_int_t nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta,
@@ -205,6 +213,23 @@ nd_int_t nd_grpc_payload_frame(nd_buf_t *out, Metadata *meta,
 /* a Payload's body: the JSON object (a new reference), {} when empty,
  * NULL when it is not a JSON object */
 json_t *nd_grpc_payload_body(const Payload *payload);
+/* a message head (5-byte prefix, Payload up to the body's JSON) for a
+ * JSON of json_len bytes that follows it: its length (at most
+ * ND_GRPC_HEAD_MAX), 0 when too long */
+#define ND_GRPC_TYPE_MAX   64
+#define ND_GRPC_HEAD_MAX   (29 + ND_GRPC_TYPE_MAX)
+size_t nd_grpc_payload_head(u_char *head, const char *type, size_t json_len);
+/* a client's answer to a push, read from the message bytes alone */
+#define ND_GRPC_JSON_DEPTH  32
+typedef struct {
+    uint64_t             request_id;
+    nd_int_t             result_code;
+} nd_grpc_answer_t;
+/* ND_OK: msg (a Payload, without the 5-byte prefix) is a *Response whose
+ * JSON object has a requestId of digits and an integer resultCode;
+ * ND_DECLINED for anything else (take the full path) */
+nd_int_t nd_grpc_payload_answer(const u_char *msg, size_t len,
+    nd_grpc_answer_t *a);
 /* the first whole gRPC message in "in" (any compression flag): 1 with
  * *msg (inside the buffer) and *len, 0 while it is incomplete; the
  * caller consumes 5 + *len once done with it */
@@ -221,6 +246,10 @@ void nd_grpc_flush_later(nd_grpc_conn_t *conn);
 int nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json);
 void nd_grpc_push_free(nd_grpc_push_t *push);
 void nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body);
+/* a bi-stream message that may answer a push, matched from its bytes:
+ * ND_OK when it was taken, ND_DECLINED for the full path */
+nd_int_t nd_grpc_push_scan(nd_grpc_conn_t *conn, const u_char *msg,
+    size_t len);
 /* note the output a connection holds (the most any held, for the
  * debug counters) */
 void nd_grpc_queued_note(nd_grpc_conn_t *conn);

@@ -279,6 +279,23 @@ nd_grpc_add_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 }
 
 
+nd_int_t
+nd_grpc_set_raw_handler(nd_cycle_t *cycle, const nd_str_t *type,
+    nd_grpc_raw_handler_pt raw)
+{
+    nd_grpc_handler_entry_t  *e;
+
+    e = nd_hash_find(&nd_grpc_conf(cycle)->handlers, type->data, type->len);
+    if (e == NULL) {
+        return ND_ERROR;
+    }
+
+    e->raw = raw;
+
+    return ND_OK;
+}
+
+
 int
 nd_grpc_add_cluster_handlers(nd_cycle_t *cycle, const nd_grpc_handler_t *h)
 {
@@ -336,6 +353,15 @@ nd_grpc_add_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
     *g = gate;
 
     return ND_OK;
+}
+
+
+nd_int_t
+nd_grpc_add_body_gate(nd_cycle_t *cycle, nd_grpc_gate_pt gate)
+{
+    nd_grpc_conf(cycle)->body_gates++;
+
+    return nd_grpc_add_gate(cycle, gate);
 }
 
 
@@ -602,12 +628,14 @@ nd_grpc_debug_stats(nd_http_request_t *r)
 
     gcf = nd_grpc_conf(nd_cycle);
 
-    res = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+    res = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                     "queuedPeak", (json_int_t) gcf->queued_peak,
                     "queuedOutputMax", (json_int_t) gcf->queued_output_max,
                     "callsStarted", (json_int_t) gcf->calls_started,
                     "callsCancelled", (json_int_t) gcf->calls_cancelled,
-                    "calmGoaways", (json_int_t) gcf->calm_goaways);
+                    "calmGoaways", (json_int_t) gcf->calm_goaways,
+                    "answersScanned", (json_int_t) gcf->answers_scanned,
+                    "answersParsed", (json_int_t) gcf->answers_parsed);
 
     rc = nd_http_send_json(r, 200, res);
     json_decref(res);

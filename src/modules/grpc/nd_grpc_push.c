@@ -16,22 +16,11 @@ nd_grpc_push_free(nd_grpc_push_t *push)
 }
 
 
-void
-nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
+static nd_grpc_push_t *
+nd_grpc_push_find(nd_grpc_conn_t *conn, uint64_t id)
 {
-    uint64_t          id;
-    nd_queue_t       *q;
-    const char       *rid;
-    nd_grpc_push_t   *push;
-    nd_grpc_push_pt   cb;
-    void             *data;
-
-    rid = nd_json_get_str(body, "requestId", NULL);
-    if (rid == NULL) {
-        return;
-    }
-
-    id = strtoull(rid, NULL, 10);
+    nd_queue_t      *q;
+    nd_grpc_push_t  *push;
 
     for (q = nd_queue_head(&conn->pushes);
          q != nd_queue_sentinel(&conn->pushes);
@@ -39,17 +28,79 @@ nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
     {
         push = nd_queue_data(q, nd_grpc_push_t, link);
         if (push->request_id == id) {
-            cb = push->cb;
-            data = push->data;
-            nd_metrics_hist_observe(&conn->gcf->push_latency,
-                (double) (nd_current_msec - push->start_msec) / 1000.0);
-            nd_grpc_push_free(push);
-            if (cb) {
-                cb(conn, body, data);
-            }
-            return;
+            return push;
         }
     }
+
+    return NULL;
+}
+
+
+/* the push was answered with code (body only if it asked for it) */
+static void
+nd_grpc_push_end(nd_grpc_conn_t *conn, nd_grpc_push_t *push, nd_int_t code,
+    json_t *body)
+{
+    nd_grpc_push_pt   cb;
+    void             *data;
+
+    cb = push->cb;
+    data = push->data;
+    nd_metrics_hist_observe(&conn->gcf->push_latency,
+        (double) (nd_current_msec - push->start_msec) / 1000.0);
+    nd_grpc_push_free(push);
+
+    if (cb) {
+        cb(conn, code, body, data);
+    }
+}
+
+
+void
+nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body)
+{
+    const char      *rid;
+    nd_grpc_push_t  *push;
+
+    conn->gcf->answers_parsed++;
+
+    rid = nd_json_get_str(body, "requestId", NULL);
+    if (rid == NULL) {
+        return;
+    }
+
+    push = nd_grpc_push_find(conn, strtoull(rid, NULL, 10));
+    if (push) {
+        nd_grpc_push_end(conn, push,
+                         (nd_int_t) nd_json_get_int(body, "resultCode", 0),
+                         push->body ? body : NULL);
+    }
+}
+
+
+nd_int_t
+nd_grpc_push_scan(nd_grpc_conn_t *conn, const u_char *msg, size_t len)
+{
+    nd_grpc_push_t    *push;
+    nd_grpc_answer_t   a;
+
+    if (nd_grpc_payload_answer(msg, len, &a) != ND_OK) {
+        return ND_DECLINED;
+    }
+
+    push = nd_grpc_push_find(conn, a.request_id);
+    if (push && push->body) {
+        return ND_DECLINED;             /* its sender wants the JSON */
+    }
+
+    conn->gcf->answers_scanned++;
+    nd_grpc_conn_touch(conn);
+
+    if (push) {
+        nd_grpc_push_end(conn, push, a.result_code, NULL);
+    }
+
+    return ND_OK;
 }
 
 
@@ -77,57 +128,8 @@ nd_grpc_push_timeout(nd_timer_t *t)
     nd_grpc_push_free(push);
 
     if (cb) {
-        cb(conn, NULL, data);
+        cb(conn, 0, NULL, data);
     }
-}
-
-
-/* queue a framed push whose JSON (in gcf->scratch) carries request id */
-static nd_int_t
-nd_grpc_push_queue(nd_grpc_conn_t *conn, const char *type, uint64_t id,
-    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
-{
-    size_t           before;
-    nd_grpc_push_t  *push;
-    nd_grpc_conf_t  *gcf;
-
-    gcf = conn->gcf;
-    before = nd_buf_size(&conn->bidi->out);
-
-    if (nd_grpc_frame(&conn->bidi->out, type, &gcf->scratch) != ND_OK
-        || nd_grpc_h2_respond(conn->bidi) != ND_OK)
-    {
-        gcf->push_failed++;
-        return ND_ERROR;
-    }
-
-    gcf->pushes++;
-    conn->queued += nd_buf_size(&conn->bidi->out) - before;
-    nd_grpc_queued_note(conn);
-    nd_grpc_flush_later(conn);
-
-    if (cb == NULL) {
-        return ND_OK;
-    }
-
-    push = nd_calloc(sizeof(nd_grpc_push_t));
-    if (push == NULL) {
-        return ND_ERROR;
-    }
-
-    push->request_id = id;
-    push->cb = cb;
-    push->data = data;
-    push->conn = conn;
-    push->start_msec = nd_current_msec;
-    nd_queue_insert_tail(&conn->pushes, &push->link);
-    conn->npushes++;
-
-    nd_timer_init(&push->timer, "grpc push", nd_grpc_push_timeout, push);
-    nd_timer_start(&push->timer, timeout ? timeout : gcf->push_timeout,
-                   ND_TIMER_ONCE);
-
-    return ND_OK;
 }
 
 
@@ -150,32 +152,139 @@ nd_grpc_push_ready(nd_grpc_conn_t *conn)
 }
 
 
-nd_int_t
-nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
-    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+/* ,"headers":{},"requestId":"N"} (without the comma for an empty
+ * object): a push's own end, written per connection without printf */
+#define ND_GRPC_TAIL_MAX  64
+
+static size_t
+nd_grpc_push_tail(u_char *tail, uint64_t id, int comma)
 {
-    int              rc;
-    char             rid[32];
-    uint64_t         id;
-    nd_grpc_conf_t  *gcf;
+    u_char              *p, digits[20];
+    size_t               n;
+    static const char    head[] = "\"headers\":{},\"requestId\":\"";
+
+    p = tail;
+    if (comma) {
+        *p++ = ',';
+    }
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+
+    n = 0;
+    do {
+        digits[n++] = (u_char) ('0' + id % 10);
+        id /= 10;
+    } while (id);
+
+    while (n) {
+        *p++ = digits[--n];
+    }
+    *p++ = '"';
+    *p++ = '}';
+
+    return (size_t) (p - tail);
+}
+
+
+/*
+ * Queue one push on the bi-stream.  json is a JSON object's text without
+ * requestId and headers; the message is written as three pieces: its
+ * head (gRPC prefix and Payload up to the JSON) and the object without
+ * its closing brace, then ,"headers":{},"requestId":"N"}.  With sh the
+ * middle piece is a reference into sh (built once, shared by every
+ * connection that is pushed it); without, it is copied.
+ */
+static nd_int_t
+nd_grpc_push_send(nd_grpc_conn_t *conn, const char *type, nd_shared_t *sh,
+    const u_char *json, size_t len, unsigned body, nd_msec_t timeout,
+    nd_grpc_push_pt cb, void *data)
+{
+    u_char             tail[ND_GRPC_TAIL_MAX];
+    size_t             n, hlen, before;
+    uint64_t           id;
+    u_char             head[ND_GRPC_HEAD_MAX];
+    nd_grpc_push_t    *push;
+    nd_grpc_conf_t    *gcf;
+    nd_grpc_stream_t  *st;
 
     gcf = conn->gcf;
 
-    if (nd_grpc_push_ready(conn) != ND_OK) {
-        json_decref(body);
+    if (len < 2 || json[0] != '{' || json[len - 1] != '}'
+        || nd_grpc_push_ready(conn) != ND_OK)
+    {
         return ND_ERROR;
     }
 
     id = ++gcf->push_seq;
-    snprintf(rid, sizeof(rid), "%llu", (unsigned long long) id);
+    st = conn->bidi;
+
+    n = nd_grpc_push_tail(tail, id, len > 2);
+    hlen = nd_grpc_payload_head(head, type, len - 1 + n);
+    if (hlen == 0) {
+        gcf->push_failed++;
+        return ND_ERROR;                /* a type name over the limit */
+    }
+
+    before = nd_grpc_stream_pending(st);
+
+    if (nd_buf_append(&st->out, head, hlen) != ND_OK
+        || (sh ? nd_buf_refs_add(&st->out, &st->out_refs, sh, json, len - 1)
+               : nd_buf_append(&st->out, json, len - 1))
+           != ND_OK
+        || nd_buf_append(&st->out, tail, n) != ND_OK
+        || nd_grpc_h2_respond(st) != ND_OK)
+    {
+        /* a partial message cannot be taken back: the stream is broken */
+        gcf->push_failed++;
+        nd_grpc_conn_close(conn, "cannot queue a push");
+        return ND_ERROR;
+    }
+
+    gcf->pushes++;
+    conn->queued += nd_grpc_stream_pending(st) - before;
+    nd_grpc_queued_note(conn);
+    nd_grpc_flush_later(conn);
+
+    if (cb == NULL) {
+        return ND_OK;
+    }
+
+    push = nd_calloc(sizeof(nd_grpc_push_t));
+    if (push == NULL) {
+        return ND_ERROR;
+    }
+
+    push->request_id = id;
+    push->cb = cb;
+    push->data = data;
+    push->conn = conn;
+    push->body = body;
+    push->start_msec = nd_current_msec;
+    nd_queue_insert_tail(&conn->pushes, &push->link);
+    conn->npushes++;
+
+    nd_timer_init(&push->timer, "grpc push", nd_grpc_push_timeout, push);
+    nd_timer_start(&push->timer, timeout ? timeout : gcf->push_timeout,
+                   ND_TIMER_ONCE);
+
+    return ND_OK;
+}
+
+
+nd_int_t
+nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
+    nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+{
+    nd_int_t         rc;
+    nd_grpc_conf_t  *gcf;
+
+    gcf = conn->gcf;
 
     if (body == NULL) {
         body = json_object();
     }
-    json_object_set_new(body, "requestId", json_string(rid));
-    if (json_object_get(body, "headers") == NULL) {
-        json_object_set_new(body, "headers", json_object());
-    }
+    json_object_del(body, "requestId");
+    json_object_del(body, "headers");
 
     nd_buf_reset(&gcf->scratch);
     rc = nd_json_dump_buf(body, &gcf->scratch);
@@ -185,7 +294,9 @@ nd_grpc_push(nd_grpc_conn_t *conn, const char *type, json_t *body,
         return ND_ERROR;
     }
 
-    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
+    return nd_grpc_push_send(conn, type, NULL, nd_buf_start(&gcf->scratch),
+                             nd_buf_size(&gcf->scratch), 1, timeout, cb,
+                             data);
 }
 
 
@@ -193,28 +304,17 @@ nd_int_t
 nd_grpc_push_raw(nd_grpc_conn_t *conn, const char *type, const u_char *json,
     size_t len, nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
 {
-    uint64_t         id;
-    nd_grpc_conf_t  *gcf;
+    return nd_grpc_push_send(conn, type, NULL, json, len, 0, timeout, cb,
+                             data);
+}
 
-    gcf = conn->gcf;
 
-    if (len < 2 || json[0] != '{' || nd_grpc_push_ready(conn) != ND_OK) {
-        return ND_ERROR;
-    }
-
-    id = ++gcf->push_seq;
-
-    /* {"requestId":"N","headers":{} + , + the rest of the object */
-    nd_buf_reset(&gcf->scratch);
-    if (nd_buf_appendf(&gcf->scratch, "{\"requestId\":\"%llu\","
-                       "\"headers\":{}", (unsigned long long) id) != ND_OK
-        || (len > 2 && nd_buf_append(&gcf->scratch, ",", 1) != ND_OK)
-        || nd_buf_append(&gcf->scratch, json + 1, len - 1) != ND_OK)
-    {
-        return ND_ERROR;
-    }
-
-    return nd_grpc_push_queue(conn, type, id, timeout, cb, data);
+nd_int_t
+nd_grpc_push_shared(nd_grpc_conn_t *conn, const char *type,
+    nd_shared_t *json, nd_msec_t timeout, nd_grpc_push_pt cb, void *data)
+{
+    return nd_grpc_push_send(conn, type, json, json->data, json->len, 0,
+                             timeout, cb, data);
 }
 
 
@@ -241,12 +341,15 @@ nd_grpc_reset(nd_grpc_conn_t *conn, const char *server_ip,
 
 /* liveness: probe connections idle for idle_probe */
 
+static const u_char  nd_grpc_probe[] = "{\"module\":\"internal\"}";
+
 static void
-nd_grpc_probe_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+nd_grpc_probe_answer(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
+    void *data)
 {
     conn->probing = 0;
 
-    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
+    if (code == 200) {
         nd_grpc_conn_touch(conn);
         return;
     }
@@ -314,9 +417,9 @@ nd_grpc_probe_handler(nd_timer_t *t)
 
         conn->probing = 1;
 
-        if (nd_grpc_push(conn, "ClientDetectionRequest",
-                         json_pack("{s:s}", "module", "internal"),
-                         gcf->probe_timeout, nd_grpc_probe_answer, NULL)
+        if (nd_grpc_push_raw(conn, "ClientDetectionRequest", nd_grpc_probe,
+                             sizeof(nd_grpc_probe) - 1, gcf->probe_timeout,
+                             nd_grpc_probe_answer, NULL)
             != ND_OK)
         {
             conn->probing = 0;

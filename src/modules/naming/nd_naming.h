@@ -279,6 +279,10 @@ struct nd_naming_conf_s {
     uint64_t                push_total;
     uint64_t                push_failed;
     unsigned                started:1;
+    /* SERVICE_CHANGED has subscribers besides our push scheduler */
+    unsigned                service_watched:1;
+    /* nobody reads CLIENT_CHANGED now: Distro without peers */
+    unsigned                client_changes_unread:1;
 };
 
 extern nd_module_t  nd_naming_module;
@@ -315,6 +319,9 @@ void nd_naming_client_release(nd_naming_conf_t *nf, nd_naming_client_t *c);
 /* frees a 1.x client that owns nothing any more */
 void nd_naming_client_gc(nd_naming_conf_t *nf, nd_naming_client_t *c);
 void nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c);
+/* whether CLIENT_CHANGED has a reader (Distro: peers to tell); without
+ * one it is not published (the revision still counts) */
+void nd_naming_client_changes_read(nd_naming_conf_t *nf, int read);
 /* a client becomes ours (native: its 1.x instances live by our beat
  * expiry, from now) or a copy synced from its owner (no expiry here) */
 void nd_naming_client_set_native(nd_naming_conf_t *nf, nd_naming_client_t *c,

@@ -11,8 +11,10 @@
  *
  * Pushes: the module's push scheduler calls nd_naming_grpc_push for each
  * subscriber with the shared ServiceInfo of its clusters; the request
- * text built from it is serialized once per round and sent to every
- * subscriber of that round as it is (nd_grpc_push_raw).  A
+ * text built from it is serialized once per round into a refcounted
+ * block that every subscriber's queue of that round references
+ * (nd_grpc_push_shared: only the message head and the requestId are
+ * written per connection).  A
  * failed or unanswered push is retried after push_retry_delay, a few
  * times, with the state current then; a newer push supersedes a pending
  * retry.  A subscribe is followed by one push after push_delay, as Java
@@ -63,11 +65,28 @@ typedef struct {
     nd_timer_t              moved_timer;
     nd_queue_t              pushers;        /* nd_naming_gpush_t */
     nd_shared_t            *info_body;      /* what req was built from */
-    nd_buf_t                req;            /* NotifySubscriberRequest */
+    nd_shared_t            *req;            /* NotifySubscriberRequest */
     nd_msec_t               info_at;        /* its lastRefTime */
 } nd_naming_grpc_t;
 
+/* what an Instance says that spec does not hold as such */
+typedef struct {
+    nd_int_t                port_rc;        /* nd_json_int's */
+    int64_t                 port;
+    nd_int_t                weight_rc;      /* nd_json_real's */
+    double                  weight;
+    nd_str_t                metadata;       /* a non-empty object's text
+                                               (NULL: out of memory) */
+    unsigned                has_metadata:1;
+} nd_naming_grpc_inst_t;
+
 static nd_int_t nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body);
+static nd_int_t nd_naming_grpc_instance_raw(nd_grpc_call_t *call,
+    const u_char *json, size_t len);
+static const char *nd_naming_grpc_ref_check(nd_grpc_call_t *call,
+    nd_naming_ref_t *ref);
+static const char *nd_naming_grpc_spec_check(nd_naming_grpc_inst_t *in,
+    nd_naming_spec_t *spec, char *buf, size_t size);
 static nd_int_t nd_naming_grpc_batch(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_persistent(nd_grpc_call_t *call,
     json_t *body);
@@ -116,6 +135,9 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
     nf->forget[ND_NAMING_CLIENT_CONNECTION] = nd_naming_grpc_forget;
 
     if (nd_grpc_add_handlers(cycle, nd_naming_grpc_handlers) != ND_OK
+        || nd_grpc_set_raw_handler(cycle,
+               &(nd_str_t) nd_string("InstanceRequest"),
+               nd_naming_grpc_instance_raw) != ND_OK
         || nd_grpc_add_ability(cycle, "supportPersistentInstanceByGrpc")
            != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
@@ -136,7 +158,8 @@ nd_naming_grpc_info_clear(nd_naming_grpc_t *ng)
         ng->info_body = NULL;
     }
 
-    nd_buf_reset(&ng->req);
+    nd_shared_release(ng->req);         /* queued pushes keep theirs */
+    ng->req = NULL;
 }
 
 
@@ -184,7 +207,6 @@ nd_naming_grpc_exit(nd_naming_conf_t *nf)
     }
 
     nd_naming_grpc_info_clear(ng);
-    nd_buf_free(&ng->req);
     nf->grpc = NULL;
 }
 
@@ -394,21 +416,30 @@ nd_naming_grpc_field(json_t *body, const char *name, nd_str_t *v)
 static const char *
 nd_naming_grpc_ref(nd_grpc_call_t *call, json_t *body, nd_naming_ref_t *ref)
 {
+    nd_naming_grpc_field(body, "namespace", &ref->ns);
+    nd_naming_grpc_field(body, "groupName", &ref->group);
+    nd_naming_grpc_field(body, "serviceName", &ref->name);
+
+    return nd_naming_grpc_ref_check(call, ref);
+}
+
+
+/* the rest of nd_naming_grpc_ref, on the three fields as sent */
+static const char *
+nd_naming_grpc_ref_check(nd_grpc_call_t *call, nd_naming_ref_t *ref)
+{
     u_char      *p;
     nd_int_t     code;
     const char  *msg;
 
-    nd_naming_grpc_field(body, "namespace", &ref->ns);
     if (ref->ns.len == 0) {
         nd_str_set(&ref->ns, ND_NAMING_DEFAULT_NS);
     }
 
-    nd_naming_grpc_field(body, "groupName", &ref->group);
     if (ref->group.len == 0) {
         nd_str_set(&ref->group, ND_NAMING_DEFAULT_GROUP);
     }
 
-    nd_naming_grpc_field(body, "serviceName", &ref->name);
     if (ref->name.len == 0) {
         return "Param 'serviceName' is required.";
     }
@@ -441,21 +472,54 @@ static const char *
 nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
     size_t size)
 {
-    int          rc;
-    char        *text;
-    int64_t      interval, timeout, del, port;
-    json_t      *v;
-    nd_int_t     code;
-    nd_str_t     t;
-    const char  *s;
+    char                   *text;
+    json_t                 *v;
+    const char             *msg;
+    nd_naming_grpc_inst_t   in;
 
     memset(spec, 0, sizeof(nd_naming_spec_t));
+    memset(&in, 0, sizeof(nd_naming_grpc_inst_t));
 
     if (!json_is_object(j)) {
         return "Param 'instance' is required.";
     }
 
     nd_naming_grpc_field(j, "ip", &spec->ip);
+    nd_naming_grpc_field(j, "clusterName", &spec->cluster);
+    nd_naming_grpc_field(j, "instanceId", &spec->instance_id);
+
+    in.port_rc = nd_json_int(j, "port", &in.port);
+    in.weight_rc = nd_json_real(j, "weight", &in.weight);
+    spec->healthy = nd_json_get_bool(j, "healthy", 1);
+    spec->enabled = nd_json_get_bool(j, "enabled", 1);
+
+    text = NULL;
+    v = json_object_get(j, "metadata");
+    if (json_is_object(v) && json_object_size(v)) {
+        text = json_dumps(v, JSON_COMPACT);
+        in.has_metadata = 1;
+        in.metadata.data = (u_char *) text;
+        in.metadata.len = text ? strlen(text) : 0;
+    }
+
+    msg = nd_naming_grpc_spec_check(&in, spec, buf, size);
+
+    free(text);
+
+    return msg;
+}
+
+
+/* the checks of an Instance, its fields read into spec and in (port,
+ * weight, the metadata object's text) */
+static const char *
+nd_naming_grpc_spec_check(nd_naming_grpc_inst_t *in, nd_naming_spec_t *spec,
+    char *buf, size_t size)
+{
+    int64_t      interval, timeout, del;
+    nd_int_t     code;
+    const char  *s;
+
     if (spec->ip.len == 0) {
         return "Param 'ip' is required.";
     }
@@ -465,15 +529,15 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         return s;
     }
 
-    port = 0;
-    rc = nd_json_int(j, "port", &port);
-    if (rc == ND_ERROR || port < 0 || port > 65535) {
+    if (in->port_rc == ND_DECLINED) {
+        in->port = 0;
+    }
+    if (in->port_rc == ND_ERROR || in->port < 0 || in->port > 65535) {
         return "Param 'port' is illegal, the value should be between 0 and "
                "65535.";
     }
-    spec->port = (nd_uint_t) port;
+    spec->port = (nd_uint_t) in->port;
 
-    nd_naming_grpc_field(j, "clusterName", &spec->cluster);
     if (spec->cluster.len) {
         s = nd_naming_check_cluster(&spec->cluster, buf, size, &code);
         if (s) {
@@ -481,31 +545,22 @@ nd_naming_grpc_spec(json_t *j, nd_naming_spec_t *spec, char *buf,
         }
     }
 
-    spec->weight = 1.0;
-    if (nd_json_real(j, "weight", &spec->weight) == ND_ERROR
+    spec->weight = in->weight_rc == ND_OK ? in->weight : 1.0;
+    if (in->weight_rc == ND_ERROR
         || !(spec->weight >= 0.0 && spec->weight <= ND_NAMING_MAX_WEIGHT))
     {
         return "instance format invalid: The weights range from 0.0 to "
                "10000.0";
     }
 
-    spec->healthy = nd_json_get_bool(j, "healthy", 1);
-    spec->enabled = nd_json_get_bool(j, "enabled", 1);
     spec->ephemeral = 1;                /* the connection's: ephemeral */
 
-    nd_naming_grpc_field(j, "instanceId", &spec->instance_id);
-
     /* Map<String, String>: the HTTP parser turns scalars into text */
-    v = json_object_get(j, "metadata");
-    if (json_is_object(v) && json_object_size(v)) {
-        text = json_dumps(v, JSON_COMPACT);
-        if (text == NULL) {
+    if (in->has_metadata) {
+        if (in->metadata.data == NULL) {
             return "out of memory";
         }
-        t.data = (u_char *) text;
-        t.len = strlen(text);
-        spec->metadata = nd_naming_parse_metadata(&t);
-        free(text);
+        spec->metadata = nd_naming_parse_metadata(&in->metadata);
         if (spec->metadata == NULL) {
             return "metadata format incorrect";
         }
@@ -652,6 +707,29 @@ nd_naming_grpc_publish(nd_grpc_call_t *call, nd_naming_ref_t *ref,
 }
 
 
+/* the answer to a register or deregister: always the same bytes, as
+ * nd_grpc_reply would write {"type": type} (without its build and dump,
+ * which were a quarter of a register) */
+static nd_int_t
+nd_naming_grpc_instance_ok(nd_grpc_call_t *call, const char *type)
+{
+    static const char  reg[] = "{\"type\":\"registerInstance\","
+                               "\"resultCode\":200,\"errorCode\":0,"
+                               "\"success\":true}";
+    static const char  dereg[] = "{\"type\":\"deregisterInstance\","
+                                 "\"resultCode\":200,\"errorCode\":0,"
+                                 "\"success\":true}";
+
+    if (type[0] == 'r') {
+        return nd_grpc_reply_raw(call, "InstanceResponse",
+                                 (const u_char *) reg, sizeof(reg) - 1);
+    }
+
+    return nd_grpc_reply_raw(call, "InstanceResponse",
+                             (const u_char *) dereg, sizeof(dereg) - 1);
+}
+
+
 static nd_int_t
 nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
 {
@@ -691,8 +769,181 @@ nd_naming_grpc_instance(nd_grpc_call_t *call, json_t *body)
         return nd_grpc_reply_error(call, code, msg);
     }
 
-    return nd_grpc_reply(call, "InstanceResponse",
-                         json_pack("{s:s}", "type", type));
+    return nd_naming_grpc_instance_ok(call, type);
+}
+
+
+/*
+ * The fast path of InstanceRequest: a registerInstance as the SDKs send
+ * it, its fields read from the JSON text (nd_json_fields) instead of a
+ * tree, which was a third of a register.  Whatever it does not take as
+ * is -- another type, a field of another JSON type than the SDKs send,
+ * an escape, a request that would be refused -- is declined to
+ * nd_naming_grpc_instance, which answers it.  Once it publishes, it
+ * answers as that does.
+ */
+
+/* the room for the fields of a request and of the objects in it */
+#define ND_NAMING_GRPC_FIELDS  64
+
+/* a string member of obj: ND_OK (absent: empty), ND_DECLINED another
+ * type */
+static nd_int_t
+nd_naming_grpc_raw_str(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *obj, const char *key, nd_str_t *v)
+{
+    nd_json_field_t  *j;
+
+    j = nd_json_field(f, n, obj, key);
+    if (j == NULL) {
+        v->len = 0;
+        v->data = (u_char *) "";
+        return ND_OK;
+    }
+
+    if (j->type != ND_JSON_F_STRING) {
+        return ND_DECLINED;
+    }
+
+    *v = j->value;
+
+    return ND_OK;
+}
+
+
+/* a boolean member of obj (absent: 1), or -1 for another type */
+static int
+nd_naming_grpc_raw_bool(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *obj, const char *key)
+{
+    nd_json_field_t  *j;
+
+    j = nd_json_field(f, n, obj, key);
+
+    return j == NULL || j->type == ND_JSON_F_TRUE
+           ? 1 : j->type == ND_JSON_F_FALSE ? 0 : -1;
+}
+
+
+/* the members of the Instance object ins into spec and in */
+static nd_int_t
+nd_naming_grpc_raw_spec(nd_json_field_t *f, nd_uint_t n,
+    const nd_json_field_t *ins, nd_naming_spec_t *spec,
+    nd_naming_grpc_inst_t *in)
+{
+    int               healthy, enabled;
+    nd_uint_t         i;
+    nd_json_field_t  *j;
+
+    memset(spec, 0, sizeof(nd_naming_spec_t));
+    memset(in, 0, sizeof(nd_naming_grpc_inst_t));
+
+    if (nd_naming_grpc_raw_str(f, n, ins, "ip", &spec->ip) != ND_OK
+        || nd_naming_grpc_raw_str(f, n, ins, "clusterName", &spec->cluster)
+           != ND_OK
+        || nd_naming_grpc_raw_str(f, n, ins, "instanceId",
+                                  &spec->instance_id) != ND_OK)
+    {
+        return ND_DECLINED;
+    }
+
+    healthy = nd_naming_grpc_raw_bool(f, n, ins, "healthy");
+    enabled = nd_naming_grpc_raw_bool(f, n, ins, "enabled");
+    if (healthy < 0 || enabled < 0) {
+        return ND_DECLINED;
+    }
+    spec->healthy = healthy;
+    spec->enabled = enabled;
+
+    in->port_rc = ND_DECLINED;
+    j = nd_json_field(f, n, ins, "port");
+    if (j) {
+        if (j->type != ND_JSON_F_INTEGER) {
+            return ND_DECLINED;
+        }
+        in->port_rc = ND_OK;
+        in->port = nd_json_field_int(j);
+    }
+
+    in->weight_rc = ND_DECLINED;
+    j = nd_json_field(f, n, ins, "weight");
+    if (j) {
+        if (j->type != ND_JSON_F_INTEGER && j->type != ND_JSON_F_REAL) {
+            return ND_DECLINED;
+        }
+        in->weight_rc = ND_OK;
+        in->weight = nd_json_field_real(j);
+    }
+
+    /* metadata of scalars (nested values take another parser there) */
+    j = nd_json_field(f, n, ins, "metadata");
+    if (j && (j->type != ND_JSON_F_OBJECT || j->size)) {
+        if (j->type != ND_JSON_F_OBJECT) {
+            return ND_DECLINED;
+        }
+        for (i = (nd_uint_t) (j - f) + 1; i < n; i++) {
+            if (f[i].parent == (nd_uint_t) (j - f) + 1
+                && (f[i].type == ND_JSON_F_OBJECT
+                    || f[i].type == ND_JSON_F_ARRAY))
+            {
+                return ND_DECLINED;
+            }
+        }
+        in->has_metadata = 1;
+        in->metadata = j->value;
+    }
+
+    return ND_OK;
+}
+
+
+static nd_int_t
+nd_naming_grpc_instance_raw(nd_grpc_call_t *call, const u_char *json,
+    size_t len)
+{
+    char                    buf[768];
+    nd_int_t                code;
+    nd_uint_t               n;
+    const char             *msg;
+    nd_json_field_t         f[ND_NAMING_GRPC_FIELDS], *j, *ins;
+    nd_naming_ref_t         ref;
+    nd_naming_spec_t        spec;
+    nd_naming_grpc_inst_t   in;
+
+    if (nd_json_fields(json, len, f, ND_NAMING_GRPC_FIELDS, &n) != ND_OK) {
+        return ND_DECLINED;
+    }
+
+    j = nd_json_field(f, n, NULL, "type");
+    if (j == NULL || j->type != ND_JSON_F_STRING
+        || !nd_str_eq(&j->value, "registerInstance"))
+    {
+        return ND_DECLINED;
+    }
+
+    ins = nd_json_field(f, n, NULL, "instance");
+    if (ins == NULL || ins->type != ND_JSON_F_OBJECT
+        || nd_naming_grpc_raw_str(f, n, NULL, "namespace", &ref.ns) != ND_OK
+        || nd_naming_grpc_raw_str(f, n, NULL, "groupName", &ref.group)
+           != ND_OK
+        || nd_naming_grpc_raw_str(f, n, NULL, "serviceName", &ref.name)
+           != ND_OK
+        || nd_naming_grpc_ref_check(call, &ref) != NULL
+        || nd_naming_grpc_raw_spec(f, n, ins, &spec, &in) != ND_OK
+        || nd_naming_grpc_spec_check(&in, &spec, buf, sizeof(buf)) != NULL)
+    {
+        return ND_DECLINED;
+    }
+
+    msg = nd_naming_grpc_publish(call, &ref, &spec, 1, buf, sizeof(buf),
+                                 &code);
+    nd_naming_grpc_specs_free(&spec, 1);
+
+    if (msg) {
+        return nd_grpc_reply_error(call, code, msg);
+    }
+
+    return nd_naming_grpc_instance_ok(call, "registerInstance");
 }
 
 
@@ -711,8 +962,7 @@ nd_naming_grpc_persist_answer(nd_naming_waiter_t *w, nd_uint_t status,
         return nd_grpc_reply_error(call, (nd_int_t) status, msg);
     }
 
-    return nd_grpc_reply(call, "InstanceResponse",
-                         json_pack("{s:s}", "type", (const char *) w->data));
+    return nd_naming_grpc_instance_ok(call, w->data);
 }
 
 
@@ -1080,7 +1330,8 @@ nd_naming_grpc_forget(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
 
 
 static void
-nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
+nd_naming_grpc_answer(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
+    void *data)
 {
     nd_naming_gpush_t    *gp;
     nd_naming_conf_t     *nf;
@@ -1105,7 +1356,7 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
         return;                         /* a newer push decides */
     }
 
-    if (response && nd_json_get_int(response, "resultCode", 0) == 200) {
+    if (code == 200) {
         gp->retries = 0;
         return;
     }
@@ -1131,44 +1382,48 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, json_t *response, void *data)
 
 
 /* the NotifySubscriberRequest text for body: built once per loop pass
- * and sent as it is to every subscriber of that round */
-static nd_buf_t *
+ * into a refcounted block that every subscriber's queue of that round
+ * references (nd_grpc_push_shared) */
+static nd_shared_t *
 nd_naming_grpc_shared_req(nd_naming_grpc_t *ng, nd_shared_t *body,
     size_t ref_time_pos)
 {
     char                digits[32];
-    size_t              at;
+    u_char             *p;
+    nd_shared_t        *req;
     static const char   head[] = "{\"serviceInfo\":";
     static const char   tail[] = ",\"module\":\"naming\"}";
 
     if (ng->info_body == body && ng->info_at == nd_current_msec) {
-        return &ng->req;
+        return ng->req;
     }
 
     nd_naming_grpc_info_clear(ng);
 
-    if (nd_buf_append(&ng->req, head, sizeof(head) - 1) != ND_OK) {
+    req = nd_shared_alloc(sizeof(head) - 1 + body->len + sizeof(tail) - 1,
+                          NULL);
+    if (req == NULL) {
         return NULL;
     }
-    at = ng->req.len;
-    if (nd_buf_append(&ng->req, body->data, body->len) != ND_OK
-        || nd_buf_append(&ng->req, tail, sizeof(tail) - 1) != ND_OK)
-    {
-        nd_buf_reset(&ng->req);
-        return NULL;
-    }
+
+    p = req->data;
+    memcpy(p, head, sizeof(head) - 1);
+    p += sizeof(head) - 1;
+    memcpy(p, body->data, body->len);
+    memcpy(p + body->len, tail, sizeof(tail) - 1);
 
     /* the cached text holds a zero-filled placeholder: now, in ms */
     if (snprintf(digits, sizeof(digits), "%013" PRIu64,
                  (uint64_t) nd_current_msec) == 13)
     {
-        memcpy(ng->req.data + at + ref_time_pos, digits, 13);
+        memcpy(p + ref_time_pos, digits, 13);
     }
 
+    ng->req = req;
     ng->info_body = nd_shared_ref(body);
     ng->info_at = nd_current_msec;
 
-    return &ng->req;
+    return req;
 }
 
 
@@ -1176,8 +1431,8 @@ static void
 nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     size_t ref_time_pos)
 {
-    nd_buf_t             *req;
     nd_str_t              id;
+    nd_shared_t          *req;
     nd_grpc_conn_t       *conn;
     nd_naming_conf_t     *nf;
     nd_naming_gticket_t  *tk;
@@ -1203,8 +1458,8 @@ nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     gp->inflight++;
     nf->push_total++;
 
-    if (nd_grpc_push_raw(conn, "NotifySubscriberRequest", req->data,
-                         req->len, 0, nd_naming_grpc_answer, tk) != ND_OK)
+    if (nd_grpc_push_shared(conn, "NotifySubscriberRequest", req, 0,
+                            nd_naming_grpc_answer, tk) != ND_OK)
     {
         /* no callback will come: the connection is closing */
         gp->inflight--;

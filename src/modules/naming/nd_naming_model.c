@@ -479,7 +479,13 @@ nd_naming_service_changed(nd_naming_conf_t *nf, nd_naming_service_t *s)
     s->revision++;
     s->last_updated = nd_current_msec;
     nd_naming_info_drop(s);
-    nd_naming_publish(nf, ND_EV_SERVICE_CHANGED, s, NULL);
+
+    /* our push scheduler ignores a service nobody subscribes to: with no
+     * other reader, skip the event (one allocation and a bus entry per
+     * register; a subscriber added later gets its own first push) */
+    if (s->nsubs || nf->service_watched) {
+        nd_naming_publish(nf, ND_EV_SERVICE_CHANGED, s, NULL);
+    }
 }
 
 
@@ -631,9 +637,16 @@ nd_naming_client_changed(nd_naming_conf_t *nf, nd_naming_client_t *c)
     c->revision++;
     c->last_updated = nd_current_msec;
 
-    if (c->native) {
+    if (c->native && !nf->client_changes_unread) {
         nd_naming_publish(nf, ND_EV_CLIENT_CHANGED, NULL, c);
     }
+}
+
+
+void
+nd_naming_client_changes_read(nd_naming_conf_t *nf, int read)
+{
+    nf->client_changes_unread = !read;
 }
 
 
@@ -667,6 +680,13 @@ nd_naming_instance_preserved(nd_naming_instance_t *inst, json_t *meta)
     inst->beat_interval = ND_NAMING_BEAT_INTERVAL;
     inst->beat_timeout = ND_NAMING_BEAT_TIMEOUT;
     inst->delete_timeout = ND_NAMING_DELETE_TIMEOUT;
+
+    if (meta == NULL) {
+        inst->interval_set = 0;
+        inst->beat_timeout_set = 0;
+        inst->delete_timeout_set = 0;
+        return;
+    }
 
     inst->interval_set = nd_naming_meta_msec(meta,
         "preserved.heart.beat.interval", &inst->beat_interval);
@@ -1211,16 +1231,37 @@ static u_char *
 nd_naming_ipport_id(const nd_str_t *ip, nd_uint_t port, int ephemeral,
     u_char *buf, size_t size, nd_str_t *id)
 {
-    int  n;
+    u_char   digits[20], *p;
+    size_t   n;
 
-    n = snprintf((char *) buf, size, "%.*s:%u#%s", ND_STR_ARG(*ip),
-                 (unsigned) port, ephemeral ? "true" : "false");
-    if (n < 0 || (size_t) n >= size) {
+    /* what snprintf("%.*s:%u#%s") makes, without its format walk */
+    n = 0;
+    do {
+        digits[n++] = (u_char) ('0' + port % 10);
+        port /= 10;
+    } while (port && n < sizeof(digits));
+
+    if (ip->len + 1 + n + (ephemeral ? sizeof("#true") : sizeof("#false"))
+        > size)
+    {
         return NULL;
     }
 
+    p = (u_char *) memcpy(buf, ip->data, ip->len) + ip->len;
+    *p++ = ':';
+    while (n) {
+        *p++ = digits[--n];
+    }
+    *p++ = '#';
+    if (ephemeral) {
+        p = (u_char *) memcpy(p, "true", 4) + 4;
+    } else {
+        p = (u_char *) memcpy(p, "false", 5) + 5;
+    }
+    *p = '\0';
+
     id->data = buf;
-    id->len = (size_t) n;
+    id->len = (size_t) (p - buf);
 
     return buf;
 }
@@ -1264,17 +1305,18 @@ nd_naming_register_ipport(nd_naming_conf_t *nf, const nd_naming_ref_t *ref,
         return ND_DECLINED;
     }
 
-    if (nd_naming_instances_admit(nf, s, nd_naming_client_find(nf, &cid), 1,
-                                  err, size)
-        != ND_OK)
-    {
+    c = nd_naming_client_find(nf, &cid);
+
+    if (nd_naming_instances_admit(nf, s, c, 1, err, size) != ND_OK) {
         return ND_BUSY;
     }
 
-    c = nd_naming_client_get(nf, ND_NAMING_CLIENT_IPPORT, &cid,
-                             spec->ephemeral);
     if (c == NULL) {
-        return ND_ERROR;
+        c = nd_naming_client_get(nf, ND_NAMING_CLIENT_IPPORT, &cid,
+                                 spec->ephemeral);
+        if (c == NULL) {
+            return ND_ERROR;
+        }
     }
 
     if (nd_naming_register(nf, c, s, spec, out) != ND_OK) {

@@ -456,6 +456,8 @@ nd_naming_start(nd_cycle_t *cycle)
 
     nf = nd_naming_conf(cycle);
     nf->started = 1;
+    nf->service_watched =
+        nd_event_subscribers(cycle, ND_EV_SERVICE_CHANGED) > 1;
 
     if (nf->push_udp && nd_naming_udp_init(nf) != ND_OK) {
         return ND_ERROR;

@@ -8,13 +8,20 @@
 #include <nd_store_internal.h>
 
 
+static int64_t nd_store_cache_tomb(nd_store_conf_t *scf, const u_char *key,
+    size_t klen);
+static void nd_store_cache_tomb_add(nd_store_conf_t *scf, const u_char *key,
+    size_t klen, int64_t seq);
+
+
 const nd_store_config_t *
 nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     const nd_str_t *group, const nd_str_t *tenant)
 {
-    u_char            buf[1600];
-    size_t            klen;
-    nd_store_conf_t  *scf;
+    u_char                    buf[1600];
+    size_t                    klen;
+    nd_store_conf_t          *scf;
+    const nd_store_config_t  *c;
 
     scf = nd_store_conf(cycle);
 
@@ -24,7 +31,14 @@ nd_store_config_cached(nd_cycle_t *cycle, const nd_str_t *data_id,
     }
     klen = nd_store_group_key(buf, data_id, group, tenant);
 
-    return nd_hash_find(&scf->cache, buf, klen);
+    c = nd_hash_find(&scf->cache, buf, klen);
+
+    if (c == NULL && scf->lazy) {
+        /* not loaded yet is not absent */
+        c = scf->be->miss(cycle, data_id, group, tenant, 0);
+    }
+
+    return c;
 }
 
 
@@ -47,7 +61,9 @@ nd_store_config_by_id(nd_cycle_t *cycle, int64_t id)
         }
     }
 
-    return NULL;
+    /* not loaded yet is not absent (a row written during the load is in
+     * the cache, not in the load's snapshot) */
+    return scf->lazy ? scf->be->miss(cycle, NULL, NULL, NULL, id) : NULL;
 }
 
 
@@ -246,6 +262,14 @@ nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c)
     old_seq = -1;
 
     old = nd_hash_find(&scf->cache, key, klen);
+
+    if (old == NULL && scf->loading && nd_store_cache_tomb(scf, key, klen)
+        >= n->seq)
+    {
+        nd_free(n);                     /* deleted since it was read */
+        return;
+    }
+
     if (old) {
         if (old->seq > n->seq) {
             nd_free(n);                 /* a newer one is cached */
@@ -288,7 +312,96 @@ nd_store_cache_del(nd_store_conf_t *scf, const nd_store_config_t *c,
         nd_hash_del(&scf->cache, buf, klen);
         nd_free(old);
         nd_store_notify(scf, c, seq, 1);
+
+    } else if (old == NULL && scf->lazy
+               && nd_store_cache_tomb(scf, buf, klen) < seq)
+    {
+        /* not loaded yet: a listener may have seen its row (a miss) */
+        nd_store_notify(scf, c, seq, 1);
     }
+
+    if (scf->lazy) {
+        /* its row may still be in a chunk to come */
+        nd_store_cache_tomb_add(scf, buf, klen, seq);
+    }
+}
+
+
+/* tombstones: while the formal rows load, a delete must outlive the row
+ * of a chunk still to come (their sequences are lower than any delete's) */
+
+static int64_t
+nd_store_cache_tomb(nd_store_conf_t *scf, const u_char *key, size_t klen)
+{
+    int64_t  *seq;
+
+    if (scf->tombs.buckets == NULL) {
+        return -1;
+    }
+
+    seq = nd_hash_find(&scf->tombs, key, klen);
+
+    return seq ? *seq : -1;
+}
+
+
+static void
+nd_store_cache_tomb_add(nd_store_conf_t *scf, const u_char *key,
+    size_t klen, int64_t seq)
+{
+    int64_t  *t;
+
+    if (scf->tombs.buckets == NULL
+        && nd_hash_init(&scf->tombs, 64) != ND_OK)
+    {
+        goto failed;
+    }
+
+    t = nd_hash_find(&scf->tombs, key, klen);
+    if (t) {
+        if (*t < seq) {
+            *t = seq;
+        }
+        return;
+    }
+
+    t = nd_alloc(sizeof(int64_t));
+    if (t == NULL) {
+        goto failed;
+    }
+
+    *t = seq;
+    if (nd_hash_add(&scf->tombs, key, klen, t) == ND_OK) {
+        return;
+    }
+
+    nd_free(t);
+
+failed:
+
+    nd_log_error(ND_LOG_CRIT, scf->cycle->log, 0,
+                 "store: no memory for a delete during the cache load");
+}
+
+
+void
+nd_store_cache_tombs_free(nd_store_conf_t *scf)
+{
+    nd_uint_t       i;
+    nd_hash_elt_t  *e;
+
+    if (scf->tombs.buckets == NULL) {
+        return;
+    }
+
+    for (e = nd_hash_first(&scf->tombs, &i); e;
+         e = nd_hash_next(&scf->tombs, e, &i))
+    {
+        nd_free(e->value);
+    }
+
+    nd_hash_free(&scf->tombs);
+    scf->tombs.buckets = NULL;
 }
 
 

@@ -109,6 +109,12 @@ struct nd_store_backend_s {
     nd_int_t           (*available)(nd_cycle_t *cycle);
     void               (*stop)(nd_cycle_t *cycle);
     void               (*exit)(nd_cycle_t *cycle);
+    /* while the cache is still loading (scf->lazy): the formal row of a
+     * key (id 0) or of config_info.id id read from the database and put
+     * into the cache; NULL when the database has none */
+    const nd_store_config_t *(*miss)(nd_cycle_t *cycle,
+        const nd_str_t *data_id, const nd_str_t *group,
+        const nd_str_t *tenant, int64_t id);
 };
 
 typedef struct nd_store_sqlite_s  nd_store_sqlite_t;
@@ -124,6 +130,8 @@ typedef struct {
     nd_msec_t            pg_reconnect_max;
     nd_msec_t            cache_refresh;
     nd_int_t             commit_batch;
+    nd_int_t             load_chunk;        /* rows a loop pass at start */
+    nd_msec_t            load_interval;     /* between chunks (tests) */
     size_t               max_content_size;
     nd_str_t             schema_dir;
     char                 content_error[48];  /* Nacos's words, over max */
@@ -136,6 +144,7 @@ typedef struct {
     nd_store_sqlite_t   *sqlite;
     nd_store_pg_t       *pg;
     nd_hash_t            cache;             /* group key -> config */
+    nd_hash_t            tombs;             /* lazy: deleted key -> seq */
     int64_t              last_seq;          /* highest seen */
     int64_t              sync_seq;          /* every change up to it is
                                                in the cache (refresh) */
@@ -147,6 +156,8 @@ typedef struct {
     nd_metrics_hist_t    commit_latency;    /* writes: submit -> delivered */
     unsigned             schema_explicit:1;
     unsigned             loading:1;         /* no events while loading */
+    unsigned             lazy:1;            /* formal rows still loading:
+                                               a miss asks be->miss */
     unsigned             refreshing:1;
     unsigned             refresh_again:1;   /* asked while refreshing */
     unsigned             committing:1;      /* delivering our own write */
@@ -178,6 +189,8 @@ void nd_store_cache_load(nd_store_conf_t *scf, nd_store_op_t *op);
 void nd_store_cache_put(nd_store_conf_t *scf, const nd_store_config_t *c);
 void nd_store_cache_del(nd_store_conf_t *scf, const nd_store_config_t *c,
     int64_t seq);
+/* the deletes seen while the cache loaded lazily, when it ends */
+void nd_store_cache_tombs_free(nd_store_conf_t *scf);
 /* the cache key of a row: its group key, \x01 gray name for a gray one;
  * dst >= nd_store_gray_key_len() */
 size_t nd_store_cache_key(u_char *dst, const nd_str_t *data_id,

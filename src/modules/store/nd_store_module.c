@@ -31,6 +31,7 @@ static nd_conf_enum_t  nd_store_backends[] = {
 
 static nd_conf_bounds_t  nd_store_pool_bounds = { 1, 64 };
 static nd_conf_bounds_t  nd_store_batch_bounds = { 1, 4096 };
+static nd_conf_bounds_t  nd_store_chunk_bounds = { 0, 1000000 };
 
 
 static nd_command_t  nd_store_commands[] = {
@@ -84,6 +85,16 @@ static nd_command_t  nd_store_commands[] = {
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_store_conf_t, commit_batch),
       &nd_store_batch_bounds },
+
+    { nd_string("load_chunk"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_store_conf_t, load_chunk),
+      &nd_store_chunk_bounds },
+
+    { nd_string("load_interval"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_store_conf_t, load_interval),
+      NULL },
 
     { nd_string("max_content_size"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
@@ -139,6 +150,8 @@ nd_store_create_conf(nd_cycle_t *cycle)
     scf->pg_reconnect_max = ND_CONF_UNSET_MSEC;
     scf->cache_refresh = ND_CONF_UNSET_MSEC;
     scf->commit_batch = ND_CONF_UNSET;
+    scf->load_chunk = ND_CONF_UNSET;
+    scf->load_interval = ND_CONF_UNSET_MSEC;
     scf->max_content_size = ND_CONF_UNSET_SIZE;
     scf->cycle = cycle;
 
@@ -202,6 +215,8 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(scf->pg_reconnect_max, 5000);
     nd_conf_init_msec_value(scf->cache_refresh, 1000);
     nd_conf_init_value(scf->commit_batch, 512);
+    nd_conf_init_value(scf->load_chunk, 512);
+    nd_conf_init_msec_value(scf->load_interval, 0);
     nd_conf_init_size_value(scf->max_content_size, 10 * 1024 * 1024);
 
     if (scf->query_timeout < 100) {
@@ -1015,11 +1030,10 @@ nd_store_queue_done(nd_store_conf_t *scf, nd_store_op_t *op)
 void
 nd_store_submit(nd_store_op_t *op)
 {
-    char              md5[ND_MD5_HEX_LEN + 1];
-    size_t            klen;
-    u_char           *key;
-    nd_store_conf_t    *scf;
-    nd_store_config_t  *c, *row, *cached;
+    char                      md5[ND_MD5_HEX_LEN + 1];
+    nd_store_conf_t          *scf;
+    nd_store_config_t        *c, *row;
+    const nd_store_config_t  *cached;
 
     scf = nd_store_conf(nd_cycle);
 
@@ -1043,14 +1057,9 @@ nd_store_submit(nd_store_op_t *op)
     switch (op->type) {
 
     case ND_STORE_CONFIG_GET:
-        klen = nd_store_group_key_len(&c->data_id, &c->group, &c->tenant);
-        key = nd_pnalloc(op->pool, klen);
-        if (key == NULL) {
-            nd_store_fail(op, 500, "out of memory");
-            break;
-        }
-        klen = nd_store_group_key(key, &c->data_id, &c->group, &c->tenant);
-        cached = nd_hash_find(&scf->cache, key, klen);
+        /* also while the cache loads: a miss then reads the database */
+        cached = nd_store_config_cached(nd_cycle, &c->data_id, &c->group,
+                                        &c->tenant);
         if (cached == NULL) {
             nd_store_fail(op, 404, "config data not exist");
             break;

@@ -218,7 +218,7 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c UNION ALL "
-        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g ORDER BY 18",
+        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
@@ -964,6 +964,9 @@ nd_store_pg_available(nd_cycle_t *cycle)
 
 /* results */
 
+static void nd_store_pg_load_rows(nd_store_conf_t *scf, nd_store_op_t *op,
+    nd_store_row_t *row, int n);
+
 static void
 nd_store_pg_get(void *ctx, int col, nd_str_t *out)
 {
@@ -1027,6 +1030,11 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
     row.get = nd_store_pg_get;
     row.get_int = NULL;
 
+    if (op->type == ND_STORE_CONFIG_LOAD) {
+        nd_store_pg_load_rows(pc->pg->scf, op, &row, n);
+        return;
+    }
+
     for (i = 0; i < n; i++) {
         ctx[1] = (void *) (intptr_t) i;
         if (nd_store_decode_row(op, op->plan_rows[pc->stmt], &row) != ND_OK) {
@@ -1034,6 +1042,36 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
             return;
         }
     }
+}
+
+
+/* the cache load: each row straight from libpq's into its cache entry
+ * (views: one copy, no array of every row in the op); any order, the keys
+ * are unique and one snapshot holds every change up to its highest */
+static void
+nd_store_pg_load_rows(nd_store_conf_t *scf, nd_store_op_t *op,
+    nd_store_row_t *row, int n)
+{
+    int     i;
+    void  **ctx;
+
+    ctx = row->ctx;
+    op->views = 1;
+    scf->loading = 1;
+
+    for (i = 0; i < n; i++) {
+        ctx[1] = (void *) (intptr_t) i;
+        op->rows.nelts = 0;
+        if (nd_store_decode_row(op, ND_STORE_ROWS_CONFIG, row) != ND_OK) {
+            nd_store_fail(op, 500, "out of memory");
+            break;
+        }
+        nd_store_cache_load(scf, op);
+        op->total++;
+    }
+
+    op->rows.nelts = 0;
+    scf->loading = 0;
 }
 
 
@@ -1180,7 +1218,7 @@ nd_store_pg_loaded(nd_store_op_t *op)
     pg->loaded = 1;
     nd_log_error(ND_LOG_INFO, pg->cycle->log, 0,
                  "pg: %lu configs loaded, change sequence %lld",
-                 (unsigned long) op->rows.nelts,
+                 (unsigned long) op->total,
                  (long long) pg->scf->last_seq);
     nd_module_ready(pg->cycle, &nd_store_module);
 

@@ -106,5 +106,63 @@ main(void)
         loadb_same(deep, 0, "2049 nested arrays refused");
     }
 
+    {
+        /* nd_json_fields: views of the members, or declined */
+        nd_uint_t         n;
+        nd_json_field_t   f[4], *v;
+        const char       *reg = " {\"ip\" : \"10.0.0.1\", \"port\":8080,"
+                                "\"w\":1.5,\"ok\":true,\"m\":{\"k\":[1,{}]},"
+                                "\"z\":null} ";
+
+        ok(nd_json_fields((u_char *) reg, strlen(reg), f, 4, &n)
+           == ND_DECLINED, "fields: more members than room declined");
+        {
+            nd_json_field_t  g[8];
+
+            ok(nd_json_fields((u_char *) reg, strlen(reg), g, 8, &n) == ND_OK
+               && n == 7, "fields: six members and m's one");
+            v = nd_json_field(g, n, NULL, "ip");
+            ok(v && v->type == ND_JSON_F_STRING
+               && nd_str_eq(&v->value, "10.0.0.1"), "fields: a string");
+            v = nd_json_field(g, n, NULL, "port");
+            ok(v && v->type == ND_JSON_F_INTEGER
+               && nd_json_field_int(v) == 8080, "fields: an integer");
+            v = nd_json_field(g, n, NULL, "w");
+            ok(v && v->type == ND_JSON_F_REAL
+               && nd_json_field_real(v) == 1.5, "fields: a real");
+            v = nd_json_field(g, n, NULL, "m");
+            ok(v && v->type == ND_JSON_F_OBJECT && v->size == 1
+               && nd_str_eq(&v->value, "{\"k\":[1,{}]}"),
+               "fields: an object, its text");
+            ok(nd_json_field(g, n, NULL, "ok")->type == ND_JSON_F_TRUE
+               && nd_json_field(g, n, NULL, "z")->type == ND_JSON_F_NULL
+               && nd_json_field(g, n, NULL, "q") == NULL, "fields: literals");
+            ok(nd_json_field(g, n, NULL, "k") == NULL
+               && nd_json_field(g, n, v, "k")->type == ND_JSON_F_ARRAY
+               && nd_json_field(g, n, v, "k")->size == 2,
+               "fields: a member of a member");
+        }
+
+#define fields_declined(text, what)                                           \
+        ok(nd_json_fields((u_char *) text, strlen(text), f, 4, &n)            \
+           == ND_DECLINED, what)
+
+        fields_declined("{\"a\":\"\\u0041\"}", "fields: an escape declined");
+        fields_declined("{\"a\":1,\"a\":2}", "fields: a duplicate declined");
+        fields_declined("{\"a\":{\"b\":1,\"b\":1}}",
+                        "fields: a nested duplicate declined");
+        fields_declined("{\"a\":1e3}", "fields: an exponent declined");
+        fields_declined("{\"a\":1234567890123456789}",
+                        "fields: 19 digits declined");
+        fields_declined("{\"a\":[[[[[[[[[1]]]]]]]]]}",
+                        "fields: deep nesting declined");
+        fields_declined("[1]", "fields: an array declined");
+        fields_declined("{\"a\":1", "fields: a cut object declined");
+        fields_declined("{\"a\":1} x", "fields: trailing bytes declined");
+        fields_declined("{\"a\":\"\x01\"}", "fields: a control byte declined");
+        ok(nd_json_fields((u_char *) "{}", 2, f, 0, &n) == ND_OK && n == 0,
+           "fields: an empty object");
+    }
+
     return done_testing();
 }
