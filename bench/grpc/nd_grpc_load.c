@@ -74,6 +74,15 @@
  *                                     (default 1024), attached to lease
  *                                     ID `lease` when given; no Nacos
  *                                     handshake
+ *   nd_grpc_load -p PORT -W KEY -c N [-k changes]
+ *                                     etcd v3 watch fan-out (the peer of
+ *                                     -F -C): every connection opens an
+ *                                     etcdserverpb.Watch/Watch bi-stream
+ *                                     watching KEY; connection 0 puts a
+ *                                     new value of KEY per change; prints
+ *                                     the time from the Put sent to the
+ *                                     last watcher's event carrying that
+ *                                     value (the "fanout" line of -F)
  *   -n calls (any unary mode)         stop after that many calls in all
  *                                     (loading N entries), or at -t
  *   -X PID (-F)                       print the CPU time of process PID
@@ -165,6 +174,7 @@ static double       burst_final;     /* when the final state came */
 static const char  *etcd_prefix;     /* -E: etcd KV/Put calls */
 static size_t       etcd_vlen = 1024;/* -v */
 static uint64_t     etcd_lease;      /* -L */
+static const char  *etcd_watch;      /* -W: the watched key */
 static long         max_calls;       /* -n: 0 = until -t */
 static long         counter_wrap;    /* -M: %n counts 0 .. M-1 again and
                                         again (0: never) */
@@ -261,29 +271,73 @@ frame(const char *type, const char *json, size_t *len)
 
 
 /* 5-byte gRPC prefix + etcdserverpb.PutRequest { key(1) value(2)
- * lease(3) } */
+ * lease(3) }, the value vlen bytes of value, or of 'x' when NULL */
 static uint8_t *
-etcd_put_frame(long n, size_t *len)
+etcd_kv_frame(const char *key, const char *value, size_t vlen,
+    uint64_t lease, size_t *len)
 {
-    char      key[128];
-    size_t    kl;
+    size_t    kl = strlen(key);
     uint8_t  *buf, *p;
 
-    kl = (size_t) snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
-    buf = malloc(5 + 12 + kl + 12 + etcd_vlen + 12);
+    buf = malloc(5 + 12 + kl + 12 + vlen + 12);
     p = buf + 5;
     *p++ = (1 << 3) | 2;
     p += varint(p, kl);
     memcpy(p, key, kl);
     p += kl;
     *p++ = (2 << 3) | 2;
-    p += varint(p, etcd_vlen);
-    memset(p, 'x', etcd_vlen);
-    p += etcd_vlen;
-    if (etcd_lease) {
-        *p++ = (3 << 3) | 0;
-        p += varint(p, etcd_lease);
+    p += varint(p, vlen);
+    if (value) {
+        memcpy(p, value, vlen);
+    } else {
+        memset(p, 'x', vlen);
     }
+    p += vlen;
+    if (lease) {
+        *p++ = (3 << 3) | 0;
+        p += varint(p, lease);
+    }
+
+    *len = prefix(buf, p);
+    return buf;
+}
+
+
+/* the Put of the timed calls: key PREFIX<n> */
+static uint8_t *
+etcd_put_frame(long n, size_t *len)
+{
+    char  key[128];
+
+    snprintf(key, sizeof(key), "%s%ld", etcd_prefix, n);
+    return etcd_kv_frame(key, NULL, etcd_vlen, etcd_lease, len);
+}
+
+
+/* WatchRequest { create_request(1) WatchCreateRequest { key(1) } } */
+static uint8_t *
+etcd_watch_frame(const char *key, size_t *len)
+{
+    size_t    kl = strlen(key), n;
+    uint8_t   inner[256], *buf, *p;
+
+    if (kl > sizeof(inner) - 16) {
+        fprintf(stderr, "-W: the key is too long\n");
+        exit(2);
+    }
+
+    n = 0;
+    inner[n++] = (1 << 3) | 2;
+    n += varint(inner + n, kl);
+    memcpy(inner + n, key, kl);
+    n += kl;
+
+    buf = malloc(5 + 12 + n);
+    p = buf + 5;
+    *p++ = (1 << 3) | 2;
+    p += varint(p, n);
+    memcpy(p, inner, n);
+    p += n;
 
     *len = prefix(buf, p);
     return buf;
@@ -353,6 +407,41 @@ pb_field(const uint8_t *p, size_t len, unsigned want, size_t *flen)
 
 /* a server push on the bi-stream: answer it as the SDK does, and note
  * whether it carries the change being waited for */
+static const uint8_t *pb_field(const uint8_t *p, size_t len, unsigned want,
+    size_t *flen);
+
+
+/* a WatchResponse: the first one says the watch is created; later ones
+ * carry events(11) { kv(2) { value(5) } } */
+static void
+on_watch(conn_t *c, const uint8_t *msg, size_t len)
+{
+    size_t          el, kl, vl, off;
+    const uint8_t  *ev, *kv, *val;
+
+    if (!c->acked) {
+        c->acked = 1;
+        done_calls++;
+    }
+
+    /* each event is one field 11; look at every one */
+    for (off = 0; off < len; off += (size_t) (ev - (msg + off)) + el) {
+        ev = pb_field(msg + off, len - off, 11, &el);
+        if (ev == NULL) {
+            break;
+        }
+        kv = pb_field(ev, el, 2, &kl);
+        val = kv ? pb_field(kv, kl, 5, &vl) : NULL;
+        if (fan_change && val && vl == strlen(fan_marker)
+            && memcmp(val, fan_marker, vl) == 0 && c->seen < fan_change)
+        {
+            c->seen = fan_change;
+            fan_left--;
+        }
+    }
+}
+
+
 static void
 on_push(conn_t *c, const uint8_t *msg, size_t len)
 {
@@ -480,7 +569,11 @@ on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
         n = (size_t) c->in[off + 1] << 24 | (size_t) c->in[off + 2] << 16
             | (size_t) c->in[off + 3] << 8 | c->in[off + 4];
         if (c->inlen - off < 5 + n) break;
-        on_push(c, c->in + off + 5, n);
+        if (etcd_watch) {
+            on_watch(c, c->in + off + 5, n);
+        } else {
+            on_push(c, c->in + off + 5, n);
+        }
     }
     memmove(c->in, c->in + off, c->inlen - off);
     c->inlen -= off;
@@ -883,9 +976,17 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
                  "\"subscribe\":true,\"clusters\":\"\"}", fan_service);
     }
     for (i = 0; i < n; i++) {
-        submit(cs[i], "/Request/request", fan_config
-               ? "ConfigBatchListenRequest" : "SubscribeServiceRequest",
-               body, 0);
+        if (etcd_watch) {
+            uint8_t  *out;
+            size_t    olen;
+
+            out = etcd_watch_frame(etcd_watch, &olen);
+            submit_frame(cs[i], "/etcdserverpb.Watch/Watch", out, olen, 1);
+        } else {
+            submit(cs[i], "/Request/request", fan_config
+                   ? "ConfigBatchListenRequest" : "SubscribeServiceRequest",
+                   body, 0);
+        }
         if (io(cs[i]) < 0) {
             return 1;
         }
@@ -899,8 +1000,8 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     for (i = 0; i < n; i++) {
         cs[i]->seen = 0;                /* count from the first change */
     }
-    printf("%d connections %s %s\n", n,
-           fan_config ? "listen to config" : "subscribed to", fan_service);
+    printf("%d connections %s %s\n", n, etcd_watch ? "watch"
+           : fan_config ? "listen to config" : "subscribed to", fan_service);
 
     lat_ms = calloc((size_t) changes, sizeof(double));
     fan_dirty = calloc((size_t) n, sizeof(conn_t *));
@@ -950,8 +1051,18 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         from = fan_nlat;
         t_sent = now();
         fan_sent = t_sent;
-        submit(cs[0], "/Request/request", fan_config
-               ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
+        if (etcd_watch) {
+            uint8_t  *out;
+            size_t    olen;
+
+            snprintf(fan_marker, sizeof(fan_marker), "change-%d", k);
+            out = etcd_kv_frame(etcd_watch, fan_marker, strlen(fan_marker),
+                                0, &olen);
+            submit_frame(cs[0], "/etcdserverpb.KV/Put", out, olen, 0);
+        } else {
+            submit(cs[0], "/Request/request", fan_config
+                   ? "ConfigPublishRequest" : "InstanceRequest", body, 0);
+        }
         flush_out(cs[0]);
 
         t_ack = 0;
@@ -1277,7 +1388,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:X:M:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1304,6 +1415,7 @@ main(int argc, char **argv)
         case 'E': etcd_prefix = optarg; no_setup = 1; break;
         case 'v': etcd_vlen = (size_t) atol(optarg); break;
         case 'L': etcd_lease = strtoull(optarg, NULL, 0); break;
+        case 'W': etcd_watch = fan_service = optarg; no_setup = 1; break;
         case 'n': max_calls = atol(optarg); break;
         case 'X': cpu_pid = atoi(optarg); break;
         case 'M': counter_wrap = atol(optarg); break;

@@ -315,3 +315,86 @@ CREATE TABLE nd_auth_secret (
     name                varchar(64) COLLATE "C" PRIMARY KEY,
     value               text NOT NULL
 );
+
+-- version 4
+-- nd_config_publish with less work a call (issue 24): the sequence row is
+-- locked by the UPDATE that takes the next number (was a SELECT FOR
+-- UPDATE first, then the UPDATE: a second tuple lock and WAL record each
+-- publish; a refused CAS gives the number back), the history row of an
+-- insert is written from the parameters (was read back from config_info),
+-- and a new row deletes no tag rows (a new id has none).
+CREATE OR REPLACE FUNCTION nd_config_publish(p_data_id text, p_group text,
+    p_tenant text, p_content text, p_md5 text, p_now bigint,
+    p_src_user text, p_src_ip text, p_app text, p_desc text, p_use text,
+    p_effect text, p_type text, p_schema text, p_edk text, p_cas boolean,
+    p_cas_md5 text, p_tags text,
+    OUT o_status int, OUT o_seq bigint, OUT o_id bigint,
+    OUT o_created bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    old_md5  text;
+BEGIN
+    UPDATE nd_change_seq SET seq = seq + 1 WHERE id = 1
+    RETURNING seq INTO o_seq;
+
+    SELECT c.id, c.md5, c.gmt_create INTO o_id, old_md5, o_created
+      FROM config_info c
+     WHERE c.data_id = p_data_id AND c.group_id = p_group
+       AND c.tenant_id = p_tenant;
+
+    IF o_id IS NOT NULL AND p_cas
+       AND NOT (old_md5 IS NULL OR old_md5 = '' OR old_md5 = p_cas_md5)
+    THEN
+        UPDATE nd_change_seq SET seq = seq - 1 WHERE id = 1;
+        o_status := 1;
+        o_seq := 0;
+        RETURN;
+    END IF;
+
+    IF o_id IS NOT NULL THEN
+        INSERT INTO his_config_info (id, data_id, group_id, tenant_id,
+            app_name, content, md5, gmt_create, gmt_modified, src_user,
+            src_ip, op_type, encrypted_data_key, change_seq)
+        SELECT id, data_id, group_id, tenant_id, app_name, content, md5,
+               gmt_create, p_now, p_src_user, p_src_ip, 'U',
+               encrypted_data_key, o_seq
+          FROM config_info WHERE id = o_id;
+
+        UPDATE config_info SET content = p_content, md5 = p_md5,
+               gmt_modified = p_now, src_user = p_src_user,
+               src_ip = p_src_ip, app_name = p_app, c_desc = p_desc,
+               c_use = p_use, effect = p_effect, type = p_type,
+               c_schema = p_schema, encrypted_data_key = p_edk,
+               change_seq = o_seq
+         WHERE id = o_id;
+
+        DELETE FROM config_tags_relation WHERE id = o_id;
+    ELSE
+        INSERT INTO config_info (data_id, group_id, tenant_id, content, md5,
+            gmt_create, gmt_modified, src_user, src_ip, app_name, c_desc,
+            c_use, effect, type, c_schema, encrypted_data_key, change_seq)
+        VALUES (p_data_id, p_group, p_tenant, p_content, p_md5, p_now, p_now,
+            p_src_user, p_src_ip, p_app, p_desc, p_use, p_effect, p_type,
+            p_schema, p_edk, o_seq)
+        RETURNING id INTO o_id;
+
+        o_created := p_now;
+
+        INSERT INTO his_config_info (id, data_id, group_id, tenant_id,
+            app_name, content, md5, gmt_create, gmt_modified, src_user,
+            src_ip, op_type, encrypted_data_key, change_seq)
+        VALUES (o_id, p_data_id, p_group, p_tenant, p_app, p_content, p_md5,
+            p_now, p_now, p_src_user, p_src_ip, 'I', p_edk, o_seq);
+    END IF;
+
+    IF p_tags <> '' THEN
+        INSERT INTO config_tags_relation (id, tag_name, tag_type, data_id,
+            group_id, tenant_id)
+        SELECT DISTINCT o_id, t, '', p_data_id, p_group, p_tenant
+          FROM unnest(string_to_array(p_tags, ',')) AS t
+         WHERE t <> '';
+    END IF;
+
+    o_status := 0;
+END
+$$;

@@ -170,6 +170,11 @@ typedef struct {
 extern nd_store_backend_t  nd_store_sqlite_backend;
 extern nd_store_backend_t  nd_store_pg_backend;
 
+/* nd_store_sqlite_vfs.c: a VFS over SQLite's default one that writes a
+ * commit's WAL frames with one pwrite() */
+struct sqlite3_vfs;
+nd_int_t nd_store_sqlite_vfs_init(struct sqlite3_vfs *vfs, const char *name);
+
 /* module side, for the backends */
 void nd_store_complete(nd_store_op_t *op);
 /* the operation changes the database (both backends batch these) */

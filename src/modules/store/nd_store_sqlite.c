@@ -2,23 +2,26 @@
  * The sqlite backend: one database file (WAL, synchronous=FULL) owned by
  * one writer thread.  The loop queues operations under a mutex; the thread
  * takes everything queued, runs consecutive writes in one transaction
- * (each in its own savepoint, so one failing write does not change the
- * others' outcome: group commit), and hands the finished operations back
- * with ev_async.  Only the thread touches its connection once the loop
- * runs; it never logs and never touches the loop.  The loop thread has a
- * second, read-only connection while the config cache loads (warm start).
+ * (a failing write is taken out and the others run again, so it does
+ * not change their outcome: group commit), and hands the finished
+ * operations back with ev_async.  Only the thread touches its connection
+ * once the loop runs; it never logs and never touches the loop.  The loop
+ * thread has a second, read-only connection while the config cache loads
+ * (warm start).
  */
 #include <nd_store_internal.h>
 #include <pthread.h>
 #include <sqlite3.h>
 
 typedef enum {
-    ND_SQLITE_SEQ_NEXT = 0,
+    ND_SQLITE_SEQ_GET = 0,
+    ND_SQLITE_SEQ_SET,
     ND_SQLITE_CFG_FIND,
     ND_SQLITE_CFG_INSERT,
     ND_SQLITE_CFG_UPDATE,
     ND_SQLITE_CFG_DELETE,
     ND_SQLITE_HIS_FROM_ROW,
+    ND_SQLITE_HIS_INSERT,
     ND_SQLITE_TAGS_DELETE,
     ND_SQLITE_TAG_INSERT,
     ND_SQLITE_GRAY_FIND,
@@ -29,9 +32,6 @@ typedef enum {
     ND_SQLITE_BEGIN,
     ND_SQLITE_COMMIT,
     ND_SQLITE_ROLLBACK,
-    ND_SQLITE_SAVEPOINT,
-    ND_SQLITE_RELEASE,
-    ND_SQLITE_ROLLBACK_TO,
     ND_SQLITE_X_N
 } nd_sqlite_x_e;
 
@@ -49,6 +49,7 @@ typedef enum {
 
 struct nd_store_sqlite_s {
     sqlite3             *db;
+    sqlite3_vfs          vfs;           /* nd_store_sqlite_vfs.c */
     sqlite3_stmt        *stmts[ND_STORE_SQL_N];
     sqlite3_stmt        *x[ND_SQLITE_X_N];
 
@@ -61,6 +62,8 @@ struct nd_store_sqlite_s {
     struct ev_loop      *loop;
     nd_uint_t            batch_max;
     nd_store_conf_t     *scf;
+    int64_t              seq;           /* the change sequence in the open
+                                         * write transaction */
     int                  quit;
     unsigned             running:1;
 
@@ -277,8 +280,14 @@ static const char  *nd_store_sqlite_l_sql[ND_SQLITE_L_N] = {
 
 static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
 
-    [ND_SQLITE_SEQ_NEXT] =
-        "UPDATE nd_change_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+    /* the sequence is read once a write transaction and written back
+     * once before its commit (no RETURNING: SQLite collects returned rows
+     * in an ephemeral table, a b-tree opened and zeroed for each call) */
+    [ND_SQLITE_SEQ_GET] =
+        "SELECT seq FROM nd_change_seq WHERE id = 1",
+
+    [ND_SQLITE_SEQ_SET] =
+        "UPDATE nd_change_seq SET seq = ?1 WHERE id = 1",
 
     [ND_SQLITE_CFG_FIND] =
         "SELECT id, md5, gmt_create FROM config_info "
@@ -289,7 +298,7 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
         "md5, gmt_create, gmt_modified, src_user, src_ip, app_name, c_desc, "
         "c_use, effect, type, c_schema, encrypted_data_key, change_seq) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-        "?14, ?15, ?16) RETURNING id",
+        "?14, ?15, ?16)",
 
     [ND_SQLITE_CFG_UPDATE] =
         "UPDATE config_info SET content = ?2, md5 = ?3, gmt_modified = ?4, "
@@ -308,6 +317,14 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
         "gmt_create, ?2, ?3, ?4, ?5, encrypted_data_key, ?6 "
         "FROM config_info WHERE id = ?1",
 
+    /* the history row of an insert, from the values just inserted (not
+     * read back from the row: a seek and a copy of the content less) */
+    [ND_SQLITE_HIS_INSERT] =
+        "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "
+        "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "
+        "op_type, encrypted_data_key, change_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10, 'I', ?11, ?12)",
+
     [ND_SQLITE_TAGS_DELETE] =
         "DELETE FROM config_tags_relation WHERE id = ?1",
 
@@ -324,8 +341,8 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
         "INSERT INTO config_info_gray (data_id, group_id, tenant_id, "
         "gray_name, gray_rule, content, md5, app_name, src_user, src_ip, "
         "gmt_create, gmt_modified, encrypted_data_key, change_seq) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13) "
-        "RETURNING id",
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, "
+        "?13)",
 
     [ND_SQLITE_GRAY_UPDATE] =
         "UPDATE config_info_gray SET gray_rule = ?2, content = ?3, md5 = ?4, "
@@ -348,9 +365,6 @@ static const char  *nd_store_sqlite_x_sql[ND_SQLITE_X_N] = {
     [ND_SQLITE_BEGIN] = "BEGIN IMMEDIATE",
     [ND_SQLITE_COMMIT] = "COMMIT",
     [ND_SQLITE_ROLLBACK] = "ROLLBACK",
-    [ND_SQLITE_SAVEPOINT] = "SAVEPOINT nd_op",
-    [ND_SQLITE_RELEASE] = "RELEASE nd_op",
-    [ND_SQLITE_ROLLBACK_TO] = "ROLLBACK TO nd_op",
 };
 
 
@@ -531,16 +545,15 @@ nd_store_sqlite_step_int(sqlite3_stmt *st, int64_t *out)
 }
 
 
+/* the next change sequence of the open write transaction (read at its
+ * BEGIN, written back before its COMMIT; the writer thread is the only
+ * writer of the file) */
 static int
 nd_store_sqlite_next_seq(nd_store_sqlite_t *sq, int64_t *seq)
 {
-    sqlite3_stmt  *st;
+    *seq = ++sq->seq;
 
-    st = sq->x[ND_SQLITE_SEQ_NEXT];
-    sqlite3_reset(st);
-    *seq = 0;
-
-    return nd_store_sqlite_step_int(st, seq);
+    return SQLITE_OK;
 }
 
 
@@ -730,18 +743,39 @@ nd_store_sqlite_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
         nd_store_sqlite_bt(st, 14, &c->schema);
         nd_store_sqlite_bt(st, 15, &c->encrypted_data_key);
         sqlite3_bind_int64(st, 16, op->seq);
-        rc = nd_store_sqlite_step_int(st, &id);
+        rc = nd_store_sqlite_step_int(st, NULL);
         if (rc != SQLITE_OK) {
             return rc;
         }
+        id = sqlite3_last_insert_rowid(sq->db);
 
         /* history of an insert: the new row (Nacos: op I) */
-        rc = nd_store_sqlite_history(sq, op, id, "I");
+        st = sq->x[ND_SQLITE_HIS_INSERT];
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, id);
+        nd_store_sqlite_bt(st, 2, &c->data_id);
+        nd_store_sqlite_bt(st, 3, &c->group);
+        nd_store_sqlite_bt(st, 4, &c->tenant);
+        nd_store_sqlite_bt(st, 5, &c->app_name);
+        nd_store_sqlite_bt(st, 6, &c->content);
+        nd_store_sqlite_bt(st, 7, &c->md5);
+        sqlite3_bind_int64(st, 8, c->gmt_modified);
+        nd_store_sqlite_bt(st, 9, &c->src_user);
+        nd_store_sqlite_bt(st, 10, &c->src_ip);
+        nd_store_sqlite_bt(st, 11, &c->encrypted_data_key);
+        sqlite3_bind_int64(st, 12, op->seq);
+        rc = nd_store_sqlite_step_int(st, NULL);
         if (rc != SQLITE_OK) {
             return rc;
         }
 
         c->gmt_create = c->gmt_modified;
+
+        if (c->tags.len == 0) {
+            /* a new id (AUTOINCREMENT: never reused) has no tag rows */
+            c->id = id;
+            return SQLITE_OK;
+        }
     }
 
     c->id = id;
@@ -923,10 +957,11 @@ nd_store_sqlite_gray_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
         sqlite3_bind_int64(st, 11, c->gmt_modified);
         nd_store_sqlite_bt(st, 12, &c->encrypted_data_key);
         sqlite3_bind_int64(st, 13, op->seq);
-        rc = nd_store_sqlite_step_int(st, &id);
+        rc = nd_store_sqlite_step_int(st, NULL);
         if (rc != SQLITE_OK) {
             return rc;
         }
+        id = sqlite3_last_insert_rowid(sq->db);
 
         rc = nd_store_sqlite_gray_history(sq, op, id, "I");
         if (rc != SQLITE_OK) {
@@ -1021,15 +1056,74 @@ nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
 }
 
 
-/* consecutive writes: one transaction, one savepoint each */
+/* the change sequence as the transaction begins */
+static int
+nd_store_sqlite_seq_get(nd_store_sqlite_t *sq)
+{
+    int            rc;
+    sqlite3_stmt  *st;
+
+    st = sq->x[ND_SQLITE_SEQ_GET];
+    sqlite3_reset(st);
+    sq->seq = -1;
+
+    rc = nd_store_sqlite_step_int(st, &sq->seq);
+    if (rc == SQLITE_OK && sq->seq < 0) {
+        /* the schema makes the row; without it there is no sequence */
+        return SQLITE_CORRUPT;
+    }
+
+    return rc;
+}
+
+
+/* the change sequence as the transaction ends, when writes took any */
+static int
+nd_store_sqlite_seq_set(nd_store_sqlite_t *sq, int64_t first)
+{
+    sqlite3_stmt  *st;
+
+    if (sq->seq == first) {
+        return SQLITE_OK;
+    }
+
+    st = sq->x[ND_SQLITE_SEQ_SET];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, sq->seq);
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
+/*
+ * consecutive writes: one transaction.  A write that fails rolls the
+ * transaction back; the writes before it run again in a new one, the
+ * failed one is answered with its error, and the rest go on in another:
+ * group commit does not change outcomes.  (A savepoint per write did the
+ * same, but made SQLite copy every page a write touched that was already
+ * dirty into the statement journal, spilled to a temporary file past 64
+ * KB: for a failure that validated input next to never meets.)
+ */
 static void
 nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
     nd_uint_t n)
 {
     int        rc;
+    int64_t    first;
     nd_uint_t  i;
 
+    if (n == 0) {
+        return;
+    }
+
     rc = nd_store_sqlite_x(sq, ND_SQLITE_BEGIN);
+    if (rc == SQLITE_OK) {
+        rc = nd_store_sqlite_seq_get(sq);
+        if (rc != SQLITE_OK) {
+            nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
+        }
+    }
+
     if (rc != SQLITE_OK) {
         for (i = 0; i < n; i++) {
             nd_store_sqlite_error(sq, ops[i], rc);
@@ -1037,45 +1131,33 @@ nd_store_sqlite_write_group(nd_store_sqlite_t *sq, nd_store_op_t **ops,
         return;
     }
 
-    /* one write alone: its failure rolls back the whole transaction, the
-     * same outcome without the savepoint's two statements */
-    if (n == 1) {
-        rc = nd_store_sqlite_run(sq, ops[0]);
-
-        if (rc != SQLITE_OK) {
-            nd_store_sqlite_error(sq, ops[0], rc);
-            ops[0]->seq = 0;
-            if (!sqlite3_get_autocommit(sq->db)) {
-                nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
-            }
-            return;
-        }
-
-        goto commit;
-    }
+    first = sq->seq;
 
     for (i = 0; i < n; i++) {
-        if (nd_store_sqlite_x(sq, ND_SQLITE_SAVEPOINT) != SQLITE_OK) {
-            nd_store_sqlite_error(sq, ops[i], SQLITE_ERROR);
-            continue;
-        }
-
         rc = nd_store_sqlite_run(sq, ops[i]);
-
         if (rc != SQLITE_OK) {
-            nd_store_sqlite_error(sq, ops[i], rc);
-            ops[i]->seq = 0;
-            nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK_TO);
+            break;
         }
-
-        nd_store_sqlite_x(sq, ND_SQLITE_RELEASE);
     }
 
-commit:
+    if (i < n) {
+        nd_store_sqlite_error(sq, ops[i], rc);
+        ops[i]->seq = 0;
+        if (!sqlite3_get_autocommit(sq->db)) {
+            nd_store_sqlite_x(sq, ND_SQLITE_ROLLBACK);
+        }
 
-    rc = nd_store_sqlite_x(sq, ND_SQLITE_COMMIT);
-    if (rc == SQLITE_OK) {
+        nd_store_sqlite_write_group(sq, ops, i);
+        nd_store_sqlite_write_group(sq, ops + i + 1, n - i - 1);
         return;
+    }
+
+    rc = nd_store_sqlite_seq_set(sq, first);
+    if (rc == SQLITE_OK) {
+        rc = nd_store_sqlite_x(sq, ND_SQLITE_COMMIT);
+        if (rc == SQLITE_OK) {
+            return;
+        }
     }
 
     /* nothing of the group is committed: every op failed */
@@ -1713,9 +1795,15 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
      * per allocation (refused once SQLite is initialized: harmless) */
     (void) sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
+    if (nd_store_sqlite_vfs_init(&sq->vfs, "nd-wal") != ND_OK) {
+        nd_log_error(ND_LOG_EMERG, cycle->log, 0,
+                     "sqlite: cannot register the WAL VFS");
+        return ND_ERROR;
+    }
+
     rc = sqlite3_open_v2(scf->sqlite_path_z, &sq->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                         | SQLITE_OPEN_NOMUTEX, NULL);
+                         | SQLITE_OPEN_NOMUTEX, sq->vfs.zName);
     if (rc != SQLITE_OK) {
         nd_log_error(ND_LOG_EMERG, cycle->log, 0,
                      "sqlite: cannot open \"%s\": %s", scf->sqlite_path_z,
@@ -1874,5 +1962,10 @@ nd_store_sqlite_exit(nd_cycle_t *cycle)
     if (sq->db) {
         sqlite3_close(sq->db);
         sq->db = NULL;
+    }
+
+    if (sq->vfs.zName) {
+        sqlite3_vfs_unregister(&sq->vfs);
+        sq->vfs.zName = NULL;
     }
 }
