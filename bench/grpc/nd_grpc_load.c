@@ -1388,7 +1388,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:M:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
