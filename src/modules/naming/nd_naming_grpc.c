@@ -9,8 +9,9 @@
  * services are pushed the change).  A connection publishes one set of
  * instances per service: a register or a batch register replaces it.
  *
- * Pushes: the module's push scheduler calls nd_naming_grpc_push for each
- * subscriber with the shared ServiceInfo of its clusters; the request
+ * Pushes (nd_naming_grpc_push.c): the push scheduler calls
+ * nd_naming_grpc_push for each subscriber with the shared ServiceInfo of
+ * its clusters; the request
  * text built from it is serialized once per round into a refcounted
  * block that every subscriber's queue of that round references
  * (nd_grpc_push_shared: only the message head and the requestId are
@@ -24,30 +25,9 @@
 
 #if (ND_WITH_GRPC)
 
-#include <nd_grpc.h>
-
-#define ND_NAMING_GRPC_RETRIES      3
-#define ND_NAMING_GRPC_RETRY_DELAY  1000
+#include <nd_naming_grpc.h>
 
 static const char  nd_naming_grpc_server_error[] = "server error";
-
-/* per subscriber push state: sub->push_data */
-typedef struct {
-    nd_queue_t              link;           /* grpc->pushers */
-    nd_naming_sub_t        *sub;            /* NULL: orphan, freed when the
-                                               last answer arrives */
-    nd_naming_conf_t       *nf;
-    nd_timer_t              timer;          /* first push, retries */
-    uint32_t                gen;            /* of the newest push sent */
-    uint16_t                inflight;
-    uint8_t                 retries;
-} nd_naming_gpush_t;
-
-/* one push in flight: its answer must know whether it is the newest */
-typedef struct {
-    nd_naming_gpush_t      *gp;
-    uint32_t                gen;
-} nd_naming_gticket_t;
 
 /* how often the clients of moved connections are looked at */
 #define ND_NAMING_MOVED_CHECK  250
@@ -59,15 +39,6 @@ typedef struct {
     size_t                  len;
     char                    id[];
 } nd_naming_gmoved_t;
-
-typedef struct {
-    nd_queue_t              moved;          /* nd_naming_gmoved_t, by at */
-    nd_timer_t              moved_timer;
-    nd_queue_t              pushers;        /* nd_naming_gpush_t */
-    nd_shared_t            *info_body;      /* what req was built from */
-    nd_shared_t            *req;            /* NotifySubscriberRequest */
-    nd_msec_t               info_at;        /* its lastRefTime */
-} nd_naming_grpc_t;
 
 /* what an Instance says that spec does not hold as such */
 typedef struct {
@@ -95,10 +66,6 @@ static nd_int_t nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body);
 static void nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
-static void nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
-    nd_shared_t *body, size_t ref_time_pos);
-static void nd_naming_grpc_forget(nd_naming_conf_t *nf,
-    nd_naming_sub_t *sub);
 static void nd_naming_grpc_moved_timer(nd_timer_t *t);
 static void nd_naming_grpc_release_moved(nd_naming_conf_t *nf, int all);
 
@@ -150,7 +117,7 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
 }
 
 
-static void
+void
 nd_naming_grpc_info_clear(nd_naming_grpc_t *ng)
 {
     if (ng->info_body) {
@@ -1277,236 +1244,7 @@ nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body)
 }
 
 
-/* ---- subscriptions and pushes -------------------------------------------- */
-
-static void nd_naming_grpc_timer(nd_timer_t *t);
-
-
-static nd_naming_gpush_t *
-nd_naming_grpc_pusher(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
-{
-    nd_naming_grpc_t   *ng;
-    nd_naming_gpush_t  *gp;
-
-    if (sub->push_data) {
-        return sub->push_data;
-    }
-
-    gp = nd_calloc(sizeof(nd_naming_gpush_t));
-    if (gp == NULL) {
-        return NULL;
-    }
-
-    ng = nf->grpc;
-    gp->sub = sub;
-    gp->nf = nf;
-    nd_timer_init(&gp->timer, "naming grpc push", nd_naming_grpc_timer, gp);
-    nd_queue_insert_tail(&ng->pushers, &gp->link);
-    sub->push_data = gp;
-
-    return gp;
-}
-
-
-static void
-nd_naming_grpc_forget(nd_naming_conf_t *nf, nd_naming_sub_t *sub)
-{
-    nd_naming_gpush_t  *gp;
-
-    gp = sub->push_data;
-    if (gp == NULL) {
-        return;
-    }
-
-    sub->push_data = NULL;
-    gp->sub = NULL;
-    nd_timer_stop(&gp->timer);
-    nd_queue_remove(&gp->link);
-
-    if (gp->inflight == 0) {
-        nd_free(gp);
-    }
-}
-
-
-static void
-nd_naming_grpc_answer(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
-    void *data)
-{
-    nd_naming_gpush_t    *gp;
-    nd_naming_conf_t     *nf;
-    nd_naming_gticket_t  *tk;
-    uint32_t              gen;
-
-    tk = data;
-    gp = tk->gp;
-    gen = tk->gen;
-    nd_free(tk);
-
-    gp->inflight--;
-
-    if (gp->sub == NULL) {
-        if (gp->inflight == 0) {
-            nd_free(gp);                /* unsubscribed meanwhile */
-        }
-        return;
-    }
-
-    if (gen != gp->gen) {
-        return;                         /* a newer push decides */
-    }
-
-    if (code == 200) {
-        gp->retries = 0;
-        return;
-    }
-
-    nf = gp->nf;
-
-    if (gp->retries >= ND_NAMING_GRPC_RETRIES || !nf->started
-        || conn == NULL)
-    {
-        nf->push_failed++;
-        nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
-                     "naming: push of %.*s to %s failed",
-                     (int) gp->sub->service->grouped_len,
-                     gp->sub->service->grouped, gp->sub->client->id);
-        gp->retries = 0;
-        return;
-    }
-
-    gp->retries++;
-    nd_timer_stop(&gp->timer);
-    nd_timer_start(&gp->timer, ND_NAMING_GRPC_RETRY_DELAY, ND_TIMER_ONCE);
-}
-
-
-/* the NotifySubscriberRequest text for body: built once per loop pass
- * into a refcounted block that every subscriber's queue of that round
- * references (nd_grpc_push_shared) */
-static nd_shared_t *
-nd_naming_grpc_shared_req(nd_naming_grpc_t *ng, nd_shared_t *body,
-    size_t ref_time_pos)
-{
-    char                digits[32];
-    u_char             *p;
-    nd_shared_t        *req;
-    static const char   head[] = "{\"serviceInfo\":";
-    static const char   tail[] = ",\"module\":\"naming\"}";
-
-    if (ng->info_body == body && ng->info_at == nd_current_msec) {
-        return ng->req;
-    }
-
-    nd_naming_grpc_info_clear(ng);
-
-    req = nd_shared_alloc(sizeof(head) - 1 + body->len + sizeof(tail) - 1,
-                          NULL);
-    if (req == NULL) {
-        return NULL;
-    }
-
-    p = req->data;
-    memcpy(p, head, sizeof(head) - 1);
-    p += sizeof(head) - 1;
-    memcpy(p, body->data, body->len);
-    memcpy(p + body->len, tail, sizeof(tail) - 1);
-
-    /* the cached text holds a zero-filled placeholder: now, in ms */
-    if (snprintf(digits, sizeof(digits), "%013" PRIu64,
-                 (uint64_t) nd_current_msec) == 13)
-    {
-        memcpy(p + ref_time_pos, digits, 13);
-    }
-
-    ng->req = req;
-    ng->info_body = nd_shared_ref(body);
-    ng->info_at = nd_current_msec;
-
-    return req;
-}
-
-
-static void
-nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
-    size_t ref_time_pos)
-{
-    nd_str_t              id;
-    nd_shared_t          *req;
-    nd_grpc_conn_t       *conn;
-    nd_naming_conf_t     *nf;
-    nd_naming_gticket_t  *tk;
-
-    nf = gp->nf;
-    id.data = (u_char *) gp->sub->client->id;
-    id.len = gp->sub->client->id_len;
-
-    conn = nd_grpc_conn_find(nf->cycle, (char *) id.data);
-    if (conn == NULL) {
-        return;                         /* gone: its release is queued */
-    }
-
-    req = nd_naming_grpc_shared_req(nf->grpc, body, ref_time_pos);
-    tk = nd_alloc(sizeof(nd_naming_gticket_t));
-    if (req == NULL || tk == NULL) {
-        nd_free(tk);
-        return;
-    }
-
-    tk->gp = gp;
-    tk->gen = ++gp->gen;
-    gp->inflight++;
-    nf->push_total++;
-
-    if (nd_grpc_push_shared(conn, "NotifySubscriberRequest", req, 0,
-                            nd_naming_grpc_answer, tk) != ND_OK)
-    {
-        /* no callback will come: the connection is closing */
-        gp->inflight--;
-        nd_free(tk);
-    }
-}
-
-
-/* the push scheduler's hook: a change reached this subscriber */
-static void
-nd_naming_grpc_push(nd_naming_conf_t *nf, nd_naming_sub_t *sub,
-    nd_shared_t *body, size_t ref_time_pos)
-{
-    nd_naming_gpush_t  *gp;
-
-    gp = nd_naming_grpc_pusher(nf, sub);
-    if (gp == NULL) {
-        return;
-    }
-
-    nd_timer_stop(&gp->timer);          /* supersedes a pending retry */
-    gp->retries = 0;
-    nd_naming_grpc_send(gp, body, ref_time_pos);
-}
-
-
-/* the push after a subscribe, and retries: the state current now */
-static void
-nd_naming_grpc_timer(nd_timer_t *t)
-{
-    nd_str_t              clusters;
-    nd_naming_sub_t      *sub;
-    nd_naming_cache_t    *ca;
-    nd_naming_gpush_t    *gp;
-
-    gp = t->data;
-    sub = gp->sub;
-
-    clusters.data = (u_char *) sub->clusters;
-    clusters.len = strlen(sub->clusters);
-
-    ca = nd_naming_info_get(gp->nf, sub->service, &clusters, 0, 0);
-    if (ca) {
-        nd_naming_grpc_send(gp, ca->body, ca->ref_time_pos);
-    }
-}
-
+/* ---- subscriptions ----------------------------------------------------- */
 
 static nd_int_t
 nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body)
