@@ -79,6 +79,9 @@ is_deeply($p->{pageItems},
 is_deeply([ sort @{ Test::Nd::decode_json(api('GET', 'roles/search?role=R_',
                                               $admin)->{body}) } ],
           [qw(R_DEV R_NS1 R_READ)], 'roles/search');
+is_deeply([ sort @{ Test::Nd::decode_json(api('GET', 'users/search?username=w',
+                                              $admin)->{body}) } ],
+          [qw(devw nsw)], 'users/search: names holding the text');
 
 my %tok = map { $_ => Test::Nd::Auth::token_of($t, $_, "$_-Pass1") }
           qw(reader devw nsw nobody);

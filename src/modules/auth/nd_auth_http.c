@@ -521,12 +521,18 @@ nd_auth_send_page(nd_http_request_t *r, json_t *all)
 }
 
 
+/* a list answer: row() gives the JSON of element i of the model's array
+ * at offset arr, or NULL to leave it out; a Page, or a plain array (a
+ * search) */
+typedef json_t *(*nd_auth_row_pt)(nd_http_request_t *r, nd_auth_model_t *m,
+    nd_uint_t i);
+
 static nd_int_t
-nd_auth_users(nd_http_request_t *r)
+nd_auth_list(nd_http_request_t *r, size_t arr, nd_auth_row_pt row, int page)
 {
-    json_t           *all;
+    json_t           *all, *j;
     nd_uint_t         i;
-    nd_auth_user_t   *u;
+    nd_array_t       *a;
     nd_auth_model_t  *m;
 
     m = nd_auth_model(nd_cycle);
@@ -534,46 +540,64 @@ nd_auth_users(nd_http_request_t *r)
         return nd_http_error(r, 503, 503, "not loaded yet");
     }
 
+    a = (nd_array_t *) ((u_char *) m + arr);
     all = json_array();
-    u = m->users.elts;
 
-    for (i = 0; all && i < m->users.nelts; i++) {
-        if (nd_auth_filter_ok(r, "username", u[i].name)) {
-            /* the console shows names; a hash never leaves the server */
-            json_array_append_new(all, json_pack("{s:s, s:s}", "username",
-                                                 u[i].name, "password", ""));
+    for (i = 0; all && i < a->nelts; i++) {
+        j = row(r, m, i);
+        if (j) {
+            json_array_append_new(all, j);
         }
+    }
+
+    if (!page) {
+        return nd_auth_send_array(r, all);
     }
 
     return all ? nd_auth_send_page(r, all) : ND_ERROR;
 }
 
 
+static json_t *
+nd_auth_user_row(nd_http_request_t *r, nd_auth_model_t *m, nd_uint_t i)
+{
+    nd_auth_user_t  *u = m->users.elts;
+
+    if (!nd_auth_filter_ok(r, "username", u[i].name)) {
+        return NULL;
+    }
+
+    /* the console shows names; a hash never leaves the server */
+    return json_pack("{s:s, s:s}", "username", u[i].name, "password", "");
+}
+
+
+static nd_int_t
+nd_auth_users(nd_http_request_t *r)
+{
+    return nd_auth_list(r, offsetof(nd_auth_model_t, users),
+                        nd_auth_user_row, 1);
+}
+
+
+static json_t *
+nd_auth_user_name(nd_http_request_t *r, nd_auth_model_t *m, nd_uint_t i)
+{
+    char            *want;
+    nd_auth_user_t  *u = m->users.elts;
+
+    want = nd_auth_arg(r, "username");
+
+    return want == NULL || strstr(u[i].name, want)
+           ? json_string(u[i].name) : NULL;
+}
+
+
 static nd_int_t
 nd_auth_user_search(nd_http_request_t *r)
 {
-    char             *want;
-    json_t           *all;
-    nd_uint_t         i;
-    nd_auth_user_t   *u;
-    nd_auth_model_t  *m;
-
-    m = nd_auth_model(nd_cycle);
-    if (m == NULL) {
-        return nd_http_error(r, 503, 503, "not loaded yet");
-    }
-
-    want = nd_auth_arg(r, "username");
-    all = json_array();
-    u = m->users.elts;
-
-    for (i = 0; all && i < m->users.nelts; i++) {
-        if (want == NULL || strstr(u[i].name, want)) {
-            json_array_append_new(all, json_string(u[i].name));
-        }
-    }
-
-    return nd_auth_send_array(r, all);
+    return nd_auth_list(r, offsetof(nd_auth_model_t, users),
+                        nd_auth_user_name, 0);
 }
 
 
@@ -664,69 +688,58 @@ nd_auth_user_password(nd_http_request_t *r)
 
 /* ---- roles ---------------------------------------------------------------- */
 
+static json_t *
+nd_auth_role_row(nd_http_request_t *r, nd_auth_model_t *m, nd_uint_t i)
+{
+    nd_auth_role_t  *ro = m->roles.elts;
+
+    if (!nd_auth_filter_ok(r, "username", ro[i].user)
+        || !nd_auth_filter_ok(r, "role", ro[i].role))
+    {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s}", "role", ro[i].role, "username",
+                     ro[i].user);
+}
+
+
 static nd_int_t
 nd_auth_roles(nd_http_request_t *r)
 {
-    json_t           *all;
-    nd_uint_t         i;
-    nd_auth_role_t   *ro;
-    nd_auth_model_t  *m;
+    return nd_auth_list(r, offsetof(nd_auth_model_t, roles),
+                        nd_auth_role_row, 1);
+}
 
-    m = nd_auth_model(nd_cycle);
-    if (m == NULL) {
-        return nd_http_error(r, 503, 503, "not loaded yet");
+
+/* each role name once */
+static json_t *
+nd_auth_role_name(nd_http_request_t *r, nd_auth_model_t *m, nd_uint_t i)
+{
+    char            *want;
+    nd_uint_t        j;
+    nd_auth_role_t  *ro = m->roles.elts;
+
+    want = nd_auth_arg(r, "role");
+    if (want && strstr(ro[i].role, want) == NULL) {
+        return NULL;
     }
 
-    all = json_array();
-    ro = m->roles.elts;
-
-    for (i = 0; all && i < m->roles.nelts; i++) {
-        if (nd_auth_filter_ok(r, "username", ro[i].user)
-            && nd_auth_filter_ok(r, "role", ro[i].role))
-        {
-            json_array_append_new(all, json_pack("{s:s, s:s}", "role",
-                                                 ro[i].role, "username",
-                                                 ro[i].user));
+    for (j = 0; j < i; j++) {
+        if (strcmp(ro[j].role, ro[i].role) == 0) {
+            return NULL;
         }
     }
 
-    return all ? nd_auth_send_page(r, all) : ND_ERROR;
+    return json_string(ro[i].role);
 }
 
 
 static nd_int_t
 nd_auth_role_search(nd_http_request_t *r)
 {
-    char             *want;
-    json_t           *all;
-    nd_uint_t         i, j;
-    nd_auth_role_t   *ro;
-    nd_auth_model_t  *m;
-
-    m = nd_auth_model(nd_cycle);
-    if (m == NULL) {
-        return nd_http_error(r, 503, 503, "not loaded yet");
-    }
-
-    want = nd_auth_arg(r, "role");
-    all = json_array();
-    ro = m->roles.elts;
-
-    for (i = 0; all && i < m->roles.nelts; i++) {
-        if (want && strstr(ro[i].role, want) == NULL) {
-            continue;
-        }
-        for (j = 0; j < i; j++) {
-            if (strcmp(ro[j].role, ro[i].role) == 0) {
-                break;
-            }
-        }
-        if (j == i) {
-            json_array_append_new(all, json_string(ro[i].role));
-        }
-    }
-
-    return nd_auth_send_array(r, all);
+    return nd_auth_list(r, offsetof(nd_auth_model_t, roles),
+                        nd_auth_role_name, 0);
 }
 
 
@@ -782,32 +795,25 @@ nd_auth_role_delete(nd_http_request_t *r)
 
 /* ---- permissions ---------------------------------------------------------- */
 
+static json_t *
+nd_auth_perm_row(nd_http_request_t *r, nd_auth_model_t *m, nd_uint_t i)
+{
+    nd_auth_perm_t  *p = m->perms.elts;
+
+    if (!nd_auth_filter_ok(r, "role", p[i].role)) {
+        return NULL;
+    }
+
+    return json_pack("{s:s, s:s, s:s}", "role", p[i].role, "resource",
+                     p[i].resource, "action", p[i].action);
+}
+
+
 static nd_int_t
 nd_auth_perms(nd_http_request_t *r)
 {
-    json_t           *all;
-    nd_uint_t         i;
-    nd_auth_perm_t   *p;
-    nd_auth_model_t  *m;
-
-    m = nd_auth_model(nd_cycle);
-    if (m == NULL) {
-        return nd_http_error(r, 503, 503, "not loaded yet");
-    }
-
-    all = json_array();
-    p = m->perms.elts;
-
-    for (i = 0; all && i < m->perms.nelts; i++) {
-        if (nd_auth_filter_ok(r, "role", p[i].role)) {
-            json_array_append_new(all, json_pack("{s:s, s:s, s:s}", "role",
-                                                 p[i].role, "resource",
-                                                 p[i].resource, "action",
-                                                 p[i].action));
-        }
-    }
-
-    return all ? nd_auth_send_page(r, all) : ND_ERROR;
+    return nd_auth_list(r, offsetof(nd_auth_model_t, perms),
+                        nd_auth_perm_row, 1);
 }
 
 
