@@ -89,6 +89,10 @@
  *                                     (every thread: the server) over the
  *                                     changes, a line before the last
  *   -M wrap                           %n counts 0 .. wrap-1, then again
+ *   -G seconds (-F, -W)               the pause after a change's pushes
+ *                                     and their answers, before the next
+ *                                     change (default 0.2: the server has
+ *                                     read the answers)
  *
  * A call answered with a grpc-status other than 0 counts as failed.
  *
@@ -158,6 +162,7 @@ static size_t       fan_nlat;
 static long         fan_dup;         /* notifies beyond one a change */
 static int          nports = 1, ports[8];
 static double       wait_s = 30;     /* -w: a change's notifies, -P */
+static double       settle_s = 0.2;  /* -G: a pause after each change */
 /* while a change spreads, the answers to the pushes are queued and sent
  * once every connection has it: one process plays 10,000 clients on one
  * CPU here, and answering in between would make the last reader wait for
@@ -918,6 +923,17 @@ pump(conn_t **cs, int n, struct pollfd *pfd, int ms)
 }
 
 
+/* this process's CPU time so far, in ms */
+static double
+self_cpu_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+
 /* the CPU time of every thread of process pid so far, in ns (the run
  * time of /proc/PID/task/TID/schedstat), 0 when it cannot be read */
 static double
@@ -962,6 +978,9 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
     long                 acked, lost = 0;
     double               t_sent, t_ack, wait_until, *lat_ms, *last_ms = NULL;
     double               cpu0 = 0;
+    double               cpu_self = 0, cpu_reading = 0;
+    double               cpu_change = 0, cpu_push = 0;
+    int                  pushed;
     size_t               from;
     struct epoll_event   ev, evs[1024];
 
@@ -1049,6 +1068,10 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 
         acked = done_calls;
         from = fan_nlat;
+        cpu_self = self_cpu_ms();
+        if (cpu_pid) {
+            cpu_change = proc_cpu_ns(cpu_pid);
+        }
         t_sent = now();
         fan_sent = t_sent;
         if (etcd_watch) {
@@ -1066,6 +1089,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         flush_out(cs[0]);
 
         t_ack = 0;
+        pushed = 0;
         for ( ;; ) {
             m = epoll_wait(ep, evs, 1024, 20);
             for (i = 0; i < m; i++) {
@@ -1073,6 +1097,12 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
                     fprintf(stderr, "a connection failed\n");
                     return 1;
                 }
+            }
+            if (cpu_pid && !pushed && fan_left <= 0) {
+                /* the server's CPU until every connection had the change
+                 * (the floor's sender-cpu), its answers not yet sent */
+                cpu_push += proc_cpu_ns(cpu_pid) - cpu_change;
+                pushed = 1;
             }
             if (t_ack == 0 && done_calls > acked) {
                 t_ack = now();
@@ -1105,6 +1135,7 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
         }
         /* from the change sent: its answer may come after the pushes */
         lat_ms[k - 1] = (now() - t_sent) * 1000;
+        cpu_reading += self_cpu_ms() - cpu_self;
 
         /* now the answers, before the next change */
         fan_defer = 0;
@@ -1115,12 +1146,27 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
             }
         }
         ndirty = 0;
+
+        /* let the server read those answers before the next change: it
+         * reads them all in one loop pass, and a change arriving in that
+         * pass would be timed with the previous change's answers in it
+         * (the bare-send floor has no answers to read) */
+        wait_until = now() + settle_s;
+        while (now() < wait_until) {
+            m = epoll_wait(ep, evs, 1024, 10);
+            for (i = 0; i < m; i++) {
+                if (io_read(evs[i].data.ptr) < 0) {
+                    return 1;
+                }
+            }
+        }
     }
 
     if (cpu_pid) {
         cpu0 = (proc_cpu_ns(cpu_pid) - cpu0) / 1e6;
-        printf("server-cpu %.1f ms over %d changes, %.2f ms a change\n",
-               cpu0, changes, cpu0 / changes);
+        printf("server-cpu %.1f ms over %d changes, %.2f ms a change, "
+               "%.2f ms a change until the last push\n",
+               cpu0, changes, cpu0 / changes, cpu_push / 1e6 / changes);
     }
 
     if (fan_lat) {
@@ -1149,8 +1195,9 @@ fan_out(conn_t **cs, int n, struct pollfd *pfd, int changes)
 
     qsort(lat_ms, (size_t) changes, sizeof(double), cmp);
     printf("fanout %d subscribers %d changes last-push p50 %.1f ms "
-           "p99 %.1f ms\n", n, changes, lat_ms[changes / 2],
-           lat_ms[(int) ((changes - 1) * 0.99)]);
+           "p99 %.1f ms client-cpu %.1f ms a change\n", n, changes,
+           lat_ms[changes / 2], lat_ms[(int) ((changes - 1) * 0.99)],
+           cpu_reading / changes);
     return 0;
 }
 
@@ -1388,7 +1435,7 @@ main(int argc, char **argv)
     double           t0, setup_until;
 
     while ((o = getopt(argc, argv,
-                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:M:")) != -1) {
+                       "p:c:d:t:T:b:IF:k:CNR:m:P:w:B:SE:v:L:n:W:X:M:G:")) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;
         case 'c': nconns = atoi(optarg); break;
@@ -1411,6 +1458,7 @@ main(int argc, char **argv)
             }
             break;
         case 'w': wait_s = atof(optarg); break;
+        case 'G': settle_s = atof(optarg); break;
         case 'B': burst_service = optarg; break;
         case 'E': etcd_prefix = optarg; no_setup = 1; break;
         case 'v': etcd_vlen = (size_t) atol(optarg); break;
