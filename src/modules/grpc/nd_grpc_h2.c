@@ -969,6 +969,43 @@ nd_grpc_h2_want_io(nd_grpc_conn_t *conn)
 }
 
 
+/*
+ * n bytes of st's DATA may go out now, straight into the connection's
+ * queue, when nothing of st waits before them (headers out, nothing
+ * queued on the stream, the windows and the frame size take them, the
+ * connection's queue under its mark): the DATA frame's header for them
+ * is written into head, the windows are spent, and the caller queues the
+ * n bytes after head with nd_connection_send (each frame whole, so it
+ * may be called while frames are read or sent).  ND_DECLINED: queue them
+ * on the stream, as any response.
+ */
+nd_int_t
+nd_grpc_h2_data_now(nd_grpc_stream_t *st, size_t n, u_char *head)
+{
+    nd_grpc_h2_t    *h2;
+    nd_grpc_conn_t  *conn;
+
+    conn = st->conn;
+    h2 = &conn->h2;
+
+    if (h2->failed || conn->closing || conn->c->close
+        || conn->c->close_after_write
+        || !st->responded || !st->h2.headers || st->h2.rst || st->h2.local
+        || st->finish
+        || nd_grpc_stream_pending(st) != 0
+        || nd_connection_queued(conn->c) >= ND_GRPC_OUT_HIGH
+        || nd_grpc_h2_flow_room(&h2->flow, st->h2.window) < n)
+    {
+        return ND_DECLINED;
+    }
+
+    nd_grpc_h2_head(head, n, ND_H2_DATA, 0, st->id);
+    nd_grpc_h2_flow_spend(&h2->flow, &st->h2.window, n);
+
+    return ND_OK;
+}
+
+
 nd_int_t
 nd_grpc_h2_respond(nd_grpc_stream_t *st)
 {

@@ -88,6 +88,9 @@ typedef struct {
                                                yet (a count, never 0) */
     nd_queue_t           all;               /* every conn */
     nd_timer_t           probe;
+    nd_queue_t           push_waits;        /* pushes by deadline */
+    nd_timer_t           push_timer;        /* the first one's */
+    nd_msec_t            push_due;          /* when push_timer fires */
     uint64_t             push_seq;
     nd_buf_t             scratch;           /* a push's JSON body */
     nd_uint_t            registered;
@@ -133,9 +136,10 @@ struct nd_grpc_push_s {
     uint64_t             request_id;
     nd_grpc_push_pt      cb;
     void                *data;
-    nd_timer_t           timer;
+    nd_queue_t           wait;          /* in gcf->push_waits */
     nd_grpc_conn_t      *conn;
     nd_msec_t            start_msec;
+    nd_msec_t            deadline;      /* unanswered then: timed out */
     unsigned             body:1;        /* cb wants the answer's JSON */
 };
 
@@ -181,6 +185,7 @@ int nd_grpc_h2_session(nd_grpc_conn_t *conn);
 nd_int_t nd_grpc_h2_recv(nd_grpc_conn_t *conn, const u_char *data, size_t len);
 nd_int_t nd_grpc_h2_send(nd_grpc_conn_t *conn);
 nd_int_t nd_grpc_h2_respond(nd_grpc_stream_t *st);
+nd_int_t nd_grpc_h2_data_now(nd_grpc_stream_t *st, size_t n, u_char *head);
 nd_int_t nd_grpc_h2_trailers_only(nd_grpc_stream_t *st, uint32_t status,
     const char *message);
 void nd_grpc_h2_resume(nd_grpc_stream_t *st);
@@ -245,6 +250,7 @@ void nd_grpc_probe_handler(nd_timer_t *t);
 void nd_grpc_flush_later(nd_grpc_conn_t *conn);
 int nd_grpc_frame(nd_buf_t *out, const char *type, const nd_buf_t *json);
 void nd_grpc_push_free(nd_grpc_push_t *push);
+void nd_grpc_push_timer_handler(nd_timer_t *t);
 void nd_grpc_push_answer(nd_grpc_conn_t *conn, json_t *body);
 /* a bi-stream message that may answer a push, matched from its bytes:
  * ND_OK when it was taken, ND_DECLINED for the full path */

@@ -475,6 +475,9 @@ nd_grpc_init_module(nd_cycle_t *cycle)
     nd_queue_init(&gcf->all);
 
     nd_timer_init(&gcf->probe, "grpc probe", nd_grpc_probe_handler, gcf);
+    nd_queue_init(&gcf->push_waits);
+    nd_timer_init(&gcf->push_timer, "grpc push timeouts",
+                  nd_grpc_push_timer_handler, gcf);
 
     gcf->abilities = json_object();
     if (gcf->abilities == NULL) {
@@ -514,6 +517,7 @@ nd_grpc_stop(nd_cycle_t *cycle)
 
     gcf = nd_grpc_conf(cycle);
     nd_timer_stop(&gcf->probe);
+    nd_timer_stop(&gcf->push_timer);
 
     /* long connections never drain by themselves: tell clients to go */
     for (q = nd_queue_head(&gcf->all); q != nd_queue_sentinel(&gcf->all);
