@@ -104,6 +104,9 @@ nd_config_grpc_exit(nd_cycle_t *cycle)
     nd_config_gconn_t  *gc;
 
     nd_buf_free(&nd_config_gpush);
+    nd_buf_free(&nd_config_conf(cycle)->gpush_key);
+    nd_shared_release(nd_config_conf(cycle)->gpush_text);
+    nd_config_conf(cycle)->gpush_text = NULL;
 
     if (nd_config_gconns->buckets == NULL) {
         return;
@@ -507,20 +510,49 @@ nd_config_grpc_pushed(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
 #define nd_config_gtext(s)  ((s)->data ? (const char *) (s)->data : "")
 
 
-/* ConfigChangeNotifyRequest: written as text, one per listener of a
- * change (10,000 listeners are 10,000 of these in one pass) */
-static void
-nd_config_grpc_push(nd_config_glisten_t *gl)
+/*
+ * ConfigChangeNotifyRequest's text for gl's key: it names the key only,
+ * so the text of the last key is kept in one refcounted block that the
+ * queues of every listener of that key share (10,000 listeners of a
+ * change are 10,000 pushes in one pass, and one text).
+ */
+static nd_shared_t *
+nd_config_grpc_text(nd_config_glisten_t *gl)
 {
-    nd_buf_t        *b;
-    nd_grpc_conn_t  *conn;
+    nd_buf_t           *b, *key;
+    nd_shared_t        *sh;
+    nd_config_conf_t   *ccf;
 
-    conn = nd_grpc_conn_find(nd_cycle, gl->gc->id);
-    if (conn == NULL || gl->pushing) {
-        return;
+    ccf = nd_config_conf(nd_cycle);
+    key = &ccf->gpush_key;
+
+    /* the key as dataId NUL group NUL tenant */
+    b = &nd_config_gpush;
+    nd_buf_reset(b);
+
+    if (nd_buf_append(b, nd_config_gtext(&gl->data_id), gl->data_id.len)
+        != ND_OK
+        || nd_buf_append(b, "", 1) != ND_OK
+        || nd_buf_append(b, nd_config_gtext(&gl->group), gl->group.len)
+           != ND_OK
+        || nd_buf_append(b, "", 1) != ND_OK
+        || nd_buf_append(b, nd_config_gtext(&gl->tenant), gl->tenant.len)
+           != ND_OK)
+    {
+        return NULL;
     }
 
-    b = &nd_config_gpush;
+    if (ccf->gpush_text && nd_buf_size(key) == nd_buf_size(b)
+        && memcmp(nd_buf_start(key), nd_buf_start(b), nd_buf_size(b)) == 0)
+    {
+        return ccf->gpush_text;
+    }
+
+    nd_buf_reset(key);
+    if (nd_buf_append(key, nd_buf_start(b), nd_buf_size(b)) != ND_OK) {
+        return NULL;
+    }
+
     nd_buf_reset(b);
 
     if (nd_buf_append(b, "{\"dataId\":", 10) != ND_OK
@@ -533,12 +565,41 @@ nd_config_grpc_push(nd_config_glisten_t *gl)
            != ND_OK
         || nd_buf_append(b, ",\"module\":\"config\"}", 19) != ND_OK)
     {
+        return NULL;
+    }
+
+    sh = nd_shared_alloc(nd_buf_size(b), NULL);
+    if (sh == NULL) {
+        return NULL;
+    }
+    memcpy(sh->data, nd_buf_start(b), nd_buf_size(b));
+
+    nd_shared_release(ccf->gpush_text);     /* queued pushes keep theirs */
+    ccf->gpush_text = sh;
+
+    return sh;
+}
+
+
+static void
+nd_config_grpc_push(nd_config_glisten_t *gl)
+{
+    nd_shared_t     *text;
+    nd_grpc_conn_t  *conn;
+
+    conn = nd_grpc_conn_find(nd_cycle, gl->gc->id);
+    if (conn == NULL || gl->pushing) {
+        return;
+    }
+
+    text = nd_config_grpc_text(gl);
+    if (text == NULL) {
         return;
     }
 
     gl->pushing = 1;
-    if (nd_grpc_push_raw(conn, "ConfigChangeNotifyRequest", b->data, b->len,
-                         0, nd_config_grpc_pushed, gl) != ND_OK)
+    if (nd_grpc_push_shared(conn, "ConfigChangeNotifyRequest", text, 0,
+                            nd_config_grpc_pushed, gl) != ND_OK)
     {
         gl->pushing = 0;
     }

@@ -35,6 +35,8 @@ typedef struct {
     nd_hash_t             gconns;            /* nd_config_grpc.c's:
                                                 connection id -> gconn */
     nd_buf_t              gpush;             /* a notify's JSON text */
+    nd_shared_t          *gpush_text;        /* the last one, shared */
+    nd_buf_t              gpush_key;         /* its dataId, group, tenant */
     nd_uint_t             syncs_sent;        /* cluster notifies */
 } nd_config_conf_t;
 
