@@ -412,6 +412,35 @@ nd_grpc_json_int(const u_char *p, const u_char *end, int sign, size_t max,
 }
 
 
+/* the length of the known key p starts with (its closing quote must
+ * follow), 0 when none: what the byte scan may skip */
+#define nd_grpc_key_is(p, end, k)                                             \
+    ((size_t) ((end) - (p)) >= sizeof(k) - 1                                 \
+     && memcmp(p, k, sizeof(k) - 1) == 0)
+
+static size_t
+nd_grpc_answer_key(const u_char *p, const u_char *end)
+{
+    if (p == end) {
+        return 0;
+    }
+
+    switch (*p) {
+    case 'r':
+        return nd_grpc_key_is(p, end, "requestId\"") ? 9
+               : nd_grpc_key_is(p, end, "resultCode\"") ? 10 : 0;
+    case 'e':
+        return nd_grpc_key_is(p, end, "errorCode\"") ? 9 : 0;
+    case 's':
+        return nd_grpc_key_is(p, end, "success\"") ? 7 : 0;
+    case 'm':
+        return nd_grpc_key_is(p, end, "message\"") ? 7 : 0;
+    default:
+        return 0;
+    }
+}
+
+
 nd_int_t
 nd_grpc_payload_answer(const u_char *msg, size_t len, nd_grpc_answer_t *a)
 {
@@ -447,6 +476,12 @@ nd_grpc_payload_answer(const u_char *msg, size_t len, nd_grpc_answer_t *a)
         }
 
         key = ++p;
+
+        /* the keys an SDK's answer has, compared whole; any other key
+         * scanned byte by byte */
+        klen = nd_grpc_answer_key(p, end);
+        p += klen;
+
         while (p < end && *p != '"' && *p != '\\' && *p >= 0x20) {
             p++;
         }
