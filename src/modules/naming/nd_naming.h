@@ -46,6 +46,7 @@ typedef struct nd_naming_sub_s       nd_naming_sub_t;
 typedef struct nd_naming_cache_s     nd_naming_cache_t;
 typedef struct nd_naming_conf_s      nd_naming_conf_t;
 typedef struct nd_naming_push_s      nd_naming_push_t;
+typedef struct nd_naming_pubs_s      nd_naming_pubs_t;
 
 typedef enum {
     ND_NAMING_CLIENT_IPPORT = 0,    /* 1.x HTTP: "ip:port#true|false" */
@@ -53,10 +54,14 @@ typedef enum {
 } nd_naming_client_type_e;
 
 /* a client: the unit that owns instances (one per service) and
- * subscriptions; the unit Distro replicates */
+ * subscriptions; the unit Distro replicates.  Its instances of one
+ * service are adjacent in `instances` (a register replaces them all and
+ * appends the new ones together). */
 struct nd_naming_client_s {
     nd_queue_t              instances;      /* nd_naming_instance_t */
     nd_queue_t              subs;           /* nd_naming_sub_t.client_link */
+    nd_naming_pubs_t       *pubs;           /* instances by service, or
+                                               NULL: walk `instances` */
     uint64_t                revision;
     nd_msec_t               last_updated;
     void                   *data;           /* the owner's (connection) */
