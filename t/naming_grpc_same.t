@@ -107,6 +107,12 @@ push @steps,
     batch('bb2', qw/10.5.0.9/),
     batch('bb', qw/10.5.0.2 10.5.0.3/),
     batch('bb', qw/10.5.0.3 10.5.0.2/),
+    # a single register equal to the first of a batch replaces the batch
+    batch('bm', qw/10.5.1.1 10.5.1.2/),
+    reg('bm', inst(ip => '10.5.1.1')),
+    batch('bm2', qw/10.5.1.1 10.5.1.2/),
+    batch('bm2', qw/10.5.1.1/),
+    reg('bm2', inst(ip => '10.5.1.1')),
     # deregisters and registers around the index (backward shifts)
     map({ dereg("svc-$_") } grep { $_ % 3 == 0 } 1 .. 20),
     map({ reg("svc-$_", inst(weight => 3)) } grep { $_ % 4 == 0 } 1 .. 20),
@@ -179,6 +185,8 @@ sub list ($svc) {
 
 is(list('bb'), '10.5.0.2:80 w1 | 10.5.0.3:80 w1', 'bb: the last batch');
 is(list('bb2'), '10.5.0.9:80 w1', 'bb2: its batch');
+is(list('bm'), '10.5.1.1:80 w1', 'bm: a register after a batch of two');
+is(list('bm2'), '10.5.1.1:80 w1', 'bm2: batches of two, one, a register');
 is(list('rr'), '10.4.0.1:81 w1', 'rr: the last register');
 
 for my $n (1 .. 40) {

@@ -97,6 +97,10 @@ struct nd_naming_instance_s {
     unsigned                beat_timeout_set:1;
     unsigned                delete_timeout_set:1;
     unsigned                interval_set:1;
+    unsigned                run_multi:1;    /* the first of its client's
+                                               instances of its service in
+                                               c->pubs, and not the only
+                                               one (or it was not) */
     char                    ip[];
 };
 

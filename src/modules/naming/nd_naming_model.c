@@ -879,7 +879,7 @@ nd_naming_pubs_build(nd_naming_client_t *c)
     uint32_t               size;
     nd_queue_t            *q;
     nd_naming_service_t   *s, *prev;
-    nd_naming_instance_t  *inst;
+    nd_naming_instance_t  *inst, *first;
 
     for (size = 64; size * 3 < c->ninstances * 4; size <<= 1) { /* void */ }
 
@@ -889,18 +889,23 @@ nd_naming_pubs_build(nd_naming_client_t *c)
     }
 
     prev = NULL;
+    first = NULL;
     for (q = nd_queue_head(&c->instances);
          q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
     {
         inst = nd_queue_data(q, nd_naming_instance_t, client_link);
         s = inst->cluster->service;
-        if (s != prev
-            && nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK)
-        {
+        if (s == prev) {
+            first->run_multi = 1;
+            continue;
+        }
+        if (nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK) {
             nd_free(c->pubs);
             c->pubs = NULL;
             return;
         }
+        inst->run_multi = 0;
+        first = inst;
         prev = s;
     }
 }
@@ -923,12 +928,18 @@ nd_naming_pubs_link(nd_naming_client_t *c, nd_naming_instance_t *inst)
     s = inst->cluster->service;
     i = nd_naming_pubs_slot(c->pubs, s);
 
-    if (c->pubs->slot[i].service == NULL
-        && nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK)
-    {
+    if (c->pubs->slot[i].service) {
+        c->pubs->slot[i].first->run_multi = 1;
+        return;
+    }
+
+    if (nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK) {
         nd_free(c->pubs);
         c->pubs = NULL;
+        return;
     }
+
+    inst->run_multi = 0;
 }
 
 
@@ -957,6 +968,7 @@ nd_naming_pubs_unlink(nd_naming_client_t *c, nd_naming_instance_t *inst)
         other = nd_queue_data(next, nd_naming_instance_t, client_link);
         if (other->cluster->service == s) {
             c->pubs->slot[i].first = other;
+            other->run_multi = 1;      /* may be the only one now */
             return;
         }
     }
@@ -1437,6 +1449,12 @@ nd_naming_client_same(nd_naming_client_t *c, nd_naming_service_t *s,
     inst = nd_naming_client_instance(c, s);
     if (inst == NULL) {
         return 0;
+    }
+
+    if (c->pubs && n == 1 && !inst->run_multi) {
+        /* its only instance there: the next one in c->instances, of
+         * another service, need not be read */
+        return nd_naming_instance_same(inst, &specs[0]);
     }
 
     q = &inst->client_link;
