@@ -1153,7 +1153,8 @@ nd_naming_expire_handler(nd_timer_t *t)
             break;
         }
 
-        inst = (nd_naming_instance_t *) n;
+        inst = (nd_naming_instance_t *)
+               ((u_char *) n - offsetof(nd_naming_instance_t, expire));
         nd_rbtree_delete(&nf->expire, n);
         inst->in_expire = 0;
 
@@ -1493,19 +1494,14 @@ nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
 
     /*
      * The same instances again (an SDK re-registering, a redo after a
-     * reconnect): kept as they are, no allocation, no list moves.  What
+     * reconnect): kept as they are, no allocation, no list moves (and
+     * last_beat: only our own 1.x instances beat, and they register
+     * through nd_naming_register).  What
      * Nacos does on any register still happens: the service's revision
      * and update time, its subscribers pushed, the client's change told
      * to the peers.
      */
     if (n && nd_naming_client_same(c, s, specs, n)) {
-        for (q = &nd_naming_client_instance(c, s)->client_link, i = 0;
-             i < n; q = nd_queue_next(q), i++)
-        {
-            inst = nd_queue_data(q, nd_naming_instance_t, client_link);
-            inst->last_beat = nd_current_msec;
-        }
-
         nd_naming_service_changed(nf, s);
         nd_naming_client_changed(nf, c);
 
