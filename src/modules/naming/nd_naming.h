@@ -46,6 +46,7 @@ typedef struct nd_naming_sub_s       nd_naming_sub_t;
 typedef struct nd_naming_cache_s     nd_naming_cache_t;
 typedef struct nd_naming_conf_s      nd_naming_conf_t;
 typedef struct nd_naming_push_s      nd_naming_push_t;
+typedef struct nd_naming_pubs_s      nd_naming_pubs_t;
 
 typedef enum {
     ND_NAMING_CLIENT_IPPORT = 0,    /* 1.x HTTP: "ip:port#true|false" */
@@ -53,10 +54,14 @@ typedef enum {
 } nd_naming_client_type_e;
 
 /* a client: the unit that owns instances (one per service) and
- * subscriptions; the unit Distro replicates */
+ * subscriptions; the unit Distro replicates.  Its instances of one
+ * service are adjacent in `instances` (a register replaces them all and
+ * appends the new ones together). */
 struct nd_naming_client_s {
     nd_queue_t              instances;      /* nd_naming_instance_t */
     nd_queue_t              subs;           /* nd_naming_sub_t.client_link */
+    nd_naming_pubs_t       *pubs;           /* instances by service, or
+                                               NULL: walk `instances` */
     uint64_t                revision;
     nd_msec_t               last_updated;
     void                   *data;           /* the owner's (connection) */
@@ -71,18 +76,20 @@ struct nd_naming_client_s {
 
 /* one published instance; compact: see docs/naming.md for the budget */
 struct nd_naming_instance_s {
-    nd_rbtree_node_t        expire;         /* beat expiry, ephemeral 1.x */
     nd_queue_t              cluster_link;
     nd_queue_t              client_link;
-    nd_naming_cluster_t    *cluster;
+    nd_rbtree_node_t        expire;         /* beat expiry, ephemeral 1.x */
     nd_naming_client_t     *client;
-    char                   *metadata;       /* compact JSON object or NULL */
-    char                   *instance_id;    /* client-supplied or NULL */
-    double                  weight;
     nd_msec_t               last_beat;
     uint32_t                beat_interval;  /* preserved.* or defaults */
     uint32_t                beat_timeout;
     uint32_t                delete_timeout;
+    /* what a re-register compares (nd_naming_instance_same), last and
+     * next to the ip: one or two cache lines */
+    nd_naming_cluster_t    *cluster;
+    char                   *metadata;       /* compact JSON object or NULL */
+    char                   *instance_id;    /* client-supplied or NULL */
+    double                  weight;
     uint16_t                port;
     uint8_t                 ip_len;
     unsigned                healthy:1;
@@ -92,6 +99,10 @@ struct nd_naming_instance_s {
     unsigned                beat_timeout_set:1;
     unsigned                delete_timeout_set:1;
     unsigned                interval_set:1;
+    unsigned                run_multi:1;    /* the first of its client's
+                                               instances of its service in
+                                               c->pubs, and not the only
+                                               one (or it was not) */
     char                    ip[];
 };
 
@@ -119,25 +130,29 @@ struct nd_naming_cache_s {
 };
 
 struct nd_naming_service_s {
-    nd_queue_t              clusters;       /* nd_naming_cluster_t */
-    nd_queue_t              subs;           /* nd_naming_sub_t.service_link */
-    nd_queue_t              clean_link;     /* conf->empty (no instance) */
-    nd_queue_t              push_link;      /* conf->push_pending or
-                                               conf->push_ready */
-    nd_naming_ns_t         *ns;
+    /* what every register reads and writes, together (one cache line
+     * where malloc's alignment allows; a register of a random service
+     * out of thousands misses the cache for each line it touches) */
     nd_naming_cache_t      *caches;
     uint64_t                revision;
     nd_msec_t               last_updated;
-    nd_msec_t               push_due;
-    nd_msec_t               push_last;      /* its last push round */
-    char                   *metadata;       /* JSON object or NULL */
-    char                   *selector;       /* JSON object or NULL (none) */
-    float                   protect_threshold;
     uint32_t                ninstances;
     uint32_t                nsubs;
     unsigned                ephemeral:1;
     unsigned                has_metadata:1; /* ServiceMetadata exists */
     unsigned                push_all:1;
+    float                   protect_threshold;
+    nd_queue_t              clusters;       /* nd_naming_cluster_t */
+
+    nd_queue_t              subs;           /* nd_naming_sub_t.service_link */
+    nd_queue_t              clean_link;     /* conf->empty (no instance) */
+    nd_queue_t              push_link;      /* conf->push_pending or
+                                               conf->push_ready */
+    nd_naming_ns_t         *ns;
+    nd_msec_t               push_due;
+    nd_msec_t               push_last;      /* its last push round */
+    char                   *metadata;       /* JSON object or NULL */
+    char                   *selector;       /* JSON object or NULL (none) */
     uint16_t                group_len;      /* grouped = group@@name */
     uint16_t                grouped_len;
     char                    grouped[];

@@ -91,6 +91,7 @@ nd_naming_model_free(nd_naming_conf_t *nf)
                 nd_naming_sub_free(nd_queue_data(q, nd_naming_sub_t,
                                                  client_link));
             }
+            nd_free(c->pubs);
             nd_free(c);
         }
         nd_hash_free(&nf->clients);
@@ -522,6 +523,7 @@ nd_naming_client_get(nd_naming_conf_t *nf, nd_naming_client_type_e type,
     nd_queue_init(&c->subs);
     c->revision = 0;
     c->last_updated = nd_current_msec;
+    c->pubs = NULL;
     c->data = NULL;
     c->ninstances = 0;
     c->nsubs = 0;
@@ -562,6 +564,7 @@ nd_naming_client_free(nd_naming_conf_t *nf, nd_naming_client_t *c)
         /* a synced copy is its owner's to announce, never ours */
         nd_naming_publish(nf, ND_EV_CLIENT_DISCONNECTED, NULL, c);
     }
+    nd_free(c->pubs);
     nd_free(c);
 }
 
@@ -745,6 +748,235 @@ nd_naming_instance_change(nd_naming_conf_t *nf, nd_naming_instance_t *inst,
 }
 
 
+/* ---- a client's instances by service ------------------------------------ */
+
+/*
+ * Nacos keeps a client's publishers in a map by service; so do we once a
+ * client has ND_NAMING_PUBS_MIN instances (a gRPC connection may publish
+ * thousands of services: walking its list, or the service's, on every
+ * register was most of a register's cache misses).  Open addressing,
+ * linear probing, keyed by the service's address (no client chooses it);
+ * each slot names the first of the client's instances of the service,
+ * the others follow it in c->instances.  The table only speeds lookups
+ * up: when it cannot grow it is dropped and the list walked again.
+ */
+
+#define ND_NAMING_PUBS_MIN  16
+
+struct nd_naming_pubs_s {
+    uint32_t                mask;           /* slots - 1 */
+    uint32_t                n;              /* services */
+    struct {
+        nd_naming_service_t   *service;     /* NULL: free */
+        nd_naming_instance_t  *first;
+    }                       slot[];
+};
+
+
+static uint32_t
+nd_naming_pubs_hash(nd_naming_pubs_t *p, nd_naming_service_t *s)
+{
+    return (uint32_t) (((uint64_t) (uintptr_t) s * 0x9e3779b97f4a7c15ULL)
+                       >> 32) & p->mask;
+}
+
+
+/* the slot of s, or of where s would go */
+static uint32_t
+nd_naming_pubs_slot(nd_naming_pubs_t *p, nd_naming_service_t *s)
+{
+    uint32_t  i;
+
+    for (i = nd_naming_pubs_hash(p, s);
+         p->slot[i].service && p->slot[i].service != s;
+         i = (i + 1) & p->mask)
+    { /* void */ }
+
+    return i;
+}
+
+
+static nd_naming_pubs_t *
+nd_naming_pubs_alloc(uint32_t size)
+{
+    nd_naming_pubs_t  *p;
+
+    p = nd_calloc(sizeof(nd_naming_pubs_t) + size * sizeof(p->slot[0]));
+    if (p) {
+        p->mask = size - 1;
+    }
+
+    return p;
+}
+
+
+/* s's first instance is inst now (s absent: added); ND_ERROR when the
+ * table cannot grow */
+static nd_int_t
+nd_naming_pubs_set(nd_naming_pubs_t **pp, nd_naming_service_t *s,
+    nd_naming_instance_t *inst)
+{
+    uint32_t           i, j;
+    nd_naming_pubs_t  *p, *np;
+
+    p = *pp;
+    i = nd_naming_pubs_slot(p, s);
+
+    if (p->slot[i].service == NULL) {
+        /* keep the load at most 3/4 */
+        if ((p->n + 1) * 4 > (p->mask + 1) * 3) {
+            np = nd_naming_pubs_alloc((p->mask + 1) * 2);
+            if (np == NULL) {
+                return ND_ERROR;
+            }
+            for (j = 0; j <= p->mask; j++) {
+                if (p->slot[j].service) {
+                    np->slot[nd_naming_pubs_slot(np, p->slot[j].service)]
+                        = p->slot[j];
+                }
+            }
+            np->n = p->n;
+            nd_free(p);
+            *pp = p = np;
+            i = nd_naming_pubs_slot(p, s);
+        }
+        p->slot[i].service = s;
+        p->n++;
+    }
+
+    p->slot[i].first = inst;
+
+    return ND_OK;
+}
+
+
+/* s leaves the table: the entries after it move back into the gap */
+static void
+nd_naming_pubs_del(nd_naming_pubs_t *p, uint32_t i)
+{
+    uint32_t  j, home;
+
+    p->n--;
+
+    for (j = (i + 1) & p->mask; p->slot[j].service; j = (j + 1) & p->mask) {
+        home = nd_naming_pubs_hash(p, p->slot[j].service);
+        /* j may move to i unless its home lies cyclically in (i, j] */
+        if (((j - home) & p->mask) >= ((j - i) & p->mask)) {
+            p->slot[i] = p->slot[j];
+            i = j;
+        }
+    }
+
+    p->slot[i].service = NULL;
+    p->slot[i].first = NULL;
+}
+
+
+/* the table of c's instances, from its list */
+static void
+nd_naming_pubs_build(nd_naming_client_t *c)
+{
+    uint32_t               size;
+    nd_queue_t            *q;
+    nd_naming_service_t   *s, *prev;
+    nd_naming_instance_t  *inst, *first;
+
+    for (size = 64; size * 3 < c->ninstances * 4; size <<= 1) { /* void */ }
+
+    c->pubs = nd_naming_pubs_alloc(size);
+    if (c->pubs == NULL) {
+        return;
+    }
+
+    prev = NULL;
+    first = NULL;
+    for (q = nd_queue_head(&c->instances);
+         q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
+    {
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        s = inst->cluster->service;
+        if (s == prev) {
+            first->run_multi = 1;
+            continue;
+        }
+        if (nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK) {
+            nd_free(c->pubs);
+            c->pubs = NULL;
+            return;
+        }
+        inst->run_multi = 0;
+        first = inst;
+        prev = s;
+    }
+}
+
+
+/* inst was linked at the tail of its client's list */
+static void
+nd_naming_pubs_link(nd_naming_client_t *c, nd_naming_instance_t *inst)
+{
+    uint32_t              i;
+    nd_naming_service_t  *s;
+
+    if (c->pubs == NULL) {
+        if (c->ninstances >= ND_NAMING_PUBS_MIN) {
+            nd_naming_pubs_build(c);
+        }
+        return;
+    }
+
+    s = inst->cluster->service;
+    i = nd_naming_pubs_slot(c->pubs, s);
+
+    if (c->pubs->slot[i].service) {
+        c->pubs->slot[i].first->run_multi = 1;
+        return;
+    }
+
+    if (nd_naming_pubs_set(&c->pubs, s, inst) != ND_OK) {
+        nd_free(c->pubs);
+        c->pubs = NULL;
+        return;
+    }
+
+    inst->run_multi = 0;
+}
+
+
+/* inst is about to leave its client's list */
+static void
+nd_naming_pubs_unlink(nd_naming_client_t *c, nd_naming_instance_t *inst)
+{
+    uint32_t               i;
+    nd_queue_t            *next;
+    nd_naming_service_t   *s;
+    nd_naming_instance_t  *other;
+
+    if (c->pubs == NULL) {
+        return;
+    }
+
+    s = inst->cluster->service;
+    i = nd_naming_pubs_slot(c->pubs, s);
+
+    if (c->pubs->slot[i].first != inst) {
+        return;
+    }
+
+    next = nd_queue_next(&inst->client_link);
+    if (next != nd_queue_sentinel(&c->instances)) {
+        other = nd_queue_data(next, nd_naming_instance_t, client_link);
+        if (other->cluster->service == s) {
+            c->pubs->slot[i].first = other;
+            other->run_multi = 1;      /* may be the only one now */
+            return;
+        }
+    }
+
+    nd_naming_pubs_del(c->pubs, i);
+}
+
+
 /* ---- instances ------------------------------------------------------------ */
 
 nd_naming_instance_t *
@@ -752,6 +984,10 @@ nd_naming_client_instance(nd_naming_client_t *c, nd_naming_service_t *s)
 {
     nd_queue_t            *q;
     nd_naming_instance_t  *inst;
+
+    if (c->pubs) {
+        return c->pubs->slot[nd_naming_pubs_slot(c->pubs, s)].first;
+    }
 
     for (q = nd_queue_head(&c->instances); q != nd_queue_sentinel(&c->instances);
          q = nd_queue_next(q))
@@ -917,7 +1153,8 @@ nd_naming_expire_handler(nd_timer_t *t)
             break;
         }
 
-        inst = (nd_naming_instance_t *) n;
+        inst = (nd_naming_instance_t *)
+               ((u_char *) n - offsetof(nd_naming_instance_t, expire));
         nd_rbtree_delete(&nf->expire, n);
         inst->in_expire = 0;
 
@@ -1068,6 +1305,7 @@ nd_naming_instance_link(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
     inst->cluster->ninstances++;
     c->ninstances++;
     nf->ninstances++;
+    nd_naming_pubs_link(c, inst);
 
     if (s->ninstances++ == 0 && nd_queue_linked(&s->clean_link)) {
         nd_queue_remove(&s->clean_link);
@@ -1089,6 +1327,7 @@ nd_naming_instance_unlink(nd_naming_conf_t *nf, nd_naming_instance_t *inst)
         nd_rbtree_delete(&nf->expire, &inst->expire);
     }
 
+    nd_naming_pubs_unlink(inst->client, inst);
     nd_queue_remove(&inst->cluster_link);
     nd_queue_remove(&inst->client_link);
     inst->cluster->ninstances--;
@@ -1134,6 +1373,116 @@ nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
 }
 
 
+/* inst holds what spec would make (nd_naming_instance_new) */
+static int
+nd_naming_instance_same(nd_naming_instance_t *inst,
+    const nd_naming_spec_t *spec)
+{
+    int        same;
+    char      *text;
+    size_t     len;
+    nd_str_t   cname;
+
+    cname = spec->cluster;
+    if (cname.len == 0) {
+        nd_str_set(&cname, ND_NAMING_DEFAULT_CLUSTER);
+    }
+
+    if (inst->port != spec->port || inst->ip_len != spec->ip.len
+        || memcmp(inst->ip, spec->ip.data, spec->ip.len) != 0
+        || inst->weight != spec->weight
+        || inst->healthy != spec->healthy || inst->enabled != spec->enabled
+        || inst->ephemeral != spec->ephemeral
+        || inst->cluster->name_len != cname.len
+        || memcmp(inst->cluster->name, cname.data, cname.len) != 0)
+    {
+        return 0;
+    }
+
+    if (spec->instance_id.len == 0
+        ? inst->instance_id != NULL
+        : inst->instance_id == NULL
+          || strlen(inst->instance_id) != spec->instance_id.len
+          || memcmp(inst->instance_id, spec->instance_id.data,
+                    spec->instance_id.len) != 0)
+    {
+        return 0;
+    }
+
+    if (spec->metadata_text.len) {
+        return inst->metadata
+               && strlen(inst->metadata) == spec->metadata_text.len
+               && memcmp(inst->metadata, spec->metadata_text.data,
+                         spec->metadata_text.len) == 0;
+    }
+
+    if (spec->metadata == NULL || json_object_size(spec->metadata) == 0) {
+        return inst->metadata == NULL;
+    }
+
+    if (inst->metadata == NULL) {
+        return 0;
+    }
+
+    text = nd_naming_dump_metadata(spec->metadata);
+    if (text == NULL) {
+        return 0;
+    }
+    len = strlen(text);
+    same = strlen(inst->metadata) == len
+           && memcmp(inst->metadata, text, len) == 0;
+    nd_free(text);
+
+    return same;
+}
+
+
+/* c's instances of s are those specs would make, in their order: a
+ * register of them changes no instance (the first is s's in c->pubs) */
+static int
+nd_naming_client_same(nd_naming_client_t *c, nd_naming_service_t *s,
+    const nd_naming_spec_t *specs, nd_uint_t n)
+{
+    nd_uint_t              i;
+    nd_queue_t            *q;
+    nd_naming_instance_t  *inst;
+
+    inst = nd_naming_client_instance(c, s);
+    if (inst == NULL) {
+        return 0;
+    }
+
+    if (c->pubs && n == 1 && !inst->run_multi) {
+        /* its only instance there: the next one in c->instances, of
+         * another service, need not be read */
+        return nd_naming_instance_same(inst, &specs[0]);
+    }
+
+    q = &inst->client_link;
+
+    for (i = 0; i < n; i++, q = nd_queue_next(q)) {
+        if (q == nd_queue_sentinel(&c->instances)) {
+            return 0;
+        }
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        if (inst->cluster->service != s
+            || !nd_naming_instance_same(inst, &specs[i]))
+        {
+            return 0;
+        }
+    }
+
+    if (q != nd_queue_sentinel(&c->instances)) {
+        inst = nd_queue_data(q, nd_naming_instance_t, client_link);
+        if (inst->cluster->service == s) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 nd_int_t
 nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *specs, nd_uint_t n)
@@ -1142,6 +1491,22 @@ nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_queue_t            *q, *next, *cq, *cnext;
     nd_naming_cluster_t   *cl;
     nd_naming_instance_t  *inst, **made;
+
+    /*
+     * The same instances again (an SDK re-registering, a redo after a
+     * reconnect): kept as they are, no allocation, no list moves (and
+     * last_beat: only our own 1.x instances beat, and they register
+     * through nd_naming_register).  What
+     * Nacos does on any register still happens: the service's revision
+     * and update time, its subscribers pushed, the client's change told
+     * to the peers.
+     */
+    if (n && nd_naming_client_same(c, s, specs, n)) {
+        nd_naming_service_changed(nf, s);
+        nd_naming_client_changed(nf, c);
+
+        return ND_OK;
+    }
 
     made = NULL;
 
@@ -1164,10 +1529,16 @@ nd_naming_register_batch(nd_naming_conf_t *nf, nd_naming_client_t *c,
         }
     }
 
-    /* drop c's current instances of s: walk whichever list is shorter,
-     * the client's (a connection may publish thousands of services) or
-     * the service's (a service may have thousands of publishers) */
-    if (c->ninstances <= s->ninstances) {
+    /* drop c's current instances of s: by its index, else walk whichever
+     * list is shorter, the client's (a connection may publish thousands
+     * of services) or the service's (a service may have thousands of
+     * publishers) */
+    if (c->pubs) {
+        while ((inst = nd_naming_client_instance(c, s)) != NULL) {
+            nd_naming_instance_unlink(nf, inst);
+        }
+
+    } else if (c->ninstances <= s->ninstances) {
         for (q = nd_queue_head(&c->instances);
              q != nd_queue_sentinel(&c->instances); q = next)
         {
