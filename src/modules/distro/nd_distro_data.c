@@ -298,12 +298,19 @@ nd_distro_client_has(nd_naming_client_t *c, nd_naming_service_t *s,
     cname = json_object_get(inst, "cluster");
     port = (nd_uint_t) json_integer_value(json_object_get(inst, "port"));
 
-    for (q = nd_queue_head(&c->instances);
+    /* the client's instances of s are one run of its list */
+    have = nd_naming_client_instance(c, s);
+
+    for (q = have ? &have->client_link : nd_queue_sentinel(&c->instances);
          q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
     {
         have = nd_queue_data(q, nd_naming_instance_t, client_link);
 
-        if (have->cluster->service == s && have->port == port
+        if (have->cluster->service != s) {
+            break;
+        }
+
+        if (have->port == port
             && have->ip_len == json_string_length(ip)
             && memcmp(have->ip, json_string_value(ip), have->ip_len) == 0
             && have->cluster->name_len == json_string_length(cname)
@@ -328,11 +335,16 @@ nd_distro_same(nd_naming_client_t *c, nd_naming_service_t *s, json_t *list)
     nd_naming_instance_t  *have;
 
     n = 0;
-    for (q = nd_queue_head(&c->instances);
+    have = nd_naming_client_instance(c, s);
+
+    for (q = have ? &have->client_link : nd_queue_sentinel(&c->instances);
          q != nd_queue_sentinel(&c->instances); q = nd_queue_next(q))
     {
         have = nd_queue_data(q, nd_naming_instance_t, client_link);
-        n += (have->cluster->service == s);
+        if (have->cluster->service != s) {
+            break;
+        }
+        n++;
     }
 
     if (n != json_array_size(list)) {
