@@ -7,14 +7,12 @@
 use v5.36;
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use IO::Select;
-use IO::Socket::INET;
 use Time::HiRes ();
 use Test::More;
 use Test::Nd;
 use Test::Nd::Pg;
 use Test::Nd::StoreSuite qw(store_server store_conf form publish get_config
-                            search history);
+                            search history concurrent);
 
 my $BASE = '/nacos/v1/core/debug/store';
 
@@ -28,43 +26,6 @@ sub kill9_restart ($t, $label) {
     ok(!@bad, "$label: no [alert] before the kill") or diag("@bad");
     $t->run;
     ok($t->wait_ready(20), "$label: ready after kill -9 and restart");
-}
-
-
-# sends every request at once on its own connection; returns the answers
-# (status, body) in request order
-sub concurrent ($t, @bodies) {
-    my (@socks, @resp);
-    for my $i (0 .. $#bodies) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $t->port, Proto => 'tcp')
-            or die "connect: $!";
-        my $req = $t->request_text('POST', "$BASE/config",
-            body => $bodies[$i],
-            headers => { 'Content-Type'
-                         => 'application/x-www-form-urlencoded' });
-        syswrite($s, $req) == length $req or die "write: $!";
-        push @socks, $s;
-        $resp[$i] = '';
-    }
-    my %idx = map { ("$socks[$_]" => $_) } 0 .. $#socks;
-    my $sel = IO::Select->new(@socks);
-    my $deadline = Time::HiRes::time() + 120;
-    while ($sel->count && Time::HiRes::time() < $deadline) {
-        for my $s ($sel->can_read(1)) {
-            my $n = sysread($s, my $buf, 65536);
-            if ($n) {
-                $resp[$idx{"$s"}] .= $buf;
-                next;
-            }
-            $sel->remove($s);
-            close $s;
-        }
-    }
-    return map {
-        my ($r) = Test::Nd::parse_responses($_);
-        [ $r ? $r->{status} : 0, $r ? $r->{body} : '' ]
-    } @resp;
 }
 
 
