@@ -459,9 +459,15 @@ BEGIN
            SET seq = v_top - v_n + (SELECT count(*) FROM o WHERE o.ok)
          WHERE id = 1 AND EXISTS (SELECT 1 FROM o WHERE NOT o.ok)),
     r AS (
+        -- an accepted row's number: its place less the refused before it
+        -- (counted only when there is one: no window, no sort)
         SELECT o.*,
-               v_top - v_n
-               + count(*) FILTER (WHERE o.ok) OVER (ORDER BY o.ord) AS nseq,
+               v_top - v_n + o.ord
+               - CASE WHEN NOT EXISTS (SELECT 1 FROM o o1 WHERE NOT o1.ok)
+                      THEN 0
+                      ELSE (SELECT count(*) FROM o o2
+                             WHERE NOT o2.ok AND o2.ord < o.ord) END
+               AS nseq,
                CASE WHEN o.ok AND o.old_id IS NULL
                     THEN nextval('config_info_id_seq') END AS nid
           FROM o),
@@ -476,8 +482,7 @@ BEGIN
          WHERE r.ok AND r.old_id IS NOT NULL),
     u AS (
         UPDATE config_info c SET content = p_content[r.ord::int],
-               md5 = r.md5,
-               gmt_modified = r.now, src_user = r.src_user,
+               md5 = r.md5, gmt_modified = r.now, src_user = r.src_user,
                src_ip = r.src_ip, app_name = r.app, c_desc = r.c_desc,
                c_use = r.c_use, effect = r.effect, type = r.type,
                c_schema = r.c_schema, encrypted_data_key = r.edk,
