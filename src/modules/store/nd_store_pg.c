@@ -3,8 +3,10 @@
  *
  * A small pool of connections.  The first ready connection is the writer:
  * queued writes go to it in batches, each batch one pipeline segment (one
- * implicit transaction up to its Sync: group commit), at most two batches
- * in flight.  Writes take the global change sequence row lock inside the
+ * implicit transaction up to its Sync: group commit), one in flight:
+ * what queues meanwhile is the next group (with a group's publishes in
+ * one statement, a larger group costs PostgreSQL less a write than two
+ * alternating smaller ones gain by overlapping).  Writes take the global change sequence row lock inside the
  * server functions (conf/schema/pg.sql), so sequence order is commit
  * order.  Reads go, one per segment, to the least busy connection.
  *
@@ -25,7 +27,7 @@
 
 #define ND_PG_SCHEMA_LOCK  "4711470"
 
-#define ND_PG_WRITE_UNITS  2
+#define ND_PG_WRITE_UNITS  1
 #define ND_PG_READ_UNITS   16
 
 typedef struct nd_store_pg_conn_s  nd_store_pg_conn_t;
