@@ -49,7 +49,8 @@ publish4('tagged', 'tagged v0', 't1,t2');
 
 # 2. the upgrade (no refresh timer: the cache learns only from its own
 # writes, so what it holds is known exactly, see 4.)
-(my $conf = store_conf($t, 'pg', $pg)) =~ s/cache_refresh \S+;/cache_refresh 1h;/
+(my $conf = store_conf($t, 'pg', $pg))
+    =~ s/cache_refresh \S+;/cache_refresh 1h;/
     or die 'no cache_refresh in the store conf';
 $t->write_conf('nacosd.conf', $conf);
 $t->run;
@@ -179,7 +180,9 @@ is($pg->psql('SELECT count(*) FROM config_info c WHERE NOT EXISTS '
 # 4. the cache's cursor (every change up to it is cached): our own writes,
 # each next to the one before, move it, so the refresh does not read them
 # back; a change by another writer is a gap it stays below
-my $status = sub { ($t->http_json('GET', '/nacos/v1/core/debug/store/status')) };
+my $status = sub {
+    return scalar $t->http_json('GET', '/nacos/v1/core/debug/store/status');
+};
 my $st = $status->();
 is_deeply([ $st->{syncSeq}, $st->{lastSeq} ], [ ($seq0 + @s) x 2 ],
           'own writes moved the cache cursor, nothing read back');

@@ -6,9 +6,10 @@
  * implicit transaction up to its Sync: group commit), one in flight:
  * what queues meanwhile is the next group (with a group's publishes in
  * one statement, a larger group costs PostgreSQL less a write than two
- * alternating smaller ones gain by overlapping).  Writes take the global change sequence row lock inside the
- * server functions (conf/schema/pg.sql), so sequence order is commit
- * order.  Reads go, one per segment, to the least busy connection.
+ * alternating smaller ones gain by overlapping).  Writes take the global
+ * change sequence row lock inside the server functions
+ * (conf/schema/pg.sql), so sequence order is commit order.  Reads go,
+ * one per segment, to the least busy connection.
  *
  * A connection that fails, or whose oldest segment passes query_timeout,
  * is dropped: its operations fail (503), and it reconnects with backoff.

@@ -6,8 +6,9 @@
  * nd_config_publish_batch whose parameters are arrays, one element a
  * publish: PostgreSQL starts one executor for the group and writes its
  * rows set-based, instead of one call of nd_config_publish a publish
- * (which started an executor for each of its statements).  The arrays go in PostgreSQL's binary array format: no
- * quoting of the contents here, no parsing of them there.
+ * (which started an executor for each of its statements).  The arrays
+ * go in PostgreSQL's binary array format: no quoting of the contents
+ * here, no parsing of them there.
  *
  * Pure functions: which ops form a batch, and the parameters of one.
  */
@@ -59,8 +60,9 @@ static const struct {
  * version 5, conf/schema/pg.sql): one UPDATE takes the sequence numbers,
  * one INSERT each the new rows and the history rows, one UPDATE the
  * changed rows, after the sequence row lock (so its snapshot holds every
- * earlier commit); the keys are distinct, so no row is written twice.  One result row a publish, in order: status (1: the CAS md5 did
- * not match), seq, id, gmt_create -- as nd_config_publish answers.
+ * earlier commit); the keys are distinct, so no row is written twice.
+ * One result row a publish, in order: status (1: the CAS md5 did not
+ * match), seq, id, gmt_create -- as nd_config_publish answers.
  */
 const char  nd_store_pg_batch_sql[] =
     "SELECT * FROM nd_config_publish_batch($1::text[], $2::text[], "
