@@ -27,7 +27,11 @@ if ($> == 0 && !defined getpwnam('postgres')) {
     exit 0;
 }
 
-my $pg = eval { Test::Nd::Pg->new };
+# PostgreSQL's own defaults where the tests' server trims them (several
+# run at once there): shared_buffers 128MB, as docs/deploy.md says an
+# operator's server has at least; durability untouched (fsync,
+# synchronous_commit and full_page_writes on)
+my $pg = eval { Test::Nd::Pg->new(conf => "shared_buffers = 128MB\n") };
 unless ($pg) {
     (my $e = $@) =~ s/\s+/ /g;
     print "error $e\n";

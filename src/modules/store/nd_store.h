@@ -220,6 +220,9 @@ struct nd_store_op_s {
     unsigned char        unknown;       /* outcome unknown (conn lost) */
     unsigned char        plan_n;        /* pg: statements sent */
     unsigned char        plan_rows[2];  /* pg: their result kinds */
+    unsigned short       pg_batch;      /* pg: publishes answered by this
+                                           op's batch statement, itself
+                                           and the next ones (plan_n 0) */
 };
 
 /* a new operation with its own pool; NULL on ENOMEM */

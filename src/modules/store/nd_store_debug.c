@@ -484,11 +484,12 @@ nd_store_debug_status(nd_http_request_t *r)
 
     scf = nd_store_conf(nd_cycle);
 
-    j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I}",
+    j = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I}",
                   "backend", scf->be->name,
                   "available", nd_store_available(nd_cycle) == ND_OK,
                   "loading", scf->lazy,
                   "lastSeq", (json_int_t) scf->last_seq,
+                  "syncSeq", (json_int_t) scf->sync_seq,
                   "cached", (json_int_t) scf->cache.nelts,
                   "inflight", (json_int_t) scf->inflight);
     rc = nd_http_send_json(r, 200, j);

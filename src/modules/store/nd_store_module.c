@@ -1251,6 +1251,19 @@ nd_store_complete(nd_store_op_t *op)
         scf->last_seq = op->seq;
     }
 
+    /* our write next to every change the cache holds: it holds this one
+     * too, and the refresh need not read it back (numbers have no gaps:
+     * a refused or rolled back write takes none; another node's write or
+     * one of unknown outcome is a gap the refresh reads) */
+    if (op->rc == ND_OK && op->seq > 0 && op->seq == scf->sync_seq + 1
+        && (op->type == ND_STORE_CONFIG_PUBLISH
+            || op->type == ND_STORE_CONFIG_DELETE
+            || op->type == ND_STORE_GRAY_PUBLISH
+            || op->type == ND_STORE_GRAY_DELETE))
+    {
+        scf->sync_seq = op->seq;
+    }
+
     scf->committing = 0;
 
 done:

@@ -3,16 +3,20 @@
  *
  * A small pool of connections.  The first ready connection is the writer:
  * queued writes go to it in batches, each batch one pipeline segment (one
- * implicit transaction up to its Sync: group commit), at most two batches
- * in flight.  Writes take the global change sequence row lock inside the
- * server functions (conf/schema/pg.sql), so sequence order is commit
- * order.  Reads go, one per segment, to the least busy connection.
+ * implicit transaction up to its Sync: group commit), one in flight:
+ * what queues meanwhile is the next group (with a group's publishes in
+ * one statement, a larger group costs PostgreSQL less a write than two
+ * alternating smaller ones gain by overlapping).  Writes take the global
+ * change sequence row lock inside the server functions
+ * (conf/schema/pg.sql), so sequence order is commit order.  Reads go,
+ * one per segment, to the least busy connection.
  *
  * A connection that fails, or whose oldest segment passes query_timeout,
  * is dropped: its operations fail (503), and it reconnects with backoff.
  * While no connection is ready, operations fail at once with 503.
  */
 #include <nd_store_internal.h>
+#include <nd_store_pg_batch.h>
 #include <dlfcn.h>
 #include <libpq-fe.h>
 
@@ -24,7 +28,7 @@
 
 #define ND_PG_SCHEMA_LOCK  "4711470"
 
-#define ND_PG_WRITE_UNITS  2
+#define ND_PG_WRITE_UNITS  1
 #define ND_PG_READ_UNITS   16
 
 typedef struct nd_store_pg_conn_s  nd_store_pg_conn_t;
@@ -74,6 +78,7 @@ struct nd_store_pg_s {
     nd_queue_t           writes;
     nd_queue_t           reads;
     char                *schema;        /* pg.sql */
+    nd_buf_t             batch;         /* a batch's parameters */
     size_t               schema_len;
     nd_uint_t            ready;         /* connections ready */
     unsigned             schema_done:1;
@@ -672,6 +677,7 @@ nd_store_pg_reset_op(nd_store_op_t *op)
     op->write_status = 0;
     op->seq = 0;
     op->total = 0;
+    op->pg_batch = 0;
 }
 
 
@@ -733,6 +739,38 @@ nd_store_pg_send_op(nd_store_pg_conn_t *pc, nd_store_op_t *op)
 }
 
 
+/* publishes ops[0..n) as one statement (nd_store_pg_batch.c); ops[0]
+ * gets its result, the others none */
+static nd_int_t
+nd_store_pg_send_batch(nd_store_pg_conn_t *pc, nd_store_op_t **ops,
+    nd_uint_t n)
+{
+    nd_uint_t              i;
+    nd_store_pg_params_t   pp;
+
+    if (nd_store_pg_batch_encode(&pc->pg->batch, ops, n, &pp) != ND_OK) {
+        return ND_ERROR;
+    }
+
+    for (i = 1; i < n; i++) {
+        ops[i]->plan_n = 0;
+        ops[i]->pg_batch = 0;
+    }
+
+    ops[0]->plan_n = 1;
+    ops[0]->plan_rows[0] = ND_STORE_ROWS_WRITE;
+    ops[0]->pg_batch = (unsigned short) n;
+
+    if (!nd_pq.PQsendQueryPrepared(pc->conn, "nd_batch", ND_PG_BATCH_PARAMS,
+                                   pp.values, pp.lengths, pp.formats, 0))
+    {
+        return ND_ERROR;
+    }
+
+    return ND_OK;
+}
+
+
 static nd_store_pg_unit_t *
 nd_store_pg_unit(nd_store_pg_conn_t *pc, int write)
 {
@@ -769,16 +807,34 @@ nd_store_pg_flush(nd_store_pg_conn_t *pc)
 static nd_int_t
 nd_store_pg_send_unit(nd_store_pg_conn_t *pc, nd_store_pg_unit_t *u)
 {
+    nd_uint_t       i, n;
     nd_queue_t     *q;
-    nd_store_op_t  *op;
+    nd_store_op_t  *op, *ops[ND_PG_BATCH_MAX];
 
-    for (q = nd_queue_head(&u->ops); q != nd_queue_sentinel(&u->ops);
-         q = nd_queue_next(q))
-    {
+    q = nd_queue_head(&u->ops);
+
+    while (q != nd_queue_sentinel(&u->ops)) {
         op = nd_queue_data(q, nd_store_op_t, queue);
+        op->pg_batch = 0;
+
+        n = u->write ? nd_store_pg_batch_collect(q, nd_queue_sentinel(&u->ops),
+                                                 ops, ND_PG_BATCH_MAX)
+                     : 0;
+
+        if (n >= 2) {
+            if (nd_store_pg_send_batch(pc, ops, n) != ND_OK) {
+                return ND_ERROR;
+            }
+            for (i = 0; i < n; i++) {
+                q = nd_queue_next(q);
+            }
+            continue;
+        }
+
         if (nd_store_pg_send_op(pc, op) != ND_OK) {
             return ND_ERROR;
         }
+        q = nd_queue_next(q);
     }
 
     if (!nd_pq.PQpipelineSync(pc->conn)) {
@@ -966,6 +1022,8 @@ nd_store_pg_available(nd_cycle_t *cycle)
 
 static void nd_store_pg_load_rows(nd_store_conf_t *scf, nd_store_op_t *op,
     nd_store_row_t *row, int n);
+static void nd_store_pg_batch_rows(nd_store_pg_conn_t *pc, nd_store_op_t *op,
+    nd_store_row_t *row, int n);
 
 static void
 nd_store_pg_get(void *ctx, int col, nd_str_t *out)
@@ -1035,11 +1093,49 @@ nd_store_pg_result(nd_store_pg_conn_t *pc, PGresult *res)
         return;
     }
 
+    if (op->pg_batch) {
+        nd_store_pg_batch_rows(pc, op, &row, n);
+        return;
+    }
+
     for (i = 0; i < n; i++) {
         ctx[1] = (void *) (intptr_t) i;
         if (nd_store_decode_row(op, op->plan_rows[pc->stmt], &row) != ND_OK) {
             nd_store_fail(op, 500, "out of memory");
             return;
+        }
+    }
+}
+
+
+/* a batch's answer: row i is the ith publish's, from op on */
+static void
+nd_store_pg_batch_rows(nd_store_pg_conn_t *pc, nd_store_op_t *op,
+    nd_store_row_t *row, int n)
+{
+    int          i;
+    void       **ctx;
+    nd_queue_t  *q;
+
+    ctx = row->ctx;
+
+    if (n != (int) op->pg_batch) {
+        /* not what the statement answers: fail the unit; its ops run
+         * again one by one */
+        nd_store_fail(op, 500, "database error: a batch answered the wrong "
+                               "number of rows");
+        nd_queue_data(nd_queue_head(&pc->units), nd_store_pg_unit_t,
+                      link)->failed = 1;
+        return;
+    }
+
+    q = &op->queue;
+
+    for (i = 0; i < n; i++, q = nd_queue_next(q)) {
+        op = nd_queue_data(q, nd_store_op_t, queue);
+        ctx[1] = (void *) (intptr_t) i;
+        if (nd_store_decode_row(op, ND_STORE_ROWS_WRITE, row) != ND_OK) {
+            nd_store_fail(op, 500, "out of memory");
         }
     }
 }
@@ -1090,8 +1186,13 @@ nd_store_pg_advance(nd_store_pg_conn_t *pc)
     op = nd_queue_data(pc->cur, nd_store_op_t, queue);
 
     if (++pc->stmt >= op->plan_n) {
-        pc->cur = nd_queue_next(pc->cur);
         pc->stmt = 0;
+        /* past the publishes a batch statement answered */
+        do {
+            pc->cur = nd_queue_next(pc->cur);
+        } while (pc->cur != nd_queue_sentinel(&u->ops)
+                 && nd_queue_data(pc->cur, nd_store_op_t,
+                                  queue)->plan_n == 0);
     }
 }
 
@@ -1282,6 +1383,13 @@ nd_store_pg_prepare(nd_store_pg_conn_t *pc)
         }
         pc->pending++;
     }
+
+    if (!nd_pq.PQsendPrepare(pc->conn, "nd_batch", nd_store_pg_batch_sql, 0,
+                             NULL))
+    {
+        return ND_ERROR;
+    }
+    pc->pending++;
 
     if (!nd_pq.PQpipelineSync(pc->conn)) {
         return ND_ERROR;
@@ -1751,6 +1859,7 @@ nd_store_pg_start(nd_cycle_t *cycle)
     nd_store_pg_log_library(cycle->log);
     nd_queue_init(&pg->writes);
     nd_queue_init(&pg->reads);
+    nd_buf_init(&pg->batch);
 
     snprintf(path, sizeof(path), "%s/pg.sql", scf->schema_dir_z);
     pg->schema = nd_store_schema_text(scf, "pg.sql", &pg->schema_len,
@@ -1824,4 +1933,5 @@ nd_store_pg_exit(nd_cycle_t *cycle)
 
     nd_free(pg->schema);
     pg->schema = NULL;
+    nd_buf_free(&pg->batch);
 }

@@ -9,12 +9,15 @@ use v5.36;
 
 use Digest::MD5 ();
 use Exporter 'import';
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes ();
 use Test::More;
 use Test::Nd;
 use Test::Nd::Pg;
 
 our @EXPORT_OK = qw(store_server store_conf esc form publish get_config
-                    search history suite);
+                    search history suite concurrent);
 
 my $BASE = '/nacos/v1/core/debug/store';
 
@@ -64,6 +67,43 @@ sub store_server ($backend, %opt) {
                            . "cache loaded)")
         or diag($t->error_log);
     return ($t, $pg);
+}
+
+
+# sends every publish (form bodies) at once, each on its own connection;
+# returns the answers (status, body) in request order
+sub concurrent ($t, @bodies) {
+    my (@socks, @resp);
+    for my $i (0 .. $#bodies) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $t->port, Proto => 'tcp')
+            or die "connect: $!";
+        my $req = $t->request_text('POST', "$BASE/config",
+            body => $bodies[$i],
+            headers => { 'Content-Type'
+                         => 'application/x-www-form-urlencoded' });
+        syswrite($s, $req) == length $req or die "write: $!";
+        push @socks, $s;
+        $resp[$i] = '';
+    }
+    my %idx = map { ("$socks[$_]" => $_) } 0 .. $#socks;
+    my $sel = IO::Select->new(@socks);
+    my $deadline = Time::HiRes::time() + 120;
+    while ($sel->count && Time::HiRes::time() < $deadline) {
+        for my $s ($sel->can_read(1)) {
+            my $n = sysread($s, my $buf, 65536);
+            if ($n) {
+                $resp[$idx{"$s"}] .= $buf;
+                next;
+            }
+            $sel->remove($s);
+            close $s;
+        }
+    }
+    return map {
+        my ($r) = Test::Nd::parse_responses($_);
+        [ $r ? $r->{status} : 0, $r ? $r->{body} : '' ]
+    } @resp;
 }
 
 
