@@ -27,35 +27,28 @@ $t->write_conf('nacosd.conf', $t->conf(
 $t->run;
 my $gport = $t->port(9848);
 
-sub client ($label, @more) {
-    return Test::Nd::Grpc->start($gport, [
-        { op => 'unary', type => 'ServerCheckRequest', body => {} },
-        { op => 'bidi_open' },
-        { op => 'bidi_send', type => 'ConnectionSetupRequest',
-          body => { clientVersion => 'test', labels => { name => $label } } },
-        @more,
-        { op => 'hold' } ]);
-}
-
-sub conns () {
+# the connections by their "name" label
+sub names () {
     my $c = $t->http_json('GET', '/nacos/v1/core/loader/current') // {};
     return { map { $c->{$_}{metaInfo}{labels}{name} => $_ } keys %$c };
 }
 
-my $silent = client('silent',
+my $silent = Test::Nd::Grpc->start($gport, [
+    Test::Nd::Grpc->hello(name => 'silent'),
     { op => 'silent', value => 1 },
     { op => 'unary', type => 'SubscribeServiceRequest',
       body => { serviceName => 'deadline-svc', clusters => '',
-                subscribe => JSON::PP::true } });
+                subscribe => JSON::PP::true } },
+    { op => 'hold' } ]);
 
-ok($t->wait_for(10, sub { exists conns()->{silent} }),
+ok($t->wait_for(10, sub { exists names()->{silent} }),
    'the silent client registered');
 ok($silent->wait_line(sub ($l) {
        ($l->{type} // '') eq 'NotifySubscriberRequest' }, 10),
    'it was pushed the service after subscribing (and does not answer)');
 
 # the push waits 60 s; the probe 0.8 s after about 1 s idle
-ok($t->wait_for(15, sub { !exists conns()->{silent} }),
+ok($t->wait_for(15, sub { !exists names()->{silent} }),
    'unregistered when the later probe with the shorter timeout expired, '
    . 'before the earlier push with the longer one');
 
