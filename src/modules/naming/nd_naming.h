@@ -342,8 +342,13 @@ void nd_naming_client_changes_read(nd_naming_conf_t *nf, int read);
 void nd_naming_client_set_native(nd_naming_conf_t *nf, nd_naming_client_t *c,
     int native);
 
+/* nd_naming_pubs.c: c's first instance of s (the others follow it in
+ * c->instances), or NULL; the index kept as instances are linked at the
+ * tail of their client's list and unlinked */
 nd_naming_instance_t *nd_naming_client_instance(nd_naming_client_t *c,
     nd_naming_service_t *s);
+void nd_naming_pubs_link(nd_naming_client_t *c, nd_naming_instance_t *inst);
+void nd_naming_pubs_unlink(nd_naming_client_t *c, nd_naming_instance_t *inst);
 /* ND_OK, or ND_DECLINED with *err set to a static message (400) */
 nd_int_t nd_naming_register(nd_naming_conf_t *nf, nd_naming_client_t *c,
     nd_naming_service_t *s, const nd_naming_spec_t *spec,
@@ -406,6 +411,8 @@ void nd_naming_clean_handler(nd_timer_t *t);
 nd_naming_sub_t *nd_naming_subscribe(nd_naming_conf_t *nf,
     nd_naming_client_t *c, nd_naming_service_t *s, const nd_str_t *clusters);
 void nd_naming_unsubscribe(nd_naming_conf_t *nf, nd_naming_sub_t *sub);
+/* frees a subscriber already out of its lists (nd_naming_sub.c) */
+void nd_naming_sub_free(nd_naming_sub_t *sub);
 void nd_naming_sub_expire_handler(nd_timer_t *t);
 void nd_naming_push_timer_handler(nd_timer_t *t);
 
