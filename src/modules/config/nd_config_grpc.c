@@ -519,40 +519,49 @@ nd_config_grpc_pushed(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
 static nd_shared_t *
 nd_config_grpc_text(nd_config_glisten_t *gl)
 {
+    size_t              i;
+    u_char             *p;
     nd_buf_t           *b, *key;
     nd_shared_t        *sh;
+    const nd_str_t     *part[3];
     nd_config_conf_t   *ccf;
 
     ccf = nd_config_conf(nd_cycle);
     key = &ccf->gpush_key;
 
-    /* the key as dataId NUL group NUL tenant */
-    b = &nd_config_gpush;
-    nd_buf_reset(b);
+    /* the text's key is kept as dataId NUL group NUL tenant */
+    part[0] = &gl->data_id;
+    part[1] = &gl->group;
+    part[2] = &gl->tenant;
 
-    if (nd_buf_append(b, nd_config_gtext(&gl->data_id), gl->data_id.len)
-        != ND_OK
-        || nd_buf_append(b, "", 1) != ND_OK
-        || nd_buf_append(b, nd_config_gtext(&gl->group), gl->group.len)
-           != ND_OK
-        || nd_buf_append(b, "", 1) != ND_OK
-        || nd_buf_append(b, nd_config_gtext(&gl->tenant), gl->tenant.len)
-           != ND_OK)
+    if (ccf->gpush_text
+        && nd_buf_size(key) == part[0]->len + part[1]->len + part[2]->len + 2)
     {
-        return NULL;
-    }
-
-    if (ccf->gpush_text && nd_buf_size(key) == nd_buf_size(b)
-        && memcmp(nd_buf_start(key), nd_buf_start(b), nd_buf_size(b)) == 0)
-    {
-        return ccf->gpush_text;
+        p = nd_buf_start(key);
+        for (i = 0; i < 3; i++) {
+            if (memcmp(p, nd_config_gtext(part[i]), part[i]->len) != 0
+                || (i < 2 && p[part[i]->len] != '\0'))
+            {
+                break;
+            }
+            p += part[i]->len + 1;
+        }
+        if (i == 3) {
+            return ccf->gpush_text;
+        }
     }
 
     nd_buf_reset(key);
-    if (nd_buf_append(key, nd_buf_start(b), nd_buf_size(b)) != ND_OK) {
-        return NULL;
+    for (i = 0; i < 3; i++) {
+        if (nd_buf_append(key, nd_config_gtext(part[i]), part[i]->len)
+            != ND_OK
+            || (i < 2 && nd_buf_append(key, "", 1) != ND_OK))
+        {
+            return NULL;
+        }
     }
 
+    b = &nd_config_gpush;
     nd_buf_reset(b);
 
     if (nd_buf_append(b, "{\"dataId\":", 10) != ND_OK

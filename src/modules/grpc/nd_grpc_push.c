@@ -136,11 +136,7 @@ nd_grpc_push_wait(nd_grpc_conf_t *gcf, nd_grpc_push_t *push, nd_msec_t now)
         }
     }
 
-    /* after q */
-    push->wait.prev = q;
-    push->wait.next = q->next;
-    q->next->prev = &push->wait;
-    q->next = &push->wait;
+    nd_queue_insert_head(q, &push->wait);      /* after q */
 
     if (!nd_timer_active(&gcf->push_timer) || push->deadline < gcf->push_due)
     {
