@@ -30,6 +30,7 @@ check('backend pg; pg_conninfo "hostaddr=127.0.0.1 bogus=1";',
 check('pg_pool 0;', qr/pg_pool.*between 1 and 64/, 'pg_pool 0');
 check('pg_pool 65;', qr/pg_pool.*between 1 and 64/, 'pg_pool 65');
 check('commit_batch 0;', qr/commit_batch.*between/, 'commit_batch 0');
+check('commit_gather 2s;', qr/commit_gather.*at most 1s/, 'commit_gather 2s');
 check('query_timeout 10ms;', qr/query_timeout.*at least 100ms/,
       'query_timeout 10ms');
 check('pg_reconnect_max 1ms;', qr/pg_reconnect_max.*at least/,

@@ -86,6 +86,11 @@ static nd_command_t  nd_store_commands[] = {
       nd_conf_set_num_slot, offsetof(nd_store_conf_t, commit_batch),
       &nd_store_batch_bounds },
 
+    { nd_string("commit_gather"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_store_conf_t, commit_gather),
+      NULL },
+
     { nd_string("load_chunk"),
       ND_BLOCK_CONF | ND_CONF_TAKE1,
       nd_conf_set_num_slot, offsetof(nd_store_conf_t, load_chunk),
@@ -150,6 +155,7 @@ nd_store_create_conf(nd_cycle_t *cycle)
     scf->pg_reconnect_max = ND_CONF_UNSET_MSEC;
     scf->cache_refresh = ND_CONF_UNSET_MSEC;
     scf->commit_batch = ND_CONF_UNSET;
+    scf->commit_gather = ND_CONF_UNSET_MSEC;
     scf->load_chunk = ND_CONF_UNSET;
     scf->load_interval = ND_CONF_UNSET_MSEC;
     scf->max_content_size = ND_CONF_UNSET_SIZE;
@@ -215,12 +221,17 @@ nd_store_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(scf->pg_reconnect_max, 5000);
     nd_conf_init_msec_value(scf->cache_refresh, 1000);
     nd_conf_init_value(scf->commit_batch, 512);
+    nd_conf_init_msec_value(scf->commit_gather, 1);
     nd_conf_init_value(scf->load_chunk, 512);
     nd_conf_init_msec_value(scf->load_interval, 0);
     nd_conf_init_size_value(scf->max_content_size, 10 * 1024 * 1024);
 
     if (scf->query_timeout < 100) {
         return "\"query_timeout\" must be at least 100ms";
+    }
+
+    if (scf->commit_gather > 1000) {
+        return "\"commit_gather\" must be at most 1s";
     }
 
     if (scf->pg_reconnect_max < 100) {
@@ -313,7 +324,12 @@ nd_store_metrics_init(nd_cycle_t *cycle, nd_store_conf_t *scf)
             "(seconds).", NULL, &scf->commit_latency) != ND_OK
         || nd_metrics_add_counter(cycle, "nacosd_store_pg_reconnects_total",
             "PostgreSQL connections lost or failed (each is retried with "
-            "backoff).", NULL, &scf->pg_drops) != ND_OK)
+            "backoff).", NULL, &scf->pg_drops) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_store_commit_groups_total",
+            "Commit groups run: queued operations the writer took at once "
+            "(group commit, commit_gather).", NULL, &scf->groups) != ND_OK
+        || nd_metrics_add_counter(cycle, "nacosd_store_commit_ops_total",
+            "Operations in those groups.", NULL, &scf->group_ops) != ND_OK)
     {
         return ND_ERROR;
     }

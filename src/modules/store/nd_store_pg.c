@@ -6,10 +6,11 @@
  * implicit transaction up to its Sync: group commit), one in flight:
  * what queues meanwhile is the next group (with a group's publishes in
  * one statement, a larger group costs PostgreSQL less a write than two
- * alternating smaller ones gain by overlapping).  Writes take the global
- * change sequence row lock inside the server functions
- * (conf/schema/pg.sql), so sequence order is commit order.  Reads go,
- * one per segment, to the least busy connection.
+ * alternating smaller ones gain by overlapping), and the next group
+ * gathers its writers first (nd_store_gather_want, commit_gather).
+ * Writes take the global change sequence row lock inside the server
+ * functions (conf/schema/pg.sql), so sequence order is commit order.
+ * Reads go, one per segment, to the least busy connection.
  *
  * A connection that fails, or whose oldest segment passes query_timeout,
  * is dropped: its operations fail (503), and it reconnects with backoff.
@@ -81,6 +82,10 @@ struct nd_store_pg_s {
     nd_buf_t             batch;         /* a batch's parameters */
     size_t               schema_len;
     nd_uint_t            ready;         /* connections ready */
+    nd_uint_t            nwrites;       /* queued in writes */
+    nd_uint_t            want;          /* the next group's gather target */
+    nd_timer_t           gather;        /* commit_gather */
+    unsigned             gathered:1;    /* the timer fired: go as is */
     unsigned             schema_done:1;
     unsigned             loaded:1;
     unsigned             loading:1;
@@ -453,6 +458,7 @@ static void nd_store_pg_exit(nd_cycle_t *cycle);
 static void nd_store_pg_connect(nd_store_pg_conn_t *pc);
 static void nd_store_pg_drop(nd_store_pg_conn_t *pc, const char *why);
 static void nd_store_pg_dispatch(nd_store_pg_t *pg);
+static void nd_store_pg_gather_expired(nd_timer_t *t);
 static void nd_store_pg_io_handler(struct ev_loop *loop, ev_io *w,
     int revents);
 
@@ -691,6 +697,7 @@ nd_store_pg_fail_queued(nd_store_pg_t *pg, const char *why)
 
     queues[0] = &pg->writes;
     queues[1] = &pg->reads;
+    pg->nwrites = 0;
 
     for (i = 0; i < 2; i++) {
         while (!nd_queue_empty(queues[i])) {
@@ -899,6 +906,17 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
 
     max = (nd_uint_t) pg->scf->commit_batch;
 
+    if (w->nwrites == 0 && pg->nwrites > 0 && pg->nwrites < pg->want
+        && !pg->gathered)
+    {
+        /* the writers of the group before are coming back */
+        if (!nd_timer_active(&pg->gather)) {
+            nd_timer_start(&pg->gather, pg->scf->commit_gather,
+                           ND_TIMER_ONCE);
+        }
+        goto reads;
+    }
+
     while (!nd_queue_empty(&pg->writes) && w->nwrites < ND_PG_WRITE_UNITS) {
         u = nd_store_pg_unit(w, 1);
         if (u == NULL) {
@@ -914,6 +932,7 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
             nd_queue_remove(q);
             nd_queue_insert_tail(&u->ops, q);
             u->nops++;
+            pg->nwrites--;
             if (op->solo) {
                 n++;
                 break;
@@ -930,7 +949,11 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
         }
 
         sent[nsent++] = w;
+        pg->gathered = 0;
+        nd_timer_stop(&pg->gather);
     }
+
+reads:
 
     while (!nd_queue_empty(&pg->reads)) {
         best = NULL;
@@ -988,6 +1011,17 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
 
 
 static void
+nd_store_pg_gather_expired(nd_timer_t *t)
+{
+    nd_store_pg_t  *pg = t->data;
+
+    pg->gathered = 1;
+    pg->want = pg->nwrites;
+    nd_store_pg_dispatch(pg);
+}
+
+
+static void
 nd_store_pg_submit(nd_cycle_t *cycle, nd_store_op_t *op)
 {
     nd_store_pg_t  *pg;
@@ -1000,8 +1034,12 @@ nd_store_pg_submit(nd_cycle_t *cycle, nd_store_op_t *op)
         return;
     }
 
-    nd_queue_insert_tail(nd_store_op_is_write(op) ? &pg->writes : &pg->reads,
-                         &op->queue);
+    if (nd_store_op_is_write(op)) {
+        nd_queue_insert_tail(&pg->writes, &op->queue);
+        pg->nwrites++;
+    } else {
+        nd_queue_insert_tail(&pg->reads, &op->queue);
+    }
 
     nd_store_pg_dispatch(pg);
 }
@@ -1213,6 +1251,9 @@ nd_store_pg_unit_done(nd_store_pg_conn_t *pc)
     pc->nunits--;
     if (u->write) {
         pc->nwrites--;
+        pg->scf->groups++;
+        pg->scf->group_ops += u->nops;
+        pg->want = nd_store_gather_want(pg->scf, u->nops, pg->nwrites);
     }
 
     if (!nd_queue_empty(&pc->units)) {
@@ -1237,6 +1278,7 @@ nd_store_pg_unit_done(nd_store_pg_conn_t *pc)
             nd_store_pg_reset_op(op);
             op->solo = 1;
             nd_queue_insert_head(&pg->writes, q);
+            pg->nwrites++;
         }
         nd_free(u);
         return;
@@ -1882,6 +1924,9 @@ nd_store_pg_start(nd_cycle_t *cycle)
         return ND_ERROR;
     }
 
+    nd_timer_init(&pg->gather, "pg commit gather", nd_store_pg_gather_expired,
+                  pg);
+
     for (i = 0; i < pg->nconns; i++) {
         pc = &pg->conns[i];
         pc->pg = pg;
@@ -1923,6 +1968,7 @@ nd_store_pg_exit(nd_cycle_t *cycle)
     }
 
     pg->stopping = 1;
+    nd_timer_stop(&pg->gather);
 
     for (i = 0; i < pg->nconns; i++) {
         nd_timer_stop(&pg->conns[i].retry);

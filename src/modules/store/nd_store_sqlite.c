@@ -3,7 +3,8 @@
  * one writer thread.  The loop queues operations under a mutex; the thread
  * takes everything queued, runs consecutive writes in one transaction
  * (a failing write is taken out and the others run again, so it does
- * not change their outcome: group commit), and hands the finished
+ * not change their outcome: group commit; the next group gathers its
+ * writers first, nd_store_gather_want), and hands the finished
  * operations back with ev_async.  Only the thread touches its connection
  * once the loop runs; it never logs and never touches the loop.  The loop
  * thread has a second, read-only connection while the config cache loads
@@ -1094,6 +1095,32 @@ nd_store_sqlite_batch(nd_store_sqlite_t *sq, nd_store_op_t **ops,
 }
 
 
+/*
+ * Under the mutex: wait, at most commit_gather, until the group's target
+ * is queued (submit signals when it is); a timeout lowers the target.
+ */
+static void
+nd_store_sqlite_gather(nd_store_sqlite_t *sq)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += sq->scf->commit_gather / 1000;
+    ts.tv_nsec += (long) (sq->scf->commit_gather % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+
+    while (sq->njobs < sq->want && !sq->quit) {
+        if (pthread_cond_timedwait(&sq->cond, &sq->mutex, &ts) != 0) {
+            sq->want = sq->njobs;
+            return;
+        }
+    }
+}
+
+
 static void *
 nd_store_sqlite_thread(void *arg)
 {
@@ -1116,12 +1143,17 @@ nd_store_sqlite_thread(void *arg)
             break;
         }
 
+        if (sq->njobs < sq->want && !sq->quit) {
+            nd_store_sqlite_gather(sq);
+        }
+
         nd_queue_init(&taken);
         n = 0;
         while (!nd_queue_empty(&sq->jobs) && n < sq->batch_max && ops) {
             q = nd_queue_head(&sq->jobs);
             nd_queue_remove(q);
             ops[n++] = nd_queue_data(q, nd_store_op_t, queue);
+            sq->njobs--;
         }
 
         pthread_mutex_unlock(&sq->mutex);
@@ -1136,6 +1168,7 @@ nd_store_sqlite_thread(void *arg)
                               "out of memory");
                 nd_queue_insert_tail(&sq->results, q);
             }
+            sq->njobs = 0;
             pthread_mutex_unlock(&sq->mutex);
             ev_async_send(sq->loop, &sq->async);
             continue;
@@ -1147,6 +1180,9 @@ nd_store_sqlite_thread(void *arg)
         for (nd_uint_t i = 0; i < n; i++) {
             nd_queue_insert_tail(&sq->results, &ops[i]->queue);
         }
+        sq->want = nd_store_gather_want(sq->scf, n, sq->njobs);
+        sq->groups++;
+        sq->group_ops += n;
         pthread_mutex_unlock(&sq->mutex);
 
         ev_async_send(sq->loop, &sq->async);
@@ -1178,6 +1214,8 @@ nd_store_sqlite_async(struct ev_loop *loop, ev_async *w, int revents)
         done.prev->next = &done;
         nd_queue_init(&sq->results);
     }
+    sq->scf->groups = sq->groups;
+    sq->scf->group_ops = sq->group_ops;
     pthread_mutex_unlock(&sq->mutex);
 
     while (!nd_queue_empty(&done)) {
@@ -1198,7 +1236,11 @@ nd_store_sqlite_submit(nd_cycle_t *cycle, nd_store_op_t *op)
 
     pthread_mutex_lock(&sq->mutex);
     nd_queue_insert_tail(&sq->jobs, &op->queue);
-    pthread_cond_signal(&sq->cond);
+    sq->njobs++;
+    /* the thread waits for the first job, or gathers up to want */
+    if (sq->njobs == 1 || sq->njobs >= sq->want) {
+        pthread_cond_signal(&sq->cond);
+    }
     pthread_mutex_unlock(&sq->mutex);
 }
 
@@ -1369,6 +1411,7 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
     int                 rc, i;
     char               *dir, *slash;
     sigset_t            all, old;
+    pthread_condattr_t  cattr;
     nd_store_conf_t    *scf;
     nd_store_sqlite_t  *sq;
 
@@ -1478,9 +1521,20 @@ nd_store_sqlite_start(nd_cycle_t *cycle)
                  sq->loading ? " (more loading)" : "",
                  (long long) scf->last_seq);
 
+    /* the gather's deadline is on the monotonic clock */
     if (pthread_mutex_init(&sq->mutex, NULL) != 0
-        || pthread_cond_init(&sq->cond, NULL) != 0)
+        || pthread_condattr_init(&cattr) != 0)
     {
+        return ND_ERROR;
+    }
+
+    rc = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    if (rc == 0) {
+        rc = pthread_cond_init(&sq->cond, &cattr);
+    }
+    pthread_condattr_destroy(&cattr);
+
+    if (rc != 0) {
         return ND_ERROR;
     }
 

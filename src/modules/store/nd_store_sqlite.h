@@ -58,6 +58,10 @@ struct nd_store_sqlite_s {
     ev_async             async;
     struct ev_loop      *loop;
     nd_uint_t            batch_max;
+    nd_uint_t            njobs;         /* queued in jobs */
+    nd_uint_t            want;          /* the next group's gather target */
+    nd_uint_t            groups;        /* groups run, ops in them: the */
+    nd_uint_t            group_ops;     /* loop copies them (mutex) */
     nd_store_conf_t     *scf;
     int64_t              seq;           /* the change sequence in the open
                                          * write transaction */
