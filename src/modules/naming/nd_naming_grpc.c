@@ -64,6 +64,7 @@ static nd_int_t nd_naming_grpc_persistent(nd_grpc_call_t *call,
 static nd_int_t nd_naming_grpc_query(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_subscribe(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_naming_grpc_list(nd_grpc_call_t *call, json_t *body);
+static void nd_naming_grpc_conn_hook(nd_grpc_conn_t *conn, int up);
 static void nd_naming_grpc_closed(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
 static void nd_naming_grpc_moved_timer(nd_timer_t *t);
@@ -108,12 +109,38 @@ nd_naming_grpc_init(nd_cycle_t *cycle)
         || nd_grpc_add_ability(cycle, "supportPersistentInstanceByGrpc")
            != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
-                              nd_naming_grpc_closed, nf) != ND_OK)
+                              nd_naming_grpc_closed, nf) != ND_OK
+        || nd_grpc_add_conn_hook(cycle, nd_naming_grpc_conn_hook) != ND_OK)
     {
         return ND_ERROR;
     }
 
     return ND_OK;
+}
+
+
+/*
+ * A registered connection goes (called from its close, before it is
+ * freed): its client forgets the pointer nd_naming_grpc_send keeps (the
+ * client itself is released when CONNECTION_CLOSED is dispatched).
+ */
+static void
+nd_naming_grpc_conn_hook(nd_grpc_conn_t *conn, int up)
+{
+    nd_str_t             id;
+    nd_naming_client_t  *cl;
+
+    if (up) {
+        return;
+    }
+
+    id.data = (u_char *) nd_grpc_conn_id(conn);
+    id.len = strlen((char *) id.data);
+
+    cl = nd_naming_client_find(nd_naming_conf(nd_cycle), &id);
+    if (cl && cl->data == conn) {
+        cl->data = NULL;
+    }
 }
 
 

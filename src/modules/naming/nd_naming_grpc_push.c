@@ -170,19 +170,24 @@ static void
 nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
     size_t ref_time_pos)
 {
-    nd_str_t              id;
     nd_shared_t          *req;
     nd_grpc_conn_t       *conn;
     nd_naming_conf_t     *nf;
+    nd_naming_client_t   *cl;
     nd_naming_gticket_t  *tk;
 
     nf = gp->nf;
-    id.data = (u_char *) gp->sub->client->id;
-    id.len = gp->sub->client->id_len;
+    cl = gp->sub->client;
 
-    conn = nd_grpc_conn_find(nf->cycle, (char *) id.data);
+    /* the connection, kept on the client from the first push on (not a
+     * lookup by id a push; nd_naming_grpc_conn_hook clears it) */
+    conn = cl->data;
     if (conn == NULL) {
-        return;                         /* gone: its release is queued */
+        conn = nd_grpc_conn_find(nf->cycle, cl->id);
+        if (conn == NULL) {
+            return;                     /* gone: its release is queued */
+        }
+        cl->data = conn;
     }
 
     req = nd_naming_grpc_shared_req(nf->grpc, body, ref_time_pos);

@@ -190,12 +190,17 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
 static void
 nd_naming_push_service(nd_naming_conf_t *nf, nd_naming_service_t *s)
 {
+    int                 grouped, last_grouped;
+    const char         *last;
     nd_queue_t         *sq;
     nd_str_t            clusters;
     nd_naming_sub_t    *sub;
     nd_naming_cache_t  *ca;
 
     s->push_last = nd_current_msec;
+    last = NULL;
+    last_grouped = 0;
+    ca = NULL;
 
     for (sq = nd_queue_head(&s->subs); sq != nd_queue_sentinel(&s->subs);
          sq = nd_queue_next(sq))
@@ -206,12 +211,19 @@ nd_naming_push_service(nd_naming_conf_t *nf, nd_naming_service_t *s)
             continue;
         }
 
-        clusters.data = (u_char *) sub->clusters;
-        clusters.len = strlen(sub->clusters);
+        /* 1.x clients read the grouped name, gRPC ones the bare one; the
+         * subscriber before asked the same (the shared "" of all
+         * clusters, nd_naming_sub.c): its body */
+        grouped = sub->client->type == ND_NAMING_CLIENT_IPPORT;
 
-        /* 1.x clients read the grouped name, gRPC ones the bare one */
-        ca = nd_naming_info_get(nf, s, &clusters, 0,
-                                sub->client->type == ND_NAMING_CLIENT_IPPORT);
+        if (sub->clusters != last || grouped != last_grouped) {
+            clusters.data = (u_char *) sub->clusters;
+            clusters.len = strlen(sub->clusters);
+            ca = nd_naming_info_get(nf, s, &clusters, 0, grouped);
+            last = sub->clusters;
+            last_grouped = grouped;
+        }
+
         if (ca == NULL) {
             continue;
         }

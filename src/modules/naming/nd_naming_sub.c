@@ -6,10 +6,35 @@
 #include <nd_naming.h>
 
 
+/* "" (all clusters, what nearly every subscriber asks) is one string
+ * shared by all: a push round compares pointers (nd_naming_push_service) */
+static char  nd_naming_all_clusters[] = "";
+
+
+static char *
+nd_naming_clusters_dup(const nd_str_t *clusters)
+{
+    if (clusters->len == 0) {
+        return nd_naming_all_clusters;
+    }
+
+    return strndup((char *) clusters->data, clusters->len);
+}
+
+
+static void
+nd_naming_clusters_free(char *clusters)
+{
+    if (clusters != nd_naming_all_clusters) {
+        nd_free(clusters);
+    }
+}
+
+
 void
 nd_naming_sub_free(nd_naming_sub_t *sub)
 {
-    nd_free(sub->clusters);
+    nd_naming_clusters_free(sub->clusters);
     nd_free(sub->agent);
     nd_free(sub->app);
     nd_free(sub);
@@ -31,10 +56,10 @@ nd_naming_subscribe(nd_naming_conf_t *nf, nd_naming_client_t *c,
             if (strlen(sub->clusters) != clusters->len
                 || memcmp(sub->clusters, clusters->data, clusters->len))
             {
-                char  *cl = strndup((char *) clusters->data, clusters->len);
+                char  *cl = nd_naming_clusters_dup(clusters);
 
                 if (cl) {
-                    nd_free(sub->clusters);
+                    nd_naming_clusters_free(sub->clusters);
                     sub->clusters = cl;
                 }
             }
@@ -48,7 +73,7 @@ nd_naming_subscribe(nd_naming_conf_t *nf, nd_naming_client_t *c,
         return NULL;
     }
 
-    sub->clusters = strndup((char *) clusters->data, clusters->len);
+    sub->clusters = nd_naming_clusters_dup(clusters);
     if (sub->clusters == NULL) {
         nd_free(sub);
         return NULL;
