@@ -22,6 +22,8 @@
 typedef struct {
     nd_hash_t             keys;        /* index key -> nd_config_glisten_t */
     char                 *id;          /* connection id */
+    nd_grpc_conn_t       *conn;        /* NULL once it unregistered
+                                          (nd_config_grpc_conn_hook) */
 } nd_config_gconn_t;
 
 typedef struct {
@@ -47,6 +49,7 @@ static nd_int_t nd_config_grpc_query(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_config_grpc_publish(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_config_grpc_remove(nd_grpc_call_t *call, json_t *body);
 static nd_int_t nd_config_grpc_listen(nd_grpc_call_t *call, json_t *body);
+static void nd_config_grpc_conn_hook(nd_grpc_conn_t *conn, int up);
 static void nd_config_grpc_closed(nd_event_id_e id, const nd_str_t *key,
     void *payload, void *data);
 
@@ -76,7 +79,8 @@ nd_config_grpc_init(nd_cycle_t *cycle)
         || nd_grpc_add_handlers(cycle, nd_config_grpc_handlers) != ND_OK
         || nd_http_add_routes(cycle, nd_config_grpc_routes) != ND_OK
         || nd_event_subscribe(cycle, ND_EV_CONNECTION_CLOSED,
-                              nd_config_grpc_closed, NULL) != ND_OK)
+                              nd_config_grpc_closed, NULL) != ND_OK
+        || nd_grpc_add_conn_hook(cycle, nd_config_grpc_conn_hook) != ND_OK)
     {
         return ND_ERROR;
     }
@@ -127,6 +131,29 @@ nd_config_grpc_exit(nd_cycle_t *cycle)
     }
 
     nd_hash_free(nd_config_gconns);
+}
+
+
+/*
+ * A registered connection goes (from its close, before it is freed): its
+ * listeners stop pushing to it at once; they go when CONNECTION_CLOSED
+ * is dispatched (below).  A push takes gc->conn, no lookup by id.
+ */
+static void
+nd_config_grpc_conn_hook(nd_grpc_conn_t *conn, int up)
+{
+    const char         *id;
+    nd_config_gconn_t  *gc;
+
+    if (up) {
+        return;
+    }
+
+    id = nd_grpc_conn_id(conn);
+    gc = nd_hash_find(nd_config_gconns, (u_char *) id, strlen(id));
+    if (gc && gc->conn == conn) {
+        gc->conn = NULL;
+    }
 }
 
 
@@ -596,7 +623,7 @@ nd_config_grpc_push(nd_config_glisten_t *gl)
     nd_shared_t     *text;
     nd_grpc_conn_t  *conn;
 
-    conn = nd_grpc_conn_find(nd_cycle, gl->gc->id);
+    conn = gl->gc->conn;
     if (conn == NULL || gl->pushing) {
         return;
     }
@@ -643,6 +670,8 @@ nd_config_gconn(nd_grpc_call_t *call)
         return NULL;
     }
 
+    /* a registered connection only: the hook clears it when it goes */
+    gc->conn = nd_grpc_conn_find(nd_cycle, id);
     gc->id = strdup(id);
     if (gc->id == NULL || nd_hash_init(&gc->keys, 16) != ND_OK
         || nd_hash_add(nd_config_gconns, (u_char *) id, strlen(id), gc)
