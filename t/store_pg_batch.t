@@ -56,8 +56,8 @@ $t->write_conf('nacosd.conf', $conf);
 $t->run;
 ok($t->wait_ready(20), 'version 5: ready after the upgrade')
     or diag($t->error_log);
-is($pg->psql('SELECT max(version) FROM nd_schema_version'), '5',
-   'version 5: applied over version 4');
+is($pg->psql('SELECT max(version) FROM nd_schema_version'), '6',
+   'versions 5 and 6: applied over version 4');
 is(get_config($t, dataId => 'up-7', group => 'B')->{content}, 'old 7',
    'version 5: the configs of version 4 are there');
 is(get_config($t, dataId => 'tagged', group => 'B')->{configTags}, 't1,t2',

@@ -521,3 +521,31 @@ DROP INDEX his_config_info_gmt_modified;
 DROP INDEX his_config_info_change_seq;
 CREATE INDEX his_config_info_deleted ON his_config_info (change_seq)
     WHERE op_type = 'D';
+
+-- version 6
+-- HOT updates of config_info: an update of a config changed its
+-- change_seq, an indexed column, so every update wrote a new entry in
+-- each of the table's three indexes.  The CHANGES feed now finds the
+-- changed configs through the history (every write of config_info writes
+-- its history row with the same change_seq: I, U and D; a history row's
+-- id is its config's), so config_info keeps change_seq unindexed and
+-- room in its pages (fillfactor 70) for new row versions to stay on the
+-- page.  The history's change_seq index, partial (D only) since version
+-- 5, covers every row again.  nd_config_changed reads it by that index
+-- whatever the statistics say (the history grows by thousands of rows a
+-- second, faster than they follow), and says it returns few rows, so
+-- the feed looks each one up by config_info's key.
+DROP INDEX config_info_change_seq;
+ALTER TABLE config_info SET (fillfactor = 70);
+DROP INDEX his_config_info_deleted;
+CREATE INDEX his_config_info_change_seq ON his_config_info (change_seq);
+
+CREATE FUNCTION nd_config_changed(p_since bigint)
+RETURNS SETOF bigint
+LANGUAGE sql STABLE
+ROWS 10
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+AS $$
+    SELECT h.id FROM his_config_info h WHERE h.change_seq > p_since
+$$;

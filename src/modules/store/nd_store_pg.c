@@ -260,9 +260,12 @@ static const char  *nd_store_pg_sql[ND_STORE_SQL_N] = {
         "WHERE nid = $1::bigint) AND h.nid < $1::bigint "
         "ORDER BY h.nid DESC LIMIT 1",
 
+    /* schema version 6: the changed configs through the history
+     * (nd_config_changed); c.change_seq keeps those changed since $1 */
     [ND_STORE_SQL_CHANGES_CONFIG] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
-        "WHERE c.change_seq > $1::bigint UNION ALL "
+        "WHERE c.id IN (SELECT nd_config_changed($1::bigint)) "
+        "AND c.change_seq > $1::bigint UNION ALL "
         "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g "
         "WHERE g.change_seq > $1::bigint ORDER BY 18 LIMIT $2::bigint",
 
