@@ -64,8 +64,8 @@ struct nd_naming_client_s {
                                                NULL: walk `instances` */
     uint64_t                revision;
     nd_msec_t               last_updated;
-    void                   *data;           /* gRPC: its connection, once
-                                               pushed to (nd_naming_grpc_push.c) */
+    void                   *data;           /* gRPC: its connection once
+                                               pushed to (grpc_push.c) */
     uint32_t                ninstances;
     uint32_t                nsubs;
     uint8_t                 type;           /* nd_naming_client_type_e */

@@ -242,15 +242,11 @@ size_t nd_store_group_key(u_char *dst, const nd_str_t *data_id,
 static inline nd_uint_t
 nd_store_gather_want(nd_store_conf_t *scf, nd_uint_t done, nd_uint_t queued)
 {
-    nd_uint_t  want;
-
     if (scf->commit_gather == 0) {
         return 0;
     }
 
-    want = done + queued;
-
-    return nd_min(want, (nd_uint_t) scf->commit_batch);
+    return nd_min(done + queued, (nd_uint_t) scf->commit_batch);
 }
 
 

@@ -85,7 +85,6 @@ struct nd_store_pg_s {
     nd_uint_t            nwrites;       /* queued in writes */
     nd_uint_t            want;          /* the next group's gather target */
     nd_timer_t           gather;        /* commit_gather */
-    unsigned             gathered:1;    /* the timer fired: go as is */
     unsigned             schema_done:1;
     unsigned             loaded:1;
     unsigned             loading:1;
@@ -909,9 +908,7 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
 
     max = (nd_uint_t) pg->scf->commit_batch;
 
-    if (w->nwrites == 0 && pg->nwrites > 0 && pg->nwrites < pg->want
-        && !pg->gathered)
-    {
+    if (w->nwrites == 0 && pg->nwrites > 0 && pg->nwrites < pg->want) {
         /* the writers of the group before are coming back */
         if (!nd_timer_active(&pg->gather)) {
             nd_timer_start(&pg->gather, pg->scf->commit_gather,
@@ -952,7 +949,6 @@ nd_store_pg_dispatch(nd_store_pg_t *pg)
         }
 
         sent[nsent++] = w;
-        pg->gathered = 0;
         nd_timer_stop(&pg->gather);
     }
 
@@ -1018,8 +1014,7 @@ nd_store_pg_gather_expired(nd_timer_t *t)
 {
     nd_store_pg_t  *pg = t->data;
 
-    pg->gathered = 1;
-    pg->want = pg->nwrites;
+    pg->want = pg->nwrites;             /* go with what came */
     nd_store_pg_dispatch(pg);
 }
 
