@@ -28,6 +28,8 @@ typedef nd_int_t (*nd_http_handler_pt)(nd_http_request_t *r);
 /* a held request's connection went away; free what points at r */
 typedef void (*nd_http_abort_pt)(nd_http_request_t *r);
 typedef void (*nd_http_hold_pt)(nd_http_request_t *r);
+/* the rest of a filter that returned ND_DONE (nd_http_resume) */
+typedef nd_int_t (*nd_http_resume_pt)(nd_http_request_t *r, void *data);
 
 typedef struct {
     nd_uint_t            methods;
@@ -61,6 +63,8 @@ struct nd_http_request_s {
     void                *ctx;         /* the handler's */
     nd_metrics_hist_t   *hist;        /* the route's latency, or NULL */
     nd_http_abort_pt     abort_handler;
+    nd_http_handler_pt   handler;     /* the route's, after the filters */
+    nd_uint_t            filter;      /* the next filter to run */
     nd_http_hold_pt      hold_handler;
     nd_timer_t           hold_timer;
     nd_queue_t           link;        /* free for the handler's module */
@@ -75,8 +79,15 @@ struct nd_http_request_s {
 nd_int_t nd_http_add_routes(nd_cycle_t *cycle, const nd_http_route_t *routes);
 /* a filter runs before the handler of every routed request (parameters
  * parsed, r->route set): ND_DECLINED goes on, anything else is the
- * request's result as a handler's (distro forwards 1.x writes so) */
+ * request's result as a handler's (distro forwards 1.x writes so);
+ * ND_DONE holds the request (r->ctx and r->abort_handler are the
+ * filter's meanwhile) until the filter calls nd_http_resume */
 nd_int_t nd_http_add_filter(nd_cycle_t *cycle, nd_http_handler_pt filter);
+/* a held filter finishes: rest(r, data) runs as the filter's remainder
+ * (ND_DECLINED: the next filters and the handler run, else it is the
+ * request's result); r->abort_handler is cleared first */
+void nd_http_resume(nd_http_request_t *r, nd_http_resume_pt rest,
+    void *data);
 /* the index (0 .. ND_HTTP_NMETHODS - 1) of one method bit, or -1 */
 int nd_http_method_index(nd_uint_t bit);
 /* every registered route with its method bits (from start on: all

@@ -53,6 +53,7 @@ struct nd_http_conn_s {
 static void nd_http_read(nd_connection_t *c);
 static void nd_http_process(nd_http_conn_t *hc);
 static void nd_http_dispatch(nd_http_conn_t *hc);
+static void nd_http_run(nd_http_request_t *r, nd_int_t rc);
 static void nd_http_bad_request(nd_http_conn_t *hc, nd_uint_t status,
     const char *reason);
 static void nd_http_request_done(nd_http_request_t *r);
@@ -802,13 +803,12 @@ nd_http_bad_request(nd_http_conn_t *hc, nd_uint_t status, const char *reason)
 static void
 nd_http_dispatch(nd_http_conn_t *hc)
 {
-    nd_int_t                rc;
     nd_str_t                route, *ctype, form;
     nd_uint_t               i, bit;
     nd_http_conf_t         *hcf;
     nd_http_request_t      *r;
     nd_http_route_entry_t  *e;
-    nd_http_handler_pt      handler, *filters;
+    nd_http_handler_pt      handler;
 
     r = hc->r;
     hcf = hc->hcf;
@@ -903,18 +903,34 @@ nd_http_dispatch(nd_http_conn_t *hc)
         }
     }
 
+    r->handler = handler;
+    r->filter = 0;
+
+    nd_http_run(r, ND_DECLINED);
+}
+
+
+/* the filters from r->filter on, then the handler, unless rc (what ran
+ * before) is not ND_DECLINED; the request held, finished or answered */
+static void
+nd_http_run(nd_http_request_t *r, nd_int_t rc)
+{
+    nd_http_conf_t      *hcf;
+    nd_http_handler_pt  *filters;
+
+    hcf = r->hc->hcf;
+    filters = hcf->filters.elts;
+
     /* while the handler runs, a response only marks r done: r is freed
      * here, once nothing up the stack holds it */
     r->in_handler = 1;
 
-    rc = ND_DECLINED;
-    filters = hcf->filters.elts;
-    for (i = 0; rc == ND_DECLINED && i < hcf->filters.nelts; i++) {
-        rc = filters[i](r);
+    while (rc == ND_DECLINED && r->filter < hcf->filters.nelts) {
+        rc = filters[r->filter++](r);
     }
 
     if (rc == ND_DECLINED) {
-        rc = handler(r);
+        rc = r->handler(r);
     }
 
     r->in_handler = 0;
@@ -930,6 +946,27 @@ nd_http_dispatch(nd_http_conn_t *hc)
     }
 
     nd_http_finalize(r, rc);
+}
+
+
+void
+nd_http_resume(nd_http_request_t *r, nd_http_resume_pt rest, void *data)
+{
+    nd_int_t  rc;
+
+    r->abort_handler = NULL;
+    r->async = 0;
+
+    r->in_handler = 1;
+    rc = rest(r, data);
+    r->in_handler = 0;
+
+    if (r->done) {
+        nd_http_request_done(r);
+        return;
+    }
+
+    nd_http_run(r, rc);
 }
 
 
