@@ -73,6 +73,7 @@ typedef struct {
     nd_msec_t            token_ttl;
     nd_msec_t            cache_refresh;
     nd_uint_t            iterations;
+    nd_uint_t            password_queue;   /* checks waiting, at most */
     nd_str_t             admin_password;   /* from admin_password_file */
     nd_str_t             secret;           /* from token_secret_file */
     nd_str_t             admin_file;       /* as written, for messages */
@@ -128,9 +129,32 @@ void nd_auth_reload(nd_cycle_t *cycle);
 nd_int_t nd_auth_identify(nd_cycle_t *cycle, nd_str_t *token,
     char user[ND_AUTH_USER_MAX + 1], const char **msg);
 
-/* user + password: 1 when they match (a cached check once matched) */
-int nd_auth_password_ok(nd_auth_conf_t *acf, nd_auth_user_t *u,
+/* nd_auth_kdf.c: password checks on a thread of their own */
+typedef struct nd_auth_kdf_s  nd_auth_kdf_t;
+/* runs on the loop when the check is done (not after a cancel); the job
+ * is freed when it returns */
+typedef void (*nd_auth_kdf_pt)(nd_auth_kdf_t *job);
+/* 1: pw is the password u last logged in with (no slow hash) */
+int nd_auth_password_cached(nd_auth_conf_t *acf, nd_auth_user_t *u,
     const char *pw);
+/* checks pw against user's stored hash (an unknown user's against a
+ * dummy, which costs the same); NULL: password_queue checks already
+ * wait, or out of memory: answer 503 */
+nd_auth_kdf_t *nd_auth_kdf_check(nd_auth_conf_t *acf, const char *user,
+    const char *pw, nd_auth_kdf_pt done, void *data);
+/* a new hash of pw (password_iterations); NULL as for a check */
+nd_auth_kdf_t *nd_auth_kdf_hash(nd_auth_conf_t *acf, const char *pw,
+    nd_auth_kdf_pt done, void *data);
+/* in the callback of nd_auth_kdf_hash: the hash, NULL when it failed */
+const char *nd_auth_kdf_hashed(nd_auth_kdf_t *job);
+/* the requester is gone: no callback */
+void nd_auth_kdf_cancel(nd_auth_kdf_t *job);
+void *nd_auth_kdf_data(nd_auth_kdf_t *job);
+const char *nd_auth_kdf_user(nd_auth_kdf_t *job);
+/* in the callback: the user, now verified (cached), when the password
+ * matched and the user still has the hash checked; else NULL */
+nd_auth_user_t *nd_auth_kdf_result(nd_auth_conf_t *acf, nd_auth_kdf_t *job);
+void nd_auth_kdf_stop(nd_cycle_t *cycle);
 /* the token of a request: the accessToken parameter, an accessToken
  * header or Authorization: Bearer; ND_OK or ND_DECLINED */
 nd_int_t nd_auth_http_token(nd_http_request_t *r, nd_str_t *token);

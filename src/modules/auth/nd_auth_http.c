@@ -12,6 +12,9 @@
 
 typedef struct {
     nd_store_op_t       *op;
+    nd_auth_kdf_t       *kdf;        /* the password's hash being made */
+    nd_store_auth_e      kind;
+    const char          *user;
     nd_uint_t            gen;        /* the load that must complete */
     const char          *ok;         /* RestResult message */
     const char          *none;       /* affected 0: this 400 message */
@@ -188,6 +191,11 @@ nd_auth_write_abort(nd_http_request_t *r)
 
     w = r->ctx;
 
+    if (w->kdf) {
+        nd_auth_kdf_cancel(w->kdf);
+        w->kdf = NULL;
+    }
+
     if (w->op) {
         nd_store_cancel(w->op);
         w->op = NULL;
@@ -237,18 +245,38 @@ nd_auth_write_done(nd_store_op_t *op)
 }
 
 
-/* submit a write; the texts are copied by the store */
+/* the write of a request, answered ok (a RestResult message) or, when it
+ * changed nothing, none (400) */
+static nd_auth_write_t *
+nd_auth_write_new(nd_http_request_t *r, const char *ok, const char *none)
+{
+    nd_auth_write_t  *w;
+
+    w = nd_pcalloc(r->pool, sizeof(nd_auth_write_t));
+    if (w == NULL) {
+        return NULL;
+    }
+
+    w->ok = ok;
+    w->none = none;
+    r->ctx = w;
+    r->abort_handler = nd_auth_write_abort;
+
+    return w;
+}
+
+
+/* submit the write; the texts are copied by the store */
 static nd_int_t
-nd_auth_write(nd_http_request_t *r, nd_store_auth_e kind, const char *a,
-    const char *b, const char *c, const char *ok, const char *none)
+nd_auth_write_submit(nd_http_request_t *r, nd_store_auth_e kind,
+    const char *a, const char *b, const char *c)
 {
     nd_store_op_t    *op;
     nd_auth_write_t  *w;
 
-    w = nd_pcalloc(r->pool, sizeof(nd_auth_write_t));
-    op = w ? nd_store_op_create(nd_cycle, ND_STORE_AUTH_WRITE,
-                                nd_auth_write_done, r)
-           : NULL;
+    w = r->ctx;
+    op = nd_store_op_create(nd_cycle, ND_STORE_AUTH_WRITE,
+                            nd_auth_write_done, r);
     if (op == NULL) {
         return ND_ERROR;
     }
@@ -262,81 +290,93 @@ nd_auth_write(nd_http_request_t *r, nd_store_auth_e kind, const char *a,
     op->auth.c.len = c ? strlen(c) : 0;
 
     w->op = op;
-    w->ok = ok;
-    w->none = none;
-    r->ctx = w;
-    r->abort_handler = nd_auth_write_abort;
-
     nd_store_submit(op);
 
     return ND_DONE;
 }
 
 
-/* a write of a user's password: hashed here, then stored */
+static nd_int_t
+nd_auth_write(nd_http_request_t *r, nd_store_auth_e kind, const char *a,
+    const char *b, const char *c, const char *ok, const char *none)
+{
+    if (nd_auth_write_new(r, ok, none) == NULL) {
+        return ND_ERROR;
+    }
+
+    return nd_auth_write_submit(r, kind, a, b, c);
+}
+
+
+/* the password thread made the hash: now the write */
+static void
+nd_auth_write_hashed(nd_auth_kdf_t *job)
+{
+    nd_int_t            rc;
+    const char         *hash;
+    nd_auth_write_t    *w;
+    nd_http_request_t  *r;
+
+    r = nd_auth_kdf_data(job);
+    w = r->ctx;
+    w->kdf = NULL;
+
+    hash = nd_auth_kdf_hashed(job);
+    rc = hash ? nd_auth_write_submit(r, w->kind, w->user, hash, NULL)
+              : ND_ERROR;
+
+    if (rc != ND_DONE) {
+        nd_auth_write_fail(r, 500, "cannot hash the password");
+    }
+}
+
+
+/* a write of a user's password: hashed on the password thread, then
+ * stored */
 static nd_int_t
 nd_auth_write_password(nd_http_request_t *r, nd_store_auth_e kind,
     const char *user, const char *pass, const char *ok, const char *none)
 {
-    char      *hash;
-    nd_int_t   rc;
+    nd_auth_write_t  *w;
 
-    hash = nd_auth_password_hash((u_char *) pass, strlen(pass),
-                                 nd_auth_conf(nd_cycle)->iterations);
-    if (hash == NULL) {
+    w = nd_auth_write_new(r, ok, none);
+    if (w == NULL) {
         return ND_ERROR;
     }
 
-    rc = nd_auth_write(r, kind, user, hash, NULL, ok, none);
-    free(hash);
+    w->kind = kind;
+    w->user = user;         /* in r->pool */
+    w->kdf = nd_auth_kdf_hash(nd_auth_conf(nd_cycle), pass,
+                              nd_auth_write_hashed, r);
+    if (w->kdf == NULL) {
+        r->ctx = NULL;
+        r->abort_handler = NULL;
+        return nd_http_error(r, 503, 503, "too many password checks at "
+                             "once, retry later");
+    }
 
-    return rc;
+    return ND_DONE;
 }
 
 
 /* ---- login and the admin bootstrap --------------------------------------- */
 
+/* a token for user, answered */
 static nd_int_t
-nd_auth_login(nd_http_request_t *r)
+nd_auth_login_answer(nd_http_request_t *r, const char *user)
 {
-    char              *user, *pass, *tok, *bearer;
+    char              *tok, *bearer;
     json_t            *j;
     nd_int_t           rc;
     nd_auth_conf_t    *acf;
-    nd_auth_user_t    *u;
-    nd_auth_model_t   *m;
     const nd_str_t    *secret;
 
-    /* a hash of nothing: an unknown user costs what a known one does */
-    static const char  dummy[] = "pbkdf2-sha256$100000$"
-        "AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
     acf = nd_auth_conf(nd_cycle);
-    m = acf->model;
     secret = nd_auth_secret(nd_cycle);
 
-    if (m == NULL || secret == NULL) {
+    if (acf->model == NULL || secret == NULL) {
         return nd_http_error(r, 503, 503, "authentication data not loaded "
                              "yet, retry later");
-    }
-
-    user = nd_auth_arg(r, "username");
-    pass = nd_auth_arg(r, "password");
-
-    u = user && pass ? nd_auth_user_find(m, user) : NULL;
-
-    if (u == NULL) {
-        if (pass) {
-            (void) nd_auth_password_check((u_char *) pass, strlen(pass),
-                                          dummy);
-        }
-        return nd_http_error(r, 403, 403, "unknown user!");
-    }
-
-    if (!nd_auth_password_ok(acf, u, pass)) {
-        nd_log_error(ND_LOG_INFO, &r->c->log, 0,
-                     "auth: wrong password for \"%s\"", user);
-        return nd_http_error(r, 403, 403, "unknown user!");
     }
 
     tok = nd_auth_jwt_sign(secret->data, secret->len, user,
@@ -348,7 +388,8 @@ nd_auth_login(nd_http_request_t *r)
 
     j = json_pack("{s:s, s:I, s:b, s:s}", "accessToken", tok,
                   "tokenTtl", (json_int_t) (acf->token_ttl / 1000),
-                  "globalAdmin", nd_auth_is_admin(m, user), "username", user);
+                  "globalAdmin", nd_auth_is_admin(acf->model, user),
+                  "username", user);
 
     bearer = nd_pnalloc(r->pool, strlen(tok) + 8);
     if (bearer == NULL || j == NULL) {
@@ -371,6 +412,83 @@ nd_auth_login(nd_http_request_t *r)
     free(tok);
 
     return rc;
+}
+
+
+/* the password thread answered a login */
+static void
+nd_auth_login_checked(nd_auth_kdf_t *job)
+{
+    nd_int_t            rc;
+    const char         *user;
+    nd_http_request_t  *r;
+
+    r = nd_auth_kdf_data(job);
+    r->ctx = NULL;
+    r->abort_handler = NULL;
+    user = nd_auth_kdf_user(job);
+
+    if (nd_auth_kdf_result(nd_auth_conf(nd_cycle), job)) {
+        rc = nd_auth_login_answer(r, user);
+    } else {
+        nd_log_error(ND_LOG_INFO, &r->c->log, 0,
+                     "auth: wrong password or unknown user \"%s\"", user);
+        rc = nd_http_error(r, 403, 403, "unknown user!");
+    }
+
+    if (rc != ND_OK) {          /* else r is gone: answered */
+        nd_http_finalize(r, rc);
+    }
+}
+
+
+static void
+nd_auth_login_abort(nd_http_request_t *r)
+{
+    nd_auth_kdf_cancel(r->ctx);
+    r->ctx = NULL;
+}
+
+
+/* the check of the password runs on the password thread, unless it is
+ * the one this user logged in with last */
+static nd_int_t
+nd_auth_login(nd_http_request_t *r)
+{
+    char              *user, *pass;
+    nd_auth_kdf_t     *job;
+    nd_auth_conf_t    *acf;
+    nd_auth_user_t    *u;
+
+    acf = nd_auth_conf(nd_cycle);
+
+    if (acf->model == NULL || nd_auth_secret(nd_cycle) == NULL) {
+        return nd_http_error(r, 503, 503, "authentication data not loaded "
+                             "yet, retry later");
+    }
+
+    user = nd_auth_arg(r, "username");
+    pass = nd_auth_arg(r, "password");
+
+    if (user == NULL || pass == NULL || strlen(user) > ND_AUTH_USER_MAX) {
+        return nd_http_error(r, 403, 403, "unknown user!");
+    }
+
+    u = nd_auth_user_find(acf->model, user);
+    if (u && nd_auth_password_cached(acf, u, pass)) {
+        return nd_auth_login_answer(r, user);
+    }
+
+    job = nd_auth_kdf_check(acf, user, pass, nd_auth_login_checked, r);
+    if (job == NULL) {
+        return nd_http_error(r, 503, 503, "too many password checks at "
+                             "once, retry later");
+    }
+
+    r->ctx = job;
+    r->abort_handler = nd_auth_login_abort;
+
+    return ND_DONE;
 }
 
 

@@ -26,8 +26,13 @@ static nd_int_t nd_auth_init(nd_cycle_t *cycle);
 static nd_int_t nd_auth_start(nd_cycle_t *cycle);
 static void nd_auth_stop(nd_cycle_t *cycle);
 static void nd_auth_exit(nd_cycle_t *cycle);
+static void nd_auth_filter_checked(nd_auth_kdf_t *job);
+static nd_int_t nd_auth_filter_rest(nd_http_request_t *r, void *user);
+static nd_int_t nd_auth_filter_refuse(nd_http_request_t *r, void *user);
+static void nd_auth_filter_abort(nd_http_request_t *r);
 
 static nd_conf_bounds_t  nd_auth_iterations_bounds = { 1000, 10000000 };
+static nd_conf_bounds_t  nd_auth_queue_bounds = { 1, 65536 };
 static size_t            nd_auth_secret_min = ND_AUTH_SECRET_MIN;
 static size_t            nd_auth_password_min = 8;
 
@@ -65,6 +70,11 @@ static nd_command_t  nd_auth_commands[] = {
       nd_conf_set_num_slot, offsetof(nd_auth_conf_t, iterations),
       &nd_auth_iterations_bounds },
 
+    { nd_string("password_queue"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_num_slot, offsetof(nd_auth_conf_t, password_queue),
+      &nd_auth_queue_bounds },
+
     nd_null_command
 };
 
@@ -95,6 +105,7 @@ nd_auth_create_conf(nd_cycle_t *cycle)
     acf->token_ttl = ND_CONF_UNSET_MSEC;
     acf->cache_refresh = ND_CONF_UNSET_MSEC;
     acf->iterations = ND_CONF_UNSET_UINT;
+    acf->password_queue = ND_CONF_UNSET_UINT;
 
     return acf;
 }
@@ -109,6 +120,7 @@ nd_auth_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_msec_value(acf->token_ttl, 18000 * 1000);
     nd_conf_init_msec_value(acf->cache_refresh, 5000);
     nd_conf_init_uint_value(acf->iterations, 100000);
+    nd_conf_init_uint_value(acf->password_queue, 64);
 
     if (acf->token_ttl < 1000) {
         return "\"token_ttl\" must be at least 1s";
@@ -342,30 +354,52 @@ nd_auth_admin_done(nd_store_op_t *op)
 }
 
 
+/* the admin's hash is made on the password thread, then stored */
 static void
-nd_auth_admin_from_file(nd_auth_conf_t *acf)
+nd_auth_admin_hashed(nd_auth_kdf_t *job)
 {
-    char           *hash;
-    nd_store_op_t  *op;
+    const char      *hash;
+    nd_store_op_t   *op;
+    nd_auth_conf_t  *acf;
 
-    hash = nd_auth_password_hash(acf->admin_password.data,
-                                 acf->admin_password.len, acf->iterations);
-    if (hash == NULL) {
+    acf = nd_auth_kdf_data(job);
+    hash = nd_auth_kdf_hashed(job);
+
+    op = hash ? nd_store_op_create(nd_cycle, ND_STORE_AUTH_WRITE,
+                                   nd_auth_admin_done, acf)
+              : NULL;
+    if (op == NULL) {
+        acf->admin_init = 0;
         return;
     }
 
-    op = nd_store_op_create(nd_cycle, ND_STORE_AUTH_WRITE,
-                            nd_auth_admin_done, acf);
-    if (op != NULL) {
-        op->auth.kind = ND_STORE_AUTH_ADMIN_INIT;
-        nd_str_set(&op->auth.a, ND_AUTH_ADMIN_USER);
-        op->auth.b.data = (u_char *) hash;
-        op->auth.b.len = strlen(hash);
+    /* the store copies the texts */
+    op->auth.kind = ND_STORE_AUTH_ADMIN_INIT;
+    nd_str_set(&op->auth.a, ND_AUTH_ADMIN_USER);
+    op->auth.b.data = (u_char *) hash;
+    op->auth.b.len = strlen(hash);
+    nd_store_submit(op);
+}
+
+
+static void
+nd_auth_admin_from_file(nd_auth_conf_t *acf)
+{
+    char  *pw;
+
+    pw = nd_alloc(acf->admin_password.len + 1);
+    if (pw == NULL) {
+        return;
+    }
+    memcpy(pw, acf->admin_password.data, acf->admin_password.len);
+    pw[acf->admin_password.len] = '\0';
+
+    if (nd_auth_kdf_hash(acf, pw, nd_auth_admin_hashed, acf) != NULL) {
         acf->admin_init = 1;
-        nd_store_submit(op);
     }
 
-    free(hash);
+    OPENSSL_cleanse(pw, acf->admin_password.len);
+    nd_free(pw);
 }
 
 
@@ -583,44 +617,19 @@ nd_auth_identify(nd_cycle_t *cycle, nd_str_t *token,
 }
 
 
-int
-nd_auth_password_ok(nd_auth_conf_t *acf, nd_auth_user_t *u, const char *pw)
-{
-    u_char        md[32];
-    unsigned int  n;
-
-    n = 0;
-    if (HMAC(EVP_sha256(), acf->pw_key, sizeof(acf->pw_key),
-             (const u_char *) pw, strlen(pw), md, &n) == NULL || n != 32)
-    {
-        return 0;
-    }
-
-    if (u->has_verified && CRYPTO_memcmp(md, u->verified, 32) == 0) {
-        return 1;
-    }
-
-    if (!nd_auth_password_check((const u_char *) pw, strlen(pw), u->hash)) {
-        return 0;
-    }
-
-    memcpy(u->verified, md, 32);
-    u->has_verified = 1;
-
-    return 1;
-}
-
-
 /* username and password parameters (the nacos npm package sends them on
- * every request, as Nacos accepts): ND_OK with user set, ND_DECLINED
- * when absent, 403 when they do not match */
+ * every request, as Nacos accepts): ND_OK with user set (the password it
+ * logged in with last), ND_DECLINED when absent, ND_DONE when the check
+ * went to the password thread (nd_auth_filter_checked goes on), 503 when
+ * too many checks wait */
 static nd_int_t
 nd_auth_http_password(nd_http_request_t *r, char user[ND_AUTH_USER_MAX + 1])
 {
     char             *pw;
     nd_str_t          name, pass;
+    nd_auth_kdf_t    *job;
     nd_auth_user_t   *u;
-    nd_auth_model_t  *m;
+    nd_auth_conf_t   *acf;
 
     if (nd_http_arg(r, "username", &name) != ND_OK
         || nd_http_arg(r, "password", &pass) != ND_OK
@@ -629,17 +638,28 @@ nd_auth_http_password(nd_http_request_t *r, char user[ND_AUTH_USER_MAX + 1])
         return ND_DECLINED;
     }
 
-    m = nd_auth_model(nd_cycle);
+    acf = nd_auth_conf(nd_cycle);
     pw = nd_pstrdupz(r->pool, &pass);
+    if (pw == NULL) {
+        return ND_ERROR;
+    }
     memcpy(user, name.data, name.len);
     user[name.len] = '\0';
 
-    u = m && pw ? nd_auth_user_find(m, user) : NULL;
-    if (u == NULL || !nd_auth_password_ok(nd_auth_conf(nd_cycle), u, pw)) {
-        return 403;
+    u = acf->model ? nd_auth_user_find(acf->model, user) : NULL;
+    if (u && nd_auth_password_cached(acf, u, pw)) {
+        return ND_OK;
     }
 
-    return ND_OK;
+    job = nd_auth_kdf_check(acf, user, pw, nd_auth_filter_checked, r);
+    if (job == NULL) {
+        return 503;
+    }
+
+    r->ctx = job;
+    r->abort_handler = nd_auth_filter_abort;
+
+    return ND_DONE;
 }
 
 
@@ -670,11 +690,39 @@ nd_auth_http_token(nd_http_request_t *r, nd_str_t *token)
 }
 
 
+/* the filter's part once the user is known: the permission */
+static nd_int_t
+nd_auth_filter_user(nd_http_request_t *r, nd_auth_conf_t *acf,
+    const char *user)
+{
+    char             *res;
+    nd_auth_class_e   cls;
+
+    cls = nd_auth_route_class(acf, r);
+    if (cls == ND_AUTH_USER) {
+        return ND_DECLINED;
+    }
+
+    res = cls == ND_AUTH_CONSOLE ? "console/" : nd_auth_http_resource(r, cls);
+    if (res == NULL) {
+        return ND_ERROR;
+    }
+
+    if (!nd_auth_permitted(acf->model, user, res, cls)) {
+        nd_log_error(ND_LOG_INFO, &r->c->log, 0,
+                     "auth: user \"%s\" refused %.*s on \"%s\"", user,
+                     ND_STR_ARG(r->route), res);
+        return nd_http_error(r, 403, 403, "authorization failed!");
+    }
+
+    return ND_DECLINED;
+}
+
+
 static nd_int_t
 nd_auth_filter(nd_http_request_t *r)
 {
     char              user[ND_AUTH_USER_MAX + 1];
-    char             *res;
     const char       *msg;
     nd_int_t          rc;
     nd_str_t          token, *h;
@@ -718,6 +766,10 @@ nd_auth_filter(nd_http_request_t *r)
         if (rc == ND_DECLINED) {
             rc = 403;
             msg = "user not found!";
+        } else if (rc == ND_DONE) {
+            return ND_DONE;
+        } else if (rc == 503) {
+            msg = "too many password checks at once, retry later";
         }
     }
 
@@ -725,23 +777,48 @@ nd_auth_filter(nd_http_request_t *r)
         return nd_http_error(r, rc, rc, msg);
     }
 
-    if (cls == ND_AUTH_USER) {
-        return ND_DECLINED;
-    }
+    return nd_auth_filter_user(r, acf, user);
+}
 
-    res = cls == ND_AUTH_CONSOLE ? "console/" : nd_auth_http_resource(r, cls);
-    if (res == NULL) {
-        return ND_ERROR;
-    }
 
-    if (!nd_auth_permitted(acf->model, user, res, cls)) {
-        nd_log_error(ND_LOG_INFO, &r->c->log, 0,
-                     "auth: user \"%s\" refused %.*s on \"%s\"", user,
-                     ND_STR_ARG(r->route), res);
-        return nd_http_error(r, 403, 403, "authorization failed!");
-    }
+/* the password thread answered a request's username and password */
+static void
+nd_auth_filter_checked(nd_auth_kdf_t *job)
+{
+    nd_auth_conf_t     *acf;
+    nd_http_request_t  *r;
 
-    return ND_DECLINED;
+    acf = nd_auth_conf(nd_cycle);
+    r = nd_auth_kdf_data(job);
+    r->ctx = NULL;
+
+    nd_http_resume(r, nd_auth_kdf_result(acf, job) ? nd_auth_filter_rest
+                                                   : nd_auth_filter_refuse,
+                   (void *) nd_auth_kdf_user(job));
+}
+
+
+static nd_int_t
+nd_auth_filter_rest(nd_http_request_t *r, void *user)
+{
+    return nd_auth_filter_user(r, nd_auth_conf(nd_cycle), user);
+}
+
+
+static nd_int_t
+nd_auth_filter_refuse(nd_http_request_t *r, void *user)
+{
+    (void) user;
+
+    return nd_http_error(r, 403, 403, "unknown user!");
+}
+
+
+static void
+nd_auth_filter_abort(nd_http_request_t *r)
+{
+    nd_auth_kdf_cancel(r->ctx);
+    r->ctx = NULL;
 }
 
 
@@ -894,6 +971,8 @@ nd_auth_exit(nd_cycle_t *cycle)
     nd_auth_conf_t  *acf;
 
     acf = nd_auth_conf(cycle);
+
+    nd_auth_kdf_stop(cycle);
 
     if (acf->model) {
         nd_destroy_pool(acf->model->pool);

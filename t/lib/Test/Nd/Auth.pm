@@ -12,7 +12,8 @@ use Test::Nd;
 
 our $SECRET = 'test-token-secret-0123456789abcdef';   # 34 bytes
 
-# auth on, fast hashes (the tests log in often), the token secret known
+# auth on, fast hashes (the tests log in often; iterations => N for slow
+# ones), the token secret known; extra => more directives of the block
 sub conf ($t, %o) {
     my $ttl = $o{ttl} // '300s';
     $t->write_file('token.secret', "$SECRET\n");
@@ -22,7 +23,8 @@ sub conf ($t, %o) {
         $admin = "    admin_password_file " . $t->testdir . "/admin.password;\n";
     }
     return "auth {\n"
-         . "    password_iterations 1000;\n"
+         . "    password_iterations " . ($o{iterations} // 1000) . ";\n"
+         . ($o{extra} // '')
          . "    token_ttl $ttl;\n"
          . "    cache_refresh " . ($o{refresh} // '5s') . ";\n"
          . ($o{secret_file} // 1
