@@ -48,15 +48,21 @@ sub get_conn ($path) {
     return $c;
 }
 
+# the request on $c, sent just before, waits for its check: meanwhile the
+# loop answers others (a check on the loop would answer it first)
+sub loop_free_while ($c, $what) {
+    Time::HiRes::sleep(0.2);
+    is($t->http_get($live)->{status}, 200,
+       "liveness is answered while $what is checked");
+    ok(!defined $c->read_response(timeout => 0),
+       "$what: still waiting for its check");
+}
+
 # ---- the loop answers while a check runs --------------------------------
 # username and password parameters (the npm client's way), first use: the
 # check goes to the thread, the request waits, then goes on to its handler
 my $c = get_conn("$cfg&username=nacos&password=$PW");
-Time::HiRes::sleep(0.2);
-is($t->http_get($live)->{status}, 200,
-   'liveness is answered while a password check runs');
-ok(!defined $c->read_response(timeout => 0),
-   'the request with the password is still waiting for its check');
+loop_free_while($c, 'a request with a password');
 my $r = $c->read_response(timeout => 30);
 ok($r && $r->{status} != 403 && $r->{status} != 503,
    'right password parameters: the request reaches its handler')
@@ -69,11 +75,7 @@ like($r && $r->{body}, qr/unknown user/, 'wrong password parameters: message');
 
 # a login with a wrong password: answered after its check, the loop free
 my $wrong = login_conn('nacos', 'wrong-password');
-Time::HiRes::sleep(0.2);
-is($t->http_get($live)->{status}, 200,
-   'liveness is answered while a login is checked');
-ok(!defined $wrong->read_response(timeout => 0),
-   'the login is still being checked');
+loop_free_while($wrong, 'a login');
 $r = $wrong->read_response(timeout => 30, method => 'POST');
 is($r && $r->{status}, 403, 'wrong password: 403');
 like($r && $r->{body}, qr/unknown user/, 'wrong password: Nacos message');
@@ -81,11 +83,7 @@ like($r && $r->{body}, qr/unknown user/, 'wrong password: Nacos message');
 # an unknown user's check is made as long (a dummy hash with the
 # iterations of password_iterations): the loop still free meanwhile
 my $unknown = login_conn('nobody', $PW);
-Time::HiRes::sleep(0.2);
-is($t->http_get($live)->{status}, 200,
-   'liveness is answered while an unknown user is checked');
-ok(!defined $unknown->read_response(timeout => 0),
-   'the unknown user is still being checked');
+loop_free_while($unknown, 'an unknown user');
 $r = $unknown->read_response(timeout => 30, method => 'POST');
 is($r && $r->{status}, 403, 'unknown user: 403');
 
