@@ -357,6 +357,15 @@ nd_bench_rss()
 }
 
 
+# nd_bench_anon PID: the process's private anonymous memory in KB
+# (RssAnon: heap, stacks, its own mappings; not the pages of the binary
+# and the shared libraries, which VmRSS counts too)
+nd_bench_anon()
+{
+    awk '/^RssAnon:/ { print $2 }' /proc/"$1"/status 2>/dev/null
+}
+
+
 # nd_bench_build_note: warn when the binary is a debug or sanitizer build.
 nd_bench_build_note()
 {
