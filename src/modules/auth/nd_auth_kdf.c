@@ -373,6 +373,11 @@ nd_auth_kdf_cancel(nd_auth_kdf_t *job)
 {
     int  queued;
 
+    if (!nd_auth_kdf.running) {
+        /* stopped (exit: modules before connections): the jobs are gone */
+        return;
+    }
+
     /* not started: it never runs (a client that sends a login and goes
      * away costs no check); else it comes back with no callback */
     pthread_mutex_lock(&nd_auth_kdf.mutex);
