@@ -50,7 +50,9 @@ typedef struct {
     const char      *servers;       /* "host:port[,host:port...]": the
                                        HTTP ports; gRPC is port +
                                        grpc_offset.  IP addresses only
-                                       (no name lookup on the loop) */
+                                       (no name lookup on the loop):
+                                       IPv4, or IPv6 in brackets
+                                       ("[::1]:8848") */
     const char      *namespace_id;  /* NULL or "": public */
     const char      *app_name;      /* label AppName; NULL: "unknown" */
     const char      *username;      /* NULL: no login */

@@ -48,7 +48,7 @@ struct nd_client_call_s {
 };
 
 typedef struct {
-    char                     ip[64];
+    char                     ip[64];    /* IPv4 or IPv6 (no brackets) */
     int                      port;      /* HTTP */
 } nd_client_server_t;
 
@@ -139,6 +139,8 @@ struct nacos_client_s {
     char                     authority[80];
     char                     conn_id[128];
     char                     server[80];
+    char                     server_host[64]; /* of server, its port: */
+    int                      server_port;
     nd_msec_t                last_ok;
     nd_log_t                 log;
 
@@ -211,5 +213,12 @@ int nd_client_login_needed(nacos_client_t *c);
 void nd_client_login(nacos_client_t *c);
 /* nd_client_conn.c: the login ended (ok or not) */
 void nd_client_login_done(nacos_client_t *c, int ok);
+
+/* host (an IPv4 or IPv6 address; never a name, whose lookup would block
+ * the loop) and port as a socket address; 0, or -1 with *why set */
+int nd_client_sockaddr(const char *host, int port,
+    struct sockaddr_storage *ss, socklen_t *len, const char **why);
+/* "host:port", "[v6]:port" */
+void nd_client_hostport(char *out, size_t size, const char *host, int port);
 
 #endif /* ND_CLIENT_H */

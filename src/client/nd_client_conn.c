@@ -16,6 +16,7 @@
  * tearing a connection down.
  */
 #include <nd_client.h>
+#include <netdb.h>
 
 #define ND_CLIENT_OUT_FULL   (1024 * 1024)
 
@@ -911,12 +912,67 @@ nd_client_check(nacos_client_t *c)
 }
 
 
+int
+nd_client_sockaddr(const char *host, int port, struct sockaddr_storage *ss,
+    socklen_t *len, const char **why)
+{
+    int               rc;
+    struct addrinfo   hints, *res, *ai, *pick;
+
+    /* addresses only: no name lookup blocks the loop */
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST;
+
+    rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0) {
+        *why = gai_strerror(rc);
+        return -1;
+    }
+
+    pick = NULL;
+    for (ai = res; ai && pick == NULL; ai = ai->ai_next) {
+        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) {
+            pick = ai;
+        }
+    }
+
+    if (pick == NULL || pick->ai_addrlen > sizeof(*ss)) {
+        freeaddrinfo(res);
+        *why = "no IPv4 or IPv6 address";
+        return -1;
+    }
+
+    memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+    *len = pick->ai_addrlen;
+    freeaddrinfo(res);
+
+    if (ss->ss_family == AF_INET) {
+        ((struct sockaddr_in *) ss)->sin_port = htons((uint16_t) port);
+    } else {
+        ((struct sockaddr_in6 *) ss)->sin6_port = htons((uint16_t) port);
+    }
+
+    return 0;
+}
+
+
+void
+nd_client_hostport(char *out, size_t size, const char *host, int port)
+{
+    snprintf(out, size, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host,
+             port);
+}
+
+
 static void
 nd_client_tcp(nacos_client_t *c)
 {
-    int                  fd, port;
-    const char          *ip;
-    struct sockaddr_in   sin;
+    int                       fd, port;
+    socklen_t                 slen;
+    const char               *ip, *why;
+    struct sockaddr_storage   ss;
 
     if (c->redirect_ip[0]) {
         ip = c->redirect_ip;
@@ -926,16 +982,21 @@ nd_client_tcp(nacos_client_t *c)
         port = c->servers[c->cur].port;
     }
 
-    snprintf(c->server, sizeof(c->server), "%s:%d", ip, port);
-    snprintf(c->authority, sizeof(c->authority), "%s:%d", ip,
-             port + (int) c->grpc_offset);
+    snprintf(c->server_host, sizeof(c->server_host), "%s", ip);
+    c->server_port = port;
+    nd_client_hostport(c->server, sizeof(c->server), ip, port);
+    nd_client_hostport(c->authority, sizeof(c->authority), ip,
+                       port + (int) c->grpc_offset);
 
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t) (port + (int) c->grpc_offset));
-    inet_pton(AF_INET, ip, &sin.sin_addr);
+    if (nd_client_sockaddr(ip, port + (int) c->grpc_offset, &ss, &slen,
+                           &why) != 0)
+    {
+        nd_client_error(c, NACOS_UNAVAILABLE, "%s: %s", ip, why);
+        nd_client_down(c, "address not resolved");
+        return;
+    }
 
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         nd_client_error(c, NACOS_UNAVAILABLE, "socket: %s", strerror(errno));
         nd_client_down(c, "socket failed");
@@ -948,7 +1009,7 @@ nd_client_tcp(nacos_client_t *c)
     c->state = ND_CLIENT_CONNECTING;
     nd_client_trace(c, "connecting to %s", c->authority);
 
-    if (connect(fd, (struct sockaddr *) &sin, sizeof(sin)) < 0
+    if (connect(fd, (struct sockaddr *) &ss, slen) < 0
         && errno != EINPROGRESS)
     {
         nd_client_error(c, NACOS_UNAVAILABLE, "connect to %s: %s",
@@ -1000,8 +1061,8 @@ nd_client_connect(nacos_client_t *c)
 
     if (nd_client_login_needed(c)) {
         c->state = ND_CLIENT_LOGIN;
-        snprintf(c->server, sizeof(c->server), "%s:%d",
-                 c->servers[c->cur].ip, c->servers[c->cur].port);
+        nd_client_hostport(c->server, sizeof(c->server),
+                           c->servers[c->cur].ip, c->servers[c->cur].port);
         nd_client_login(c);
         return;
     }
@@ -1134,9 +1195,9 @@ nd_client_down(nacos_client_t *c, const char *reason)
 static int
 nd_client_parse_servers(nacos_client_t *c, const char *list)
 {
-    char            *copy, *s, *save, *colon;
-    nd_uint_t        n;
-    struct in_addr   a;
+    char             *copy, *s, *save, *colon, *end;
+    nd_uint_t         n;
+    struct in6_addr   a6;
 
     copy = strdup(list);
     if (copy == NULL) {
@@ -1156,12 +1217,28 @@ nd_client_parse_servers(nacos_client_t *c, const char *list)
 
     for (s = strtok_r(copy, ", ", &save); s; s = strtok_r(NULL, ", ", &save))
     {
-        colon = strrchr(s, ':');
-        if (colon) {
-            *colon = '\0';
+        /* host, host:port, [v6], [v6]:port; a bare v6 takes no port */
+        colon = NULL;
+        if (*s == '[') {
+            end = strchr(s, ']');
+            if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
+                free(copy);
+                return -1;
+            }
+            colon = end[1] == ':' ? end + 1 : NULL;
+            *end = '\0';
+            s++;
+
+        } else if (strchr(s, ':') == strrchr(s, ':')) {
+            colon = strchr(s, ':');
+            if (colon) {
+                *colon = '\0';
+            }
         }
+
         if (strlen(s) >= sizeof(c->servers[0].ip)
-            || inet_pton(AF_INET, s, &a) != 1)
+            || (inet_pton(AF_INET, s, &a6) != 1
+                && inet_pton(AF_INET6, s, &a6) != 1))
         {
             free(copy);
             return -1;
@@ -1227,8 +1304,9 @@ nacos_client_new(const nacos_conf_t *conf, char *err, size_t errlen)
         || conf->servers == NULL
         || nd_client_parse_servers(c, conf->servers) != 0)
     {
-        snprintf(err, errlen, "bad server list \"%s\": IPv4 ip:port, "
-                 "comma separated", conf->servers ? conf->servers : "");
+        snprintf(err, errlen, "bad server list \"%s\": IPv4 ip:port or "
+                 "[IPv6]:port, comma separated",
+                 conf->servers ? conf->servers : "");
         c->loop = NULL;
         nacos_client_free(c);
         return NULL;

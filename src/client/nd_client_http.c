@@ -153,8 +153,11 @@ nd_client_http_start(nacos_client_t *c, const char *ip, int port,
     const char *method, const char *path, const char *form,
     nd_client_http_pt handler, void *data)
 {
-    struct sockaddr_in   sin;
-    nd_client_http_t    *h;
+    char                      hostport[80];
+    socklen_t                 slen;
+    const char               *why;
+    nd_client_http_t         *h;
+    struct sockaddr_storage   ss;
 
     h = nd_calloc(sizeof(nd_client_http_t));
     if (h == NULL) {
@@ -165,8 +168,10 @@ nd_client_http_start(nacos_client_t *c, const char *ip, int port,
     h->handler = handler;
     h->data = data;
 
-    if (nd_buf_appendf(&h->out, "%s %s HTTP/1.0\r\nHost: %s:%d\r\n"
-                       "Connection: close\r\n", method, path, ip, port)
+    nd_client_hostport(hostport, sizeof(hostport), ip, port);
+
+    if (nd_buf_appendf(&h->out, "%s %s HTTP/1.0\r\nHost: %s\r\n"
+                       "Connection: close\r\n", method, path, hostport)
         != ND_OK
         || (c->token && nd_buf_appendf(&h->out, "accessToken: %s\r\n",
                                        c->token) != ND_OK)
@@ -182,18 +187,18 @@ nd_client_http_start(nacos_client_t *c, const char *ip, int port,
         return NULL;
     }
 
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t) port);
-    inet_pton(AF_INET, ip, &sin.sin_addr);
-
-    h->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    why = NULL;
+    h->fd = -1;
+    if (nd_client_sockaddr(ip, port, &ss, &slen, &why) == 0) {
+        h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK
+                                     | SOCK_CLOEXEC, 0);
+    }
     if (h->fd < 0
-        || (connect(h->fd, (struct sockaddr *) &sin, sizeof(sin)) < 0
+        || (connect(h->fd, (struct sockaddr *) &ss, slen) < 0
             && errno != EINPROGRESS))
     {
-        nd_client_error(c, NACOS_UNAVAILABLE, "HTTP connect to %s:%d: %s",
-                        ip, port, strerror(errno));
+        nd_client_error(c, NACOS_UNAVAILABLE, "HTTP connect to %s: %s",
+                        hostport, why ? why : strerror(errno));
         h->io.data = h;
         ev_io_init(&h->io, nd_client_http_io, 0, EV_READ);
         ev_timer_init(&h->timer, nd_client_http_timeout, 0., 0.);
@@ -344,7 +349,7 @@ nacos_http(nacos_client_t *c, const char *method, const char *path,
     const char *form, int *status, char **body)
 {
     int                     port;
-    char                    host[80], *colon;
+    const char             *host;
     nd_client_http_t       *h;
     nd_client_http_wait_t   w;
 
@@ -356,14 +361,12 @@ nacos_http(nacos_client_t *c, const char *method, const char *path,
         nacos_client_wait_ready(c, c->timeout);
     }
 
-    /* the server in use ("ip:port"), else the one about to be tried */
+    /* the server in use, else the one about to be tried */
     if (c->state == ND_CLIENT_READY) {
-        snprintf(host, sizeof(host), "%s", c->server);
-        colon = strrchr(host, ':');
-        *colon = '\0';
-        port = atoi(colon + 1);
+        host = c->server_host;
+        port = c->server_port;
     } else {
-        snprintf(host, sizeof(host), "%s", c->servers[c->cur].ip);
+        host = c->servers[c->cur].ip;
         port = c->servers[c->cur].port;
     }
 
