@@ -5,6 +5,7 @@
  * accessToken, tokenTtl) and by nacos_http for what gRPC lacks.
  */
 #include <nd_client.h>
+#include <nd_client_http_parse.h>
 
 #define ND_CLIENT_HTTP_MAX  (16 * 1024 * 1024)
 
@@ -46,31 +47,23 @@ static void
 nd_client_http_end(nd_client_http_t *h)
 {
     int              status;
-    char            *p, *end, *body;
     size_t           len;
+    const char      *body;
     nacos_client_t  *c;
 
     c = h->client;
     status = 0;
-    body = NULL;
+    body = "";
     len = 0;
 
-    if (nd_buf_append(&h->in, "", 1) == ND_OK && nd_buf_size(&h->in) > 12) {
-        p = (char *) nd_buf_start(&h->in);
-        if (strncmp(p, "HTTP/1.", 7) == 0) {
-            status = atoi(p + 9);
-        }
-        end = strstr(p, "\r\n\r\n");
-        if (end) {
-            body = end + 4;
-            len = nd_buf_size(&h->in) - 1 - (size_t) (body - p);
-        } else {
-            status = 0;
-        }
+    /* NUL-terminated for the handlers, which take the body as a string */
+    if (nd_buf_append(&h->in, "", 1) == ND_OK) {
+        status = nd_client_http_parse((char *) nd_buf_start(&h->in),
+                                  nd_buf_size(&h->in) - 1, &body, &len);
     }
 
     c->in_callback++;
-    h->handler(c, status, body ? body : "", len, h->data);
+    h->handler(c, status, body, len, h->data);
     c->in_callback--;
 
     nd_client_http_close(h);
