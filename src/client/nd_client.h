@@ -214,11 +214,14 @@ void nd_client_login(nacos_client_t *c);
 /* nd_client_conn.c: the login ended (ok or not) */
 void nd_client_login_done(nacos_client_t *c, int ok);
 
+/* nd_client_addr.c */
 /* host (an IPv4 or IPv6 address; never a name, whose lookup would block
  * the loop) and port as a socket address; 0, or -1 with *why set */
 int nd_client_sockaddr(const char *host, int port,
     struct sockaddr_storage *ss, socklen_t *len, const char **why);
 /* "host:port", "[v6]:port" */
 void nd_client_hostport(char *out, size_t size, const char *host, int port);
+/* conf->servers into c->servers; 0, or -1 when malformed */
+int nd_client_parse_servers(nacos_client_t *c, const char *list);
 
 #endif /* ND_CLIENT_H */
