@@ -59,7 +59,8 @@ nd_client_http_end(nd_client_http_t *h)
     /* NUL-terminated for the handlers, which take the body as a string */
     if (nd_buf_append(&h->in, "", 1) == ND_OK) {
         status = nd_client_http_parse((char *) nd_buf_start(&h->in),
-                                  nd_buf_size(&h->in) - 1, &body, &len);
+                                      nd_buf_size(&h->in) - 1, &body,
+                                      &len);
     }
 
     c->in_callback++;

@@ -149,6 +149,8 @@ nd_auth_kdf_t *nd_auth_kdf_hash(nd_auth_conf_t *acf, const char *pw,
 const char *nd_auth_kdf_hashed(nd_auth_kdf_t *job);
 /* the requester is gone: no callback */
 void nd_auth_kdf_cancel(nd_auth_kdf_t *job);
+/* an abort_handler that cancels r->ctx, the request's job */
+void nd_auth_kdf_abort(nd_http_request_t *r);
 void *nd_auth_kdf_data(nd_auth_kdf_t *job);
 const char *nd_auth_kdf_user(nd_auth_kdf_t *job);
 /* in the callback: the user, now verified (cached), when the password

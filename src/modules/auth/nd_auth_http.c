@@ -442,14 +442,6 @@ nd_auth_login_checked(nd_auth_kdf_t *job)
 }
 
 
-static void
-nd_auth_login_abort(nd_http_request_t *r)
-{
-    nd_auth_kdf_cancel(r->ctx);
-    r->ctx = NULL;
-}
-
-
 /* the check of the password runs on the password thread, unless it is
  * the one this user logged in with last */
 static nd_int_t
@@ -486,7 +478,7 @@ nd_auth_login(nd_http_request_t *r)
     }
 
     r->ctx = job;
-    r->abort_handler = nd_auth_login_abort;
+    r->abort_handler = nd_auth_kdf_abort;
 
     return ND_DONE;
 }

@@ -433,3 +433,12 @@ nd_auth_kdf_result(nd_auth_conf_t *acf, nd_auth_kdf_t *job)
 
     return u;
 }
+
+
+/* the abort_handler of a request waiting for its check (r->ctx: the job) */
+void
+nd_auth_kdf_abort(nd_http_request_t *r)
+{
+    nd_auth_kdf_cancel(r->ctx);
+    r->ctx = NULL;
+}

@@ -29,7 +29,6 @@ static void nd_auth_exit(nd_cycle_t *cycle);
 static void nd_auth_filter_checked(nd_auth_kdf_t *job);
 static nd_int_t nd_auth_filter_rest(nd_http_request_t *r, void *user);
 static nd_int_t nd_auth_filter_refuse(nd_http_request_t *r, void *user);
-static void nd_auth_filter_abort(nd_http_request_t *r);
 
 static nd_conf_bounds_t  nd_auth_iterations_bounds = { 1000, 10000000 };
 static nd_conf_bounds_t  nd_auth_queue_bounds = { 1, 65536 };
@@ -657,7 +656,7 @@ nd_auth_http_password(nd_http_request_t *r, char user[ND_AUTH_USER_MAX + 1])
     }
 
     r->ctx = job;
-    r->abort_handler = nd_auth_filter_abort;
+    r->abort_handler = nd_auth_kdf_abort;
 
     return ND_DONE;
 }
@@ -811,14 +810,6 @@ nd_auth_filter_refuse(nd_http_request_t *r, void *user)
     (void) user;
 
     return nd_http_error(r, 403, 403, "unknown user!");
-}
-
-
-static void
-nd_auth_filter_abort(nd_http_request_t *r)
-{
-    nd_auth_kdf_cancel(r->ctx);
-    r->ctx = NULL;
 }
 
 
