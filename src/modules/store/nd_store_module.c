@@ -5,6 +5,7 @@
  * execute nd_store_plan.c's.
  */
 #include <nd_store_internal.h>
+#include <nd_store_pg.h>
 
 static void *nd_store_create_conf(nd_cycle_t *cycle);
 static char *nd_store_init_conf(nd_cycle_t *cycle, void *conf);
@@ -16,8 +17,6 @@ static char *nd_store_set_path(nd_conf_t *cf, nd_command_t *cmd,
     void *conf);
 static void nd_store_deliver(nd_posted_t *p);
 
-char *nd_store_pg_load(nd_pool_t *pool, const char *library);
-char *nd_store_pg_check_conninfo(nd_pool_t *pool, const nd_str_t *conninfo);
 #ifdef ND_DEBUG
 nd_int_t nd_store_debug_init(nd_cycle_t *cycle);
 #endif

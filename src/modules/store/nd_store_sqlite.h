@@ -99,6 +99,10 @@ struct nd_store_sqlite_s {
     "NULL, g.gray_name, g.gray_rule "
 
 
+/* nd_store_sqlite_sql.c: the statements prepared at start */
+extern const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N];
+extern const char  *const nd_store_sqlite_x_sql[ND_SQLITE_X_N];
+
 /* nd_store_sqlite.c: column readers and statement helpers */
 void nd_store_sqlite_get(void *ctx, int col, nd_str_t *out);
 nd_int_t nd_store_sqlite_get_int(void *ctx, int col, int64_t *out);
