@@ -137,26 +137,35 @@ nd_hash_init(nd_hash_t *h, nd_uint_t size)
 
     h->size = n;
     h->nelts = 0;
+    h->linked = 0;
 
     return ND_OK;
+}
+
+
+static nd_hash_elt_t *
+nd_hash_lookup(nd_hash_t *h, uint32_t hv, const u_char *key, size_t len)
+{
+    nd_hash_elt_t  *e;
+
+    for (e = h->buckets[hv & (h->size - 1)]; e; e = e->next) {
+        if (e->hash == hv && e->len == len && memcmp(e->key, key, len) == 0) {
+            return e;
+        }
+    }
+
+    return NULL;
 }
 
 
 void *
 nd_hash_find(nd_hash_t *h, const u_char *key, size_t len)
 {
-    uint32_t        hv;
     nd_hash_elt_t  *e;
 
-    hv = nd_hash_key(key, len);
+    e = nd_hash_lookup(h, nd_hash_key(key, len), key, len);
 
-    for (e = h->buckets[hv & (h->size - 1)]; e; e = e->next) {
-        if (e->hash == hv && e->len == len && memcmp(e->key, key, len) == 0) {
-            return e->value;
-        }
-    }
-
-    return NULL;
+    return e ? e->value : NULL;
 }
 
 
@@ -186,23 +195,36 @@ nd_hash_grow(nd_hash_t *h)
 }
 
 
+/* links e (e->hash set, its key absent) */
+static void
+nd_hash_insert(nd_hash_t *h, nd_hash_elt_t *e)
+{
+    nd_hash_elt_t  **b;
+
+    b = &h->buckets[e->hash & (h->size - 1)];
+    e->next = *b;
+    *b = e;
+
+    if (++h->nelts > h->size) {
+        nd_hash_grow(h);
+    }
+}
+
+
 nd_int_t
 nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value)
 {
     uint32_t        hv;
-    nd_hash_elt_t  *e, **b;
+    nd_hash_elt_t  *e;
 
     if (len > UINT32_MAX) {
         return ND_ERROR;
     }
 
     hv = nd_hash_key(key, len);
-    b = &h->buckets[hv & (h->size - 1)];
 
-    for (e = *b; e; e = e->next) {
-        if (e->hash == hv && e->len == len && memcmp(e->key, key, len) == 0) {
-            return ND_BUSY;
-        }
+    if (nd_hash_lookup(h, hv, key, len)) {
+        return ND_BUSY;
     }
 
     e = nd_alloc(sizeof(nd_hash_elt_t) + len);
@@ -216,14 +238,41 @@ nd_hash_add(nd_hash_t *h, const u_char *key, size_t len, void *value)
     if (len) {
         memcpy(e->key, key, len);
     }
-    e->next = *b;
-    *b = e;
 
-    if (++h->nelts > h->size) {
-        nd_hash_grow(h);
-    }
+    nd_hash_insert(h, e);
 
     return ND_OK;
+}
+
+
+nd_int_t
+nd_hash_link(nd_hash_t *h, nd_hash_elt_t *e)
+{
+    e->hash = nd_hash_key(e->key, e->len);
+
+    if (nd_hash_lookup(h, e->hash, e->key, e->len)) {
+        return ND_BUSY;
+    }
+
+    h->linked = 1;
+    nd_hash_insert(h, e);
+
+    return ND_OK;
+}
+
+
+void
+nd_hash_unlink(nd_hash_t *h, nd_hash_elt_t *e)
+{
+    nd_hash_elt_t  **pp;
+
+    for (pp = &h->buckets[e->hash & (h->size - 1)]; *pp; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            h->nelts--;
+            return;
+        }
+    }
 }
 
 
@@ -240,7 +289,9 @@ nd_hash_del(nd_hash_t *h, const u_char *key, size_t len)
         if (e->hash == hv && e->len == len && memcmp(e->key, key, len) == 0) {
             *pp = e->next;
             v = e->value;
-            nd_free(e);
+            if (!h->linked) {
+                nd_free(e);
+            }
             h->nelts--;
             return v;
         }
@@ -281,7 +332,7 @@ nd_hash_free(nd_hash_t *h)
         return;
     }
 
-    for (i = 0; i < h->size; i++) {
+    for (i = 0; i < h->size && !h->linked; i++) {
         for (e = h->buckets[i]; e; e = next) {
             next = e->next;
             nd_free(e);

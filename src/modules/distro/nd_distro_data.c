@@ -66,7 +66,7 @@ nd_distro_client_text(nd_buf_t *b, nd_naming_client_t *c)
     nd_naming_instance_t  *one, **all;
 
     nd_buf_append_lit(b, "{\"id\":");
-    nd_json_str(b, c->id, c->id_len);
+    nd_json_str(b, nd_naming_cid(c), nd_naming_cid_len(c));
     nd_buf_appendf(b, ",\"type\":%u,\"rev\":%" PRIu64, (unsigned) c->type,
                    c->revision);
 
@@ -401,7 +401,7 @@ nd_distro_apply_service(nd_distro_conf_t *dcf, nd_naming_client_t *c,
         nd_log_error(ND_LOG_WARN, nd_cycle->log, 0,
                      "distro: %.*s is a persistent service here, the "
                      "ephemeral instances of client %s are not applied",
-                     ND_STR_ARG(grouped), c->id);
+                     ND_STR_ARG(grouped), nd_naming_cid(c));
         return;
     }
 
@@ -465,7 +465,7 @@ nd_distro_client_apply(nd_distro_conf_t *dcf, json_t *client)
         /* ours: the sender is behind (a ring change); verify settles it */
         nd_log_error(ND_LOG_INFO, nd_cycle->log, 0,
                      "distro: client %s is ours, its synced state is "
-                     "ignored", c->id);
+                     "ignored", nd_naming_cid(c));
         return;
     }
 

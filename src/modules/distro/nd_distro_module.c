@@ -184,7 +184,8 @@ nd_distro_mine(nd_distro_conf_t *dcf, nd_naming_client_t *c)
         return c->native;           /* its connection ends here or not */
     }
 
-    return nd_distro_owner(dcf, c->id, c->id_len) == NULL;
+    return nd_distro_owner(dcf, nd_naming_cid(c), nd_naming_cid_len(c))
+           == NULL;
 }
 
 
@@ -702,7 +703,7 @@ nd_distro_verify_handler(nd_timer_t *t)
     {
         c = e->value;
         if (c->ephemeral && c->native && nd_distro_mine(dcf, c)) {
-            json_array_append_new(list, json_pack("[s, I]", c->id,
+            json_array_append_new(list, json_pack("[s, I]", nd_naming_cid(c),
                                                   (json_int_t) c->revision));
         }
     }
@@ -770,7 +771,7 @@ nd_distro_expire_handler(nd_timer_t *t)
     for (i = 0; i < n; i++) {
         nd_log_error(ND_LOG_NOTICE, nd_cycle->log, 0,
                      "distro: synced client %s expired (not renewed for "
-                     "%lu ms)", old[i]->id,
+                     "%lu ms)", nd_naming_cid(old[i]),
                      (unsigned long) (nd_current_msec
                                       - old[i]->last_updated));
         nd_naming_client_release(dcf->nf, old[i]);

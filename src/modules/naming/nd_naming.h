@@ -71,9 +71,13 @@ struct nd_naming_client_s {
     uint8_t                 type;           /* nd_naming_client_type_e */
     unsigned                ephemeral:1;
     unsigned                native:1;       /* ours, not synced by Distro */
-    uint16_t                id_len;
-    char                    id[];           /* NUL-terminated */
+    /* in nf->clients, linked (one allocation a client): its key[] is the
+     * client id, NUL-terminated; nd_naming_cid() */
+    nd_hash_elt_t           elt;
 };
+
+#define nd_naming_cid(c)      ((char *) (c)->elt.key)
+#define nd_naming_cid_len(c)  ((size_t) (c)->elt.len)
 
 /* one published instance; compact: see docs/naming.md for the budget */
 struct nd_naming_instance_s {

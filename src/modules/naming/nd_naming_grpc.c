@@ -219,8 +219,8 @@ nd_naming_grpc_release(nd_naming_conf_t *nf, const nd_str_t *id)
 
     nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
                  "naming: connection client %s released, %u instances, "
-                 "%u subscriptions", c->id, (unsigned) c->ninstances,
-                 (unsigned) c->nsubs);
+                 "%u subscriptions", nd_naming_cid(c),
+                 (unsigned) c->ninstances, (unsigned) c->nsubs);
 
     /* instances go (SERVICE_CHANGED), then CLIENT_DISCONNECTED */
     nd_naming_client_release(nf, c);

@@ -109,7 +109,8 @@ nd_naming_grpc_answer(nd_grpc_conn_t *conn, nd_int_t code, json_t *response,
         nd_log_error(ND_LOG_INFO, nf->cycle->log, 0,
                      "naming: push of %.*s to %s failed",
                      (int) gp->sub->service->grouped_len,
-                     gp->sub->service->grouped, gp->sub->client->id);
+                     gp->sub->service->grouped,
+                     nd_naming_cid(gp->sub->client));
         gp->retries = 0;
         return;
     }
@@ -183,7 +184,7 @@ nd_naming_grpc_send(nd_naming_gpush_t *gp, nd_shared_t *body,
      * lookup by id a push; nd_naming_grpc_conn_hook clears it) */
     conn = cl->data;
     if (conn == NULL) {
-        conn = nd_grpc_conn_find(nf->cycle, cl->id);
+        conn = nd_grpc_conn_find(nf->cycle, nd_naming_cid(cl));
         if (conn == NULL) {
             return;                     /* gone: its release is queued */
         }

@@ -631,7 +631,7 @@ nd_naming_sub_json(nd_naming_sub_t *sub)
 {
     char   addr[64], *colon;
 
-    snprintf(addr, sizeof(addr), "%s", sub->client->id);
+    snprintf(addr, sizeof(addr), "%s", nd_naming_cid(sub->client));
     colon = strrchr(addr, '#');
     if (colon) {
         *colon = '\0';

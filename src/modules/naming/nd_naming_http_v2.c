@@ -61,14 +61,14 @@ nd_naming_client_json(nd_naming_client_t *c)
     char    addr[80], *p;
     json_t  *j;
 
-    j = json_pack("{s:s, s:b, s:I, s:s}", "clientId", c->id,
+    j = json_pack("{s:s, s:b, s:I, s:s}", "clientId", nd_naming_cid(c),
                   "ephemeral", (int) c->ephemeral,
                   "lastUpdatedTime", (json_int_t) c->last_updated,
                   "clientType", c->type == ND_NAMING_CLIENT_IPPORT
                                 ? "ipport" : "connection");
 
     if (c->type == ND_NAMING_CLIENT_IPPORT) {
-        snprintf(addr, sizeof(addr), "%s", c->id);
+        snprintf(addr, sizeof(addr), "%s", nd_naming_cid(c));
         p = strrchr(addr, '#');
         if (p) {
             *p = '\0';
@@ -101,7 +101,8 @@ nd_naming_client_list(nd_http_request_t *r)
          e = nd_hash_next(&nf->clients, e, &i))
     {
         c = e->value;
-        json_array_append_new(list, json_stringn(c->id, c->id_len));
+        json_array_append_new(list, json_stringn(nd_naming_cid(c),
+                                                 nd_naming_cid_len(c)));
     }
 
     return nd_naming_send_json(r, list);
@@ -223,7 +224,7 @@ nd_naming_service_clients(nd_http_request_t *r, int publishers)
                 inst = nd_queue_data(iq, nd_naming_instance_t,
                                      cluster_link);
                 json_array_append_new(list, json_pack("{s:s, s:s, s:i}",
-                    "clientId", inst->client->id, "ip", inst->ip,
+                    "clientId", nd_naming_cid(inst->client), "ip", inst->ip,
                     "port", (int) inst->port));
             }
         }
@@ -234,7 +235,7 @@ nd_naming_service_clients(nd_http_request_t *r, int publishers)
         {
             sub = nd_queue_data(q, nd_naming_sub_t, service_link);
             json_array_append_new(list, json_pack("{s:s, s:s, s:i}",
-                "clientId", sub->client->id,
+                "clientId", nd_naming_cid(sub->client),
                 "ip", inet_ntoa(sub->addr.sin_addr),
                 "port", (int) ntohs(sub->addr.sin_port)));
         }

@@ -65,7 +65,7 @@ nd_naming_model_free(nd_naming_conf_t *nf)
 {
     nd_uint_t                i, j;
     nd_queue_t              *q;
-    nd_hash_elt_t           *e, *se;
+    nd_hash_elt_t           *e, *se, *next;
     nd_naming_ns_t          *ns;
     nd_naming_client_t      *c;
     nd_naming_service_t     *s;
@@ -73,9 +73,9 @@ nd_naming_model_free(nd_naming_conf_t *nf)
     nd_naming_instance_t    *inst;
 
     if (nf->clients.buckets) {
-        for (e = nd_hash_first(&nf->clients, &i); e;
-             e = nd_hash_next(&nf->clients, e, &i))
-        {
+        /* each element is its client's: the next one first */
+        for (e = nd_hash_first(&nf->clients, &i); e; e = next) {
+            next = nd_hash_next(&nf->clients, e, &i);
             c = e->value;
             while (!nd_queue_empty(&c->subs)) {
                 q = nd_queue_head(&c->subs);
@@ -150,7 +150,7 @@ nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,
         size += s->ns->id_len + 2 + s->grouped_len + 1;
     }
     if (c) {
-        size += c->id_len + 1;
+        size += nd_naming_cid_len(c) + 1;
     }
 
     ev = nd_calloc(size);
@@ -184,8 +184,8 @@ nd_naming_publish(nd_naming_conf_t *nf, nd_event_id_e id,
 
     if (c) {
         ev->client_id.data = p;
-        ev->client_id.len = c->id_len;
-        memcpy(p, c->id, c->id_len + 1);
+        ev->client_id.len = nd_naming_cid_len(c);
+        memcpy(p, nd_naming_cid(c), nd_naming_cid_len(c) + 1);
         ev->native = c->native;
         if (s == NULL) {
             key = ev->client_id;
@@ -522,11 +522,12 @@ nd_naming_client_get(nd_naming_conf_t *nf, nd_naming_client_type_e type,
     c->type = (uint8_t) type;
     c->ephemeral = ephemeral ? 1 : 0;
     c->native = 1;
-    c->id_len = (uint16_t) id->len;
-    memcpy(c->id, id->data, id->len);
-    c->id[id->len] = '\0';
+    c->elt.len = (uint32_t) id->len;
+    c->elt.value = c;
+    memcpy(c->elt.key, id->data, id->len);
+    c->elt.key[id->len] = '\0';
 
-    if (nd_hash_add(&nf->clients, id->data, id->len, c) != ND_OK) {
+    if (nd_hash_link(&nf->clients, &c->elt) != ND_OK) {
         nd_free(c);
         return NULL;
     }
@@ -544,7 +545,7 @@ nd_naming_client_get(nd_naming_conf_t *nf, nd_naming_client_type_e type,
 static void
 nd_naming_client_free(nd_naming_conf_t *nf, nd_naming_client_t *c)
 {
-    nd_hash_del(&nf->clients, (u_char *) c->id, c->id_len);
+    nd_hash_unlink(&nf->clients, &c->elt);
 
     if (c->type == ND_NAMING_CLIENT_IPPORT) {
         nf->nclients_ipport[c->ephemeral]--;

@@ -2,6 +2,8 @@
  * Unit tests: SipHash-1-3 against OpenSSL's, the stable FNV-1a, and hash
  * flooding: keys that all collide for FNV-1a (the table's old hash) stay
  * spread out, so a lookup compares a handful of entries, not all of them.
+ * Linked (intrusive) elements: found, refused twice, unlinked, never
+ * freed by the table (ASan would see a free of their owners' interior).
  */
 #include <nd_core.h>
 #include <tap.h>
@@ -115,6 +117,103 @@ fnv_pair(uint32_t h, u_char a[8], u_char b[8], uint32_t *next)
 
     free(v);
     return -1;
+}
+
+
+/* an owner whose element ends it, as naming's client */
+typedef struct {
+    int             n;
+    nd_hash_elt_t   elt;
+} t_owner_t;
+
+
+static t_owner_t *
+t_owner(int n)
+{
+    t_owner_t  *o;
+    char        key[32];
+    int         len;
+
+    len = snprintf(key, sizeof(key), "10.0.%d.%d:8080#true", n / 256,
+                   n % 256);
+    o = calloc(1, sizeof(t_owner_t) + (size_t) len + 1);
+    o->n = n;
+    o->elt.len = (uint32_t) len;
+    o->elt.value = o;
+    memcpy(o->elt.key, key, (size_t) len + 1);
+    return o;
+}
+
+
+static void
+t_linked(void)
+{
+    int              i, n, found, busy;
+    nd_uint_t        it;
+    nd_hash_t        h;
+    t_owner_t      **o, *twin;
+    nd_hash_elt_t   *e, *next;
+
+    n = 5000;                            /* the table grows on the way */
+    o = calloc((size_t) n, sizeof(*o));
+    ok(nd_hash_init(&h, 16) == ND_OK, "linked: table");
+
+    for (i = 0; i < n; i++) {
+        o[i] = t_owner(i);
+        if (nd_hash_link(&h, &o[i]->elt) != ND_OK) {
+            break;
+        }
+    }
+    is_int(i, n, "linked: %d owners linked", n);
+    is_int(h.nelts, n, "linked: the table counts them");
+
+    twin = t_owner(7);
+    busy = nd_hash_link(&h, &twin->elt) == ND_BUSY;
+    ok(busy && h.nelts == (nd_uint_t) n, "linked: a key linked twice is "
+       "refused, the table unchanged");
+    free(twin);
+
+    found = 0;
+    for (i = 0; i < n; i++) {
+        found += nd_hash_find(&h, o[i]->elt.key, o[i]->elt.len) == o[i];
+    }
+    is_int(found, n, "linked: every key finds its owner");
+
+    /* unlink every third, one by its key (nd_hash_del unlinks only) */
+    for (i = 0; i < n; i += 3) {
+        nd_hash_unlink(&h, &o[i]->elt);
+    }
+    ok(nd_hash_del(&h, o[1]->elt.key, o[1]->elt.len) == o[1],
+       "linked: del by key returns the owner");
+    ok(nd_hash_find(&h, o[0]->elt.key, o[0]->elt.len) == NULL
+       && nd_hash_find(&h, o[1]->elt.key, o[1]->elt.len) == NULL
+       && nd_hash_find(&h, o[2]->elt.key, o[2]->elt.len) == o[2],
+       "linked: unlinked keys are gone, the others stay");
+    is_int(h.nelts, n - (n + 2) / 3 - 1, "linked: the count follows");
+
+    /* a linked owner may be linked again after its unlink */
+    ok(nd_hash_link(&h, &o[0]->elt) == ND_OK
+       && nd_hash_find(&h, o[0]->elt.key, o[0]->elt.len) == o[0],
+       "linked: relinked");
+
+    /* the owners free themselves while iterating, next taken first */
+    for (i = 0; i < n; i += 3) {
+        if (i) {
+            free(o[i]);
+        }
+    }
+    free(o[1]);
+    found = 0;
+    for (e = nd_hash_first(&h, &it); e; e = next) {
+        next = nd_hash_next(&h, e, &it);
+        free(e->value);
+        found++;
+    }
+    is_int(found, n - (n + 2) / 3 - 1 + 1, "linked: iteration sees each "
+           "linked owner once");
+    nd_hash_free(&h);                    /* buckets only */
+    ok(h.buckets == NULL, "linked: freed");
+    free(o);
 }
 
 
@@ -244,6 +343,8 @@ main(void)
 
     nd_hash_free(&h);
     free(keys);
+
+    t_linked();
 
     return done_testing();
 }
