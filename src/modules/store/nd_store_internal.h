@@ -250,4 +250,25 @@ nd_store_gather_want(nd_store_conf_t *scf, nd_uint_t done, nd_uint_t queued)
 }
 
 
+/* column lists the same in both backends' SQL (nd_store_*_sql.c) */
+
+/* gray rows in the config row shape (no desc, use, effect, type, schema,
+ * tags) */
+#define ND_STORE_GRAY_COLS                                                    \
+    "g.id, g.data_id, g.group_id, g.tenant_id, g.content, g.md5, "           \
+    "g.gmt_create, g.gmt_modified, g.src_user, g.src_ip, g.app_name, "       \
+    "NULL, NULL, NULL, NULL, NULL, g.encrypted_data_key, g.change_seq, "     \
+    "NULL, g.gray_name, g.gray_rule "
+
+#define ND_STORE_HIS_COLS                                                     \
+    "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
+    "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
+    "h.op_type, h.encrypted_data_key, h.change_seq, h.gray_name, "           \
+    "h.ext_info "
+
+#define ND_STORE_INSTANCE_COLS                                                \
+    "namespace_id, group_name, service_name, cluster_name, ip, port, "       \
+    "weight, healthy, enabled, metadata, gmt_modified "
+
+
 #endif /* ND_STORE_INTERNAL_H */

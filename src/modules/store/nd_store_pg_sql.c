@@ -14,14 +14,6 @@
     "(SELECT string_agg(t.tag_name, ',' ORDER BY t.nid) "                    \
     "FROM config_tags_relation t WHERE t.id = c.id), NULL, NULL "
 
-/* gray rows in the config row shape (no desc, use, effect, type, schema,
- * tags) */
-#define ND_PG_GRAY_COLS                                                       \
-    "g.id, g.data_id, g.group_id, g.tenant_id, g.content, g.md5, "           \
-    "g.gmt_create, g.gmt_modified, g.src_user, g.src_ip, g.app_name, "       \
-    "NULL, NULL, NULL, NULL, NULL, g.encrypted_data_key, g.change_seq, "     \
-    "NULL, g.gray_name, g.gray_rule "
-
 #define ND_PG_HIS_INSERT                                                      \
     "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, "        \
     "app_name, content, md5, gmt_create, gmt_modified, src_user, src_ip, "   \
@@ -33,27 +25,17 @@
     "WHERE g.data_id = $1::text AND g.group_id = $2::text "                  \
     "AND g.tenant_id = $3::text AND g.gray_name = $4::text) "
 
-#define ND_PG_HIS_COLS                                                        \
-    "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
-    "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
-    "h.op_type, h.encrypted_data_key, h.change_seq, h.gray_name, "           \
-    "h.ext_info "
-
 #define ND_PG_SEARCH_WHERE                                                    \
     "WHERE c.tenant_id = $1::text "                                           \
     "AND ($2::text = '' OR c.data_id LIKE $2::text ESCAPE '\\') "             \
     "AND ($3::text = '' OR c.group_id LIKE $3::text ESCAPE '\\') "            \
     "AND ($4::text = '' OR c.app_name LIKE $4::text ESCAPE '\\') "
 
-#define ND_PG_INSTANCE_COLS                                                   \
-    "namespace_id, group_name, service_name, cluster_name, ip, port, "       \
-    "weight, healthy, enabled, metadata, gmt_modified "
-
 const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c UNION ALL "
-        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g",
+        "SELECT " ND_STORE_GRAY_COLS "FROM config_info_gray g",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
@@ -64,7 +46,7 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "SELECT count(*) FROM config_info c " ND_PG_SEARCH_WHERE,
 
     [ND_STORE_SQL_HISTORY_LIST] =
-        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE h.data_id = $1::text AND h.group_id = $2::text "
         "AND h.tenant_id = $3::text "
         "ORDER BY h.nid DESC LIMIT $4::bigint OFFSET $5::bigint",
@@ -75,11 +57,11 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "AND h.tenant_id = $3::text",
 
     [ND_STORE_SQL_HISTORY_GET] =
-        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE h.nid = $1::bigint",
 
     [ND_STORE_SQL_HISTORY_PREVIOUS] =
-        "SELECT " ND_PG_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE (h.data_id, h.group_id, h.tenant_id) = "
         "(SELECT data_id, group_id, tenant_id FROM his_config_info "
         "WHERE nid = $1::bigint) AND h.nid < $1::bigint "
@@ -91,7 +73,7 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "SELECT " ND_PG_CFG_COLS "FROM config_info c "
         "WHERE c.id IN (SELECT nd_config_changed($1::bigint)) "
         "AND c.change_seq > $1::bigint UNION ALL "
-        "SELECT " ND_PG_GRAY_COLS "FROM config_info_gray g "
+        "SELECT " ND_STORE_GRAY_COLS "FROM config_info_gray g "
         "WHERE g.change_seq > $1::bigint ORDER BY 18 LIMIT $2::bigint",
 
     [ND_STORE_SQL_CHANGES_DELETED] =
@@ -179,7 +161,7 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "RETURNING id",
 
     [ND_STORE_SQL_INSTANCE_UPSERT] =
-        "INSERT INTO naming_instance (" ND_PG_INSTANCE_COLS
+        "INSERT INTO naming_instance (" ND_STORE_INSTANCE_COLS
         ", gmt_create) VALUES ($1::text, $2::text, $3::text, $4::text, "
         "$5::text, $6::int, $7::float8, $8::boolean, $9::boolean, $10::text, "
         "$11::bigint, $11::bigint) ON CONFLICT (namespace_id, group_name, "
@@ -199,7 +181,7 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "0::bigint, 0::bigint FROM naming_instance ORDER BY 1",
 
     [ND_STORE_SQL_INSTANCE_LIST] =
-        "SELECT " ND_PG_INSTANCE_COLS "FROM naming_instance "
+        "SELECT " ND_STORE_INSTANCE_COLS "FROM naming_instance "
         "WHERE namespace_id = $1::text "
         "AND ($2::text = '' OR group_name = $2::text) "
         "AND ($3::text = '' OR service_name = $3::text) "

@@ -90,15 +90,6 @@ struct nd_store_sqlite_s {
     "(SELECT group_concat(t.tag_name, ',') FROM config_tags_relation t "     \
     "WHERE t.id = c.id), NULL, NULL "
 
-/* gray rows in the config row shape (no desc, use, effect, type, schema,
- * tags) */
-#define ND_SQLITE_GRAY_COLS                                                   \
-    "g.id, g.data_id, g.group_id, g.tenant_id, g.content, g.md5, "           \
-    "g.gmt_create, g.gmt_modified, g.src_user, g.src_ip, g.app_name, "       \
-    "NULL, NULL, NULL, NULL, NULL, g.encrypted_data_key, g.change_seq, "     \
-    "NULL, g.gray_name, g.gray_rule "
-
-
 /* nd_store_sqlite_sql.c: the statements prepared at start */
 extern const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N];
 extern const char  *const nd_store_sqlite_x_sql[ND_SQLITE_X_N];

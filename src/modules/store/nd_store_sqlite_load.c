@@ -11,7 +11,7 @@ static const char  *nd_store_sqlite_l_sql[ND_SQLITE_L_N] = {
     [ND_SQLITE_L_HAS_TAGS] =
         "SELECT EXISTS (SELECT 1 FROM config_tags_relation)",
     [ND_SQLITE_L_GRAY] =
-        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g",
+        "SELECT " ND_STORE_GRAY_COLS "FROM config_info_gray g",
     /* table order: keys are unique, no order needed (an ORDER BY made
      * SQLite walk an index and fetch each row by id) */
     [ND_SQLITE_L_FORMAL] = "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c",

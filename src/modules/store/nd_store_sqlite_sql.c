@@ -4,27 +4,17 @@
  */
 #include <nd_store_sqlite.h>
 
-#define ND_SQLITE_HIS_COLS                                                    \
-    "h.id, h.nid, h.data_id, h.group_id, h.tenant_id, h.content, h.md5, "    \
-    "h.gmt_create, h.gmt_modified, h.src_user, h.src_ip, h.app_name, "       \
-    "h.op_type, h.encrypted_data_key, h.change_seq, h.gray_name, "           \
-    "h.ext_info "
-
 #define ND_SQLITE_SEARCH_WHERE                                                \
     "WHERE c.tenant_id = ?1 "                                                 \
     "AND (?2 = '' OR c.data_id LIKE ?2 ESCAPE '\\') "                         \
     "AND (?3 = '' OR c.group_id LIKE ?3 ESCAPE '\\') "                        \
     "AND (?4 = '' OR c.app_name LIKE ?4 ESCAPE '\\') "
 
-#define ND_SQLITE_INSTANCE_COLS                                               \
-    "namespace_id, group_name, service_name, cluster_name, ip, port, "       \
-    "weight, healthy, enabled, metadata, gmt_modified "
-
 const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
 
     [ND_STORE_SQL_CONFIG_ALL] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c UNION ALL "
-        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g",
+        "SELECT " ND_STORE_GRAY_COLS "FROM config_info_gray g",
 
     [ND_STORE_SQL_CONFIG_SEARCH] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
@@ -34,7 +24,7 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "SELECT count(*) FROM config_info c " ND_SQLITE_SEARCH_WHERE,
 
     [ND_STORE_SQL_HISTORY_LIST] =
-        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE h.data_id = ?1 AND h.group_id = ?2 AND h.tenant_id = ?3 "
         "ORDER BY h.nid DESC LIMIT ?4 OFFSET ?5",
 
@@ -43,11 +33,11 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "WHERE h.data_id = ?1 AND h.group_id = ?2 AND h.tenant_id = ?3",
 
     [ND_STORE_SQL_HISTORY_GET] =
-        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE h.nid = ?1",
 
     [ND_STORE_SQL_HISTORY_PREVIOUS] =
-        "SELECT " ND_SQLITE_HIS_COLS "FROM his_config_info h "
+        "SELECT " ND_STORE_HIS_COLS "FROM his_config_info h "
         "WHERE (h.data_id, h.group_id, h.tenant_id) = "
         "(SELECT data_id, group_id, tenant_id FROM his_config_info "
         "WHERE nid = ?1) AND h.nid < ?1 ORDER BY h.nid DESC LIMIT 1",
@@ -55,7 +45,7 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
     [ND_STORE_SQL_CHANGES_CONFIG] =
         "SELECT " ND_SQLITE_CFG_COLS "FROM config_info c "
         "WHERE c.change_seq > ?1 UNION ALL "
-        "SELECT " ND_SQLITE_GRAY_COLS "FROM config_info_gray g "
+        "SELECT " ND_STORE_GRAY_COLS "FROM config_info_gray g "
         "WHERE g.change_seq > ?1 ORDER BY 18 LIMIT ?2",
 
     [ND_STORE_SQL_CHANGES_DELETED] =
@@ -140,7 +130,7 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "RETURNING id",
 
     [ND_STORE_SQL_INSTANCE_UPSERT] =
-        "INSERT INTO naming_instance (" ND_SQLITE_INSTANCE_COLS
+        "INSERT INTO naming_instance (" ND_STORE_INSTANCE_COLS
         ", gmt_create) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
         "?11) ON CONFLICT (namespace_id, group_name, service_name, "
         "cluster_name, ip, port) DO UPDATE SET weight = excluded.weight, "
@@ -158,7 +148,7 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "FROM naming_instance ORDER BY 1",
 
     [ND_STORE_SQL_INSTANCE_LIST] =
-        "SELECT " ND_SQLITE_INSTANCE_COLS "FROM naming_instance "
+        "SELECT " ND_STORE_INSTANCE_COLS "FROM naming_instance "
         "WHERE namespace_id = ?1 AND (?2 = '' OR group_name = ?2) "
         "AND (?3 = '' OR service_name = ?3) "
         "ORDER BY group_name, service_name, cluster_name, ip, port",
