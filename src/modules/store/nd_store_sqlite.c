@@ -273,10 +273,11 @@ nd_store_sqlite_tags(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t id,
 }
 
 
-/* SELECT the row; returns SQLITE_OK with *id 0 when absent */
+/* SELECT the key's row (x: ND_SQLITE_CFG_FIND, or ND_SQLITE_GRAY_FIND
+ * for its gray_name); SQLITE_OK with *id 0 when absent */
 static int
-nd_store_sqlite_find(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t *id,
-    int *md5_ok, int64_t *created)
+nd_store_sqlite_find(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    nd_sqlite_x_e x, int64_t *id, int *md5_ok, int64_t *created)
 {
     int                  rc;
     size_t               n;
@@ -285,13 +286,18 @@ nd_store_sqlite_find(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t *id,
     nd_store_config_t   *c;
 
     c = &op->config;
-    st = sq->x[ND_SQLITE_CFG_FIND];
+    st = sq->x[x];
     sqlite3_reset(st);
     nd_store_sqlite_bt(st, 1, &c->data_id);
     nd_store_sqlite_bt(st, 2, &c->group);
     nd_store_sqlite_bt(st, 3, &c->tenant);
+    if (x == ND_SQLITE_GRAY_FIND) {
+        nd_store_sqlite_bt(st, 4, &c->gray_name);
+    }
 
     *id = 0;
+    *md5_ok = 1;
+    *created = 0;
     rc = sqlite3_step(st);
 
     if (rc == SQLITE_ROW) {
@@ -310,29 +316,42 @@ nd_store_sqlite_find(nd_store_sqlite_t *sq, nd_store_op_t *op, int64_t *id,
 }
 
 
+/* a write's first steps: the key's row (x: its find), a lost CAS
+ * (publish) or an absent row (delete) refused with write_status 1, then
+ * the next change sequence.  Callers stop at an error or a refusal */
+static int
+nd_store_sqlite_write_start(nd_store_sqlite_t *sq, nd_store_op_t *op,
+    nd_sqlite_x_e x, int delete, int64_t *id, int64_t *created)
+{
+    int  rc, md5_ok;
+
+    rc = nd_store_sqlite_find(sq, op, x, id, &md5_ok, created);
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    if (delete ? *id == 0 : (*id && op->cas && !md5_ok)) {
+        op->write_status = 1;
+        return SQLITE_OK;
+    }
+
+    return nd_store_sqlite_next_seq(sq, &op->seq);
+}
+
+
 static int
 nd_store_sqlite_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
 {
-    int                 rc, md5_ok;
+    int                 rc;
     int64_t             id, created;
     sqlite3_stmt       *st;
     nd_store_config_t  *c;
 
     c = &op->config;
-    md5_ok = 1;
 
-    rc = nd_store_sqlite_find(sq, op, &id, &md5_ok, &created);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    if (id && op->cas && !md5_ok) {
-        op->write_status = 1;
-        return SQLITE_OK;
-    }
-
-    rc = nd_store_sqlite_next_seq(sq, &op->seq);
-    if (rc != SQLITE_OK) {
+    rc = nd_store_sqlite_write_start(sq, op, ND_SQLITE_CFG_FIND, 0, &id,
+                                     &created);
+    if (rc != SQLITE_OK || op->write_status) {
         return rc;
     }
 
@@ -427,87 +446,6 @@ nd_store_sqlite_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
 
 
 static int
-nd_store_sqlite_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
-{
-    int            rc, md5_ok;
-    int64_t        id, created;
-    sqlite3_stmt  *st;
-
-    rc = nd_store_sqlite_find(sq, op, &id, &md5_ok, &created);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    if (id == 0) {
-        op->write_status = 1;
-        return SQLITE_OK;
-    }
-
-    rc = nd_store_sqlite_next_seq(sq, &op->seq);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    rc = nd_store_sqlite_history(sq, op, id, "D");
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    rc = nd_store_sqlite_tags(sq, op, id, 0);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    st = sq->x[ND_SQLITE_CFG_DELETE];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, id);
-    op->config.id = id;
-
-    return nd_store_sqlite_step_int(st, NULL);
-}
-
-
-/* the gray row of the key; SQLITE_OK with *id 0 when absent */
-static int
-nd_store_sqlite_gray_find(nd_store_sqlite_t *sq, nd_store_op_t *op,
-    int64_t *id, int *md5_ok, int64_t *created)
-{
-    int                 rc;
-    size_t              n;
-    const u_char       *md5;
-    sqlite3_stmt       *st;
-    nd_store_config_t  *c;
-
-    c = &op->config;
-    st = sq->x[ND_SQLITE_GRAY_FIND];
-    sqlite3_reset(st);
-    nd_store_sqlite_bt(st, 1, &c->data_id);
-    nd_store_sqlite_bt(st, 2, &c->group);
-    nd_store_sqlite_bt(st, 3, &c->tenant);
-    nd_store_sqlite_bt(st, 4, &c->gray_name);
-
-    *id = 0;
-    *md5_ok = 1;
-    *created = 0;
-    rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        md5 = sqlite3_column_text(st, 1);
-        n = md5 ? (size_t) sqlite3_column_bytes(st, 1) : 0;
-        *md5_ok = n == 0 || (n == op->cas_md5.len
-                             && memcmp(md5, op->cas_md5.data, n) == 0);
-        *created = sqlite3_column_int64(st, 2);
-        rc = SQLITE_DONE;
-    }
-
-    sqlite3_reset(st);
-
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-
-static int
 nd_store_sqlite_gray_history(nd_store_sqlite_t *sq, nd_store_op_t *op,
     int64_t id, const char *op_type)
 {
@@ -533,28 +471,58 @@ nd_store_sqlite_gray_history(nd_store_sqlite_t *sq, nd_store_op_t *op,
 }
 
 
+/* a formal row (its history and tags) or, gray, a gray row */
+static int
+nd_store_sqlite_delete(nd_store_sqlite_t *sq, nd_store_op_t *op, int gray)
+{
+    int            rc;
+    int64_t        id, created;
+    sqlite3_stmt  *st;
+
+    rc = nd_store_sqlite_write_start(sq, op, gray ? ND_SQLITE_GRAY_FIND
+                                                  : ND_SQLITE_CFG_FIND,
+                                     1, &id, &created);
+    if (rc != SQLITE_OK || op->write_status) {
+        return rc;
+    }
+
+    if (gray) {
+        rc = nd_store_sqlite_gray_history(sq, op, id, "D");
+        op->config.gmt_create = created;
+
+    } else {
+        rc = nd_store_sqlite_history(sq, op, id, "D");
+        if (rc == SQLITE_OK) {
+            rc = nd_store_sqlite_tags(sq, op, id, 0);
+        }
+    }
+
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+
+    st = sq->x[gray ? ND_SQLITE_GRAY_DELETE : ND_SQLITE_CFG_DELETE];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    op->config.id = id;
+
+    return nd_store_sqlite_step_int(st, NULL);
+}
+
+
 static int
 nd_store_sqlite_gray_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
 {
-    int                 rc, md5_ok;
+    int                 rc;
     int64_t             id, created;
     sqlite3_stmt       *st;
     nd_store_config_t  *c;
 
     c = &op->config;
 
-    rc = nd_store_sqlite_gray_find(sq, op, &id, &md5_ok, &created);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    if (id && op->cas && !md5_ok) {
-        op->write_status = 1;
-        return SQLITE_OK;
-    }
-
-    rc = nd_store_sqlite_next_seq(sq, &op->seq);
-    if (rc != SQLITE_OK) {
+    rc = nd_store_sqlite_write_start(sq, op, ND_SQLITE_GRAY_FIND, 0, &id,
+                                     &created);
+    if (rc != SQLITE_OK || op->write_status) {
         return rc;
     }
 
@@ -619,43 +587,6 @@ nd_store_sqlite_gray_publish(nd_store_sqlite_t *sq, nd_store_op_t *op)
 }
 
 
-static int
-nd_store_sqlite_gray_delete(nd_store_sqlite_t *sq, nd_store_op_t *op)
-{
-    int            rc, md5_ok;
-    int64_t        id, created;
-    sqlite3_stmt  *st;
-
-    rc = nd_store_sqlite_gray_find(sq, op, &id, &md5_ok, &created);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    if (id == 0) {
-        op->write_status = 1;
-        return SQLITE_OK;
-    }
-
-    rc = nd_store_sqlite_next_seq(sq, &op->seq);
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    rc = nd_store_sqlite_gray_history(sq, op, id, "D");
-    if (rc != SQLITE_OK) {
-        return rc;
-    }
-
-    st = sq->x[ND_SQLITE_GRAY_DELETE];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, id);
-    op->config.id = id;
-    op->config.gmt_create = created;
-
-    return nd_store_sqlite_step_int(st, NULL);
-}
-
-
 /* one op, inside the caller's transaction for writes */
 static int
 nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
@@ -674,7 +605,7 @@ nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
     }
 
     if (op->type == ND_STORE_CONFIG_DELETE) {
-        return nd_store_sqlite_delete(sq, op);
+        return nd_store_sqlite_delete(sq, op, 0);
     }
 
     if (op->type == ND_STORE_GRAY_PUBLISH) {
@@ -682,7 +613,7 @@ nd_store_sqlite_run(nd_store_sqlite_t *sq, nd_store_op_t *op)
     }
 
     if (op->type == ND_STORE_GRAY_DELETE) {
-        return nd_store_sqlite_gray_delete(sq, op);
+        return nd_store_sqlite_delete(sq, op, 1);
     }
 
     n = nd_store_plan(op, plan);
