@@ -549,3 +549,27 @@ SET enable_bitmapscan = off
 AS $$
     SELECT h.id FROM his_config_info h WHERE h.change_seq > p_since
 $$;
+
+-- version 7
+-- persistent instances across the cluster: every statement that writes
+-- naming_instance moves nd_instance_version (its row lock serialises the
+-- writers until they commit), and each node reads the whole table again
+-- when the number differs from the one it read last (the naming module's
+-- persistent_sync).
+CREATE TABLE nd_instance_version (
+    id                  int PRIMARY KEY CHECK (id = 1),
+    v                   bigint NOT NULL
+);
+INSERT INTO nd_instance_version (id, v) VALUES (1, 0);
+
+CREATE FUNCTION nd_instance_bump() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE nd_instance_version SET v = v + 1 WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER naming_instance_version
+    AFTER INSERT OR UPDATE OR DELETE ON naming_instance
+    FOR EACH STATEMENT EXECUTE FUNCTION nd_instance_bump();

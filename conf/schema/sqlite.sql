@@ -184,3 +184,23 @@ CREATE TABLE nd_auth_secret (
     name                TEXT NOT NULL PRIMARY KEY,
     value               TEXT NOT NULL
 );
+-- version 3
+-- the version of naming_instance that a cluster's nodes compare (see
+-- pg.sql version 7); a standalone node keeps it too
+CREATE TABLE nd_instance_version (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    v                   INTEGER NOT NULL
+);
+INSERT INTO nd_instance_version (id, v) VALUES (1, 0);
+CREATE TRIGGER naming_instance_version_i AFTER INSERT ON naming_instance
+BEGIN
+    UPDATE nd_instance_version SET v = v + 1 WHERE id = 1;
+END;
+CREATE TRIGGER naming_instance_version_u AFTER UPDATE ON naming_instance
+BEGIN
+    UPDATE nd_instance_version SET v = v + 1 WHERE id = 1;
+END;
+CREATE TRIGGER naming_instance_version_d AFTER DELETE ON naming_instance
+BEGIN
+    UPDATE nd_instance_version SET v = v + 1 WHERE id = 1;
+END;

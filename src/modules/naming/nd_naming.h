@@ -266,6 +266,7 @@ struct nd_naming_conf_s {
     nd_flag_t               push_udp;
     nd_msec_t               empty_service_clean_interval;
     nd_msec_t               empty_service_expire;
+    nd_msec_t               persistent_sync;   /* cluster: 0 off */
     nd_uint_t               max_caches;
     nd_uint_t               max_services;          /* per namespace */
     nd_uint_t               max_service_instances;

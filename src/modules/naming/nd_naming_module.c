@@ -93,6 +93,11 @@ static nd_command_t  nd_naming_commands[] = {
       nd_conf_set_msec_slot,
       offsetof(nd_naming_conf_t, empty_service_expire), NULL },
 
+    { nd_string("persistent_sync"),
+      ND_BLOCK_CONF | ND_CONF_TAKE1,
+      nd_conf_set_msec_slot, offsetof(nd_naming_conf_t, persistent_sync),
+      NULL },
+
     nd_null_command
 };
 
@@ -129,6 +134,7 @@ nd_naming_create_conf(nd_cycle_t *cycle)
     nf->push_udp = ND_CONF_UNSET;
     nf->empty_service_clean_interval = ND_CONF_UNSET_MSEC;
     nf->empty_service_expire = ND_CONF_UNSET_MSEC;
+    nf->persistent_sync = ND_CONF_UNSET_MSEC;
     nf->max_caches = ND_CONF_UNSET_UINT;
     nf->max_services = ND_CONF_UNSET_UINT;
     nf->max_service_instances = ND_CONF_UNSET_UINT;
@@ -156,6 +162,7 @@ nd_naming_init_conf(nd_cycle_t *cycle, void *conf)
     nd_conf_init_value(nf->push_udp, 1);
     nd_conf_init_msec_value(nf->empty_service_clean_interval, 60000);
     nd_conf_init_msec_value(nf->empty_service_expire, 60000);
+    nd_conf_init_msec_value(nf->persistent_sync, 1000);
     nd_conf_init_uint_value(nf->max_caches, 8);
     nd_conf_init_uint_value(nf->max_services, 100000);
     nd_conf_init_uint_value(nf->max_service_instances, 50000);

@@ -28,69 +28,7 @@
 
 #if (ND_WITH_STORE)
 
-#include <nd_store.h>
-
-#define ND_NAMING_PERSIST_RETRY_MIN   100
-#define ND_NAMING_PERSIST_RETRY_MAX   2000
-
-typedef enum {
-    ND_NAMING_PW_REGISTER = 0,
-    ND_NAMING_PW_DEREGISTER,
-    ND_NAMING_PW_UPDATE
-} nd_naming_pw_e;
-
-typedef struct nd_naming_preq_s  nd_naming_preq_t;
-typedef struct nd_naming_pw_s    nd_naming_pw_t;
-
-/* one request's writes (HTTP or gRPC: its waiter answers) */
-struct nd_naming_preq_s {
-    nd_queue_t              link;           /* ps->reqs */
-    nd_naming_waiter_t      w;              /* w.req NULL: the client is
-                                               gone */
-    json_t                 *updated;        /* batch answer, or NULL */
-    nd_uint_t               pending;
-    nd_uint_t               status;         /* first failure, 0: none */
-    nd_int_t                code;           /* its v2 code */
-    unsigned                async:1;
-    char                    error[256];
-};
-
-/* one write of one instance */
-struct nd_naming_pw_s {
-    nd_queue_t              link;           /* ps->writes, arrival order */
-    nd_naming_persist_t    *ps;
-    nd_naming_preq_t       *preq;
-    nd_store_op_t          *op;             /* in flight */
-    nd_naming_change_t      ch;             /* update; ch.meta is a ref */
-    nd_str_t                ns;             /* naming's id: "public" */
-    nd_str_t                grouped;
-    nd_str_t                ip;
-    nd_str_t                cluster;        /* register: the new one;
-                                               update: must match, or "" */
-    nd_str_t                old_cluster;    /* register moved it */
-    nd_uint_t               port;
-    double                  weight;         /* register */
-    char                   *meta_text;      /* register, or NULL */
-    unsigned                kind:2;
-    unsigned                started:1;      /* its key was free: it runs */
-    unsigned                healthy:1;
-    unsigned                enabled:1;
-};
-
-struct nd_naming_persist_s {
-    nd_naming_conf_t       *nf;
-    nd_queue_t              writes;
-    nd_queue_t              reqs;
-    nd_timer_t              load_timer;
-    nd_store_op_t          *load_op;
-    char                  **load_ns;        /* store ids; [0] = "" */
-    nd_uint_t               load_n;
-    nd_uint_t               load_next;      /* -1 (max): NS_LIST first */
-    nd_uint_t               loaded_instances;
-    nd_msec_t               load_delay;
-    unsigned                loaded:1;
-    unsigned                stopping:1;
-};
+#include <nd_naming_persist.h>
 
 static void nd_naming_pw_start(nd_naming_pw_t *pw);
 static void nd_naming_pw_finish(nd_naming_pw_t *pw);
@@ -115,7 +53,7 @@ nd_naming_persist_store_ns(const nd_str_t *ns)
 }
 
 
-static nd_str_t
+nd_str_t
 nd_naming_persist_naming_ns(const nd_str_t *ns)
 {
     nd_str_t  s;
@@ -150,7 +88,7 @@ nd_naming_persist_split(const nd_str_t *grouped, nd_str_t *group,
 }
 
 
-static nd_naming_client_t *
+nd_naming_client_t *
 nd_naming_persist_client(nd_naming_conf_t *nf, const nd_str_t *ip,
     nd_uint_t port, int create)
 {
@@ -198,7 +136,7 @@ nd_naming_persist_same_key(nd_naming_pw_t *a, nd_naming_pw_t *b)
 }
 
 
-static int
+int
 nd_naming_persist_cmp(const nd_str_t *a, const nd_str_t *b)
 {
     int  rc;
@@ -226,7 +164,7 @@ nd_naming_pw_free(nd_naming_pw_t *pw)
 
 /* a stored row into memory: a new instance (replacing the client's one
  * in the service) or the new state of the existing one */
-static nd_int_t
+nd_int_t
 nd_naming_persist_apply(nd_naming_conf_t *nf, const nd_str_t *ns,
     const nd_str_t *grouped, const nd_store_instance_t *in)
 {
@@ -242,7 +180,12 @@ nd_naming_persist_apply(nd_naming_conf_t *nf, const nd_str_t *ns,
     }
 
     if (s->ephemeral) {
-        return ND_DECLINED;
+        if (s->ninstances) {
+            return ND_DECLINED;
+        }
+        /* made by a subscription, or emptied: the store's rows say what
+         * it is (a register here is still refused, as Nacos does) */
+        s->ephemeral = 0;
     }
 
     c = nd_naming_persist_client(nf, &in->ip, (nd_uint_t) in->port, 1);
@@ -273,6 +216,28 @@ nd_naming_persist_apply(nd_naming_conf_t *nf, const nd_str_t *ns,
 
     if (rc != ND_OK) {
         nd_naming_client_gc(nf, c);
+    }
+
+    return rc;
+}
+
+
+/* nd_naming_persist_apply(), and what failed in the error log ("not
+ * <what>") */
+nd_int_t
+nd_naming_persist_apply_row(nd_naming_conf_t *nf, const nd_str_t *ns,
+    const nd_str_t *grouped, const nd_store_instance_t *in, const char *what)
+{
+    nd_int_t  rc;
+
+    rc = nd_naming_persist_apply(nf, ns, grouped, in);
+    if (rc != ND_OK) {
+        nd_log_error(ND_LOG_ERR, nf->cycle->log, 0,
+                     "naming: persistent instance %.*s:%" PRId64 " of "
+                     "%.*s##%.*s not %s: %s", ND_STR_ARG(in->ip), in->port,
+                     ND_STR_ARG(*ns), ND_STR_ARG(*grouped), what,
+                     rc == ND_DECLINED ? "the service is ephemeral here"
+                                       : "out of memory");
     }
 
     return rc;
@@ -578,6 +543,8 @@ nd_naming_pw_done(nd_store_op_t *op)
     nf = pw->ps->nf;
     in = &op->instance;
 
+    nd_naming_persist_sync_touch(pw->ps, pw);
+
     /* the stale row of a register that moved the instance to another
      * cluster: the new row is committed and applied already */
     if (pw->old_cluster.len && pw->cluster.len == 0) {
@@ -609,7 +576,8 @@ nd_naming_pw_done(nd_store_op_t *op)
         return;
     }
 
-    /* committed: memory follows */
+    /* committed: memory follows, the other members are told */
+    nd_naming_persist_sync_written(pw->ps);
     inst = nd_naming_persist_find(pw);
 
     switch (pw->kind) {
@@ -1047,7 +1015,7 @@ nd_naming_persist_load_retry(nd_naming_persist_t *ps, const char *error)
 }
 
 
-static int
+int
 nd_naming_persist_row_cmp(const void *a, const void *b)
 {
     int                         rc;
@@ -1073,6 +1041,28 @@ nd_naming_persist_row_cmp(const void *a, const void *b)
 }
 
 
+nd_int_t
+nd_naming_persist_grouped(nd_pool_t *pool, const nd_store_instance_t *in,
+    nd_str_t *grouped)
+{
+    u_char  *p;
+
+    grouped->len = in->group.len + 2 + in->service.len;
+    grouped->data = nd_pnalloc(pool, grouped->len);
+    if (grouped->data == NULL) {
+        return ND_ERROR;
+    }
+
+    p = (u_char *) memcpy(grouped->data, in->group.data, in->group.len)
+        + in->group.len;
+    *p++ = '@';
+    *p++ = '@';
+    memcpy(p, in->service.data, in->service.len);
+
+    return ND_OK;
+}
+
+
 static void
 nd_naming_persist_stale_done(nd_store_op_t *op)
 {
@@ -1086,10 +1076,8 @@ nd_naming_persist_stale_done(nd_store_op_t *op)
 static void
 nd_naming_persist_list_done(nd_store_op_t *op)
 {
-    u_char                *p;
     nd_str_t               ns, grouped;
     nd_uint_t              i, n;
-    nd_int_t               rc;
     nd_store_op_t         *del;
     nd_naming_conf_t      *nf;
     nd_naming_persist_t   *ps;
@@ -1144,29 +1132,15 @@ nd_naming_persist_list_done(nd_store_op_t *op)
         }
 
         ns = nd_naming_persist_naming_ns(&in->ns);
-        grouped.len = in->group.len + 2 + in->service.len;
-        grouped.data = nd_pnalloc(op->pool, grouped.len);
-        if (grouped.data == NULL) {
+        if (nd_naming_persist_grouped(op->pool, in, &grouped) != ND_OK) {
             continue;
         }
-        p = (u_char *) memcpy(grouped.data, in->group.data, in->group.len)
-            + in->group.len;
-        *p++ = '@';
-        *p++ = '@';
-        memcpy(p, in->service.data, in->service.len);
 
-        rc = nd_naming_persist_apply(nf, &ns, &grouped, in);
-        if (rc == ND_OK) {
+        if (nd_naming_persist_apply_row(nf, &ns, &grouped, in, "loaded")
+            == ND_OK)
+        {
             ps->loaded_instances++;
-            continue;
         }
-
-        nd_log_error(ND_LOG_ERR, nf->cycle->log, 0,
-                     "naming: persistent instance %.*s:%" PRId64 " of "
-                     "%.*s##%.*s not loaded: %s", ND_STR_ARG(in->ip),
-                     in->port, ND_STR_ARG(ns), ND_STR_ARG(grouped),
-                     rc == ND_DECLINED ? "the service is ephemeral here"
-                                       : "out of memory");
     }
 
     ps->load_next++;
@@ -1247,6 +1221,7 @@ nd_naming_persist_load_step(nd_naming_persist_t *ps)
                      "namespaces", (unsigned long) ps->loaded_instances,
                      (unsigned long) ps->load_n);
         nd_module_ready(ps->nf->cycle, &nd_naming_module);
+        nd_naming_persist_sync_start(ps);
         return;
     }
 
@@ -1300,6 +1275,10 @@ nd_naming_persist_init(nd_cycle_t *cycle)
                   nd_naming_persist_load_timer, ps);
     nf->persist = ps;
 
+    if (nd_naming_persist_sync_init(ps) != ND_OK) {
+        return ND_ERROR;
+    }
+
     /* not ready before the persistent instances are in memory */
     nd_module_pending(cycle, &nd_naming_module);
 
@@ -1327,6 +1306,7 @@ nd_naming_persist_stop(nd_naming_conf_t *nf)
 
     ps->stopping = 1;
     nd_timer_stop(&ps->load_timer);
+    nd_naming_persist_sync_stop(ps);
 }
 
 
@@ -1353,6 +1333,8 @@ nd_naming_persist_exit(nd_naming_conf_t *nf)
         nd_store_cancel(ps->load_op);
         ps->load_op = NULL;
     }
+
+    nd_naming_persist_sync_exit(ps);
 
     while (!nd_queue_empty(&ps->writes)) {
         q = nd_queue_head(&ps->writes);

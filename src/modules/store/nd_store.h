@@ -56,6 +56,9 @@ typedef enum {
     ND_STORE_AUTH_LOAD,          /* -> rows (nd_store_auth_t): every user,
                                     role, permission and stored secret */
     ND_STORE_AUTH_WRITE,         /* auth.kind + a, b, c -> affected */
+    ND_STORE_INSTANCE_SYNC,      /* since = a version of naming_instance ->
+                                    total = its version now; rows (every
+                                    namespace's) when it is not since */
     ND_STORE_OP_N
 } nd_store_op_e;
 

@@ -127,7 +127,8 @@ static const char  *nd_store_op_names[] = {
     "namespace list", "namespace get", "namespace create",
     "namespace update", "namespace delete", "instance upsert",
     "instance delete", "instance list", "config load", "gray publish",
-    "gray delete", "instance namespaces", "auth load", "auth write"
+    "gray delete", "instance namespaces", "auth load", "auth write",
+    "instance sync"
 };
 
 
@@ -519,6 +520,7 @@ nd_store_op_create(nd_cycle_t *cycle, nd_store_op_e type,
                       || type == ND_STORE_INSTANCE_NAMESPACES
                       ? sizeof(nd_store_ns_t)
                       : type == ND_STORE_INSTANCE_LIST
+                        || type == ND_STORE_INSTANCE_SYNC
                       ? sizeof(nd_store_instance_t)
                       : type == ND_STORE_AUTH_LOAD
                       ? sizeof(nd_store_auth_t)

@@ -187,6 +187,15 @@ const char  *const nd_store_pg_sql[ND_STORE_SQL_N] = {
         "AND ($3::text = '' OR service_name = $3::text) "
         "ORDER BY group_name, service_name, cluster_name, ip, port",
 
+    [ND_STORE_SQL_INSTANCE_VERSION] =
+        "SELECT v FROM nd_instance_version WHERE id = 1",
+
+    /* nothing but the version's check when it is $1 (a one-time filter) */
+    [ND_STORE_SQL_INSTANCE_SYNC] =
+        "SELECT " ND_STORE_INSTANCE_COLS "FROM naming_instance "
+        "WHERE (SELECT v FROM nd_instance_version WHERE id = 1) "
+        "<> $1::bigint",
+
     [ND_STORE_SQL_CONFIG_PUBLISH] =
         "SELECT * FROM nd_config_publish($1::text, $2::text, $3::text, "
         "$4::text, $5::text, $6::bigint, $7::text, $8::text, $9::text, "

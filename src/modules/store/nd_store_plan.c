@@ -255,6 +255,17 @@ nd_store_plan(nd_store_op_t *op, nd_store_stmt_t *plan)
         nd_store_p_text(st, &in->service);
         return 1;
 
+    case ND_STORE_INSTANCE_SYNC:
+        /* the version first: the list (its own snapshot, read committed)
+         * is at least as new, so a version that differs from since
+         * always comes with the whole table */
+        nd_store_stmt(&st[0], ND_STORE_SQL_INSTANCE_VERSION,
+                      ND_STORE_ROWS_COUNT);
+        nd_store_stmt(&st[1], ND_STORE_SQL_INSTANCE_SYNC,
+                      ND_STORE_ROWS_INSTANCE);
+        nd_store_p_int(&st[1], op->since);
+        return 2;
+
     case ND_STORE_CONFIG_PUBLISH:
         nd_store_stmt(st, ND_STORE_SQL_CONFIG_PUBLISH, ND_STORE_ROWS_WRITE);
         nd_store_p_text(st, &c->data_id);

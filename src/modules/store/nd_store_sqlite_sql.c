@@ -143,6 +143,13 @@ const char  *const nd_store_sqlite_sql[ND_STORE_SQL_N] = {
         "AND group_name = ?2 AND service_name = ?3 AND cluster_name = ?4 "
         "AND ip = ?5 AND port = ?6 RETURNING id",
 
+    [ND_STORE_SQL_INSTANCE_VERSION] =
+        "SELECT v FROM nd_instance_version WHERE id = 1",
+
+    [ND_STORE_SQL_INSTANCE_SYNC] =
+        "SELECT " ND_STORE_INSTANCE_COLS "FROM naming_instance "
+        "WHERE (SELECT v FROM nd_instance_version WHERE id = 1) <> ?1",
+
     [ND_STORE_SQL_INSTANCE_NAMESPACES] =
         "SELECT DISTINCT namespace_id, '', '', '', 0, 0 "
         "FROM naming_instance ORDER BY 1",

@@ -38,13 +38,14 @@ sub require_modules ($class) {
 
 
 # nodes (3), proxy (as Test::Nd::Cluster), grpc (directives in grpc {}),
-# distro (directives in distro {}), cluster (more cluster directives),
-# log_level
+# distro (directives in distro {}), naming (in naming {}), cluster (more
+# cluster directives), log_level
 sub new ($class, %o) {
     $class->require_modules;
     my $extra = '';
     $extra .= "grpc {\n    $o{grpc}\n}\n" if defined $o{grpc};
     $extra .= "distro {\n    $o{distro}\n}\n" if defined $o{distro};
+    $extra .= "naming {\n    $o{naming}\n}\n" if defined $o{naming};
     my $cl = Test::Nd::Cluster->new(
         nodes => $o{nodes} // 3,
         ($o{proxy} ? (proxy => $o{proxy}) : ()),
