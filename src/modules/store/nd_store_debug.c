@@ -174,6 +174,7 @@ nd_store_debug_done(nd_store_op_t *op)
             break;
 
         case ND_STORE_INSTANCE_LIST:
+        case ND_STORE_INSTANCE_SYNC:
             in = nd_array_elt(&op->rows, nd_store_instance_t, i);
             it = json_pack("{s:o, s:o, s:o, s:o, s:o, s:I, s:f, s:b, s:b,"
                            " s:o}",
