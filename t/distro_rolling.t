@@ -105,17 +105,23 @@ if ($load == 0) {
 }
 END { if ($load) { kill 'KILL', $load; waitpid $load, 0; } }
 
-# the load's events so far, in order (t in s)
+# the load's events so far, in order (t in s); each call reads on from
+# the last whole line the previous one read: the file grows by every push
+# (each with all the hosts), and parsing it all again at every poll made
+# this process the slowest part of the test on a loaded host, stretching
+# every phase and so the load itself
+my (@events, $events_at);
 sub events () {
     open my $fh, '<', $out or return [];
-    my @e;
+    seek $fh, $events_at // 0, 0 or die "$out: $!";
     while (my $l = <$fh>) {
-        next unless $l =~ /\n\z/;           # a line being written
+        last unless $l =~ /\n\z/;           # a line being written
+        $events_at = tell $fh;
         my $e = eval { JSON::PP::decode_json($l) } or next;
         $e->{t} /= 1000;
-        push @e, $e;
+        push @events, $e;
     }
-    return \@e;
+    return [ @events ];
 }
 
 # instance of $s => its first registration (answered 200), before $before
