@@ -68,6 +68,11 @@ nd_int_t nd_cluster_call_raw(nd_member_t *m, const char *type,
  * were made (cb once for each) */
 nd_uint_t nd_cluster_broadcast(nd_cycle_t *cycle, const char *type,
     json_t *body, nd_msec_t timeout, nd_grpc_peer_done_pt cb, void *data);
+/* a module whose calls must be answered before a graceful stop closes
+ * the peer connections (each hold released once): they stay until the
+ * last release, at most half the shutdown_timeout */
+void nd_cluster_hold(nd_cycle_t *cycle);
+void nd_cluster_release(nd_cycle_t *cycle);
 /* call_timeout, the default of a call */
 nd_msec_t nd_cluster_call_timeout(nd_cycle_t *cycle);
 /* handlers of cluster request types, from init_module */

@@ -35,8 +35,11 @@ typedef struct {
     nd_uint_t            next;              /* round robin of reports */
     nd_timer_t           report;
     nd_timer_t           unhealthy;
+    nd_timer_t           drain;             /* the stop's bound on holds */
+    nd_uint_t            holds;             /* nd_cluster_hold() */
     unsigned             configured:1;      /* a cluster block was given */
     unsigned             started:1;
+    unsigned             stopping:1;        /* peers go at the last release */
 } nd_cluster_conf_t;
 
 #define nd_cluster_conf(cycle)                                                \

@@ -11,6 +11,7 @@ static char *nd_cluster_init_conf(nd_cycle_t *cycle, void *conf);
 static nd_int_t nd_cluster_init_module(nd_cycle_t *cycle);
 static nd_int_t nd_cluster_start(nd_cycle_t *cycle);
 static void nd_cluster_stop(nd_cycle_t *cycle);
+static void nd_cluster_drain_timer(nd_timer_t *t);
 static void nd_cluster_exit(nd_cycle_t *cycle);
 static void nd_cluster_reload(nd_cycle_t *cycle, void *conf);
 static char *nd_cluster_block(nd_conf_t *cf, nd_command_t *cmd, void *conf);
@@ -689,6 +690,8 @@ nd_cluster_init_module(nd_cycle_t *cycle)
                   ccf);
     nd_timer_init(&ccf->unhealthy, "cluster report unhealthy",
                   nd_cluster_unhealthy_timer, ccf);
+    nd_timer_init(&ccf->drain, "cluster stop drain", nd_cluster_drain_timer,
+                  ccf);
 
     if (nd_cluster_member_init(cycle) != ND_OK
         || nd_cluster_http_init(cycle) != ND_OK
@@ -746,20 +749,15 @@ nd_cluster_start(nd_cycle_t *cycle)
 }
 
 
+/* the peer connections go: every call not answered hears ND_ABORT */
 static void
-nd_cluster_stop(nd_cycle_t *cycle)
+nd_cluster_peers_close(nd_cluster_conf_t *ccf)
 {
-    nd_uint_t           i;
-    nd_member_t       **mp;
-    nd_cluster_conf_t  *ccf;
+    nd_uint_t      i;
+    nd_member_t  **mp;
 
-    ccf = nd_cluster_conf(cycle);
-    ccf->started = 0;
+    nd_timer_stop(&ccf->drain);
 
-    nd_timer_stop(&ccf->report);
-    nd_timer_stop(&ccf->unhealthy);
-
-    /* peer connections hold no work of ours worth waiting for */
     mp = ccf->members.elts;
     for (i = 0; mp && i < ccf->members.nelts; i++) {
         if (mp[i]->peer) {
@@ -767,6 +765,69 @@ nd_cluster_stop(nd_cycle_t *cycle)
             mp[i]->peer = NULL;
         }
     }
+}
+
+
+static void
+nd_cluster_drain_timer(nd_timer_t *t)
+{
+    nd_cluster_conf_t  *ccf = t->data;
+
+    nd_log_error(ND_LOG_WARN, nd_cycle->log, 0,
+                 "cluster: stop: %lu module(s) still waiting for peers, "
+                 "their calls are dropped", (unsigned long) ccf->holds);
+    ccf->holds = 0;
+    nd_cluster_peers_close(ccf);
+}
+
+
+void
+nd_cluster_hold(nd_cycle_t *cycle)
+{
+    nd_cluster_conf(cycle)->holds++;
+}
+
+
+void
+nd_cluster_release(nd_cycle_t *cycle)
+{
+    nd_cluster_conf_t  *ccf;
+
+    ccf = nd_cluster_conf(cycle);
+
+    if (ccf->holds && --ccf->holds == 0 && ccf->stopping) {
+        nd_cluster_peers_close(ccf);
+    }
+}
+
+
+/*
+ * Graceful stop: the peer connections stay while a module holds them
+ * (distro sending what it answered for), at most half the
+ * shutdown_timeout (and the call_timeout twice), so that they are closed
+ * inside the loop, before any module's exit.
+ */
+static void
+nd_cluster_stop(nd_cycle_t *cycle)
+{
+    nd_msec_t           bound;
+    nd_cluster_conf_t  *ccf;
+
+    ccf = nd_cluster_conf(cycle);
+    ccf->started = 0;
+    ccf->stopping = 1;
+
+    nd_timer_stop(&ccf->report);
+    nd_timer_stop(&ccf->unhealthy);
+
+    if (ccf->holds == 0) {
+        nd_cluster_peers_close(ccf);
+        return;
+    }
+
+    bound = nd_min(nd_event_conf(cycle)->shutdown_timeout / 2,
+                   2 * ccf->call_timeout);
+    nd_timer_start(&ccf->drain, bound, ND_TIMER_ONCE);
 }
 
 
@@ -781,6 +842,7 @@ nd_cluster_exit(nd_cycle_t *cycle)
 
     nd_timer_stop(&ccf->report);
     nd_timer_stop(&ccf->unhealthy);
+    nd_timer_stop(&ccf->drain);
 
     mp = ccf->members.elts;
     if (mp == NULL) {

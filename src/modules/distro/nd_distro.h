@@ -48,6 +48,8 @@ typedef struct {
     nd_hash_t            pending;       /* client id -> task */
     nd_queue_t           tasks;         /* in order */
     nd_queue_t           inflight;      /* sent, not yet answered */
+    nd_queue_t           drain;         /* stopping: batches written at
+                                           the stop, to send in order */
     nd_posted_t          flush;
     nd_timer_t           retry;
     nd_msec_t            backoff;
@@ -57,6 +59,7 @@ typedef struct {
     unsigned             sending:1;
     unsigned             verifying:1;
     unsigned             gone:1;        /* removed while a call runs */
+    unsigned             drain_hold:1;  /* the stop waits for its queue */
 } nd_distro_peer_t;
 
 struct nd_distro_conf_s {
@@ -79,9 +82,12 @@ struct nd_distro_conf_s {
     int64_t              snapshot_cursor;
     uint64_t             applied;       /* clients applied from peers */
     nd_uint_t            received[3];   /* SYNC, VERIFY, SNAPSHOT asked */
+    nd_uint_t            drains;        /* peers with drain_hold */
     unsigned             enabled:1;     /* a cluster of 2+ */
     unsigned             loading:1;     /* snapshot not applied yet */
     unsigned             started:1;
+    unsigned             draining:1;    /* stopping: queues go out now,
+                                           the cluster and the cycle held */
 };
 
 extern nd_module_t  nd_distro_module;

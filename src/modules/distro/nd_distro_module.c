@@ -250,14 +250,42 @@ nd_distro_tasks_free(nd_distro_peer_t *p, nd_queue_t *list, int indexed)
 }
 
 
+static void nd_distro_drain_release(nd_distro_peer_t *p);
+
+/* a batch written at the stop (the clients are released after it) */
+typedef struct {
+    nd_queue_t           link;          /* p->drain */
+    size_t               len;
+    u_char               data[];
+} nd_distro_body_t;
+
+
+static void
+nd_distro_drain_free(nd_distro_peer_t *p)
+{
+    nd_queue_t  *q;
+
+    while (!nd_queue_empty(&p->drain)) {
+        q = nd_queue_head(&p->drain);
+        nd_queue_remove(q);
+        nd_free(nd_queue_data(q, nd_distro_body_t, link));
+    }
+}
+
+
 static void
 nd_distro_peer_free(nd_distro_peer_t *p)
 {
+    if (!p->sending) {
+        nd_distro_drain_release(p);     /* else at the call's answer */
+    }
+
     nd_post_cancel(&p->flush);
     nd_timer_stop(&p->retry);
     nd_queue_remove(&p->link);
 
     nd_distro_tasks_free(p, &p->tasks, 1);
+    nd_distro_drain_free(p);
 
     if (p->sending || p->verifying) {
         p->gone = 1;                /* freed by the call's answer */
@@ -285,6 +313,7 @@ nd_distro_peer_add(nd_distro_conf_t *dcf, const char *address)
     snprintf(p->address, sizeof(p->address), "%s", address);
     nd_queue_init(&p->tasks);
     nd_queue_init(&p->inflight);
+    nd_queue_init(&p->drain);
     p->flush.handler = nd_distro_flush_handler;
     p->flush.data = p;
     nd_timer_init(&p->retry, "distro retry", nd_distro_retry_handler, p);
@@ -401,6 +430,66 @@ nd_distro_enqueue_all(nd_distro_conf_t *dcf, nd_distro_op_e op,
 }
 
 
+static void nd_distro_flush(nd_distro_peer_t *p);
+
+
+/* p's queue is out (or cannot go): the stop waits for it no more */
+static void
+nd_distro_drain_release(nd_distro_peer_t *p)
+{
+    nd_distro_conf_t  *dcf;
+
+    if (!p->drain_hold) {
+        return;
+    }
+
+    p->drain_hold = 0;
+    dcf = p->dcf;
+
+    if (--dcf->drains == 0 && dcf->draining) {
+        nd_log_error(ND_LOG_NOTICE, nd_cycle->log, 0,
+                     "distro: stop: the queues are out");
+        dcf->draining = 0;
+        nd_cluster_release(nd_cycle);
+        nd_cycle->busy--;
+    }
+}
+
+
+static void nd_distro_send(nd_distro_peer_t *p, nd_member_t *m,
+    const u_char *body, size_t len);
+
+
+/* stopping: p's next batch written at the stop, now */
+static void
+nd_distro_drain_next(nd_distro_peer_t *p)
+{
+    nd_queue_t        *q;
+    nd_member_t       *m;
+    nd_distro_body_t  *b;
+
+    if (p->sending) {
+        return;
+    }
+
+    m = nd_cluster_member_find(nd_cycle, p->address);
+
+    if (nd_queue_empty(&p->drain) || m == NULL
+        || m->state == ND_MEMBER_DOWN)
+    {
+        nd_distro_drain_free(p);
+        nd_distro_drain_release(p);
+        return;
+    }
+
+    q = nd_queue_head(&p->drain);
+    nd_queue_remove(q);
+    b = nd_queue_data(q, nd_distro_body_t, link);
+    nd_distro_send(p, m, b->data, b->len);
+    nd_free(b);
+}
+
+
 static void
 nd_distro_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
 {
@@ -411,6 +500,7 @@ nd_distro_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
     p->sending = 0;
 
     if (p->gone) {
+        nd_distro_drain_release(p);
         if (!p->verifying) {
             nd_distro_tasks_free(p, &p->inflight, 0);
             nd_hash_free(&p->pending);
@@ -423,12 +513,28 @@ nd_distro_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
         nd_distro_tasks_free(p, &p->inflight, 0);
         p->backoff = 0;
         p->sent++;
-        nd_distro_schedule(p);
+
+        if (p->drain_hold) {
+            nd_distro_drain_next(p);
+        } else {
+            nd_distro_schedule(p);
+        }
         return;
     }
 
     /* the batch failed: its tasks go back unless a newer one is queued */
     p->failed++;
+
+    if (p->drain_hold) {
+        /* stopping: no retry; the clients' redo elsewhere repairs it */
+        nd_log_error(ND_LOG_WARN, nd_cycle->log, 0,
+                     "distro: stop: sync to %s failed, what was left for "
+                     "it is dropped", p->address);
+        nd_distro_tasks_free(p, &p->inflight, 0);
+        nd_distro_drain_free(p);
+        nd_distro_drain_release(p);
+        return;
+    }
 
     while (!nd_queue_empty(&p->inflight)) {
         q = nd_queue_last(&p->inflight);
@@ -464,18 +570,79 @@ nd_distro_sync_done(nd_int_t rc, const char *type, json_t *body, void *data)
 }
 
 
-/* one batch of the queued tasks to p, written as text: a batch after a
- * restart holds many thousands of clients */
+/* the next batch of p's queue as a SYNC body, written as text (a batch
+ * after a restart holds many thousands of clients); its tasks move to
+ * into, each client's state read now */
 static void
-nd_distro_flush(nd_distro_peer_t *p)
+nd_distro_batch(nd_distro_peer_t *p, nd_buf_t *body, nd_queue_t *into)
 {
-    nd_buf_t             body;
     nd_str_t             id;
     nd_uint_t            n, items;
     nd_queue_t          *q;
-    nd_member_t         *m;
     nd_distro_task_t    *t;
     nd_naming_client_t  *c;
+
+    nd_buf_appendf(body, "{\"v\":%d,\"op\":\"SYNC\",\"items\":[",
+                   ND_DISTRO_VERSION);
+    items = 0;
+
+    for (n = 0; n < p->dcf->batch_max && !nd_queue_empty(&p->tasks); n++) {
+        q = nd_queue_head(&p->tasks);
+        nd_queue_remove(q);
+        t = nd_queue_data(q, nd_distro_task_t, link);
+        nd_hash_del(&p->pending, (u_char *) t->id, t->len);
+        nd_queue_insert_tail(into, &t->link);
+
+        id.data = (u_char *) t->id;
+        id.len = t->len;
+        c = nd_naming_client_find(p->dcf->nf, &id);
+
+        if (c && t->op != ND_DISTRO_DELETE && !c->native) {
+            continue;               /* no longer ours */
+        }
+
+        if (items++) {
+            nd_buf_append_lit(body, ",");
+        }
+
+        if (t->op == ND_DISTRO_DELETE || c == NULL) {
+            nd_buf_append_lit(body, "{\"op\":\"DELETE\",\"id\":");
+            nd_json_str(body, t->id, t->len);
+            nd_buf_append_lit(body, "}");
+
+        } else {
+            nd_buf_appendf(body, "{\"op\":\"%s\",\"client\":",
+                           nd_distro_op_names[t->op]);
+            nd_distro_client_text(body, c);
+            nd_buf_append_lit(body, "}");
+        }
+    }
+
+    nd_buf_append_lit(body, "]}");
+}
+
+
+static void
+nd_distro_send(nd_distro_peer_t *p, nd_member_t *m, const u_char *body,
+    size_t len)
+{
+    p->sending = 1;
+
+    if (nd_cluster_call_raw(m, ND_DISTRO_TYPE, body, len, 0,
+                            nd_distro_sync_done, p)
+        != ND_OK)
+    {
+        nd_distro_sync_done(ND_DECLINED, NULL, NULL, p);
+    }
+}
+
+
+/* one batch of the queued tasks to p */
+static void
+nd_distro_flush(nd_distro_peer_t *p)
+{
+    nd_buf_t      body;
+    nd_member_t  *m;
 
     if (p->sending || nd_queue_empty(&p->tasks)) {
         return;
@@ -487,53 +654,8 @@ nd_distro_flush(nd_distro_peer_t *p)
     }
 
     nd_buf_init(&body);
-    nd_buf_appendf(&body, "{\"v\":%d,\"op\":\"SYNC\",\"items\":[",
-                   ND_DISTRO_VERSION);
-    items = 0;
-
-    for (n = 0; n < p->dcf->batch_max && !nd_queue_empty(&p->tasks); n++) {
-        q = nd_queue_head(&p->tasks);
-        nd_queue_remove(q);
-        t = nd_queue_data(q, nd_distro_task_t, link);
-        nd_hash_del(&p->pending, (u_char *) t->id, t->len);
-        nd_queue_insert_tail(&p->inflight, &t->link);
-
-        id.data = (u_char *) t->id;
-        id.len = t->len;
-        c = nd_naming_client_find(p->dcf->nf, &id);
-
-        if (c && t->op != ND_DISTRO_DELETE && !c->native) {
-            continue;               /* no longer ours */
-        }
-
-        if (items++) {
-            nd_buf_append_lit(&body, ",");
-        }
-
-        if (t->op == ND_DISTRO_DELETE || c == NULL) {
-            nd_buf_append_lit(&body, "{\"op\":\"DELETE\",\"id\":");
-            nd_json_str(&body, t->id, t->len);
-            nd_buf_append_lit(&body, "}");
-
-        } else {
-            nd_buf_appendf(&body, "{\"op\":\"%s\",\"client\":",
-                           nd_distro_op_names[t->op]);
-            nd_distro_client_text(&body, c);
-            nd_buf_append_lit(&body, "}");
-        }
-    }
-
-    nd_buf_append_lit(&body, "]}");
-
-    p->sending = 1;
-
-    if (nd_cluster_call_raw(m, ND_DISTRO_TYPE, nd_buf_start(&body),
-                            nd_buf_size(&body), 0, nd_distro_sync_done, p)
-        != ND_OK)
-    {
-        nd_distro_sync_done(ND_DECLINED, NULL, NULL, p);
-    }
-
+    nd_distro_batch(p, &body, &p->inflight);
+    nd_distro_send(p, m, nd_buf_start(&body), nd_buf_size(&body));
     nd_buf_free(&body);
 }
 
@@ -1273,9 +1395,56 @@ nd_distro_start(nd_cycle_t *cycle)
 }
 
 
+/* the stop: p's queue written now, batch after batch, while the clients
+ * still are (the stop of the grpc module releases the connections'
+ * clients next; a batch written later would say DELETE for them) */
+static void
+nd_distro_drain_write(nd_distro_peer_t *p)
+{
+    nd_buf_t           body;
+    nd_queue_t         done;
+    nd_member_t       *m;
+    nd_distro_body_t  *b;
+
+    m = nd_cluster_member_find(nd_cycle, p->address);
+    if (m == NULL || m->state == ND_MEMBER_DOWN) {
+        return;
+    }
+
+    while (!nd_queue_empty(&p->tasks)) {
+        nd_queue_init(&done);
+        nd_buf_init(&body);
+        nd_distro_batch(p, &body, &done);
+        nd_distro_tasks_free(p, &done, 0);
+
+        b = nd_alloc(sizeof(nd_distro_body_t) + nd_buf_size(&body));
+        if (b == NULL) {
+            nd_buf_free(&body);
+            return;
+        }
+
+        b->len = nd_buf_size(&body);
+        memcpy(b->data, nd_buf_start(&body), b->len);
+        nd_queue_insert_tail(&p->drain, &b->link);
+        nd_buf_free(&body);
+    }
+}
+
+
+/*
+ * Graceful stop: what is queued for the peers (the changes of registers
+ * this node answered) goes now, batch after batch, and the stop waits for
+ * the answers: the cycle stays busy and the cluster keeps its peer
+ * connections (nd_cluster_hold) until every queue is out or failed, at
+ * most the cluster's bound.  No new change is queued (started is 0): the
+ * copies of this node's clients stay on the peers until they expire or
+ * the clients register again elsewhere.
+ */
 static void
 nd_distro_stop(nd_cycle_t *cycle)
 {
+    nd_queue_t        *q, *next;
+    nd_distro_peer_t  *p;
     nd_distro_conf_t  *dcf;
 
     dcf = nd_distro_conf(cycle);
@@ -1284,6 +1453,46 @@ nd_distro_stop(nd_cycle_t *cycle)
     nd_timer_stop(&dcf->verify);
     nd_timer_stop(&dcf->expire);
     nd_timer_stop(&dcf->snapshot);
+
+    if (dcf->ring.elts == NULL) {
+        return;
+    }
+
+    for (q = nd_queue_head(&dcf->peers); q != nd_queue_sentinel(&dcf->peers);
+         q = nd_queue_next(q))
+    {
+        p = nd_queue_data(q, nd_distro_peer_t, link);
+        nd_post_cancel(&p->flush);
+        nd_timer_stop(&p->retry);
+        nd_distro_drain_write(p);
+
+        if (p->sending || !nd_queue_empty(&p->drain)) {
+            p->drain_hold = 1;
+            dcf->drains++;
+        }
+    }
+
+    if (dcf->drains == 0) {
+        return;
+    }
+
+    nd_log_error(ND_LOG_NOTICE, cycle->log, 0,
+                 "distro: stop: sending what is queued for %lu peer(s) "
+                 "first", (unsigned long) dcf->drains);
+    dcf->draining = 1;
+    nd_cluster_hold(cycle);
+    nd_cycle->busy++;
+
+    for (q = nd_queue_head(&dcf->peers); q != nd_queue_sentinel(&dcf->peers);
+         q = next)
+    {
+        next = nd_queue_next(q);
+        p = nd_queue_data(q, nd_distro_peer_t, link);
+
+        if (p->drain_hold && !p->sending) {
+            nd_distro_drain_next(p);
+        }
+    }
 }
 
 
@@ -1304,9 +1513,17 @@ nd_distro_exit(nd_cycle_t *cycle)
     nd_timer_stop(&dcf->expire);
     nd_timer_stop(&dcf->snapshot);
 
+    /* the loop ended with the stop still waiting (shutdown_timeout, a
+     * second TERM): the cluster's peers close now, while ours listen */
+    if (dcf->draining) {
+        dcf->draining = 0;
+        nd_cluster_release(cycle);
+    }
+
     while (!nd_queue_empty(&dcf->peers)) {
         q = nd_queue_head(&dcf->peers);
         p = nd_queue_data(q, nd_distro_peer_t, link);
+        p->drain_hold = 0;
         p->sending = 0;             /* the cluster's peers are gone */
         p->verifying = 0;
         nd_distro_peer_free(p);
