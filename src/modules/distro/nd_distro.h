@@ -102,6 +102,8 @@ const char *nd_distro_owner(nd_distro_conf_t *dcf, const char *id,
 
 /* nd_distro_forward.c: the snapshot gates, 1.x writes to their owner */
 nd_int_t nd_distro_forward_init(nd_cycle_t *cycle);
+/* nd_distro_receive.c: DistroDataRequest on the cluster port */
+nd_int_t nd_distro_handler(nd_grpc_call_t *call, json_t *body);
 
 /* nd_distro_data.c: clients as JSON, and applying them */
 /* the client's state as JSON text appended to b */
