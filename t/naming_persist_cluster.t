@@ -11,7 +11,9 @@
 #
 # Second cluster, the shipped persistent_sync (1 s), every cluster link
 # through a proxy: with node 3 cut from the others (the database still
-# reachable) their writes reach it by its periodic round alone.
+# reachable) their writes reach it by its periodic round alone.  Then
+# PostgreSQL is stopped: the rounds fail and every node keeps what it
+# lists; once it is back a write reaches every node again.
 #
 # Every wait is bounded by $SYNC, far above a round trip and a round.
 
@@ -168,5 +170,23 @@ $d->converged($svc, ['10.52.0.2:8002'], $SYNC,
               . 'own rounds');
 $cl->heal(1, 3);
 $cl->heal(2, 3);
+
+# ---- the database down: rounds fail, memory stays; then they catch up -------
+
+$cl->pg->stop('fast');
+ok($cl->wait_for($SYNC, sub {
+       $d->node(3)->error_log =~ /naming: persistent sync: / }),
+   'node 3: a round failed while PostgreSQL is down');
+$d->converged($svc, ['10.52.0.2:8002'], $SYNC,
+              'every node still lists the instance (a failed round removes '
+              . 'nothing)');
+$cl->pg->start;
+ok($cl->wait_for($SYNC, sub {
+       $d->node(2)->http_req('POST', "$NS/instance?serviceName=$svc"
+                             . "&ip=10.52.0.3&port=8003&ephemeral=false")
+           ->{status} == 200 }),
+   'node 2: a persistent register once PostgreSQL is back');
+$d->converged($svc, ['10.52.0.2:8002', '10.52.0.3:8003'], $SYNC,
+              'every node follows again');
 
 $d->done_testing;
