@@ -22,6 +22,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Test::More;
 use JSON::PP ();
+use POSIX ();
 use Test::Nd;
 use Test::Nd::Distro;
 
@@ -112,6 +113,40 @@ $d->converged($svc, \@all, $SYNC, 'the deregistered instance leaves every '
               . 'node, the others stay');
 ok($d->wait_push($sub, \@all, 1, $SYNC),
    'the subscriber on node 3 is pushed the list without it');
+
+# ---- one instance updated through two nodes at once -------------------------
+
+reg(1, '10.51.3.1', 8201);
+$d->converged($svc, [@all, '10.51.3.1:8201'], $SYNC,
+              'a fourth instance listed by every node');
+{
+    my @pids;
+    for my $k (1 .. 20) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $i = $k % 2 ? 1 : 2;
+            $d->node($i)->http_req('PUT', "$NS/instance?serviceName=$svc"
+                . "&ip=10.51.3.1&port=8201&ephemeral=false&weight=$k");
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid($_, 0) for @pids;
+}
+my $w = $cl->pg->psql("SELECT weight FROM naming_instance "
+                      . "WHERE ip = '10.51.3.1' AND port = 8201");
+ok($w =~ /^\d+$/, "the table holds the last of 20 concurrent updates "
+   . "(weight $w)");
+ok($cl->wait_for($SYNC, sub {
+       my @ws = map { my $x = host($_, '10.51.3.1:8201'); $x ? $x->{weight} : -1 }
+                1 .. 3;
+       !grep { $_ != $w } @ws }),
+   'every node holds the table\'s weight after 20 updates through nodes 1 '
+   . 'and 2 at once')
+    or diag(explain([ map { host($_, '10.51.3.1:8201') } 1 .. 3 ]));
+write_ok(1, 'DELETE', "serviceName=$svc&ip=10.51.3.1&port=8201"
+                      . "&ephemeral=false", 'node 1: the fourth deregistered');
+$d->converged($svc, \@all, $SYNC, 'and it leaves every node');
 
 # ---- another namespace -----------------------------------------------------
 

@@ -77,6 +77,8 @@ struct nd_naming_persist_s {
     nd_timer_t              sync_tell;      /* the other members, once a
                                                loop pass of commits */
     unsigned                sync_stale:1;   /* this round is not used */
+    unsigned                sync_skipped:1; /* a touched key differed:
+                                               read the table again */
     unsigned                sync_again:1;   /* told while in flight */
     nd_hash_t               sync_touched;   /* keys written here while
                                                sync_op was in flight */

@@ -20,7 +20,9 @@
  * This node's own writes go to memory when they commit
  * (nd_naming_persist.c).  A table read while one of them was in flight
  * may predate it, so the keys of writes in flight or ended while the sync
- * ran keep memory's state this round (the next round reads them back).
+ * ran keep memory's state this round; when such a key differs from the
+ * table, the version is not taken and the next round reads the table
+ * again.
  */
 #include <nd_naming.h>
 
@@ -34,6 +36,9 @@
 
 /* "ns\ngroup@@service\nip:port": names are at most 128 + 642 + 128 */
 #define ND_NAMING_SYNC_KEY       1024
+
+/* a round not taken (stale, or keys kept) runs again this late, ms */
+#define ND_NAMING_SYNC_AGAIN     100
 
 #define ND_NAMING_SYNC_TYPE      "NamingPersistentSyncRequest"
 #define ND_NAMING_SYNC_RESPONSE  "NamingPersistentSyncResponse"
@@ -213,9 +218,12 @@ nd_naming_sync_apply(nd_naming_persist_t *ps, nd_store_op_t *op)
             goto done;
         }
 
-        if (nd_hash_find(&ps->sync_touched, (u_char *) key, len)
-            || nd_naming_sync_same(nf, &ns, &grouped, in))
-        {
+        if (nd_naming_sync_same(nf, &ns, &grouped, in)) {
+            continue;
+        }
+
+        if (nd_hash_find(&ps->sync_touched, (u_char *) key, len)) {
+            ps->sync_skipped = 1;
             continue;
         }
 
@@ -254,9 +262,12 @@ nd_naming_sync_apply(nd_naming_persist_t *ps, nd_store_op_t *op)
             ip.len = inst->ip_len;
             len = nd_naming_sync_key(key, &ns, &grouped, &ip, inst->port);
 
-            if (nd_hash_find(&seen, (u_char *) key, len)
-                || nd_hash_find(&ps->sync_touched, (u_char *) key, len))
-            {
+            if (nd_hash_find(&seen, (u_char *) key, len)) {
+                continue;
+            }
+
+            if (nd_hash_find(&ps->sync_touched, (u_char *) key, len)) {
+                ps->sync_skipped = 1;
                 continue;
             }
 
@@ -325,8 +336,15 @@ nd_naming_sync_done(nd_store_op_t *op)
         nd_naming_sync_apply(ps, op);
     }
 
-    if (!ps->sync_stale) {
+    /* a key kept as memory has it may hide another member's newer write
+     * of it: then the next round reads the table again */
+    if (!ps->sync_stale && !ps->sync_skipped) {
         ps->sync_version = op->total;
+
+    } else if (!ps->stopping && !ps->sync_again) {
+        /* soon, rounds or not: the writes kept are about to commit */
+        nd_timer_start(&ps->sync_timer, ND_NAMING_SYNC_AGAIN, ND_TIMER_ONCE);
+        return;
     }
 
     nd_naming_sync_next(ps);
@@ -369,6 +387,7 @@ nd_naming_sync_run(nd_timer_t *t)
 
     op->since = ps->sync_version;
     ps->sync_stale = 0;
+    ps->sync_skipped = 0;
     ps->sync_op = op;
     nd_store_submit(op);
 }
