@@ -14,8 +14,10 @@
 #   - a mortal: a 2.x registrar on node 1 that does not redo (a client that
 #     died with its node);
 #   - two 1.x HTTP registrars adding one instance every 600-1000 ms and
-#     beating each every 2 s with the beat info (which registers it again
-#     where it is missing), a failed request going to the next node;
+#     beating each with the beat info (which registers it again where it is
+#     missing) as the 1.x SDK does: one timer per instance, 2 s after its
+#     last beat's answer, the instances' beats concurrent; a failed request
+#     going to the next node;
 #   - one subscriber homed on each node recording every
 #     NotifySubscriberRequest (the hosts each time); when its node goes it
 #     subscribes again on the same node once that node takes connections.

@@ -26,11 +26,15 @@
 // bulk_svc in one batch and holds them, redoing them as a registrar does.
 //
 // An HTTP registrar is a 1.x client: every every_ms it registers one more
-// ephemeral instance (POST /nacos/v1/ns/instance) and every beat_ms it
-// beats each of its instances (PUT .../instance/beat with the beat info,
-// which registers the instance again where it is missing, as the 1.x SDK's
-// beat does); a request that fails (refused, 503, not 200) goes to the next
-// node round robin, as the SDK's server list does.
+// ephemeral instance (POST /nacos/v1/ns/instance) and beats each of its
+// instances (PUT .../instance/beat with the beat info, which registers the
+// instance again where it is missing, as the 1.x SDK's beat does) as the
+// SDK's beat reactor does: one timer per instance, the next beat beat_ms
+// after the last one's answer, the instances' beats concurrent (not one
+// round beating them one after the other, which with hundreds of instances
+// on a loaded host outlasts the protocol's 30 s beat timeout); a request
+// that fails (refused, 503, not 200) goes to the next node round robin, as
+// the SDK's server list does.
 //
 // A subscriber is one connection subscribed to svc on its home node; when
 // the connection is lost it connects to its home node again (retrying
@@ -283,15 +287,19 @@ function httpReq(node, method, p) {
 
 async function httpRegistrar(k, first) {
   const who = 'h' + k;
-  let node = first;
+  let node = first;          // the server list's current node, shared
   const insts = [];
   let next = 0;
-  // one request, to the next node that answers 200
+  // one request, to the next node that answers 200; resolves to the
+  // answer and the node that gave it.  Requests run concurrently and share
+  // the current node: a failure moves it on only if no other request has
+  // moved it since this one was sent.
   const send = async (method, p) => {
     for (;;) {
-      const r = await httpReq(node, method, p);
-      if (r.status === 200) { return r; }
-      node = node % N + 1;
+      const at = node;
+      const r = await httpReq(at, method, p);
+      if (r.status === 200) { return { r, node: at }; }
+      if (node === at) { node = node % N + 1; }
       await sleep(100);
     }
   };
@@ -299,22 +307,24 @@ async function httpRegistrar(k, first) {
     const [ip, port] = a.split(':');
     return 'serviceName=' + cfg.svc + '&ip=' + ip + '&port=' + port;
   };
-  (async () => {                       // beats
+  // the SDK's beat task: each instance beaten on its own timer, beat_ms
+  // after its registration and then beat_ms after each beat's answer, every
+  // instance's beats independent of (and concurrent with) the others'
+  const beat = async (a) => {
+    const [ip, port] = a.split(':');
+    const info = { ip, port: +port, serviceName: 'DEFAULT_GROUP@@' + cfg.svc,
+                   cluster: 'DEFAULT', weight: 1, metadata: {},
+                   scheduled: true };
+    const p = '/nacos/v1/ns/instance/beat?' + q(a)
+              + '&beat=' + encodeURIComponent(JSON.stringify(info));
     for (;;) {
       await sleep(cfg.beat_ms);
-      for (const a of insts.slice()) {
-        const [ip, port] = a.split(':');
-        const beat = { ip, port: +port, serviceName: 'DEFAULT_GROUP@@' + cfg.svc,
-                       cluster: 'DEFAULT', weight: 1, metadata: {},
-                       scheduled: true };
-        const r = await send('PUT', '/nacos/v1/ns/instance/beat?' + q(a)
-                             + '&beat=' + encodeURIComponent(JSON.stringify(beat)));
-        let code = 0;
-        try { code = JSON.parse(r.body).code; } catch (e) { /* plain */ }
-        if (code === 20404) { out({ ev: 'beat', who, node, code, inst: a }); }
-      }
+      const { r, node: at } = await send('PUT', p);
+      let code = 0;
+      try { code = JSON.parse(r.body).code; } catch (e) { /* plain */ }
+      if (code === 20404) { out({ ev: 'beat', who, node: at, code, inst: a }); }
     }
-  })();
+  };
   let idle = false;
   for (;;) {
     const [lo, hi] = cfg.every_ms;
@@ -325,9 +335,11 @@ async function httpRegistrar(k, first) {
     }
     const a = '10.78.' + k + '.' + (next + 1) + ':' + (8000 + next);
     next++;
-    await send('POST', '/nacos/v1/ns/instance?' + q(a) + '&ephemeral=true');
+    const { node: at } = await send('POST', '/nacos/v1/ns/instance?' + q(a)
+                                    + '&ephemeral=true');
     insts.push(a);
-    out({ ev: 'reg', who, svc: cfg.svc, node, inst: a, n: insts.length });
+    out({ ev: 'reg', who, svc: cfg.svc, node: at, inst: a, n: insts.length });
+    beat(a);
   }
 }
 
