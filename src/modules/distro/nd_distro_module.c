@@ -254,9 +254,16 @@ static void nd_distro_drain_release(nd_distro_peer_t *p);
 /* a batch written at the stop (the clients are released after it) */
 typedef struct {
     nd_queue_t           link;          /* p->drain */
-    size_t               len;
-    u_char               data[];
+    nd_buf_t             body;
 } nd_distro_body_t;
+
+
+static void
+nd_distro_body_free(nd_distro_body_t *b)
+{
+    nd_buf_free(&b->body);
+    nd_free(b);
+}
 
 
 static void
@@ -267,7 +274,7 @@ nd_distro_drain_free(nd_distro_peer_t *p)
     while (!nd_queue_empty(&p->drain)) {
         q = nd_queue_head(&p->drain);
         nd_queue_remove(q);
-        nd_free(nd_queue_data(q, nd_distro_body_t, link));
+        nd_distro_body_free(nd_queue_data(q, nd_distro_body_t, link));
     }
 }
 
@@ -429,9 +436,6 @@ nd_distro_enqueue_all(nd_distro_conf_t *dcf, nd_distro_op_e op,
 }
 
 
-static void nd_distro_flush(nd_distro_peer_t *p);
-
-
 /* p's queue is out (or cannot go): the stop waits for it no more */
 static void
 nd_distro_drain_release(nd_distro_peer_t *p)
@@ -484,8 +488,8 @@ nd_distro_drain_next(nd_distro_peer_t *p)
     q = nd_queue_head(&p->drain);
     nd_queue_remove(q);
     b = nd_queue_data(q, nd_distro_body_t, link);
-    nd_distro_send(p, m, b->data, b->len);
-    nd_free(b);
+    nd_distro_send(p, m, nd_buf_start(&b->body), nd_buf_size(&b->body));
+    nd_distro_body_free(b);
 }
 
 
@@ -1192,7 +1196,6 @@ nd_distro_start(nd_cycle_t *cycle)
 static void
 nd_distro_drain_write(nd_distro_peer_t *p)
 {
-    nd_buf_t           body;
     nd_queue_t         done;
     nd_member_t       *m;
     nd_distro_body_t  *b;
@@ -1203,21 +1206,16 @@ nd_distro_drain_write(nd_distro_peer_t *p)
     }
 
     while (!nd_queue_empty(&p->tasks)) {
-        nd_queue_init(&done);
-        nd_buf_init(&body);
-        nd_distro_batch(p, &body, &done);
-        nd_distro_tasks_free(p, &done, 0);
-
-        b = nd_alloc(sizeof(nd_distro_body_t) + nd_buf_size(&body));
+        b = nd_alloc(sizeof(nd_distro_body_t));
         if (b == NULL) {
-            nd_buf_free(&body);
             return;
         }
 
-        b->len = nd_buf_size(&body);
-        memcpy(b->data, nd_buf_start(&body), b->len);
+        nd_queue_init(&done);
+        nd_buf_init(&b->body);
+        nd_distro_batch(p, &b->body, &done);
+        nd_distro_tasks_free(p, &done, 0);
         nd_queue_insert_tail(&p->drain, &b->link);
-        nd_buf_free(&body);
     }
 }
 

@@ -1015,7 +1015,7 @@ nd_naming_persist_load_retry(nd_naming_persist_t *ps, const char *error)
 }
 
 
-int
+static int
 nd_naming_persist_row_cmp(const void *a, const void *b)
 {
     int                         rc;
@@ -1024,7 +1024,8 @@ nd_naming_persist_row_cmp(const void *a, const void *b)
     x = *(const nd_store_instance_t **) a;
     y = *(const nd_store_instance_t **) b;
 
-    if ((rc = nd_naming_persist_cmp(&x->group, &y->group))
+    if ((rc = nd_naming_persist_cmp(&x->ns, &y->ns))
+        || (rc = nd_naming_persist_cmp(&x->group, &y->group))
         || (rc = nd_naming_persist_cmp(&x->service, &y->service))
         || (rc = nd_naming_persist_cmp(&x->ip, &y->ip)))
     {
@@ -1038,6 +1039,49 @@ nd_naming_persist_row_cmp(const void *a, const void *b)
     /* the newest row of an ip:port last */
     return x->gmt_modified < y->gmt_modified ? -1
            : x->gmt_modified > y->gmt_modified;
+}
+
+
+nd_store_instance_t **
+nd_naming_persist_rows_sorted(nd_store_op_t *op)
+{
+    nd_uint_t              i, n;
+    nd_store_instance_t   *rows, **sorted;
+
+    rows = op->rows.elts;
+    n = op->rows.nelts;
+
+    sorted = nd_palloc(op->pool, (n ? n : 1) * sizeof(void *));
+    if (sorted == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        sorted[i] = &rows[i];
+    }
+    qsort(sorted, n, sizeof(void *), nd_naming_persist_row_cmp);
+
+    return sorted;
+}
+
+
+int
+nd_naming_persist_row_superseded(nd_store_instance_t **sorted, nd_uint_t i,
+    nd_uint_t n)
+{
+    nd_store_instance_t  *x, *y;
+
+    if (i + 1 >= n) {
+        return 0;
+    }
+
+    x = sorted[i];
+    y = sorted[i + 1];
+
+    return x->port == y->port && nd_str_equal(&x->ip, &y->ip)
+           && nd_str_equal(&x->service, &y->service)
+           && nd_str_equal(&x->group, &y->group)
+           && nd_str_equal(&x->ns, &y->ns);
 }
 
 
@@ -1081,7 +1125,7 @@ nd_naming_persist_list_done(nd_store_op_t *op)
     nd_store_op_t         *del;
     nd_naming_conf_t      *nf;
     nd_naming_persist_t   *ps;
-    nd_store_instance_t   *rows, **sorted, *in;
+    nd_store_instance_t  **sorted, *in;
 
     ps = op->data;
     ps->load_op = NULL;
@@ -1092,28 +1136,18 @@ nd_naming_persist_list_done(nd_store_op_t *op)
         return;
     }
 
-    rows = op->rows.elts;
     n = op->rows.nelts;
 
-    sorted = nd_palloc(op->pool, (n ? n : 1) * sizeof(void *));
+    sorted = nd_naming_persist_rows_sorted(op);
     if (sorted == NULL) {
         nd_naming_persist_load_retry(ps, "out of memory");
         return;
     }
 
     for (i = 0; i < n; i++) {
-        sorted[i] = &rows[i];
-    }
-    qsort(sorted, n, sizeof(void *), nd_naming_persist_row_cmp);
-
-    for (i = 0; i < n; i++) {
         in = sorted[i];
 
-        if (i + 1 < n && nd_str_equal(&in->group, &sorted[i + 1]->group)
-            && nd_str_equal(&in->service, &sorted[i + 1]->service)
-            && nd_str_equal(&in->ip, &sorted[i + 1]->ip)
-            && in->port == sorted[i + 1]->port)
-        {
+        if (nd_naming_persist_row_superseded(sorted, i, n)) {
             /* an ip:port in two clusters (a move whose delete failed):
              * one instance per client and service, the newest wins */
             nd_log_error(ND_LOG_WARN, nf->cycle->log, 0,

@@ -89,9 +89,13 @@ nd_str_t nd_naming_persist_naming_ns(const nd_str_t *ns);
 nd_naming_client_t *nd_naming_persist_client(nd_naming_conf_t *nf,
     const nd_str_t *ip, nd_uint_t port, int create);
 int nd_naming_persist_cmp(const nd_str_t *a, const nd_str_t *b);
-/* qsort of nd_store_instance_t *: by group, service, ip:port, the newest
- * row of an ip:port last */
-int nd_naming_persist_row_cmp(const void *a, const void *b);
+/* op's rows (nd_store_instance_t) by namespace, group, service, ip:port,
+ * the newest row of an ip:port last; from op's pool, NULL on ENOMEM */
+nd_store_instance_t **nd_naming_persist_rows_sorted(nd_store_op_t *op);
+/* a newer row of the same ip:port in the same service follows sorted[i]
+ * (one moved between clusters whose old row stayed): sorted[i] is stale */
+int nd_naming_persist_row_superseded(nd_store_instance_t **sorted,
+    nd_uint_t i, nd_uint_t n);
 /* a stored row into memory (a new instance, or the new state of one) */
 nd_int_t nd_naming_persist_apply(nd_naming_conf_t *nf, const nd_str_t *ns,
     const nd_str_t *grouped, const nd_store_instance_t *in);

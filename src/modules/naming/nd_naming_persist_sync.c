@@ -100,33 +100,6 @@ nd_naming_sync_next(nd_naming_persist_t *ps)
 }
 
 
-/* the whole table, namespace first: then as the load sorts one */
-static int
-nd_naming_sync_row_cmp(const void *a, const void *b)
-{
-    int                         rc;
-    const nd_store_instance_t  *x, *y;
-
-    x = *(const nd_store_instance_t **) a;
-    y = *(const nd_store_instance_t **) b;
-
-    rc = nd_naming_persist_cmp(&x->ns, &y->ns);
-
-    return rc ? rc : nd_naming_persist_row_cmp(a, b);
-}
-
-
-static int
-nd_naming_sync_same_key(const nd_store_instance_t *x,
-    const nd_store_instance_t *y)
-{
-    return x->port == y->port && nd_str_equal(&x->ip, &y->ip)
-           && nd_str_equal(&x->service, &y->service)
-           && nd_str_equal(&x->group, &y->group)
-           && nd_str_equal(&x->ns, &y->ns);
-}
-
-
 /* memory holds the row as it is */
 static int
 nd_naming_sync_same(nd_naming_conf_t *nf, const nd_str_t *ns,
@@ -178,22 +151,16 @@ nd_naming_sync_apply(nd_naming_persist_t *ps, nd_store_op_t *op)
     nd_naming_client_t     *c;
     nd_naming_service_t    *s;
     nd_naming_instance_t   *inst, **out, **slot;
-    nd_store_instance_t    *rows, **sorted, *in;
+    nd_store_instance_t   **sorted, *in;
 
     nf = ps->nf;
-    rows = op->rows.elts;
     n = op->rows.nelts;
 
-    sorted = nd_palloc(op->pool, (n ? n : 1) * sizeof(void *));
+    sorted = nd_naming_persist_rows_sorted(op);
     if (sorted == NULL || nd_hash_init(&seen, n) != ND_OK) {
         ps->sync_stale = 1;
         return;
     }
-
-    for (i = 0; i < n; i++) {
-        sorted[i] = &rows[i];
-    }
-    qsort(sorted, n, sizeof(void *), nd_naming_sync_row_cmp);
 
     applied = 0;
 
@@ -201,7 +168,7 @@ nd_naming_sync_apply(nd_naming_persist_t *ps, nd_store_op_t *op)
         in = sorted[i];
 
         /* an ip:port in two clusters: the newest row wins, as at start */
-        if (i + 1 < n && nd_naming_sync_same_key(in, sorted[i + 1])) {
+        if (nd_naming_persist_row_superseded(sorted, i, n)) {
             continue;
         }
 
